@@ -1,0 +1,157 @@
+"""The `advisor` command line: a thin door over the core (typer + rich)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from advisor.errors import AdvisorError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Where, and how, should this workload run on AWS, and what will it cost?")
+catalog_app = typer.Typer(no_args_is_help=True, help="Look up and refresh the prices and limits advice rests on.")
+app.add_typer(catalog_app, name="catalog")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class OS(StrEnum):
+    linux = "linux"
+    windows = "windows"
+    rhel = "rhel"
+    suse = "suse"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table for people, json for tools")]
+RegionOpt = Annotated[str, typer.Option("--region", "-r", help="AWS region code")]
+OsOpt = Annotated[OS, typer.Option("--os", help="operating system")]
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def _table(title: str, rows: list[dict], columns: list[str]) -> Table:
+    table = Table(title=title, show_lines=False)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*["" if row.get(c) is None else str(row.get(c)) for c in columns])
+    return table
+
+
+@catalog_app.command("list")
+def catalog_list(region: RegionOpt = "us-east-1", os: OsOpt = OS.linux, format: FormatOpt = Format.table) -> None:
+    """Every instance type in a region with specs, on-demand price and its quality."""
+    from advisor.catalog.listing import LIST_COLUMNS, instances
+    from advisor.catalog.store import load_catalog
+
+    catalog = load_catalog()
+    rows = instances(catalog, region, os.value).select(LIST_COLUMNS).to_dicts()
+    if format is Format.json:
+        _print_json(rows)
+        return
+    out.print(_table(f"{region} {os.value} (catalog {catalog.version}, as of {catalog.as_of})", rows,
+                     LIST_COLUMNS[:9]))
+
+
+@catalog_app.command("show")
+def catalog_show(instance_type: Annotated[str, typer.Argument(help="e.g. m5.large")],
+                 region: RegionOpt = "us-east-1", os: OsOpt = OS.linux, format: FormatOpt = Format.table) -> None:
+    """The whole record of one instance type, every purchase option's rate included."""
+    from advisor.catalog.listing import record
+    from advisor.catalog.store import load_catalog
+
+    rec = record(load_catalog(), instance_type, region, os.value)
+    if format is Format.json:
+        _print_json(rec)
+        return
+    specs = Table(title=f"{instance_type} in {region} ({os.value})", show_header=False)
+    for key, value in rec.items():
+        if key not in ("rates", "catalog"):
+            specs.add_row(key, "" if value is None else str(value))
+    out.print(specs)
+    cols = ["purchase_option", "tenancy", "offering_class", "plan_type", "term", "payment", "upfront_usd",
+            "usd_per_hour", "effective_usd_per_hour", "quality", "purchasable"]
+    out.print(_table("rates", rec["rates"], cols))
+    if rec.get("rates_missing"):
+        out.print(f"[yellow]no rates: {rec['rates_missing']}[/]")
+    out.print(f"catalog {rec['catalog']['version']}, as of {rec['catalog']['as_of']}")
+
+
+@catalog_app.command("check")
+def catalog_check(format: FormatOpt = Format.table,
+                  summary: Annotated[bool, typer.Option(help="counts and rules only, not every repair")] = False,
+                  ) -> None:
+    """Counts of list/repaired/imported/missing prices per region, every repair, version and as-of date."""
+    from advisor.catalog.check import report
+    from advisor.catalog.store import load_catalog
+
+    rep = report(load_catalog())
+    if summary:
+        rep.pop("repairs")
+    if format is Format.json:
+        _print_json(rep)
+        return
+    out.print(f"catalog version {rep['catalog']['version']}, as of {rep['catalog']['as_of']}")
+    out.print(_table("sources", rep["sources"], ["name", "as_of", "detail"]))
+    out.print(_table("on-demand prices by quality", rep["counts"],
+                     ["region", "os", "list", "repaired", "imported", "missing"]))
+    out.print(_table("repair rules fired", rep["rules"], ["repair_rule", "prices", "meaning"]))
+    out.print(f"prices <= 0 not marked missing: {rep['nonpositive_unmarked']}")
+    if not summary:
+        out.print(_table(f"every repair ({len(rep['repairs'])})", rep["repairs"],
+                         ["region", "os", "instance_type", "libcloud_usd_per_hour", "usd_per_hour", "repair_rule"]))
+
+
+@catalog_app.command("import")
+def catalog_import(files: Annotated[list[Path], typer.Argument(help="Price List offer/GetProducts JSON, "
+                                                                    "spot-advisor-data.json, spot price history")],
+                   as_of: Annotated[str | None, typer.Option(help="publication date for files without one")] = None,
+                   ) -> None:
+    """Import official AWS price files; imported facts replace estimates and carry their date."""
+    from advisor.catalog import overlay
+    from advisor.catalog.importers import import_file
+    from advisor.catalog.store import load_catalog
+
+    for path in files:
+        batch = import_file(path, as_of=as_of)
+        stored = overlay.save(batch.kind, batch.frame, batch.published, batch.source)
+        out.print(f"imported {batch.frame.height} {batch.kind} rows from {path} (published {batch.published}) "
+                  f"-> {stored.path.name}")
+    catalog = load_catalog()
+    out.print(f"catalog version {catalog.version}, as of {catalog.as_of}")
+
+
+@catalog_app.command("clear-imports")
+def catalog_clear_imports() -> None:
+    """Forget every imported file: answers come from the bundled data again."""
+    from advisor.catalog import overlay
+
+    out.print(f"removed {overlay.clear()} imports")
+
+
+def main() -> None:
+    """Entry point: map the core's errors to exit code 1 with the message, never a traceback."""
+    try:
+        app()
+    except AdvisorError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
