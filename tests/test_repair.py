@@ -107,3 +107,12 @@ def test_zero_is_never_a_price():
     prices = _prices([("g9.xlarge", "eu-west-1", "linux", 0.0)])
     row = _row(repair(prices, _specs([("g9.xlarge", 8, 1)])), "g9.xlarge")
     assert row["usd_per_hour"] is None and row["repair_rule"] == "zero_is_missing"
+
+
+def test_us_parity_keeps_a_listed_price_below_the_pair():
+    # libcloud's defects price above list: a lower value beside two higher ones is kept.
+    specs = _specs([("g9.xlarge", 8, 1)])
+    prices = _prices([("g9.xlarge", "us-east-1", "linux", 0.5), ("g9.xlarge", "us-east-2", "linux", 0.55),
+                      ("g9.xlarge", "us-west-2", "linux", 0.55)])
+    row = _row(repair(prices, specs), "g9.xlarge", region="us-east-1")
+    assert (row["usd_per_hour"], row["price_quality"]) == (0.5, "list")

@@ -10,8 +10,8 @@ Rules, in the order they run:
   picks a non-default SKU). Linux and Windows only: RHEL and SUSE add per-size fees that are not
   proportional.
 * `us_region_parity`: us-east-1, us-east-2 and us-west-2 share list prices for nearly every type.
-  A type missing in one of them takes the price the others agree on; a listed price that differs
-  from the two others, which agree, is replaced.
+  A type missing in one of them takes the price the others agree on; a listed price above the
+  two others, which agree, is replaced.
 
 Every row keeps libcloud's own value (`libcloud_usd_per_hour`) for audit.
 """
@@ -113,8 +113,10 @@ def _us_region_parity(frame: pl.DataFrame) -> pl.DataFrame:
     parity = pl.concat(verdicts).filter(pl.col("_parity").is_not_null())
     frame = frame.join(parity, on=["instance_type", "os", "region"], how="left")
     missing_fix = (pl.col("price_quality") == "missing") & pl.col("_parity").is_not_null()
+    # Only a price above the pair's is replaced: libcloud's defects are SKUs priced above list, so a
+    # lower value beside two agreeing higher ones is more likely the list price than the pair.
     outlier_fix = ((pl.col("price_quality") == "list") & pl.col("_parity_pair").fill_null(False)
-                   & ((pl.col("usd_per_hour") / pl.col("_parity") - 1).abs() > OUTLIER_TOL))
+                   & (pl.col("usd_per_hour") / pl.col("_parity") - 1 > OUTLIER_TOL))
     return _apply(frame, missing_fix | outlier_fix, pl.col("_parity"), "us_region_parity").drop(
         "_parity", "_parity_pair")
 

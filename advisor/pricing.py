@@ -1,0 +1,76 @@
+"""Cost over the workload's horizon: the arithmetic every candidate shares, reproducible by hand.
+
+`monthly_usd` is the average cost per month over `horizon_months`. Usage-priced options scale with
+the hours the workload runs; a commitment (reserved instance, savings plan) is paid for every hour
+of every month of its term, whether used or not, and for its whole term even when the horizon is
+shorter. A horizon longer than the term renews it: ceil(horizon / term) terms are bought.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+HOURS_PER_MONTH = 730.0
+TERM_MONTHS = {"1yr": 12, "3yr": 36}
+TERM_HOURS = {"1yr": 8760, "3yr": 26280}
+
+
+def terms_bought(term: str, horizon_months: int) -> int:
+    return math.ceil(horizon_months / TERM_MONTHS[term])
+
+
+def months_paid(term: str, horizon_months: int) -> int:
+    """Months of commitment paid over the horizon (whole terms)."""
+    return terms_bought(term, horizon_months) * TERM_MONTHS[term]
+
+
+@dataclass(frozen=True)
+class HorizonCost:
+    monthly_usd: float          # average per month over the horizon, upfront included
+    upfront_usd: float          # paid at the start (the first term's upfront fees)
+    recurring_monthly_usd: float  # the hourly part, averaged per month over the horizon
+    upfront_monthly_usd: float    # every upfront payment over the horizon, averaged per month
+
+
+def usage_cost(usd_per_hour: float, hours_per_month: float, count: float) -> HorizonCost:
+    """On-demand, spot, Fargate and the like: pay for the hours used."""
+    monthly = usd_per_hour * hours_per_month * count
+    return HorizonCost(monthly, 0.0, monthly, 0.0)
+
+
+def commitment_cost(usd_per_hour: float, upfront_usd: float, term: str, horizon_months: int,
+                    count: float) -> HorizonCost:
+    """A reserved instance or savings plan per unit: every hour of every term bought, plus upfront fees."""
+    terms = terms_bought(term, horizon_months)
+    recurring_total = usd_per_hour * HOURS_PER_MONTH * months_paid(term, horizon_months) * count
+    upfront_total = upfront_usd * terms * count
+    return HorizonCost(
+        monthly_usd=(recurring_total + upfront_total) / horizon_months,
+        upfront_usd=upfront_usd * count,
+        recurring_monthly_usd=recurring_total / horizon_months,
+        upfront_monthly_usd=upfront_total / horizon_months,
+    )
+
+
+def always_on_cost(usd_per_hour: float, count: float) -> HorizonCost:
+    """Billed every hour whether used or not (capacity reservations, dedicated fee, clusters, ALB)."""
+    return usage_cost(usd_per_hour, HOURS_PER_MONTH, count)
+
+
+def tiered(quantity: float, tiers: list[dict], bound_key: str, price_key: str) -> float:
+    """Cost of `quantity` over cumulative tiers [{bound_key: upper bound or None, price_key: unit price}]."""
+    cost, lower = 0.0, 0.0
+    for tier in tiers:
+        upper = tier[bound_key]
+        portion = max(0.0, (quantity if upper is None else min(quantity, upper)) - lower)
+        cost += portion * tier[price_key]
+        if upper is None or quantity <= upper:
+            break
+        lower = upper
+    return cost
+
+
+def money(x: float) -> float:
+    """Round for display and comparison: cents, half-even-free (decimal-stable) rounding."""
+    return float(f"{x + 0.0:.2f}") if x else 0.0
