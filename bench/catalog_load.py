@@ -11,7 +11,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 CHILD = "import time; t=time.perf_counter(); from advisor.catalog.store import load_catalog; " \
         "c=load_catalog(); print(time.perf_counter()-t, c.on_demand.height, c.version)"

@@ -40,7 +40,7 @@ def record(catalog: Catalog, instance_type: str, region: str, os: str = "linux")
                price_quality=price["price_quality"], repair_rule=price["repair_rule"],
                price_source=price["source"], price_published=price["published"])
     try:
-        out["rates"] = [r.as_dict() for r in rates.all_rates(catalog, instance_type, region, os)]
+        out["rates"] = rates.all_rates(catalog, instance_type, region, os)
     except FactMissing as exc:
         out["rates"] = []
         out["rates_missing"] = str(exc)

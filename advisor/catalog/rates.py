@@ -1,149 +1,155 @@
-"""Every purchase option's rate for one instance type in one region and OS, with its quality.
+"""Every purchase option's rate per instance type, as one table: imported where known, else estimated.
 
-Imported Price List rows are used where present (`imported`); otherwise rates are derived from
-the on-demand price with the ratios in data/facts (`estimate`, and said so). A missing on-demand
-price means no rate at all: FactMissing, never a guess.
+Imported Price List rows are used where present (`imported`); otherwise commitment rates are the
+on-demand price x the ratios in data/facts (`estimate`, and said so). A missing on-demand price
+means no rate at all: such types never reach this table.
+
+Rates are per instance-hour; a commitment also has an upfront fee per instance per term.
 """
 
 from __future__ import annotations
-
-from dataclasses import asdict, dataclass
 
 import polars as pl
 
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
+from advisor.pricing import TERM_HOURS
 
-TERM_HOURS = {"1yr": 8760, "3yr": 26280}
-PAYMENTS = ("no_upfront", "partial_upfront", "all_upfront")
-CLASSES = ("standard", "convertible")
-
-
-@dataclass(frozen=True)
-class Rate:
-    """One way to buy one instance-hour: upfront per unit plus a recurring hourly rate."""
-
-    purchase_option: str
-    usd_per_hour: float
-    upfront_usd: float = 0.0
-    term: str | None = None
-    offering_class: str | None = None
-    plan_type: str | None = None
-    payment: str | None = None
-    tenancy: str = "shared"
-    quality: str = "list"
-    basis: str = ""
-    purchasable: bool = True
-
-    @property
-    def effective_usd_per_hour(self) -> float:
-        """Hourly rate with the upfront spread over the term (the number options compare on)."""
-        if self.term is None:
-            return self.usd_per_hour
-        return self.usd_per_hour + self.upfront_usd / TERM_HOURS[self.term]
-
-    def as_dict(self) -> dict:
-        out = asdict(self)
-        out["effective_usd_per_hour"] = round(self.effective_usd_per_hour, 6)
-        return out
+RATE_SCHEMA = {
+    "instance_type": pl.String, "tenancy": pl.String, "purchase_option": pl.String, "term": pl.String,
+    "offering_class": pl.String, "plan_type": pl.String, "payment": pl.String, "usd_per_hour": pl.Float64,
+    "upfront_usd": pl.Float64, "quality": pl.String, "basis": pl.String,
+}
+KEY = ["purchase_option", "term", "offering_class", "plan_type", "payment"]
 
 
-@dataclass(frozen=True)
-class OnDemand:
-    usd_per_hour: float
-    quality: str
-    repair_rule: str | None
-    source: str
-    published: str
+def payment_code(text: str) -> str:
+    """'No Upfront' / 'no_upfront' -> 'no_upfront' (Price List words to contract names)."""
+    return text.strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def on_demand(catalog: Catalog, instance_type: str, region: str, os: str) -> OnDemand:
-    """The shared-tenancy on-demand price, or FactMissing when the catalog has none."""
-    rows = catalog.on_demand.filter(
-        (pl.col("instance_type") == instance_type) & (pl.col("region") == region) & (pl.col("os") == os))
-    if rows.is_empty():
-        raise FactMissing(f"{instance_type} is not offered for {os} in {region} (catalog {catalog.version})")
-    row = rows.row(0, named=True)
-    if row["price_quality"] == "missing" or row["usd_per_hour"] is None:
-        raise FactMissing(f"no on-demand price for {instance_type} {os} in {region}: the source lists none")
-    return OnDemand(row["usd_per_hour"], row["price_quality"], row["repair_rule"], row["source"], row["published"])
+def commitment_ratios(catalog: Catalog) -> pl.DataFrame:
+    """Reserved and savings-plan ratios to on-demand, one row per class/plan, term and payment."""
+    rows = []
+    for r in catalog.facts.value("reserved.ratios"):
+        rows.append({"purchase_option": "reserved", "term": r["term"], "offering_class": r["offering_class"],
+                     "plan_type": None, "payment": payment_code(r["payment"]),
+                     "hourly_ratio": float(r["hourly_ratio"]), "upfront_ratio": float(r["upfront_ratio"]),
+                     "basis": "reserved.ratios"})
+    for r in catalog.facts.value("savings_plans.ratios"):
+        rows.append({"purchase_option": "savings_plan", "term": r["term"], "offering_class": None,
+                     "plan_type": r.get("plan_type", r.get("plan")), "payment": payment_code(r["payment"]),
+                     "hourly_ratio": float(r["hourly_ratio"]), "upfront_ratio": float(r["upfront_ratio"]),
+                     "basis": "savings_plans.ratios"})
+    return pl.DataFrame(rows, schema={"purchase_option": pl.String, "term": pl.String,
+                                      "offering_class": pl.String, "plan_type": pl.String, "payment": pl.String,
+                                      "hourly_ratio": pl.Float64, "upfront_ratio": pl.Float64, "basis": pl.String})
 
 
-def _imported(catalog: Catalog, instance_type: str, region: str, os: str) -> pl.DataFrame:
-    return catalog.imported_prices.filter(
-        (pl.col("instance_type") == instance_type) & (pl.col("region") == region) & (pl.col("os") == os))
+def priced(catalog: Catalog, types: pl.DataFrame, region: str, os: str, tenancy: str = "shared") -> pl.DataFrame:
+    """Rates for `types` (instance_type, usd_per_hour = on-demand, price_quality), every purchase option.
+
+    Shared tenancy: on-demand, 12 reserved, savings plans, spot, capacity reservation. Dedicated:
+    the dedicated on-demand rate, the commitments and capacity reservations on it (no spot).
+    """
+    base = types.select("instance_type", od=pl.col("usd_per_hour"), od_quality=pl.col("price_quality"))
+    imported = catalog.imported_prices.filter((pl.col("region") == region) & (pl.col("os") == os)
+                                              & (pl.col("tenancy") == tenancy))
+    if tenancy == "dedicated":
+        base = _dedicated_base(catalog, base, imported)
+    parts = [
+        base.select("instance_type", purchase_option=pl.lit("on_demand"), usd_per_hour=pl.col("od"),
+                    upfront_usd=pl.lit(0.0), quality=pl.col("od_quality"), basis=pl.col("od_basis")
+                    if "od_basis" in base.columns else pl.lit("on-demand price")),
+        _commitments(catalog, base, imported),
+    ]
+    if tenancy == "shared":
+        parts.append(_spot(catalog, base, region, os))
+    if tenancy in ("shared", "dedicated"):
+        parts.append(base.select("instance_type", purchase_option=pl.lit("capacity_reservation"),
+                                 usd_per_hour=pl.col("od"), upfront_usd=pl.lit(0.0), quality=pl.col("od_quality"),
+                                 basis=pl.lit("capacity_reservations.rate_rule: on-demand rate, used or not")))
+    out = pl.concat(parts, how="diagonal_relaxed").with_columns(tenancy=pl.lit(tenancy))
+    return out.select(list(RATE_SCHEMA)).cast(RATE_SCHEMA).sort("instance_type", *KEY, nulls_last=True)
 
 
-def ratio_rows(catalog: Catalog, topic_key: str) -> list[dict]:
-    return list(catalog.facts.value(topic_key))
+def _dedicated_base(catalog: Catalog, base: pl.DataFrame, imported: pl.DataFrame) -> pl.DataFrame:
+    premium = float(catalog.facts.value("tenancy.dedicated_instance_premium"))
+    known = imported.filter(pl.col("purchase_option") == "on_demand").select(
+        "instance_type", _imp=pl.col("usd_per_hour"), _src=pl.col("source"))
+    return (base.join(known, on="instance_type", how="left").with_columns(
+        od=pl.coalesce("_imp", (pl.col("od") * premium).round(6)),
+        od_quality=pl.when(pl.col("_imp").is_not_null()).then(pl.lit("imported")).otherwise(pl.lit("estimate")),
+        od_basis=pl.when(pl.col("_imp").is_not_null()).then(pl.col("_src"))
+        .otherwise(pl.lit(f"shared on-demand x tenancy.dedicated_instance_premium {premium} (estimate)")),
+    ).drop("_imp", "_src"))
 
 
-def all_rates(catalog: Catalog, instance_type: str, region: str, os: str) -> list[Rate]:
-    """On-demand, reserved (12), savings plans, spot, dedicated, capacity reservation, scheduled."""
-    od = on_demand(catalog, instance_type, region, os)
-    imported = _imported(catalog, instance_type, region, os)
-    rates = [Rate("on_demand", od.usd_per_hour, quality=od.quality,
-                  basis=od.repair_rule and f"repaired: {od.repair_rule}" or od.source)]
-    rates += reserved_rates(catalog, od.usd_per_hour, imported)
-    rates += savings_plan_rates(catalog, od.usd_per_hour)
-    rates.append(spot_rate(catalog, instance_type, region, os, od.usd_per_hour))
-    rates.append(dedicated_rate(catalog, od.usd_per_hour, imported))
-    rates.append(Rate("capacity_reservation", od.usd_per_hour, quality=od.quality,
-                      basis=catalog.facts.get("capacity_reservations.rate_rule").value))
-    rates.append(Rate("scheduled", od.usd_per_hour, quality="documented", purchasable=False,
-                      basis=catalog.facts.get("scheduled_instances.aws_statement").value))
-    return rates
+def _commitments(catalog: Catalog, base: pl.DataFrame, imported: pl.DataFrame) -> pl.DataFrame:
+    ratios = commitment_ratios(catalog)
+    est = base.join(ratios, how="cross").with_columns(
+        usd_per_hour=(pl.col("od") * pl.col("hourly_ratio")).round(6),
+        upfront_usd=(pl.col("od") * pl.col("term").replace_strict(TERM_HOURS, return_dtype=pl.Float64)
+                     * pl.col("upfront_ratio")).round(2),
+        quality=pl.lit("estimate"),
+        basis=pl.lit("on-demand x ") + pl.col("basis") + pl.lit(" (estimate)"),
+    )
+    reserved = imported.filter(pl.col("purchase_option") == "reserved").select(
+        "instance_type", "term", "offering_class", "payment", _imp_hourly=pl.col("usd_per_hour"),
+        _imp_upfront=pl.col("upfront_usd"), _imp_source=pl.col("source"))
+    joined = est.join(reserved, on=["instance_type", "term", "offering_class", "payment"], how="left")
+    has = pl.col("_imp_hourly").is_not_null()
+    return joined.with_columns(
+        usd_per_hour=pl.when(has).then(pl.col("_imp_hourly")).otherwise(pl.col("usd_per_hour")),
+        upfront_usd=pl.when(has).then(pl.col("_imp_upfront")).otherwise(pl.col("upfront_usd")),
+        quality=pl.when(has).then(pl.lit("imported")).otherwise(pl.col("quality")),
+        basis=pl.when(has).then(pl.col("_imp_source")).otherwise(pl.col("basis")),
+    ).select("instance_type", *KEY, "usd_per_hour", "upfront_usd", "quality", "basis")
 
 
-def reserved_rates(catalog: Catalog, od: float, imported: pl.DataFrame) -> list[Rate]:
-    found = {(r["offering_class"], r["term"], r["payment"]): r
-             for r in imported.filter((pl.col("purchase_option") == "reserved")
-                                      & (pl.col("tenancy") == "shared")).iter_rows(named=True)}
-    out = []
-    for ratio in ratio_rows(catalog, "reserved.ratios"):
-        key = (ratio["offering_class"], ratio["term"], ratio["payment"])
-        if key in found:
-            row = found[key]
-            out.append(Rate("reserved", row["usd_per_hour"], row["upfront_usd"], term=key[1],
-                            offering_class=key[0], payment=key[2], quality="imported", basis=row["source"]))
-        else:
-            out.append(_from_ratio("reserved", od, ratio, offering_class=key[0], basis="reserved.ratios"))
-    return out
+def _spot(catalog: Catalog, base: pl.DataFrame, region: str, os: str) -> pl.DataFrame:
+    discount = float(catalog.facts.value("spot.typical_discount"))
+    spot = catalog.spot.filter((pl.col("region") == region) & (pl.col("os") == os))
+    joined = base.join(spot.select("instance_type", "spot_usd_per_hour", "savings_pct", "source"),
+                       on="instance_type", how="left")
+    from_history = pl.col("spot_usd_per_hour").is_not_null()
+    from_advisor = pl.col("savings_pct").is_not_null()
+    return joined.select(
+        "instance_type", purchase_option=pl.lit("spot"),
+        usd_per_hour=pl.when(from_history).then(pl.col("spot_usd_per_hour"))
+        .when(from_advisor).then((pl.col("od") * (1 - pl.col("savings_pct") / 100)).round(6))
+        .otherwise((pl.col("od") * (1 - discount)).round(6)),
+        upfront_usd=pl.lit(0.0),
+        quality=pl.when(from_history | from_advisor).then(pl.lit("imported")).otherwise(pl.lit("estimate")),
+        basis=pl.when(from_history).then(pl.lit("spot price history: ") + pl.col("source"))
+        .when(from_advisor).then(pl.lit("spot advisor savings: ") + pl.col("source"))
+        .otherwise(pl.lit(f"on-demand x (1 - spot.typical_discount {discount}) (estimate)")),
+    )
 
 
-def savings_plan_rates(catalog: Catalog, od: float) -> list[Rate]:
-    return [_from_ratio("savings_plan", od, ratio, plan_type=ratio["plan_type"], basis="savings_plans.ratios")
-            for ratio in ratio_rows(catalog, "savings_plans.ratios")]
+def interruption(catalog: Catalog, region: str, os: str) -> pl.DataFrame:
+    """Spot interruption bucket per type: imported Spot Advisor data, else the labelled default."""
+    return catalog.spot.filter((pl.col("region") == region) & (pl.col("os") == os)
+                               & pl.col("interruption_label").is_not_null()).select(
+        "instance_type", "interruption_label")
 
 
-def _from_ratio(option: str, od: float, ratio: dict, basis: str, **kind: str) -> Rate:
-    term = ratio["term"]
-    return Rate(option, round(od * ratio["hourly_ratio"], 6),
-                round(od * TERM_HOURS[term] * ratio["upfront_ratio"], 2), term=term, payment=ratio["payment"],
-                quality="estimate", basis=f"on-demand x {basis} (estimate)", **kind)
+def default_interruption(catalog: Catalog) -> str:
+    return f"{catalog.facts.value('spot.default_interruption_bucket')} (estimate)"
 
 
-def spot_rate(catalog: Catalog, instance_type: str, region: str, os: str, od: float) -> Rate:
-    rows = catalog.spot.filter(
-        (pl.col("instance_type") == instance_type) & (pl.col("region") == region) & (pl.col("os") == os))
-    row = rows.row(0, named=True) if not rows.is_empty() else None
-    if row and row["spot_usd_per_hour"] is not None:
-        return Rate("spot", row["spot_usd_per_hour"], quality="imported",
-                    basis=f"spot price history: {row['source']}")
-    if row and row["savings_pct"] is not None:
-        return Rate("spot", round(od * (1 - row["savings_pct"] / 100), 6), quality="imported",
-                    basis=f"spot advisor savings {row['savings_pct']}%: {row['source']}")
-    discount = catalog.facts.value("spot.typical_discount")
-    return Rate("spot", round(od * (1 - discount), 6), quality="estimate",
-                basis=f"on-demand x (1 - spot.typical_discount {discount}) (estimate)")
-
-
-def dedicated_rate(catalog: Catalog, od: float, imported: pl.DataFrame) -> Rate:
-    rows = imported.filter((pl.col("purchase_option") == "on_demand") & (pl.col("tenancy") == "dedicated"))
-    if not rows.is_empty():
-        row = rows.row(0, named=True)
-        return Rate("on_demand", row["usd_per_hour"], tenancy="dedicated", quality="imported", basis=row["source"])
-    premium = catalog.facts.value("tenancy.dedicated_instance_premium")
-    return Rate("on_demand", round(od * premium, 6), tenancy="dedicated", quality="estimate",
-                basis=f"on-demand x tenancy.dedicated_instance_premium {premium} (estimate); "
-                      "plus the per-region dedicated fee")
+def all_rates(catalog: Catalog, instance_type: str, region: str, os: str) -> list[dict]:
+    """Every rate for one type, shared and dedicated, plus Scheduled Instances (never purchasable)."""
+    types = catalog.on_demand.filter((pl.col("instance_type") == instance_type) & (pl.col("region") == region)
+                                     & (pl.col("os") == os) & pl.col("usd_per_hour").is_not_null())
+    if types.is_empty():
+        raise FactMissing(f"no on-demand price for {instance_type} {os} in {region}")
+    frame = pl.concat([priced(catalog, types, region, os, "shared"), priced(catalog, types, region, os, "dedicated")])
+    rows = frame.with_columns(
+        effective_usd_per_hour=(pl.col("usd_per_hour") + pl.col("upfront_usd") / pl.col("term").replace_strict(
+            TERM_HOURS, default=None, return_dtype=pl.Float64)).fill_null(pl.col("usd_per_hour")).round(6),
+        purchasable=pl.lit(True)).drop("instance_type").to_dicts()
+    rows.append({"tenancy": "shared", "purchase_option": "scheduled", "usd_per_hour": None, "upfront_usd": None,
+                 "quality": "documented", "purchasable": False,
+                 "basis": catalog.facts.value("scheduled_instances.aws_statement")})
+    return rows

@@ -1,0 +1,252 @@
+"""EC2: every instance type that fits one replica, x every purchase option, x the tenancy required.
+
+One replica runs on one instance. Shared tenancy prices on-demand, spot, 12 reserved instances,
+savings plans and capacity reservations; dedicated tenancy adds the per-region fee; host tenancy
+and BYOL licences price Dedicated Hosts of the family (instances per host from data/facts).
+Scheduled Instances are always rejected: AWS no longer sells them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from advisor.candidates import costs, jobs
+from advisor.candidates.applicability import gate
+from advisor.candidates.base import Candidate, Context, Generated, Line
+from advisor.candidates.describe import option_words, rate_words
+from advisor.candidates.instances import (
+    OPTION_GROUP,
+    cost_columns,
+    filter_steps,
+    offered,
+    pareto,
+    replica_fit_steps,
+    with_rates,
+)
+from advisor.candidates.regional import regional
+from advisor.catalog import rates
+from advisor.catalog.store import Catalog
+from advisor.pricing import HOURS_PER_MONTH, money
+from models.workload import Service, Workload
+
+SERVICE = Service.ec2
+
+
+def usage(w: Workload) -> tuple[int, float] | str:
+    """(instances, hours each per month): replicas x schedule, or for jobs the units the deadline needs."""
+    if not w.job_shaped:
+        return w.replicas, w.hours_per_month
+    job_plan = jobs.plan(w)
+    if isinstance(job_plan, str):
+        return job_plan
+    if job_plan.jobs == 0:
+        return 0, 0.0
+    return job_plan.concurrency, job_plan.hours_each(job_plan.concurrency)
+
+
+def fitting_types(ctx: Context, w: Workload, g: Generated, service: str) -> pl.DataFrame | None:
+    """Types that fit one replica, or None after recording which requirement removed them all."""
+    catalog = ctx.catalog
+    types = offered(catalog, w.region, w.os.value)
+    if types.is_empty():
+        g.reject(service, None, "region_unsupported",
+                 f"the catalog has no {w.os.value} instance types in {w.region}; check the region code")
+        return None
+    fit = filter_steps(types, replica_fit_steps(w, w.region))
+    if fit.removed_by:
+        g.reject(service, None, fit.removed_by, fit.message or "")
+        return None
+    return fit.frame
+
+
+def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generated:
+    g = Generated()
+    g.reject(SERVICE.value, "scheduled", "scheduled_no_longer_sold",
+             ctx.catalog.facts.value("scheduled_instances.aws_statement")
+             + " Substitutes: capacity_reservation, savings_plan.")
+    if (rejection := gate(SERVICE, w)) is not None:
+        g.rejections.insert(0, rejection)
+        return g
+    plan = usage(w)
+    if isinstance(plan, str):
+        return g.reject(SERVICE.value, None, "job_longer_than_deadline", plan)
+    count, hours = plan
+    types = fitting_types(ctx, w, g, SERVICE.value)
+    if types is None:
+        return g
+    _reject_options(w, g, SERVICE.value)
+    frames = []
+    if w.needs_host:
+        frames.append(host_rows(ctx.catalog, w, types, count))
+    else:
+        tenancy = "dedicated" if w.tenancy.value == "dedicated" else "shared"
+        rows = with_rates(ctx.catalog, types, w.region, w.os.value, tenancy)
+        frames.append(rows.filter(allowed_options(w)).with_columns(count=pl.lit(count), hours=pl.lit(hours)))
+    frame = pl.concat([f for f in frames if not f.is_empty()], how="diagonal_relaxed") if frames else None
+    if frame is None or frame.is_empty():
+        return g.reject(SERVICE.value, None, "no_fitting_instance",
+                        "no fitting type can be bought with the options this workload allows")
+    frame = add_instance_lines(ctx, w, cost_columns(frame, w.horizon_months), hours)
+    if not exhaustive:
+        frame = pareto(frame, OPTION_GROUP)
+    g.candidates.extend(to_candidates(ctx, w, frame, SERVICE.value, hours, ops_effort="high"))
+    return g
+
+
+def _reject_options(w: Workload, g: Generated, service: str) -> None:
+    """Purchase options the workload's own requirements rule out, each with its reason."""
+    if not w.interruptible:
+        g.reject(service, "spot", "spot_needs_interruptible",
+                 "Spot can be reclaimed with a 2-minute notice; set interruptible=true if the work can be retried")
+    elif w.stateful:
+        g.reject(service, "spot", "spot_stateful",
+                 "Spot instances can be reclaimed with a 2-minute notice and lose local state; "
+                 "keep state elsewhere (stateful=false) to use Spot")
+    if w.capacity_guarantee:
+        for option in ("on_demand", "spot", "savings_plan"):
+            g.reject(service, option, "capacity_guarantee_unmet",
+                     f"{option.replace('_', ' ')} does not reserve capacity; capacity_guarantee needs an "
+                     "On-Demand Capacity Reservation or a zonal Reserved Instance")
+    if w.needs_host:
+        g.reject(service, "shared and dedicated instances", "needs_dedicated_host",
+                 "BYOL per-socket/per-core licences and host tenancy need a whole Dedicated Host")
+    elif w.tenancy.value == "dedicated":
+        g.reject(service, "spot", "tenancy_unsupported", "Spot is priced here for shared tenancy only")
+
+
+def allowed_options(w: Workload) -> pl.Expr:
+    keep = pl.lit(True)
+    if not w.interruptible or w.stateful:
+        keep &= pl.col("purchase_option") != "spot"
+    if w.capacity_guarantee:
+        keep &= pl.col("purchase_option").is_in(["capacity_reservation", "reserved"])
+    return keep
+
+
+def add_instance_lines(ctx: Context, w: Workload, frame: pl.DataFrame, hours: float) -> pl.DataFrame:
+    """Per-row extras that depend on the type: scratch on EBS when the instance store is too small,
+    and the unlimited-mode surplus of a burstable type whose baseline is below the sustained load."""
+    catalog = ctx.catalog
+    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", w.region).value
+    needs_scratch_ebs = (pl.lit(w.scratch_gib) > 0) & (pl.col("instance_store_gib") < w.scratch_gib)
+    surplus_rate = _surplus_rate_expr(catalog, w.os.value)
+    sustained = (w.vcpu or 0.0) * w.cpu_utilization
+    surplus_vcpu = (pl.lit(sustained) - pl.col("baseline_cpu_share").fill_null(1.0) * pl.col("vcpu")).clip(0.0)
+    return frame.with_columns(
+        scratch_ebs_monthly=pl.when(needs_scratch_ebs).then(gp3 * w.scratch_gib * pl.col("count")).otherwise(0.0),
+        surplus_vcpu=pl.when(pl.col("burstable")).then(surplus_vcpu).otherwise(0.0),
+    ).with_columns(
+        surplus_monthly=pl.col("surplus_vcpu") * surplus_rate * hours * pl.col("count"),
+    ).with_columns(
+        monthly_total=pl.col("compute_monthly") + pl.col("scratch_ebs_monthly") + pl.col("surplus_monthly"),
+    )
+
+
+def _surplus_rate_expr(catalog: Catalog, os: str) -> pl.Expr:
+    linux = catalog.facts.value("burstable.unlimited_surplus_usd_per_vcpu_hour_linux")
+    if os == "windows":
+        return pl.lit(catalog.facts.value("burstable.unlimited_surplus_usd_per_vcpu_hour_windows"))
+    t4g = catalog.facts.value("burstable.unlimited_surplus_usd_per_vcpu_hour_t4g")
+    return pl.when(pl.col("family") == "t4g").then(pl.lit(t4g)).otherwise(pl.lit(linux))
+
+
+def host_rows(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int) -> pl.DataFrame:
+    """Dedicated Hosts: hosts = ceil(instances / instances per host of that size), billed every hour.
+
+    The host rate is the data/facts rule (largest size's on-demand price x multiplier, an estimate);
+    BYOL hosts are priced on the Linux rate since the licence is the customer's.
+    """
+    capacity = {c["family"]: c for c in catalog.facts.value("tenancy.dedicated_host_capacity")}
+    if catalog.facts.has("tenancy.dedicated_host_capacity_r5"):
+        r5 = catalog.facts.value("tenancy.dedicated_host_capacity_r5")
+        capacity.setdefault(r5["family"], r5)
+    rule = catalog.facts.value("tenancy.dedicated_host_price_rule")
+    price_os = "linux" if w.byol else w.os.value
+    od = catalog.on_demand.filter((pl.col("region") == w.region) & (pl.col("os") == price_os)
+                                  & pl.col("usd_per_hour").is_not_null())
+    rows = []
+    for t in types.iter_rows(named=True):
+        cap = capacity.get(t["family"])
+        per_host = cap["instances"].get(t["size"]) if cap else None
+        if not per_host:
+            continue
+        largest = max(cap["instances"], key=lambda s: -cap["instances"][s])
+        largest_price = od.filter(pl.col("instance_type") == f"{t['family']}.{largest}")
+        if largest_price.is_empty():
+            continue
+        hosts = math.ceil(count / per_host)
+        rows.append({**t, "host_family": t["family"], "hosts": hosts, "per_host": per_host,
+                     "usd_per_hour": round(largest_price.item(0, "usd_per_hour") * rule["multiplier"], 6),
+                     "price_quality": "estimate"})
+    if not rows:
+        return pl.DataFrame()
+    hosts = pl.DataFrame(rows)
+    base = hosts.select("instance_type", "usd_per_hour", "price_quality")
+    priced = rates.priced(catalog, base, w.region, price_os, "host").filter(
+        pl.col("purchase_option").is_in(["on_demand", "reserved"])
+        & (pl.col("offering_class").is_null() | (pl.col("offering_class") == "standard")))
+    return (priced.join(hosts.drop("usd_per_hour", "price_quality"), on="instance_type")
+            .with_columns(count=pl.col("hosts"), hours=pl.lit(HOURS_PER_MONTH),
+                          offering_class=pl.lit(None, pl.String), quality=pl.lit("estimate")))
+
+
+def to_candidates(ctx: Context, w: Workload, frame: pl.DataFrame, service: str, hours: float,
+                  ops_effort: str, extra_lines: list[Line] | None = None,
+                  config: dict | None = None) -> list[Candidate]:
+    """Build Candidate objects (with every cost line) for the kept rows."""
+    catalog = ctx.catalog
+    shared_lines = [*(extra_lines or [])]
+    storage = costs.ebs_line(catalog, w.region, w.storage_gib, w.replicas, "EBS gp3 (storage_gib)")
+    egress = costs.egress_line(catalog, w.region, w.egress_gib_month, ctx.include_free_tier)
+    shared_lines += [x for x in (storage, egress) if x]
+    spot_risk = rates.interruption(catalog, w.region, w.os.value)
+    risk_of = dict(spot_risk.iter_rows())
+    default_risk = rates.default_interruption(catalog)
+    out = []
+    for row in frame.iter_rows(named=True):
+        out.append(_candidate(ctx, w, row, service, hours, ops_effort, shared_lines, risk_of, default_risk,
+                              config or {}))
+    return out
+
+
+def _candidate(ctx: Context, w: Workload, row: dict, service: str, hours: float, ops_effort: str,
+               shared_lines: list[Line], risk_of: dict, default_risk: str, config: dict) -> Candidate:
+    catalog = ctx.catalog
+    is_host = row["tenancy"] == "host"
+    unit = f"{row['host_family']} Dedicated Host" if is_host else row["instance_type"]
+    count = int(row["count"])
+    lines = [Line(f"{unit} {option_words(row)} x{count}: {rate_words(row, w.horizon_months, row['hours'])}",
+                  row["compute_monthly"], row["quality"] == "estimate")]
+    cfg = dict(config)
+    if is_host:
+        cfg.update(hosts=count, instances_per_host=row["per_host"], host_family=row["host_family"],
+                   instance_type_on_host=row["instance_type"])
+    if row["scratch_ebs_monthly"]:
+        lines.append(Line(f"EBS gp3 scratch {w.scratch_gib:g} GiB x{count} (instance store too small)",
+                          row["scratch_ebs_monthly"]))
+    elif w.scratch_gib > 0:
+        cfg["scratch"] = "instance_store"
+    if row["surplus_monthly"]:
+        lines.append(Line(f"burstable unlimited-mode surplus {row['surplus_vcpu']:g} vCPU x {hours:g} h x{count}",
+                          row["surplus_monthly"]))
+        cfg["credit_mode"] = "unlimited"
+    lines += shared_lines
+    if costs.internet_facing(w.egress_gib_month) and not is_host:
+        ipv4_hours = HOURS_PER_MONTH if row["purchase_option"] == "capacity_reservation" else row["hours"]
+        lines.append(costs.ipv4_line(catalog, count, ipv4_hours))
+    if row["tenancy"] == "dedicated":
+        lines.append(costs.dedicated_fee_line(catalog, row["hours"]))
+    if row["purchase_option"] == "reserved" and w.capacity_guarantee:
+        cfg["scope"] = "zonal"
+    risk = "none"
+    if row["purchase_option"] == "spot":
+        risk = risk_of.get(row["instance_type"]) or default_risk
+    estimates = sorted({ln.item.split(":")[0] for ln in lines if ln and ln.estimate})
+    return Candidate(
+        service=service, purchase_option=row["purchase_option"], lines=tuple(x for x in lines if x),
+        upfront_usd=money(row["upfront_start"]), instance_type=row["instance_type"], count=count,
+        term=row["term"], offering_class=row["offering_class"], plan_type=row["plan_type"],
+        payment=row["payment"], tenancy=row["tenancy"], interruption_risk=risk, ops_effort=ops_effort,
+        config=cfg, estimates=tuple(estimates))

@@ -1,0 +1,115 @@
+"""Instance types that fit a requirement, and their purchase options costed over the horizon, as frames.
+
+Shared by every service that runs on EC2 instances (EC2, ECS/EKS nodes, Batch, Beanstalk). Work is
+vectorized over all types x all purchase options; only the Pareto-best rows per option group
+(monthly cost vs upfront) become Candidate objects, which keeps the choice exact under both caps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from advisor.catalog import rates
+from advisor.catalog.store import Catalog
+from advisor.pricing import HOURS_PER_MONTH, TERM_HOURS, TERM_MONTHS
+from models.workload import Workload
+
+OPTION_GROUP = ["purchase_option", "term", "offering_class", "plan_type", "payment", "tenancy"]
+COMMITMENTS = ("reserved", "savings_plan")
+
+
+@dataclass(frozen=True)
+class Filtered:
+    frame: pl.DataFrame
+    removed_by: str | None  # the requirement that removed the last type, when none is left
+    message: str | None
+
+
+def offered(catalog: Catalog, region: str, os: str) -> pl.DataFrame:
+    """Specs of every type offered in the region for the OS, with its on-demand price (null if missing)."""
+    prices = catalog.on_demand.filter((pl.col("region") == region) & (pl.col("os") == os)).select(
+        "instance_type", "usd_per_hour", "price_quality")
+    return catalog.specs.join(prices, on="instance_type", how="inner")
+
+
+def gpu_model_matches(requested: str) -> pl.Expr:
+    """'T4' matches g4dn (T4) but not g5g (T4G) or g4ad (Radeon): a whole-word, case-insensitive match."""
+    return pl.col("gpu_model").str.to_lowercase().str.contains(rf"(^|[^a-z0-9]){requested.lower()}($|[^a-z0-9])")
+
+
+def filter_steps(frame: pl.DataFrame, steps: list[tuple[str, pl.Expr, str]]) -> Filtered:
+    """Apply named filters in order; when one empties the frame, say which requirement did it."""
+    for reason, expr, message in steps:
+        kept = frame.filter(expr)
+        if kept.is_empty():
+            return Filtered(kept, reason, message)
+        frame = kept
+    return Filtered(frame, None, None)
+
+
+def replica_fit_steps(w: Workload, region: str, *, allow_burstable: bool = True) -> list[tuple[str, pl.Expr, str]]:
+    """Filters for one replica on one instance: vCPU, memory, GPUs (count, model), architecture."""
+    steps: list[tuple[str, pl.Expr, str]] = [
+        ("price_missing", pl.col("usd_per_hour").is_not_null(),
+         f"no instance type that is offered in {region} for {w.os} has a known price"),
+        ("no_fitting_instance", pl.col("vcpu") >= w.vcpu,
+         f"no priced instance type in {region} has {w.vcpu:g} vCPUs"),
+        ("no_fitting_instance", pl.col("memory_gib") >= w.memory_gib,
+         f"no priced type with {w.vcpu:g} vCPUs also has {w.memory_gib:g} GiB of memory"),
+    ]
+    if w.gpus > 0:
+        steps.append(("no_gpu_instance", pl.col("gpus") >= w.gpus,
+                      f"no type that fits the CPU and memory has {w.gpus} GPUs"))
+        if w.gpu_model:
+            steps.append(("gpu_model_unavailable", gpu_model_matches(w.gpu_model).fill_null(False),
+                          f"no type with {w.gpus} GPUs carries a {w.gpu_model} in {region}"))
+    else:
+        steps.append(("no_fitting_instance", pl.col("gpus") == 0, "only GPU types fit: give gpus to use them"))
+    if w.arch.value != "any":
+        steps.append(("arch_unavailable", pl.col("arch") == w.arch.value,
+                      f"no fitting type is {w.arch.value}"))
+    if not allow_burstable:
+        steps.append(("no_fitting_instance", ~pl.col("burstable"), "only burstable types fit"))
+    return steps
+
+
+def cost_columns(frame: pl.DataFrame, horizon_months: int) -> pl.DataFrame:
+    """Add `compute_monthly` and `upfront_start` from rate, count (units) and hours (per unit per month).
+
+    Usage options pay rate x hours; capacity reservations pay every hour; commitments pay every hour
+    of ceil(horizon / term) whole terms plus their upfront fees, averaged over the horizon.
+    """
+    term_months = pl.col("term").replace_strict(TERM_MONTHS, default=None, return_dtype=pl.Float64)
+    terms = (pl.lit(float(horizon_months)) / term_months).ceil()
+    commitment = pl.col("purchase_option").is_in(COMMITMENTS)
+    always_on = pl.col("purchase_option") == "capacity_reservation"
+    compute = (pl.when(commitment)
+               .then((pl.col("usd_per_hour") * HOURS_PER_MONTH * terms * term_months
+                      + pl.col("upfront_usd") * terms) * pl.col("count") / horizon_months)
+               .when(always_on).then(pl.col("usd_per_hour") * HOURS_PER_MONTH * pl.col("count"))
+               .otherwise(pl.col("usd_per_hour") * pl.col("hours") * pl.col("count")))
+    return frame.with_columns(compute_monthly=compute,
+                              upfront_start=pl.when(commitment).then(pl.col("upfront_usd") * pl.col("count"))
+                              .otherwise(0.0))
+
+
+def pareto(frame: pl.DataFrame, group: list[str], cost: str = "monthly_total") -> pl.DataFrame:
+    """Per option group, the rows no other row beats on both monthly cost and upfront cash."""
+    ordered = frame.sort([*group, cost, "upfront_start", "instance_type"], nulls_last=True)
+    prev_min = pl.col("upfront_start").cum_min().shift(1).over(group, order_by=None)
+    return ordered.with_columns(_prev=prev_min).filter(
+        pl.col("_prev").is_null() | (pl.col("upfront_start") < pl.col("_prev") - 1e-9)).drop("_prev")
+
+
+def effective_hourly(frame: pl.DataFrame) -> pl.Expr:
+    term_hours = pl.col("term").replace_strict(TERM_HOURS, default=None, return_dtype=pl.Float64)
+    return (pl.col("usd_per_hour") + (pl.col("upfront_usd") / term_hours).fill_null(0.0))
+
+
+def with_rates(catalog: Catalog, types: pl.DataFrame, region: str, os: str, tenancy: str) -> pl.DataFrame:
+    """Every purchase option's rate joined to the types' specs."""
+    priced = rates.priced(catalog, types.select("instance_type", "usd_per_hour", "price_quality"), region, os,
+                          tenancy)
+    return priced.join(types.drop("usd_per_hour", "price_quality"), on="instance_type", how="inner")
