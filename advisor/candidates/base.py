@@ -37,6 +37,7 @@ class Candidate:
     ops_effort: str = "high"
     config: dict[str, Any] = field(default_factory=dict, compare=False)
     estimates: tuple[str, ...] = ()
+    unit_size: float = 0.0  # vCPUs of one unit (instance, task, bundle): smaller wins a tie
 
     @property
     def monthly_usd(self) -> float:
@@ -50,12 +51,15 @@ class Candidate:
     @property
     def sort_key(self) -> tuple:
         """A total, deterministic order among equal-cost candidates: more managed first, then by name."""
-        return (self.monthly_usd, OPS_RANK[self.ops_effort], self.service, self.purchase_option,
-                self.instance_type or "", self.term or "", self.offering_class or "", self.plan_type or "",
+        return (self.monthly_usd, OPS_RANK[self.ops_effort], self.service,
+                PURCHASE_RANK.get(self.purchase_option, 9), self.unit_size, self.instance_type or "",
+                self.term or "", self.offering_class or "", self.plan_type or "",
                 self.payment or "", self.tenancy, self.count)
 
 
 OPS_RANK = {"low": 0, "medium": 1, "high": 2}
+# At equal cost: no commitment first, then the more flexible commitment.
+PURCHASE_RANK = {"on_demand": 0, "savings_plan": 1, "reserved": 2, "spot": 3, "capacity_reservation": 4}
 
 
 @dataclass(frozen=True)

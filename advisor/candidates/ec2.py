@@ -249,4 +249,4 @@ def _candidate(ctx: Context, w: Workload, row: dict, service: str, hours: float,
         upfront_usd=money(row["upfront_start"]), instance_type=row["instance_type"], count=count,
         term=row["term"], offering_class=row["offering_class"], plan_type=row["plan_type"],
         payment=row["payment"], tenancy=row["tenancy"], interruption_risk=risk, ops_effort=ops_effort,
-        config=cfg, estimates=tuple(estimates))
+        config=cfg, estimates=tuple(estimates), unit_size=float(row["vcpu"]))
