@@ -1,0 +1,1 @@
+"""Candidate generators, one per AWS service (see registry.py)."""

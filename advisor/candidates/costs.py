@@ -29,12 +29,13 @@ def egress_line(catalog: Catalog, region: str, gib: float, include_free_tier: bo
     return Line(f"data transfer out {gib:g} GiB{note}", cost, estimate)
 
 
-def ipv4_line(catalog: Catalog, addresses: float, hours: float) -> Line | None:
+def ipv4_line(catalog: Catalog, addresses: float, hours: float, holder: str = "") -> Line | None:
     """Public IPv4 addresses, charged per address-hour since 2024-02-01."""
     if addresses <= 0:
         return None
     rate = catalog.facts.value("network.public_ipv4_usd_per_hour")
-    return Line(f"public IPv4 x{addresses:g}", rate * addresses * hours)
+    what = f" ({holder})" if holder else ""
+    return Line(f"public IPv4{what} x{addresses:g} x ${rate:g}/h x {hours:g} h", rate * addresses * hours)
 
 
 def dedicated_fee_line(catalog: Catalog, hours: float) -> Line:

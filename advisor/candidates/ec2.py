@@ -77,21 +77,28 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
     if types is None:
         return g
     _reject_options(w, g, SERVICE.value)
-    frames = []
+    return instance_candidates(SERVICE.value, w, ctx, g, types, count, hours, allowed_options(w),
+                               ops_effort="high", exhaustive=exhaustive)
+
+
+def instance_candidates(service: str, w: Workload, ctx: Context, g: Generated, types: pl.DataFrame, count: int,
+                        hours: float, options: pl.Expr, *, ops_effort: str, exhaustive: bool,
+                        extra_lines: list[Line] | None = None, config: dict | None = None) -> Generated:
+    """One replica per instance: every fitting type x the purchase options `options` keeps, costed and pruned."""
     if w.needs_host:
-        frames.append(host_rows(ctx.catalog, w, types, count))
+        frame = host_rows(ctx.catalog, w, types, count)
     else:
         tenancy = "dedicated" if w.tenancy.value == "dedicated" else "shared"
-        rows = with_rates(ctx.catalog, types, w.region, w.os.value, tenancy)
-        frames.append(rows.filter(allowed_options(w)).with_columns(count=pl.lit(count), hours=pl.lit(hours)))
-    frame = pl.concat([f for f in frames if not f.is_empty()], how="diagonal_relaxed") if frames else None
-    if frame is None or frame.is_empty():
-        return g.reject(SERVICE.value, None, "no_fitting_instance",
+        frame = (with_rates(ctx.catalog, types, w.region, w.os.value, tenancy).filter(options)
+                 .with_columns(count=pl.lit(count), hours=pl.lit(hours)))
+    if frame.is_empty():
+        return g.reject(service, None, "no_fitting_instance",
                         "no fitting type can be bought with the options this workload allows")
     frame = add_instance_lines(ctx, w, cost_columns(frame, w.horizon_months), hours)
     if not exhaustive:
         frame = pareto(frame, OPTION_GROUP)
-    g.candidates.extend(to_candidates(ctx, w, frame, SERVICE.value, hours, ops_effort="high"))
+    g.candidates.extend(to_candidates(ctx, w, frame, service, hours, ops_effort=ops_effort,
+                                      extra_lines=extra_lines, config=config))
     return g
 
 
@@ -220,6 +227,10 @@ def _candidate(ctx: Context, w: Workload, row: dict, service: str, hours: float,
     lines = [Line(f"{unit} {option_words(row)} x{count}: {rate_words(row, w.horizon_months, row['hours'])}",
                   row["compute_monthly"], row["quality"] == "estimate")]
     cfg = dict(config)
+    if row.get("replicas_per_node"):
+        cfg.update(nodes=count, replicas_per_node=row["replicas_per_node"])
+        if row.get("max_pods"):
+            cfg["max_pods"] = row["max_pods"]
     if is_host:
         cfg.update(hosts=count, instances_per_host=row["per_host"], host_family=row["host_family"],
                    instance_type_on_host=row["instance_type"])
@@ -250,3 +261,22 @@ def _candidate(ctx: Context, w: Workload, row: dict, service: str, hours: float,
         term=row["term"], offering_class=row["offering_class"], plan_type=row["plan_type"],
         payment=row["payment"], tenancy=row["tenancy"], interruption_risk=risk, ops_effort=ops_effort,
         config=cfg, estimates=tuple(estimates), unit_size=float(row["vcpu"]))
+
+
+def baseline(w: Workload, ctx: Context) -> Candidate | None:
+    """On-demand EC2, shared tenancy, cheapest fitting type: the yardstick every answer is compared with."""
+    plain = w.model_copy(update={"tenancy": w.tenancy.shared, "byol": False, "capacity_guarantee": False,
+                                 "interruptible": False, "allowed_services": None})
+    if plain.vcpu is None or plain.memory_gib is None:
+        return None
+    plan = usage(plain)
+    if isinstance(plan, str):
+        return None
+    g = Generated()
+    types = fitting_types(ctx, plain, g, SERVICE.value)
+    if types is None:
+        return None
+    count, hours = plan
+    instance_candidates(SERVICE.value, plain, ctx, g, types, count, hours,
+                        pl.col("purchase_option") == "on_demand", ops_effort="high", exhaustive=False)
+    return min(g.candidates, key=lambda c: c.sort_key) if g.candidates else None

@@ -75,6 +75,25 @@ def replica_fit_steps(w: Workload, region: str, *, allow_burstable: bool = True)
     return steps
 
 
+def node_fit_steps(w: Workload, region: str) -> list[tuple[str, pl.Expr, str]]:
+    """Filters for a node type that will hold packed replicas: priced, GPUs as asked, arch, not burstable."""
+    steps: list[tuple[str, pl.Expr, str]] = [
+        ("price_missing", pl.col("usd_per_hour").is_not_null(),
+         f"no instance type offered in {region} for {w.os} has a known price"),
+        ("no_fitting_instance", ~pl.col("burstable"), "only burstable types are offered"),
+    ]
+    if w.gpus > 0:
+        steps.append(("no_gpu_instance", pl.col("gpus") >= w.gpus, f"no node type has {w.gpus} GPUs"))
+        if w.gpu_model:
+            steps.append(("gpu_model_unavailable", gpu_model_matches(w.gpu_model).fill_null(False),
+                          f"no node type carries a {w.gpu_model} in {region}"))
+    else:
+        steps.append(("no_fitting_instance", pl.col("gpus") == 0, "only GPU node types are offered"))
+    if w.arch.value != "any":
+        steps.append(("arch_unavailable", pl.col("arch") == w.arch.value, f"no node type is {w.arch.value}"))
+    return steps
+
+
 def cost_columns(frame: pl.DataFrame, horizon_months: int) -> pl.DataFrame:
     """Add `compute_monthly` and `upfront_start` from rate, count (units) and hours (per unit per month).
 

@@ -1,0 +1,82 @@
+"""AWS Batch: a month's jobs on compute environments EC2, SPOT, FARGATE and FARGATE_SPOT.
+
+Batch adds no fee: the cost is the instances or Fargate tasks it runs, only while jobs run. EC2 and
+SPOT environments pack job replicas onto one node type and run as many nodes as the deadline needs,
+for whole waves of jobs; Fargate environments run one task per job, billed for its run time (one
+minute at least). Commitments are not offered here: Batch scales to zero between runs, and plain
+EC2/ECS candidates already price committed capacity for the same job hours.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import polars as pl
+
+from advisor.candidates import jobs
+from advisor.candidates.applicability import gate
+from advisor.candidates.base import Candidate, Context, Generated
+from advisor.candidates.containers import (
+    _fargate_candidates,
+    _fargate_shared_lines,
+    fargate_size,
+    node_generate,
+)
+from models.workload import Service, Workload
+
+SERVICE = Service.batch
+EC2_ENVIRONMENT = {"on_demand": "EC2", "spot": "SPOT"}
+FARGATE_ENVIRONMENT = {"on_demand": "FARGATE", "spot": "FARGATE_SPOT"}
+
+
+def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generated:
+    g = Generated()
+    name = SERVICE.value
+    if (rejection := gate(SERVICE, w)) is not None:
+        return g.reject(rejection.service, rejection.option, rejection.reason, rejection.message)
+    if not w.job_shaped:
+        return g.reject(name, None, "no_job_profile",
+                        "Batch runs jobs: give jobs_per_month and job_duration_minutes to compare it")
+    if w.capacity_guarantee:
+        return g.reject(name, None, "capacity_guarantee_unmet",
+                        "Batch environments scale from zero; capacity_guarantee needs EC2 capacity reservations")
+    plan = jobs.plan(w)
+    if isinstance(plan, str):
+        return g.reject(name, None, "job_longer_than_deadline", plan)
+    spot_ok = w.interruptible and not w.stateful
+    if not spot_ok:
+        g.reject(name, "spot", "spot_needs_interruptible" if not w.interruptible else "spot_stateful",
+                 "SPOT and FARGATE_SPOT environments can stop jobs with a 2-minute notice; "
+                 "set interruptible=true (and stateful=false) to use them")
+    options = pl.col("purchase_option").is_in(["on_demand", "spot"] if spot_ok else ["on_demand"])
+    nodes = node_generate(SERVICE, w, ctx, exhaustive=exhaustive, options=options, ops_effort="low")
+    g.rejections.extend(nodes.rejections)
+    g.candidates.extend(_environment(c, EC2_ENVIRONMENT) for c in nodes.candidates)
+    g.extend(_fargate(w, ctx, plan, spot_ok))
+    return g
+
+
+def _fargate(w: Workload, ctx: Context, plan: jobs.JobPlan, spot_ok: bool) -> Generated:
+    g = Generated()
+    if w.gpus > 0:
+        return g.reject(SERVICE.value, "fargate", "gpu_unsupported", "FARGATE environments have no GPUs")
+    size = fargate_size(ctx.catalog, w.vcpu, w.memory_gib, w.os.value)
+    if size is None:
+        return g.reject(SERVICE.value, "fargate", "fargate_size_exceeded",
+                        f"{w.vcpu:g} vCPU / {w.memory_gib:g} GiB is over the largest Fargate size")
+    minimum = ctx.catalog.facts.value("fargate.minimum_billing_seconds") / 3600.0
+    billed_hours = plan.jobs * max(plan.duration_hours, minimum)
+    slots = max(plan.concurrency, 1)
+    hours = billed_hours / slots
+    shared = _fargate_shared_lines(ctx, w, slots, hours, eks=False)
+    arches = {"any": ["x86_64", "arm64"], "x86_64": ["x86_64"], "arm64": ["arm64"]}[w.arch.value]
+    for arch in arches:
+        for cand in _fargate_candidates(ctx, w, Service.ecs_fargate, size, arch, slots, hours, spot_ok, shared):
+            if cand.purchase_option in FARGATE_ENVIRONMENT:
+                g.candidates.append(_environment(dataclasses.replace(
+                    cand, service=SERVICE.value, ops_effort="low"), FARGATE_ENVIRONMENT))
+    return g
+
+
+def _environment(c: Candidate, names: dict[str, str]) -> Candidate:
+    return dataclasses.replace(c, config={**c.config, "compute_environment": names[c.purchase_option]})
