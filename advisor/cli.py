@@ -53,6 +53,53 @@ def _table(title: str, rows: list[dict], columns: list[str]) -> Table:
     return table
 
 
+@app.command("recommend")
+def recommend_cmd(
+    file: Annotated[Path | None, typer.Argument(help="workload as JSON or YAML ('-' for stdin)")] = None,
+    workload_id: Annotated[str | None, typer.Option("--id", help="workload id")] = None,
+    vcpu: Annotated[float | None, typer.Option(help="vCPUs per replica")] = None,
+    memory_gib: Annotated[float | None, typer.Option(help="memory per replica, GiB")] = None,
+    replicas: Annotated[int | None, typer.Option(help="steady-state replicas")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region code")] = None,
+    os: Annotated[OS | None, typer.Option("--os", help="operating system")] = None,
+    hours_per_month: Annotated[float | None, typer.Option(help="hours a month it runs")] = None,
+    horizon_months: Annotated[int | None, typer.Option(help="months the workload will exist")] = None,
+    interruptible: Annotated[bool | None, typer.Option(help="can be stopped with 2 minutes' notice")] = None,
+    requests_per_month: Annotated[float | None, typer.Option(help="requests a month")] = None,
+    avg_duration_ms: Annotated[float | None, typer.Option(help="average request duration, ms")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="any other field: --set gpus=1")] = None,
+    top_k: Annotated[int, typer.Option(help="alternatives to list in full", min=0, max=100)] = 5,
+    include_free_tier: Annotated[bool, typer.Option(help="count account-wide free tiers")] = False,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Recommend the cheapest sound placement for one workload, with alternatives and rejections."""
+    from advisor.recommend import recommend
+    from advisor.render import recommendation
+    from advisor.workload_io import load_document, parse_workload
+
+    data: dict = {}
+    if file is not None:
+        doc = load_document(file)
+        data = dict(doc.get("workload", doc)) if isinstance(doc, dict) else doc
+    flags = {"id": workload_id, "vcpu": vcpu, "memory_gib": memory_gib, "replicas": replicas, "region": region,
+             "os": os.value if os else None, "hours_per_month": hours_per_month, "horizon_months": horizon_months,
+             "interruptible": interruptible, "requests_per_month": requests_per_month,
+             "avg_duration_ms": avg_duration_ms}
+    if isinstance(data, dict):
+        data.update({k: v for k, v in flags.items() if v is not None})
+        for item in set_ or []:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise typer.BadParameter(f"--set takes field=value, got {item!r}")
+            data[key.strip()] = value.strip()
+        data.setdefault("id", "workload")
+    rec = recommend(parse_workload(data), top_k=top_k, include_free_tier=include_free_tier)
+    if format is Format.json:
+        sys.stdout.write(rec.model_dump_json(indent=2) + "\n")
+        return
+    out.print(recommendation(rec))
+
+
 @catalog_app.command("list")
 def catalog_list(region: RegionOpt = "us-east-1", os: OsOpt = OS.linux, format: FormatOpt = Format.table) -> None:
     """Every instance type in a region with specs, on-demand price and its quality."""

@@ -186,7 +186,7 @@ def candidate(w: Workload, ctx: Context, size: Sizing, arch: str) -> Candidate:
     free_gbs_words = f" - {_num(free_gbs)} free tier = {_num(billable_gbs)} GB-s" if free else ""
     lines.append(Line(
         f"Lambda duration {arch}: {_num(gb_seconds)} GB-s ({_num(requests)} x {size.billed_ms:,} ms x "
-        f"{size.memory_mb:,} MB / 1024){free_gbs_words} at {_tier_words(billable_gbs, tiers.value)}",
+        f"{size.memory_mb:,} MB / 1024){free_gbs_words}{_tier_words(billable_gbs, tiers.value)}",
         _tiered(billable_gbs, tiers.value), tiers.estimate))
 
     included = int(facts.value("lambda.ephemeral_included_mb"))
@@ -207,7 +207,7 @@ def candidate(w: Workload, ctx: Context, size: Sizing, arch: str) -> Candidate:
     limit = float(facts.value("lambda.default_concurrency_limit"))
     notes = []
     if concurrency > limit:
-        notes.append(f"needs a concurrency quota increase: {_num(concurrency)} concurrent executions on average, "
+        notes.append(f"needs a concurrency quota increase: {concurrency:,.1f} concurrent executions on average, "
                      f"above the default {limit:,.0f} per region (peaks need more)")
     if free:
         notes.append("free tier counted (1M requests and 400,000 GB-s a month, shared by all functions "
@@ -229,17 +229,19 @@ def _tiered(quantity: float, tiers: list[dict]) -> float:
 
 
 def _tier_words(quantity: float, tiers: list[dict]) -> str:
-    """'6,000,000,000 GB-s x $0.0000166667 + 1,000,000,000 GB-s x $0.000015': the tiers actually used."""
+    """' x $0.0000166667' within the first tier, else the tiers used:
+    ' at 6,000,000,000 GB-s x $0.0000166667 + 1,000,000,000 GB-s x $0.000015'."""
     parts, lower = [], 0.0
     for tier in tiers:
         upper = tier["up_to_gb_seconds"]
         portion = max(0.0, (quantity if upper is None else min(quantity, upper)) - lower)
-        if portion > 0 or not parts:
-            parts.append(f"{_num(portion)} GB-s x ${_price(tier['usd_per_gb_second'])}")
+        parts.append(f"{_num(portion)} GB-s x ${_price(tier['usd_per_gb_second'])}")
         if upper is None or quantity <= upper:
             break
         lower = upper
-    return " + ".join(parts)
+    if len(parts) == 1:
+        return f" x ${_price(tiers[0]['usd_per_gb_second'])}"
+    return " at " + " + ".join(parts)
 
 
 def _num(x: float) -> str:

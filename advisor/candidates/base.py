@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from advisor.catalog.store import Catalog
@@ -39,7 +40,7 @@ class Candidate:
     estimates: tuple[str, ...] = ()
     unit_size: float = 0.0  # vCPUs of one unit (instance, task, bundle): smaller wins a tie
 
-    @property
+    @cached_property
     def monthly_usd(self) -> float:
         return money(sum(money(line.monthly_usd) for line in self.lines))
 
@@ -48,7 +49,7 @@ class Candidate:
         """The (service, purchase option) pair explanations are grouped by."""
         return (self.service, self.purchase_option)
 
-    @property
+    @cached_property
     def sort_key(self) -> tuple:
         """A total, deterministic order among equal-cost candidates: more managed first, then by name."""
         return (self.monthly_usd, OPS_RANK[self.ops_effort], self.service,

@@ -27,11 +27,19 @@ class Filtered:
     message: str | None
 
 
+_OFFERED: dict[tuple[str, str, str], pl.DataFrame] = {}
+
+
 def offered(catalog: Catalog, region: str, os: str) -> pl.DataFrame:
     """Specs of every type offered in the region for the OS, with its on-demand price (null if missing)."""
-    prices = catalog.on_demand.filter((pl.col("region") == region) & (pl.col("os") == os)).select(
-        "instance_type", "usd_per_hour", "price_quality")
-    return catalog.specs.join(prices, on="instance_type", how="inner")
+    key = (catalog.version, region, os)
+    if key not in _OFFERED:
+        if len(_OFFERED) > 256:
+            _OFFERED.clear()
+        prices = catalog.on_demand.filter((pl.col("region") == region) & (pl.col("os") == os)).select(
+            "instance_type", "usd_per_hour", "price_quality")
+        _OFFERED[key] = catalog.specs.join(prices, on="instance_type", how="inner")
+    return _OFFERED[key]
 
 
 def gpu_model_matches(requested: str) -> pl.Expr:
@@ -129,6 +137,5 @@ def effective_hourly(frame: pl.DataFrame) -> pl.Expr:
 
 def with_rates(catalog: Catalog, types: pl.DataFrame, region: str, os: str, tenancy: str) -> pl.DataFrame:
     """Every purchase option's rate joined to the types' specs."""
-    priced = rates.priced(catalog, types.select("instance_type", "usd_per_hour", "price_quality"), region, os,
-                          tenancy)
-    return priced.join(types.drop("usd_per_hour", "price_quality"), on="instance_type", how="inner")
+    table = rates.rate_table(catalog, region, os, tenancy)
+    return table.join(types.drop("usd_per_hour", "price_quality"), on="instance_type", how="inner")

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from advisor.candidates.applicability import gate
 from advisor.candidates.base import Candidate, Context, Generated, Line
-from advisor.candidates.regional import ANCHOR, regional
+from advisor.candidates.regional import ANCHOR, RegionalValue, regional
 from advisor.errors import FactMissing
 from models.workload import Arch, Service, Workload
 
@@ -63,12 +63,12 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
     if not fitting:
         return g
     try:
-        priced = sorted((candidate(w, ctx, b) for b in fitting),
-                        key=lambda c: (c.monthly_usd, c.unit_size, c.instance_type or ""))
+        rate = regional(ctx.catalog, "lightsail.overage_usd_per_gb", w.region)
     except FactMissing as exc:
         return g.reject(NAME, None, "price_missing",
-                        f"no Lightsail transfer overage price for {w.region} and no estimate ({exc}); "
-                        "choose a Lightsail region")
+                        f"no Lightsail price for {w.region} and no estimate ({exc}); choose a Lightsail region")
+    priced = sorted((candidate(w, ctx, b, rate) for b in fitting),
+                    key=lambda c: (c.monthly_usd, c.unit_size, c.instance_type or ""))
     g.candidates.extend(priced if exhaustive else useful(priced))
     return g
 
@@ -148,8 +148,8 @@ def _baseline_message(w: Workload, left: list[dict]) -> str:
             f"Lightsail instances burst above the baseline only while credits last; {ELSEWHERE}")
 
 
-def candidate(w: Workload, ctx: Context, bundle: dict) -> Candidate:
-    """One bundle x replicas, with the transfer overage (FactMissing when no overage price or estimate)."""
+def candidate(w: Workload, ctx: Context, bundle: dict, rate: RegionalValue) -> Candidate:
+    """One bundle x replicas, with the transfer overage at `rate` (the region's overage price per GB)."""
     catalog = ctx.catalog
     count = w.replicas
     price = float(bundle["usd_per_month_ipv4"])
@@ -166,9 +166,8 @@ def candidate(w: Workload, ctx: Context, bundle: dict) -> Candidate:
         notes.append(f"{w.region} is not among the Lightsail regions the facts list; check Lightsail is offered "
                      "there")
     if over > 0:
-        rate = regional(catalog, "lightsail.overage_usd_per_gb", w.region)
         lines.append(Line(
-            f"Lightsail transfer overage: {w.egress_gib_month:g} GB out - {count} x {bundle['transfer_tib']:g} TB "
+            f"Lightsail transfer overage: {w.egress_gib_month:,.10g} GB out - {count} x {bundle['transfer_tib']:g} TB "
             f"allowance ({pooled:,.0f} GB at 1 TB = {GB_PER_TB} GB) = {over:,.10g} GB x ${rate.value:g}/GB",
             over * rate.value, rate.estimate))
     if w.egress_gib_month > 0:

@@ -9,6 +9,8 @@ Rates are per instance-hour; a commitment also has an upfront fee per instance p
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import polars as pl
 
 from advisor.catalog.store import Catalog
@@ -71,6 +73,23 @@ def priced(catalog: Catalog, types: pl.DataFrame, region: str, os: str, tenancy:
                                  basis=pl.lit("capacity_reservations.rate_rule: on-demand rate, used or not")))
     out = pl.concat(parts, how="diagonal_relaxed").with_columns(tenancy=pl.lit(tenancy))
     return out.select(list(RATE_SCHEMA)).cast(RATE_SCHEMA).sort("instance_type", *KEY, nulls_last=True)
+
+
+_TABLES: OrderedDict[tuple[str, str, str, str], pl.DataFrame] = OrderedDict()
+_TABLES_MAX = 64
+
+
+def rate_table(catalog: Catalog, region: str, os: str, tenancy: str) -> pl.DataFrame:
+    """`priced` for every type with an on-demand price in the region, cached per catalog version."""
+    key = (catalog.version, region, os, tenancy)
+    if key not in _TABLES:
+        types = catalog.on_demand.filter((pl.col("region") == region) & (pl.col("os") == os)
+                                         & pl.col("usd_per_hour").is_not_null())
+        _TABLES[key] = priced(catalog, types, region, os, tenancy)
+        while len(_TABLES) > _TABLES_MAX:
+            _TABLES.popitem(last=False)
+    _TABLES.move_to_end(key)
+    return _TABLES[key]
 
 
 def _dedicated_base(catalog: Catalog, base: pl.DataFrame, imported: pl.DataFrame) -> pl.DataFrame:
