@@ -13,3 +13,9 @@ def catalog():
     from advisor.catalog.store import load_catalog
 
     return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def catalog_for_properties(catalog):
+    """The same catalog, under a name that says hypothesis reuses it across examples."""
+    return catalog
