@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from advisor.candidates.base import Context
 from advisor.candidates.registry import generate_all
 from advisor.optimize.choose import OPS_WEIGHTS, cents, within_caps
+from advisor.reasons import REASONS
 from advisor.recommend import recommend
 from models.workload import Workload
 
@@ -86,6 +87,7 @@ def test_choice_is_the_brute_force_minimum_and_lines_add_up(catalog_for_properti
     for option in ([rec.choice] if rec.choice else []) + rec.alternatives:
         assert option.monthly_usd == round(sum(x.monthly_usd for x in option.cost_lines), 2)
         assert option.monthly_usd > 0 or option.cost_lines
+    assert all(r.reason in REASONS for r in rec.rejected)
     assert recommend(w, catalog=catalog_for_properties).model_dump_json() == rec.model_dump_json()
 
 
