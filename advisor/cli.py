@@ -100,6 +100,16 @@ def recommend_cmd(
     out.print(recommendation(rec))
 
 
+@app.command("serve")
+def serve_cmd(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+              port: Annotated[int, typer.Option(help="port", min=1, max=65535)] = 8000,
+              workers: Annotated[int, typer.Option(help="worker processes", min=1, max=64)] = 1) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
+    from api.server import run
+
+    run(host=host, port=port, workers=workers)
+
+
 @catalog_app.command("list")
 def catalog_list(region: RegionOpt = "us-east-1", os: OsOpt = OS.linux, format: FormatOpt = Format.table) -> None:
     """Every instance type in a region with specs, on-demand price and its quality."""
