@@ -1,20 +1,51 @@
 """The CSV path: read, validate per row, group identical shapes, solve each shape once, write back in order.
 
-(Interface first; the implementation lands with the batch-evaluation issue.)
+Rows are read as text (so a bad value can be reported as it was written), checked with vectorized
+rules (types, ids), and grouped by their requirement shape: every contract field except `id`.
+Each distinct shape is validated by the same `Workload` model and answered by the same
+`recommend()` as the CLI and the API, once, however many rows share it; the answer is joined back
+to every row of that shape, in input order. Bad rows get `status=error` and an `error` that names
+the field and the value; every other row is still answered. Work proceeds in chunks, so memory
+stays bounded on large files.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.catalog.store import Catalog
+import polars as pl
+from pydantic import ValidationError
+
+from advisor.catalog.store import Catalog, load_catalog
+from advisor.recommend import recommend
+from advisor.workload_io import describe, field_errors
+from models.recommendation import Recommendation
+from models.workload import Workload
 
 OUTPUT_COLUMNS = [
     "status", "error", "service", "instance_type", "count", "purchase_option", "term", "payment", "tenancy",
     "monthly_usd", "upfront_usd", "baseline_monthly_usd", "savings_usd", "interruption_risk",
     "alternative_service", "alternative_monthly_usd", "catalog_version",
 ]
+OUTPUT_SCHEMA = {
+    "status": pl.String, "error": pl.String, "service": pl.String, "instance_type": pl.String, "count": pl.Int64,
+    "purchase_option": pl.String, "term": pl.String, "payment": pl.String, "tenancy": pl.String,
+    "monthly_usd": pl.Float64, "upfront_usd": pl.Float64, "baseline_monthly_usd": pl.Float64,
+    "savings_usd": pl.Float64, "interruption_risk": pl.String, "alternative_service": pl.String,
+    "alternative_monthly_usd": pl.Float64, "catalog_version": pl.String,
+}
+CONTRACT_FIELDS = list(Workload.model_fields)
+SHAPE_FIELDS = [f for f in CONTRACT_FIELDS if f != "id"]
+NUMBER_FIELDS = ["vcpu", "memory_gib", "hours_per_month", "cpu_utilization", "requests_per_month",
+                 "avg_duration_ms", "jobs_per_month", "job_duration_minutes", "deadline_hours", "storage_gib",
+                 "scratch_gib", "egress_gib_month", "max_monthly_usd", "max_upfront_usd"]
+INTEGER_FIELDS = ["gpus", "replicas", "peak_replicas", "horizon_months", "function_memory_mb"]
+CHUNK_ROWS = 100_000
+PARALLEL_MIN_SHAPES = 64  # fewer new shapes than this are answered in-process
+ROW = "_row"  # 0-based data row index; the CSV line is ROW + 2 (line 1 is the header)
 
 
 @dataclass
@@ -25,12 +56,273 @@ class BatchResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Evaluator:
+    """Evaluates chunks of text rows; remembers answered shapes and seen ids across chunks.
+
+    With `workers` > 1, a chunk's new shapes are answered in that many processes (each loads the
+    same catalog version), in order, so the output is identical to a single-process run.
+    """
+
+    catalog: Catalog
+    include_free_tier: bool = False
+    workers: int = 1
+    answers: dict[tuple, dict[str, Any]] = field(default_factory=dict)
+    seen_ids: dict[str, int] = field(default_factory=dict)
+    summary: Summary = field(default_factory=lambda: Summary())
+    _pool: Any = None
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _answer_all(self, keys: list[tuple]) -> None:
+        new = list(dict.fromkeys(k for k in keys if k not in self.answers))
+        if self.workers > 1 and len(new) >= PARALLEL_MIN_SHAPES:
+            if self._pool is None:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_worker_init, initargs=(self.include_free_tier,))
+            size = max(1, len(new) // (self.workers * 8))
+            for key, answer in zip(new, self._pool.map(_worker_answer, new, chunksize=size), strict=True):
+                self.answers[key] = answer
+        for key in new:
+            if key not in self.answers:
+                self.answers[key] = answer_shape(dict(key), self.catalog, self.include_free_tier)
+
+    def evaluate(self, chunk: pl.DataFrame, first_row: int) -> pl.DataFrame:
+        """The chunk's input columns followed by OUTPUT_COLUMNS, one row per input row, same order."""
+        present = [c for c in CONTRACT_FIELDS if c in chunk.columns]
+        shape_cols = ["_k", *[c for c in SHAPE_FIELDS if c in present]]
+        frame = (chunk.with_row_index(ROW, offset=first_row)
+                 .with_columns([_blank_to_null(c) for c in present]).with_columns(_k=pl.lit(1)))
+        frame = frame.with_columns(_error=_id_errors(frame, _type_errors(present), self.seen_ids))
+        unique = frame.filter(pl.col("_error").is_null()).select(shape_cols).unique(maintain_order=True)
+        keys = [tuple(zip(shape_cols[1:], values[1:], strict=True)) for values in unique.iter_rows()]
+        self._answer_all(keys)
+        inner = {name: f"__out_{name}" for name in OUTPUT_SCHEMA}  # never collides with input columns
+        answers = pl.DataFrame([self.answers[k] for k in keys], schema=OUTPUT_SCHEMA).rename(inner)
+        answered = pl.concat([unique, answers], how="horizontal")
+        joined = frame.select(ROW, "_error", *shape_cols).join(answered, on=shape_cols, how="left",
+                                                                nulls_equal=True).sort(ROW)
+        failed = pl.col("_error").is_not_null()
+        out = joined.select(
+            pl.when(failed).then(pl.lit("error")).otherwise(pl.col(inner["status"])).alias("status"),
+            pl.coalesce("_error", inner["error"]).alias("error"),
+            *[pl.when(failed).then(pl.lit(None, dtype)).otherwise(pl.col(inner[name])).alias(name)
+              for name, dtype in OUTPUT_SCHEMA.items() if name not in ("status", "error")],
+        )
+        result = pl.concat([chunk, out.select(OUTPUT_COLUMNS).rename(output_names(chunk.columns))], how="horizontal")
+        self.summary.add(out)
+        return result
+
+
+
+def output_names(input_columns: list[str]) -> dict[str, str]:
+    """Output column names: an output column whose name the input already uses (`tenancy`, the
+    required tenancy) is written as `chosen_<name>`, so no input column is lost or overwritten."""
+    return {c: f"chosen_{c}" if c in input_columns else c for c in OUTPUT_COLUMNS}
+
+
+def answer_shape(shape: dict[str, Any], catalog: Catalog, include_free_tier: bool) -> dict[str, Any]:
+    """Validate one shape with the Workload model and answer it with recommend() (or say what is wrong)."""
+    data = {k: v for k, v in shape.items() if v is not None}
+    try:
+        workload = Workload.model_validate({"id": "shape", **data})
+    except ValidationError as exc:
+        return {"status": "error", "error": describe(field_errors(exc))}
+    return answer_row(recommend(workload, catalog=catalog, include_free_tier=include_free_tier))
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(include_free_tier: bool) -> None:
+    _WORKER.update(catalog=load_catalog(), include_free_tier=include_free_tier)
+
+
+def _worker_answer(key: tuple) -> dict[str, Any]:
+    return answer_shape(dict(key), _WORKER["catalog"], _WORKER["include_free_tier"])
+
+
+def answer_row(rec: Recommendation) -> dict[str, Any]:
+    """The output columns for one recommendation (the contract's batch columns)."""
+    c = rec.choice
+    row: dict[str, Any] = {"status": "ok", "error": None, "catalog_version": rec.catalog.version,
+                           "baseline_monthly_usd": rec.baseline.monthly_usd,
+                           "savings_usd": rec.savings_vs_baseline_usd}
+    if c is None:
+        reasons = sorted({r.reason for r in rec.rejected if r.reason in ("over_budget", "over_upfront_cap")})
+        row.update(status="error", error="no placement meets every hard requirement"
+                   + (f" ({', '.join(reasons)})" if reasons else ""))
+        return row
+    row.update(service=c.service, instance_type=c.instance_type, count=c.count, purchase_option=c.purchase_option,
+               term=c.term, payment=c.payment, tenancy=c.tenancy, monthly_usd=c.monthly_usd,
+               upfront_usd=c.upfront_usd, interruption_risk=c.interruption_risk)
+    other = next((a for a in rec.alternatives if a.service != c.service), rec.alternatives[0] if rec.alternatives
+                 else None)
+    if other is not None:
+        row.update(alternative_service=other.service, alternative_monthly_usd=other.monthly_usd)
+    return row
+
+
+def _blank_to_null(column: str) -> pl.Expr:
+    text = pl.col(column).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text).alias(column)
+
+
+def _type_errors(present: list[str]) -> pl.Expr:
+    """A per-row message for the first field whose text is not a number (where a number is needed)."""
+    checks = []
+    for name in [f for f in NUMBER_FIELDS + INTEGER_FIELDS if f in present]:
+        value = pl.col(name).cast(pl.Float64, strict=False)
+        bad = pl.col(name).is_not_null() & (value.is_null() | value.is_nan() | value.is_infinite())
+        message = pl.format(f"{name}: not a number (got '{{}}')", pl.col(name).str.slice(0, 60))
+        if name in INTEGER_FIELDS:
+            fractional = value.is_not_null() & (value != value.floor())
+            message = pl.when(bad).then(message).otherwise(
+                pl.format(f"{name}: must be a whole number (got '{{}}')", pl.col(name).str.slice(0, 60)))
+            bad = bad | fractional
+        checks.append(pl.when(bad).then(message))
+    return pl.coalesce(checks) if checks else pl.lit(None, pl.String)
+
+
+def _id_errors(frame: pl.DataFrame, errors: pl.Expr, seen: dict[str, int]) -> pl.Expr:
+    """Empty ids and duplicate ids (the second and later rows name the line of the first)."""
+    if "id" not in frame.columns:
+        return pl.coalesce(pl.lit("id: missing column (every row needs an id)"), errors)
+    ids = frame.select(ROW, "id")
+    first = ids.filter(pl.col("id").is_not_null()).group_by("id", maintain_order=True).agg(pl.col(ROW).min())
+    earlier = {k: v for k, v in zip(first["id"], first[ROW], strict=True) if k in seen}
+    for key, row in zip(first["id"], first[ROW], strict=True):
+        seen.setdefault(key, row)
+    first_line = pl.col("id").replace_strict(
+        {k: seen[k] + 2 for k in first["id"]}, default=None, return_dtype=pl.Int64)
+    dup = pl.col("id").is_not_null() & ((pl.col(ROW) + 2 != first_line) | pl.col("id").is_in(list(earlier)))
+    too_long = pl.col("id").str.len_chars() > 200
+    return pl.coalesce(
+        pl.when(pl.col("id").is_null()).then(pl.lit("id: empty (every row needs an id)")),
+        pl.when(too_long).then(pl.lit("id: longer than 200 characters")),
+        pl.when(dup).then(pl.format("id: duplicate of line {} (got '{}')", first_line, pl.col("id").str.slice(0, 60))),
+        errors,
+    )
+
+
+@dataclass
+class Summary:
+    """Totals over every row: rows, errors by field, count and cost per service, total vs baseline."""
+
+    rows: int = 0
+    ok: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    services: dict[str, dict[str, float]] = field(default_factory=dict)
+    monthly_usd: float = 0.0
+    baseline_monthly_usd: float = 0.0
+    comparable_monthly_usd: float = 0.0  # cost of the rows that have a baseline
+    catalog_version: str | None = None
+
+    def add(self, result: pl.DataFrame) -> None:
+        """Count one output chunk (the OUTPUT_COLUMNS, under their own names)."""
+        self.rows += result.height
+        ok = result.filter(pl.col("status") == "ok")
+        self.ok += ok.height
+        bad = result.filter(pl.col("status") == "error").select(
+            reason=pl.col("error").str.extract(r"^([a-z_]+):", 1).fill_null(pl.col("error").str.slice(0, 60)))
+        for reason, n in bad.group_by("reason").len().iter_rows():
+            self.errors[reason] = self.errors.get(reason, 0) + n
+        per = ok.group_by("service").agg(rows=pl.len(), monthly_usd=pl.col("monthly_usd").sum())
+        for service, n, cost in per.iter_rows():
+            entry = self.services.setdefault(service, {"rows": 0, "monthly_usd": 0.0})
+            entry["rows"] += n
+            entry["monthly_usd"] += cost
+        self.monthly_usd += ok["monthly_usd"].sum() or 0.0
+        with_base = ok.filter(pl.col("baseline_monthly_usd").is_not_null())
+        self.baseline_monthly_usd += with_base["baseline_monthly_usd"].sum() or 0.0
+        self.comparable_monthly_usd += with_base["monthly_usd"].sum() or 0.0
+        if ok.height and self.catalog_version is None:
+            self.catalog_version = ok["catalog_version"][0]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows, "ok": self.ok, "errors": self.rows - self.ok,
+            "errors_by_reason": dict(sorted(self.errors.items())),
+            "services": {k: {"rows": int(v["rows"]), "monthly_usd": round(v["monthly_usd"], 2)}
+                         for k, v in sorted(self.services.items())},
+            "total_monthly_usd": round(self.monthly_usd, 2),
+            "baseline_all_on_demand_monthly_usd": round(self.baseline_monthly_usd, 2),
+            "savings_vs_baseline_usd": round(self.baseline_monthly_usd - self.comparable_monthly_usd, 2),
+            "catalog_version": self.catalog_version,
+        }
+
+
+def evaluate_chunks(evaluator: Evaluator, chunks: Iterable[pl.DataFrame],
+                    progress: Callable[[int], None] | None = None) -> Iterator[pl.DataFrame]:
+    """Evaluate text chunks in order, one output chunk per input chunk; totals in `evaluator.summary`."""
+    first = 0
+    for chunk in chunks:
+        yield evaluator.evaluate(chunk, first)
+        first += chunk.height
+        if progress:
+            progress(chunk.height)
+
+
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(pl.all().cast(pl.String))
+
+
+def evaluate_frame(frame: pl.DataFrame, *, catalog: Catalog | None = None,
+                   include_free_tier: bool = False) -> tuple[pl.DataFrame, dict[str, Any]]:
+    evaluator = Evaluator(catalog or load_catalog(), include_free_tier)
+    parts = [evaluator.evaluate(_as_text(frame.slice(i, CHUNK_ROWS)), i)
+             for i in range(0, max(frame.height, 1), CHUNK_ROWS)] if frame.height else []
+    out = pl.concat(parts) if parts else pl.DataFrame(schema={**{c: pl.String for c in frame.columns},
+                                                               **OUTPUT_SCHEMA})
+    return out, evaluator.summary.as_dict()
+
+
 def evaluate_records(records: list[dict[str, Any]], *, catalog: Catalog | None = None,
                      include_free_tier: bool = False) -> BatchResult:
     """Evaluate workloads given as JSON objects (contract fields, plus any pass-through keys)."""
-    raise NotImplementedError
+    columns: list[str] = []
+    for rec in records:
+        columns += [k for k in rec if k not in columns]
+    text = [{k: _cell(rec.get(k)) for k in columns} for rec in records]
+    frame = pl.DataFrame(text, schema={c: pl.String for c in columns}) if records else pl.DataFrame()
+    out, summary = evaluate_frame(frame, catalog=catalog, include_free_tier=include_free_tier)
+    return BatchResult(out.to_dicts(), summary)
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def read_csv_bytes(data: bytes) -> pl.DataFrame:
+    """All columns as text; an empty input is an empty frame, a header-only input a frame with no rows."""
+    import io
+
+    if not data.strip():
+        return pl.DataFrame()
+    return pl.read_csv(io.BytesIO(data), infer_schema=False)
 
 
 def evaluate_csv(data: bytes, *, catalog: Catalog | None = None, include_free_tier: bool = False) -> BatchResult:
     """Evaluate a workload CSV given as bytes (header row with contract names)."""
-    raise NotImplementedError
+    out, summary = evaluate_frame(read_csv_bytes(data), catalog=catalog, include_free_tier=include_free_tier)
+    return BatchResult(out.to_dicts(), summary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os as os_module
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -98,6 +99,91 @@ def recommend_cmd(
         sys.stdout.write(rec.model_dump_json(indent=2) + "\n")
         return
     out.print(recommendation(rec))
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    file: Annotated[Path, typer.Argument(help="workload CSV with a header row ('-' for stdin)")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="OUT.csv, OUT.parquet or OUT.json ('-': stdout)")]
+    = Path("-"),
+    output_format: Annotated[str | None, typer.Option("--format", help="csv, parquet or json (default: suffix)")]
+    = None,
+    include_free_tier: Annotated[bool, typer.Option(help="count account-wide free tiers")] = False,
+    chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)", min=1000)] = 100_000,
+    workers: Annotated[int, typer.Option(help="processes answering distinct shapes", min=1, max=64)]
+    = min(os_module.cpu_count() or 1, 4),
+) -> None:
+    """Evaluate a whole workload CSV: one output row per input row, in order, answered or explained."""
+    import json as _json
+
+    import polars as pl
+
+    from advisor.batch import OUTPUT_SCHEMA, Evaluator, evaluate_chunks
+    from advisor.batch_io import ChunkWriter, read_chunks
+    from advisor.batch_io import output_format as pick_format
+    from advisor.catalog.store import load_catalog
+
+    fmt = pick_format(output, output_format)
+    evaluator = Evaluator(load_catalog(), include_free_tier, workers=workers)
+    header = _csv_header(file)
+    empty = pl.DataFrame(schema={**{c: pl.String for c in header}, **OUTPUT_SCHEMA})
+    with evaluator, _progress(file) as advance, ChunkWriter(output, fmt) as writer:
+        for chunk in evaluate_chunks(evaluator, read_chunks(file, chunk_rows), progress=advance):
+            writer.write(chunk)
+        writer.finish(empty)
+    summary = evaluator.summary.as_dict()
+    report = out if str(output) != "-" else err
+    if str(output) != "-":
+        beside = output.with_name(output.name + ".summary.json")
+        beside.write_text(_json.dumps(summary, indent=2) + "\n")
+        report.print(f"wrote {summary['rows']} rows to {output}; summary in {beside}")
+    report.print(_summary_table(summary))
+
+
+def _csv_header(file: Path) -> list[str]:
+    import polars as pl
+
+    if str(file) == "-" or not file.exists() or file.stat().st_size == 0:
+        return []
+    try:
+        return pl.read_csv(file, n_rows=0, infer_schema=False).columns
+    except pl.exceptions.PolarsError:
+        return []
+
+
+def _progress(file: Path):
+    """A rich progress bar on a terminal (stderr), nothing when not a terminal."""
+    from contextlib import contextmanager
+
+    from rich.progress import Progress
+
+    @contextmanager
+    def bar():
+        if not err.is_terminal or str(file) == "-":
+            yield None
+            return
+        with open(file, "rb") as handle:
+            total = max(sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) - 1, 0)
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("evaluating", total=total)
+            yield lambda n: progress.advance(task, n)
+
+    return bar()
+
+
+def _summary_table(summary: dict) -> Table:
+    table = Table(title=f"{summary['rows']} rows: {summary['ok']} answered, {summary['errors']} errors "
+                        f"(catalog {summary['catalog_version']})")
+    for col in ("service", "rows", "$/month"):
+        table.add_column(col, justify="left" if col == "service" else "right")
+    for service, entry in summary["services"].items():
+        table.add_row(service, str(entry["rows"]), f"{entry['monthly_usd']:,.2f}")
+    table.add_row("[bold]total[/]", str(summary["ok"]), f"[bold]{summary['total_monthly_usd']:,.2f}[/]")
+    table.add_row("all on-demand EC2 baseline", "", f"{summary['baseline_all_on_demand_monthly_usd']:,.2f}")
+    table.add_row("savings vs baseline", "", f"{summary['savings_vs_baseline_usd']:,.2f}")
+    for reason, n in summary["errors_by_reason"].items():
+        table.add_row(f"[red]error: {reason}[/]", str(n), "")
+    return table
 
 
 @app.command("serve")

@@ -17,11 +17,17 @@ def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
     """[{field, message, value}] from pydantic's errors, with dotted field paths."""
     out = []
     for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "(workload)"
+        field = ".".join(str(p) for p in err["loc"]) or _field_named_in(err["msg"])
         value = err.get("input")
         out.append({"field": field, "message": err["msg"],
                     "value": value if isinstance(value, str | int | float | bool) or value is None else None})
     return out
+
+
+def _field_named_in(message: str) -> str:
+    """A cross-field rule's message starts with the field it is about ('peak_replicas must be ...')."""
+    words = message.replace("Value error, ", "").replace(",", " ").split()
+    return next((w for w in words if w in Workload.model_fields), "(workload)")
 
 
 def describe(errors: list[dict[str, Any]]) -> str:

@@ -12,7 +12,13 @@ import math
 from advisor.candidates import costs, jobs
 from advisor.candidates.applicability import gate
 from advisor.candidates.base import Context, Generated, Line
-from advisor.candidates.ec2 import _reject_options, allowed_options, fitting_types, instance_candidates
+from advisor.candidates.ec2 import (
+    _reject_options,
+    allowed_options,
+    fitting_types,
+    instance_candidates,
+    options_key,
+)
 from advisor.candidates.regional import regional
 from advisor.pricing import HOURS_PER_MONTH
 from models.workload import Service, Workload
@@ -45,7 +51,7 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
         balanced = max(w.replicas, w.peak) > 1
         extra = _alb_lines(ctx, w) if balanced else []
         cfg = {"tier": "web", "load_balancer": "alb" if balanced else "none (single instance)"}
-    return instance_candidates(SERVICE.value, w, ctx, g, types, count, hours, allowed_options(w),
+    return instance_candidates(SERVICE.value, w, ctx, g, types, count, hours, allowed_options(w), options_key(w),
                                ops_effort="low", exhaustive=exhaustive, extra_lines=extra, config=cfg)
 
 

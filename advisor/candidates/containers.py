@@ -17,7 +17,7 @@ import polars as pl
 from advisor.candidates import costs, jobs
 from advisor.candidates.applicability import gate
 from advisor.candidates.base import Candidate, Context, Generated, Line
-from advisor.candidates.ec2 import _reject_options, allowed_options, to_candidates
+from advisor.candidates.ec2 import _reject_options, allowed_options, options_key, row_extras, to_candidates
 from advisor.candidates.instances import (
     OPTION_GROUP,
     cost_columns,
@@ -27,6 +27,7 @@ from advisor.candidates.instances import (
     pareto,
     with_rates,
 )
+from advisor.candidates.memo import FRONTIERS
 from advisor.candidates.regional import regional
 from advisor.catalog.store import Catalog
 from advisor.pricing import HOURS_PER_MONTH, commitment_cost, usage_cost
@@ -83,31 +84,50 @@ def node_generate(service: Service, w: Workload, ctx: Context, *, exhaustive: bo
     name = service.value
     if (rejection := gate(service, w)) is not None:
         return g.reject(rejection.service, rejection.option, rejection.reason, rejection.message)
-    catalog = ctx.catalog
-    types = offered(catalog, w.region, w.os.value)
-    if types.is_empty():
-        return g.reject(name, None, "region_unsupported", f"no {w.os.value} instance types in {w.region}")
-    fit = filter_steps(types, node_fit_steps(w, w.region))
-    if fit.removed_by:
-        return g.reject(name, None, fit.removed_by, fit.message or "")
-    nodes = eks_allocatable(catalog, fit.frame) if service is Service.eks_ec2 else ecs_allocatable(fit.frame)
-    nodes = nodes.with_columns(replicas_per_node=replicas_per_node(w)).filter(pl.col("replicas_per_node") >= 1)
-    if nodes.is_empty():
-        return g.reject(name, None, "no_fitting_instance",
-                        f"no node type has room for one {w.vcpu:g} vCPU / {w.memory_gib:g} GiB replica "
-                        "after the node's reservations")
     units, hours_of = _units(w)
     if isinstance(units, str):
         return g.reject(name, None, "job_longer_than_deadline", units)
+    if options is None:
+        _reject_options(w, g, name)
+        options, key_options = allowed_options(w), options_key(w)
+    else:
+        key_options = f"given:{w.interruptible}:{w.stateful}"
+    tenancy = "dedicated" if w.tenancy.value == "dedicated" else "shared"
+    key = (ctx.catalog.version, "nodes", service.value, exhaustive, w.region, w.os.value, w.arch.value, tenancy,
+           w.vcpu, w.memory_gib, w.gpus, w.gpu_model, units, w.replicas, w.hours_per_month, w.jobs_per_month,
+           w.job_duration_minutes, w.deadline_hours, w.scratch_gib, w.horizon_months, key_options)
+    rows, rejection = FRONTIERS.get(key, lambda: _node_frontier(service, w, ctx, units, hours_of, options, tenancy,
+                                                                exhaustive))
+    if rejection is not None:
+        return g.reject(name, None, *rejection)
+    extra = _control_plane(ctx.catalog, w) if service is Service.eks_ec2 else []
+    g.candidates.extend(to_candidates(ctx, w, rows, name, 0.0, ops_effort=ops_effort or OPS[service],
+                                      extra_lines=extra,
+                                      config={"replicas": units}))
+    return g
+
+
+def _node_frontier(service: Service, w: Workload, ctx: Context, units: int, hours_of, options: pl.Expr,
+                   tenancy: str, exhaustive: bool) -> tuple[pl.DataFrame | None, tuple[str, str] | None]:
+    """Costed node rows (Pareto-pruned unless exhaustive), or the reason no node type can hold a replica."""
+    catalog = ctx.catalog
+    types = offered(catalog, w.region, w.os.value)
+    if types.is_empty():
+        return None, ("region_unsupported", f"no {w.os.value} instance types in {w.region}")
+    fit = filter_steps(types, node_fit_steps(w, w.region))
+    if fit.removed_by:
+        return None, (fit.removed_by, fit.message or "")
+    nodes = eks_allocatable(catalog, fit.frame) if service is Service.eks_ec2 else ecs_allocatable(fit.frame)
+    nodes = nodes.with_columns(replicas_per_node=replicas_per_node(w)).filter(pl.col("replicas_per_node") >= 1)
+    if nodes.is_empty():
+        return None, ("no_fitting_instance",
+                      f"no node type has room for one {w.vcpu:g} vCPU / {w.memory_gib:g} GiB replica "
+                      "after the node's reservations")
     nodes = nodes.with_columns(count=(pl.lit(units) / pl.col("replicas_per_node")).ceil().cast(pl.Int64))
     nodes = nodes.with_columns(hours=pl.struct("count", "replicas_per_node").map_batches(
         lambda s: pl.Series([hours_of(c * r) for c, r in zip(s.struct.field("count"),
                                                              s.struct.field("replicas_per_node"), strict=True)],
                             dtype=pl.Float64)))
-    if options is None:
-        _reject_options(w, g, name)
-        options = allowed_options(w)
-    tenancy = "dedicated" if w.tenancy.value == "dedicated" else "shared"
     rows = with_rates(catalog, nodes, w.region, w.os.value, tenancy).filter(options)
     rows = cost_columns(rows, w.horizon_months)
     gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", w.region).value
@@ -116,15 +136,10 @@ def node_generate(service: Service, w: Workload, ctx: Context, *, exhaustive: bo
         scratch_ebs_monthly=pl.when((w.scratch_gib > 0) & short).then(gp3 * w.scratch_gib * w.replicas).otherwise(0.0),
         surplus_monthly=pl.lit(0.0), surplus_vcpu=pl.lit(0.0),
     ).with_columns(monthly_total=pl.col("compute_monthly") + pl.col("scratch_ebs_monthly"))
-    if not exhaustive:
-        rows = pareto(rows, OPTION_GROUP)
-    extra = []
-    if service is Service.eks_ec2:
-        extra += _control_plane(catalog, w)
-    g.candidates.extend(to_candidates(ctx, w, rows, name, 0.0, ops_effort=ops_effort or OPS[service],
-                                      extra_lines=extra,
-                                      config={"replicas": units}))
-    return g
+    rows = row_extras(rows, ctx, w, fee_per_row=True)
+    if rows.is_empty():
+        return None, ("no_fitting_instance", "no node type can be bought with the options this workload allows")
+    return (rows if exhaustive else pareto(rows, OPTION_GROUP)), None
 
 
 def _units(w: Workload):

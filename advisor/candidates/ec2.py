@@ -25,6 +25,7 @@ from advisor.candidates.instances import (
     replica_fit_steps,
     with_rates,
 )
+from advisor.candidates.memo import FRONTIERS
 from advisor.candidates.regional import regional
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
@@ -77,29 +78,58 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
     if types is None:
         return g
     _reject_options(w, g, SERVICE.value)
-    return instance_candidates(SERVICE.value, w, ctx, g, types, count, hours, allowed_options(w),
+    return instance_candidates(SERVICE.value, w, ctx, g, types, count, hours, allowed_options(w), options_key(w),
                                ops_effort="high", exhaustive=exhaustive)
 
 
 def instance_candidates(service: str, w: Workload, ctx: Context, g: Generated, types: pl.DataFrame, count: int,
-                        hours: float, options: pl.Expr, *, ops_effort: str, exhaustive: bool,
+                        hours: float, options: pl.Expr, options_key: str, *, ops_effort: str, exhaustive: bool,
                         extra_lines: list[Line] | None = None, config: dict | None = None) -> Generated:
-    """One replica per instance: every fitting type x the purchase options `options` keeps, costed and pruned."""
-    if w.needs_host:
-        frame = host_rows(ctx.catalog, w, types, count)
-    else:
-        tenancy = "dedicated" if w.tenancy.value == "dedicated" else "shared"
-        frame = (with_rates(ctx.catalog, types, w.region, w.os.value, tenancy).filter(options)
-                 .with_columns(count=pl.lit(count), hours=pl.lit(hours)))
+    """One replica per instance: every fitting type x the purchase options `options` keeps, costed and pruned.
+
+    Costs are computed per instance and the Pareto frontier found once per shape key (memo), then
+    scaled by the instance count: scaling every row of a group by the same positive count keeps
+    the same frontier. Dedicated Hosts do not scale (hosts = ceil(instances / per host)).
+    """
+    tenancy = "host" if w.needs_host else ("dedicated" if w.tenancy.value == "dedicated" else "shared")
+    per = count if w.needs_host else 1
+    key = (ctx.catalog.version, "instances", exhaustive, w.region, w.os.value, w.arch.value, tenancy, w.byol, per,
+           w.vcpu, w.memory_gib, w.gpus, w.gpu_model, w.scratch_gib, w.vcpu * w.cpu_utilization, hours,
+           w.horizon_months, options_key)
+
+    def frontier() -> pl.DataFrame:
+        if w.needs_host:
+            frame = host_rows(ctx.catalog, w, types, count)
+        else:
+            frame = (with_rates(ctx.catalog, types, w.region, w.os.value, tenancy).filter(options)
+                     .with_columns(count=pl.lit(1), hours=pl.lit(hours)))
+        if frame.is_empty():
+            return frame
+        frame = add_instance_lines(ctx, w, cost_columns(frame, w.horizon_months), hours)
+        return frame if exhaustive else pareto(frame, OPTION_GROUP)
+
+    frame = FRONTIERS.get(key, frontier)
     if frame.is_empty():
         return g.reject(service, None, "no_fitting_instance",
                         "no fitting type can be bought with the options this workload allows")
-    frame = add_instance_lines(ctx, w, cost_columns(frame, w.horizon_months), hours)
-    if not exhaustive:
-        frame = pareto(frame, OPTION_GROUP)
+    if not w.needs_host:
+        frame = scale(frame, count)
     g.candidates.extend(to_candidates(ctx, w, frame, service, hours, ops_effort=ops_effort,
                                       extra_lines=extra_lines, config=config))
     return g
+
+
+SCALED = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "monthly_total", "upfront_start"]
+
+
+def scale(frame: pl.DataFrame, count: int) -> pl.DataFrame:
+    """Per-unit costs x count (the frontier of a group is the same at any positive count)."""
+    return frame.with_columns(pl.lit(count).alias("count"), *[(pl.col(c) * count).alias(c) for c in SCALED])
+
+
+def options_key(w: Workload) -> str:
+    """What `allowed_options(w)` depends on, as a memo key."""
+    return f"allowed:{w.interruptible}:{w.stateful}:{w.capacity_guarantee}"
 
 
 def _reject_options(w: Workload, g: Generated, service: str) -> None:
@@ -148,7 +178,22 @@ def add_instance_lines(ctx: Context, w: Workload, frame: pl.DataFrame, hours: fl
         surplus_monthly=pl.col("surplus_vcpu") * surplus_rate * hours * pl.col("count"),
     ).with_columns(
         monthly_total=pl.col("compute_monthly") + pl.col("scratch_ebs_monthly") + pl.col("surplus_monthly"),
-    )
+    ).pipe(row_extras, ctx, w, fee_per_row=False)
+
+
+def row_extras(frame: pl.DataFrame, ctx: Context, w: Workload, *, fee_per_row: bool) -> pl.DataFrame:
+    """Lines that differ between rows, folded into `monthly_total` so pruning and caps see them:
+    a public IPv4 per instance (internet-facing), and, where hours differ by row, the dedicated fee."""
+    rate = ctx.catalog.facts.value("network.public_ipv4_usd_per_hour")
+    held = pl.when(pl.col("purchase_option") == "capacity_reservation").then(HOURS_PER_MONTH).otherwise(
+        pl.col("hours"))
+    public = costs.internet_facing(w.egress_gib_month) and not w.needs_host
+    frame = frame.with_columns(ipv4_monthly=(rate * held * pl.col("count")) if public else pl.lit(0.0))
+    fee = ctx.catalog.facts.value("tenancy.dedicated_region_fee_usd_per_hour")
+    dedicated = fee_per_row and w.tenancy.value == "dedicated"
+    frame = frame.with_columns(fee_monthly=(fee * pl.col("hours")) if dedicated else pl.lit(None, pl.Float64))
+    return frame.with_columns(monthly_total=pl.col("monthly_total") + pl.col("ipv4_monthly")
+                              + pl.col("fee_monthly").fill_null(0.0))
 
 
 def _surplus_rate_expr(catalog: Catalog, os: str) -> pl.Expr:
@@ -196,7 +241,8 @@ def host_rows(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int) ->
         & (pl.col("offering_class").is_null() | (pl.col("offering_class") == "standard")))
     return (priced.join(hosts.drop("usd_per_hour", "price_quality"), on="instance_type")
             .with_columns(count=pl.col("hosts"), hours=pl.lit(HOURS_PER_MONTH),
-                          offering_class=pl.lit(None, pl.String), quality=pl.lit("estimate")))
+                          offering_class=pl.lit(None, pl.String), quality=pl.lit("estimate"))
+            .with_columns(option_id=rates.option_id()))
 
 
 def to_candidates(ctx: Context, w: Workload, frame: pl.DataFrame, service: str, hours: float,
@@ -244,11 +290,13 @@ def _candidate(ctx: Context, w: Workload, row: dict, service: str, hours: float,
                           row["surplus_monthly"]))
         cfg["credit_mode"] = "unlimited"
     lines += shared_lines
-    if costs.internet_facing(w.egress_gib_month) and not is_host:
-        ipv4_hours = HOURS_PER_MONTH if row["purchase_option"] == "capacity_reservation" else row["hours"]
-        lines.append(costs.ipv4_line(catalog, count, ipv4_hours))
+    if row.get("ipv4_monthly"):
+        held = HOURS_PER_MONTH if row["purchase_option"] == "capacity_reservation" else row["hours"]
+        rate = catalog.facts.value("network.public_ipv4_usd_per_hour")
+        lines.append(Line(f"public IPv4 x{count} x ${rate:g}/h x {held:g} h", row["ipv4_monthly"]))
     if row["tenancy"] == "dedicated":
-        lines.append(costs.dedicated_fee_line(catalog, row["hours"]))
+        fee = costs.dedicated_fee_line(catalog, row["hours"])
+        lines.append(fee if row.get("fee_monthly") is None else Line(fee.item, row["fee_monthly"]))
     if row["purchase_option"] == "reserved" and w.capacity_guarantee:
         cfg["scope"] = "zonal"
     risk = "none"
@@ -278,5 +326,5 @@ def baseline(w: Workload, ctx: Context) -> Candidate | None:
         return None
     count, hours = plan
     instance_candidates(SERVICE.value, plain, ctx, g, types, count, hours,
-                        pl.col("purchase_option") == "on_demand", ops_effort="high", exhaustive=False)
+                        pl.col("purchase_option") == "on_demand", "on_demand", ops_effort="high", exhaustive=False)
     return min(g.candidates, key=lambda c: c.sort_key) if g.candidates else None

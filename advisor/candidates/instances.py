@@ -16,7 +16,7 @@ from advisor.catalog.store import Catalog
 from advisor.pricing import HOURS_PER_MONTH, TERM_HOURS, TERM_MONTHS
 from models.workload import Workload
 
-OPTION_GROUP = ["purchase_option", "term", "offering_class", "plan_type", "payment", "tenancy"]
+OPTION_GROUP = ["option_id"]  # rates.option_id(): purchase option, term, class, plan, payment, tenancy
 COMMITMENTS = ("reserved", "savings_plan")
 
 
@@ -123,7 +123,14 @@ def cost_columns(frame: pl.DataFrame, horizon_months: int) -> pl.DataFrame:
 
 
 def pareto(frame: pl.DataFrame, group: list[str], cost: str = "monthly_total") -> pl.DataFrame:
-    """Per option group, the rows no other row beats on both monthly cost and upfront cash."""
+    """Per option group, the rows no other row beats on both monthly cost and upfront cash.
+
+    A row costlier per month than the cheapest row among those with the group's least upfront is
+    dominated by that row, so only rows at or below that cost are sorted for the exact frontier.
+    """
+    least_upfront = pl.col("upfront_start").min().over(group)
+    bound = pl.when(pl.col("upfront_start") <= least_upfront + 1e-9).then(pl.col(cost)).min().over(group)
+    frame = frame.filter(pl.col(cost) <= bound + 1e-9)
     ordered = frame.sort([*group, cost, "upfront_start", "instance_type"], nulls_last=True)
     prev_min = pl.col("upfront_start").cum_min().shift(1).over(group, order_by=None)
     return ordered.with_columns(_prev=prev_min).filter(

@@ -72,7 +72,13 @@ def priced(catalog: Catalog, types: pl.DataFrame, region: str, os: str, tenancy:
                                  usd_per_hour=pl.col("od"), upfront_usd=pl.lit(0.0), quality=pl.col("od_quality"),
                                  basis=pl.lit("capacity_reservations.rate_rule: on-demand rate, used or not")))
     out = pl.concat(parts, how="diagonal_relaxed").with_columns(tenancy=pl.lit(tenancy))
-    return out.select(list(RATE_SCHEMA)).cast(RATE_SCHEMA).sort("instance_type", *KEY, nulls_last=True)
+    out = out.select(list(RATE_SCHEMA)).cast(RATE_SCHEMA).sort("instance_type", *KEY, nulls_last=True)
+    return out.with_columns(option_id=option_id())
+
+
+def option_id() -> pl.Expr:
+    """One text key per purchase-option group (option, term, class, plan, payment, tenancy)."""
+    return pl.concat_str([pl.col(c).fill_null("-") for c in [*KEY, "tenancy"]], separator="|")
 
 
 _TABLES: OrderedDict[tuple[str, str, str, str], pl.DataFrame] = OrderedDict()

@@ -1,0 +1,115 @@
+"""Files for the CSV path: chunked reading, and CSV/Parquet/JSON writers that stream chunk by chunk.
+
+CSV output neutralises formula injection: a text cell that would start with = + - @, a tab or a
+carriage return gets a leading apostrophe, so a spreadsheet shows it as text. Parquet and JSON keep
+values as they are.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import polars as pl
+
+from advisor.errors import InputError
+
+FORMULA_START = r"^[=+\-@\t\r]"
+FORMATS = ("csv", "parquet", "json")
+
+
+def read_chunks(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
+    """The CSV as text chunks of at most `chunk_rows` rows ('-' reads standard input)."""
+    if str(path) == "-":
+        spool = tempfile.NamedTemporaryFile(suffix=".csv", delete=False)  # noqa: SIM115 - removed below
+        with spool:
+            shutil.copyfileobj(sys.stdin.buffer, spool)
+        path = Path(spool.name)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.stat().st_size == 0 or not path.read_bytes()[:65536].strip():
+        return
+    try:
+        yield from pl.scan_csv(path, infer_schema=False).collect_batches(chunk_size=chunk_rows)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+
+
+def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with an apostrophe."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns([
+        pl.when(pl.col(c).str.contains(FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in text])
+
+
+def output_format(path: Path, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    suffix = path.suffix.lower().lstrip(".")
+    if str(path) == "-" or not suffix:
+        return "csv"
+    if suffix not in FORMATS:
+        raise InputError(f"{path}: unknown output format .{suffix}; use .csv, .parquet or .json (or --format)")
+    return suffix
+
+
+class ChunkWriter:
+    """Writes output chunks in order to CSV, Parquet or JSON, never holding the whole result."""
+
+    def __init__(self, path: Path, fmt: str):
+        self.path, self.fmt = path, fmt
+        self._first = True
+        self._parquet = None
+        self._schema: dict | None = None
+        self._handle: IO | None = None
+
+    def __enter__(self) -> ChunkWriter:
+        if self.fmt == "parquet":
+            if str(self.path) == "-":
+                raise InputError("Parquet cannot be written to standard output; give a file name")
+        elif str(self.path) == "-":
+            self._handle = sys.stdout
+        else:
+            self._handle = open(self.path, "w", newline="")  # noqa: SIM115 - closed in __exit__
+        return self
+
+    def write(self, chunk: pl.DataFrame) -> None:
+        if self._schema is None:
+            self._schema = dict(chunk.schema)
+        chunk = chunk.cast(self._schema)
+        if self.fmt == "csv":
+            self._handle.write(neutralise(chunk).write_csv(include_header=self._first))
+        elif self.fmt == "json":
+            body = chunk.write_json()[1:-1]
+            if body:
+                self._handle.write(("[" if self._first else ",") + body)
+            elif self._first:
+                self._handle.write("[")
+        else:
+            import pyarrow.parquet as pq
+
+            table = chunk.to_arrow()
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.path, table.schema)
+            self._parquet.write_table(table)
+        self._first = False
+
+    def finish(self, empty: pl.DataFrame) -> None:
+        """Close the file; an input with no rows still gets a header (CSV), [] (JSON) or a schema (Parquet)."""
+        if self._first:
+            self.write(empty)
+        if self.fmt == "json":
+            self._handle.write("]\n")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._handle is not None and self._handle is not sys.stdout:
+            self._handle.close()
+        elif self._handle is sys.stdout:
+            sys.stdout.flush()
