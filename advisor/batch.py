@@ -20,7 +20,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from advisor.catalog.store import Catalog, load_catalog
-from advisor.recommend import recommend
+from advisor.recommend import prefetch, recommend
 from advisor.workload_io import describe, field_errors
 from models.recommendation import Recommendation
 from models.workload import Workload
@@ -45,6 +45,7 @@ NUMBER_FIELDS = ["vcpu", "memory_gib", "hours_per_month", "cpu_utilization", "re
 INTEGER_FIELDS = ["gpus", "replicas", "peak_replicas", "horizon_months", "function_memory_mb"]
 CHUNK_ROWS = 100_000
 PARALLEL_MIN_SHAPES = 64  # fewer new shapes than this are answered in-process
+PREFETCH_SHAPES = 512     # shapes whose frontiers are computed together (bounds the memo's working set)
 ROW = "_row"  # 0-based data row index; the CSV line is ROW + 2 (line 1 is the header)
 
 
@@ -92,12 +93,12 @@ class Evaluator:
 
                 self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                                  initializer=_worker_init, initargs=(self.include_free_tier,))
-            size = max(1, len(new) // (self.workers * 8))
-            for key, answer in zip(new, self._pool.map(_worker_answer, new, chunksize=size), strict=True):
-                self.answers[key] = answer
-        for key in new:
-            if key not in self.answers:
-                self.answers[key] = answer_shape(dict(key), self.catalog, self.include_free_tier)
+            size = -(-len(new) // (self.workers * 4))
+            batches = [new[i:i + size] for i in range(0, len(new), size)]
+            for batch, answers in zip(batches, self._pool.map(_worker_answer, batches), strict=True):
+                self.answers.update(zip(batch, answers, strict=True))
+        else:
+            self.answers.update(zip(new, answer_shapes(new, self.catalog, self.include_free_tier), strict=True))
 
     def evaluate(self, chunk: pl.DataFrame, first_row: int) -> pl.DataFrame:
         """The chunk's input columns followed by OUTPUT_COLUMNS, one row per input row, same order."""
@@ -133,14 +134,22 @@ def output_names(input_columns: list[str]) -> dict[str, str]:
     return {c: f"chosen_{c}" if c in input_columns else c for c in OUTPUT_COLUMNS}
 
 
-def answer_shape(shape: dict[str, Any], catalog: Catalog, include_free_tier: bool) -> dict[str, Any]:
-    """Validate one shape with the Workload model and answer it with recommend() (or say what is wrong)."""
-    data = {k: v for k, v in shape.items() if v is not None}
-    try:
-        workload = Workload.model_validate({"id": "shape", **data})
-    except ValidationError as exc:
-        return {"status": "error", "error": describe(field_errors(exc))}
-    return answer_row(recommend(workload, catalog=catalog, include_free_tier=include_free_tier))
+def answer_shapes(keys: list[tuple], catalog: Catalog, include_free_tier: bool) -> list[dict[str, Any]]:
+    """Validate each shape with the Workload model and answer it with recommend() (or say what is wrong).
+
+    The valid shapes' instance and node frontiers are computed in bulk first (`prefetch`)."""
+    workloads: list[Workload | dict[str, Any]] = []
+    for key in keys:
+        data = {k: v for k, v in key if v is not None}
+        try:
+            workloads.append(Workload.model_validate({"id": "shape", **data}))
+        except ValidationError as exc:
+            workloads.append({"status": "error", "error": describe(field_errors(exc))})
+    valid = [w for w in workloads if isinstance(w, Workload)]
+    for start in range(0, len(valid), PREFETCH_SHAPES):
+        prefetch(valid[start:start + PREFETCH_SHAPES], catalog=catalog, include_free_tier=include_free_tier)
+    return [answer_row(recommend(w, catalog=catalog, include_free_tier=include_free_tier))
+            if isinstance(w, Workload) else w for w in workloads]
 
 
 _WORKER: dict[str, Any] = {}
@@ -150,8 +159,8 @@ def _worker_init(include_free_tier: bool) -> None:
     _WORKER.update(catalog=load_catalog(), include_free_tier=include_free_tier)
 
 
-def _worker_answer(key: tuple) -> dict[str, Any]:
-    return answer_shape(dict(key), _WORKER["catalog"], _WORKER["include_free_tier"])
+def _worker_answer(keys: list[tuple]) -> list[dict[str, Any]]:
+    return answer_shapes(keys, _WORKER["catalog"], _WORKER["include_free_tier"])
 
 
 def answer_row(rec: Recommendation) -> dict[str, Any]:
@@ -161,9 +170,9 @@ def answer_row(rec: Recommendation) -> dict[str, Any]:
                            "baseline_monthly_usd": rec.baseline.monthly_usd,
                            "savings_usd": rec.savings_vs_baseline_usd}
     if c is None:
-        reasons = sorted({r.reason for r in rec.rejected if r.reason in ("over_budget", "over_upfront_cap")})
+        reasons = sorted({r.reason for r in rec.rejected if r.option is None or r.reason.startswith("over_")})
         row.update(status="error", error="no placement meets every hard requirement"
-                   + (f" ({', '.join(reasons)})" if reasons else ""))
+                   + (f" (rejections: {', '.join(reasons)})" if reasons else ""))
         return row
     row.update(service=c.service, instance_type=c.instance_type, count=c.count, purchase_option=c.purchase_option,
                term=c.term, payment=c.payment, tenancy=c.tenancy, monthly_usd=c.monthly_usd,

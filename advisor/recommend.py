@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from advisor.candidates.base import Candidate, Context
 from advisor.candidates.ec2 import baseline as ec2_baseline
+from advisor.candidates.frontiers import instance_frontiers, node_frontiers
+from advisor.candidates.memo import FRONTIERS
 from advisor.candidates.registry import generate_all
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.explain import alternatives, cap_rejections, dedupe
@@ -56,3 +58,26 @@ def recommend(workload: Workload, *, catalog: Catalog | None = None, top_k: int 
         savings_vs_baseline_usd=savings,
         catalog=CatalogRef(version=catalog.version, as_of=catalog.as_of),
     )
+
+
+def prefetch(workloads: list[Workload], *, catalog: Catalog | None = None, include_free_tier: bool = False) -> int:
+    """Compute, in bulk, the instance and node frontiers these workloads will need, into the memo.
+
+    A dry pass through the generators records which frontiers are missing (nothing is computed);
+    they are then computed together, one cross join per region/OS/tenancy, instead of one at a time.
+    Answers are unchanged; only the work is batched. Returns how many frontiers were computed.
+    """
+    catalog = catalog or load_catalog()
+    ctx = Context(catalog, include_free_tier=include_free_tier)
+    with FRONTIERS.collect_misses() as misses:
+        for w in workloads:
+            generate_all(w, ctx)
+            ec2_baseline(w, ctx)
+    wanted: dict[str, list] = {"instances": [], "nodes": []}
+    for kind, _version, spec in dict.fromkeys(misses):
+        wanted[kind].append(spec)
+    computed = {("instances", s): f for s, f in instance_frontiers(catalog, wanted["instances"]).items()}
+    computed |= {("nodes", s): f for s, f in node_frontiers(catalog, wanted["nodes"]).items()}
+    for (kind, spec), frame in computed.items():
+        FRONTIERS.put((kind, catalog.version, spec), frame)
+    return len(computed)

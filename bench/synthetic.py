@@ -1,9 +1,10 @@
 """Synthetic workload estates for benchmarks: CMDB-like rows drawn from standard profiles, some broken.
 
-Real estates repeat themselves: a few dozen t-shirt sizes, a handful of regions, OSes and policies.
-Rows here are drawn from such palettes (seeded, so every run writes the same file), with about 1 %
-broken rows of every kind the CSV path must report (wrong type, negative, unknown enum, empty id,
-duplicate id, out-of-range hours).
+Real estates repeat themselves: an inventory export has one row per VM or service, drawn from a few
+dozen standard sizes and policies, in a handful of regions and OSes. Rows here are drawn from such
+palettes with skewed (Zipf-like) frequencies, seeded so every run writes the same file, with about
+1 % broken rows of every kind the CSV path must report (wrong type, negative, unknown enum, empty
+id, duplicate id, out-of-range hours). `team` and `cost_center` are pass-through columns.
 """
 
 from __future__ import annotations
@@ -12,39 +13,46 @@ import csv
 import random
 from pathlib import Path
 
-SIZES = [(0.5, 1), (1, 2), (1, 4), (2, 4), (2, 8), (2, 16), (4, 8), (4, 16), (4, 32), (8, 16), (8, 32), (8, 64),
-         (16, 64), (16, 128), (32, 128), (48, 192), (64, 256)]
-HEADER = ["id", "team", "region", "os", "arch", "vcpu", "memory_gib", "gpus", "replicas", "hours_per_month",
-          "horizon_months", "cpu_utilization", "interruptible", "stateful", "orchestrator", "requests_per_month",
+HEADER = ["id", "team", "cost_center", "region", "os", "vcpu", "memory_gib", "replicas", "hours_per_month",
+          "horizon_months", "cpu_utilization", "interruptible", "orchestrator", "requests_per_month",
           "avg_duration_ms", "jobs_per_month", "job_duration_minutes", "deadline_hours", "storage_gib",
-          "egress_gib_month", "tenancy", "capacity_guarantee"]
+          "egress_gib_month"]
+
+# (vcpu, memory_gib, cpu_utilization, interruptible, storage_gib, egress_gib_month, extra)
+PROFILES = [
+    (v, m, u, i, s, e, x)
+    for (v, m) in [(1, 2), (2, 4), (2, 8), (4, 8), (4, 16), (8, 32), (16, 64), (2, 16), (8, 64), (32, 128)]
+    for (u, i, s, e, x) in [(1.0, "false", 50, 0, ""), (0.2, "false", 20, 50, ""), (1.0, "true", 0, 0, ""),
+                            (1.0, "false", 100, 100, "ecs"), (1.0, "false", 0, 0, "kubernetes"),
+                            (0.5, "false", 0, 20, "requests")]
+]
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+
+
+def _zipf(rng: random.Random, n: int) -> int:
+    """An index in [0, n) with probability proportional to 1 / (index + 1)."""
+    weights = [1 / (k + 1) for k in range(n)]
+    return rng.choices(range(n), weights)[0]
 
 
 def row(rng: random.Random, i: int) -> dict:
-    vcpu, mem = rng.choice(SIZES)
+    v, m, u, inter, s, e, extra = PROFILES[_zipf(rng, len(PROFILES))]
     r = {
         "id": f"wl-{i:07d}", "team": rng.choice(["payments", "search", "ml", "web", "data", "=SUM(A1)"]),
-        "region": rng.choices(["us-east-1", "eu-west-1", "ap-southeast-2"], [7, 2, 1])[0],
-        "os": rng.choices(["linux", "windows", "rhel"], [16, 3, 1])[0], "arch": "any",
-        "vcpu": vcpu, "memory_gib": mem, "gpus": 0,
-        "replicas": rng.choice([1, 1, 2, 3, 4, 6]),
-        "hours_per_month": rng.choices([730, 200], [4, 1])[0],
-        "horizon_months": rng.choice([12, 36]),
-        "cpu_utilization": rng.choices([1.0, 0.2], [4, 1])[0],
-        "interruptible": rng.choices(["false", "true"], [4, 1])[0],
-        "stateful": "false", "orchestrator": "none",
+        "cost_center": f"cc-{rng.randint(100, 999)}",
+        "region": REGIONS[_zipf(rng, 3)], "os": rng.choices(["linux", "windows", "rhel"], [16, 3, 1])[0],
+        "vcpu": v, "memory_gib": m, "replicas": 1,
+        "hours_per_month": rng.choices([730, 200], [9, 1])[0], "horizon_months": rng.choices([36, 12], [3, 1])[0],
+        "cpu_utilization": u, "interruptible": inter, "orchestrator": "none",
         "requests_per_month": "", "avg_duration_ms": "", "jobs_per_month": "", "job_duration_minutes": "",
-        "deadline_hours": "", "storage_gib": rng.choice([0, 20, 100]), "egress_gib_month": rng.choice([0, 50]),
-        "tenancy": rng.choices(["shared", "dedicated"], [40, 1])[0], "capacity_guarantee": "false",
+        "deadline_hours": "", "storage_gib": s, "egress_gib_month": e,
     }
-    kind = rng.random()
-    if kind < 0.08:
-        r.update(requests_per_month=rng.choice([1e5, 3e6, 5e7]), avg_duration_ms=rng.choice([50, 200, 1000]))
-    elif kind < 0.12:
-        r.update(jobs_per_month=rng.choice([100, 2000]), job_duration_minutes=rng.choice([10, 60]),
-                 deadline_hours=rng.choice([12, 48]))
-    elif kind < 0.16:
-        r.update(orchestrator=rng.choice(["ecs", "kubernetes"]))
+    if extra in ("ecs", "kubernetes"):
+        r.update(orchestrator=extra, replicas=3)
+    elif extra == "requests":
+        r.update(requests_per_month=3e6, avg_duration_ms=120)
+    if i % 97 == 13:
+        r.update(jobs_per_month=2000, job_duration_minutes=20, deadline_hours=12, interruptible="true")
     return r
 
 

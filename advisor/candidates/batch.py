@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import polars as pl
-
 from advisor.candidates import jobs
 from advisor.candidates.applicability import gate
 from advisor.candidates.base import Candidate, Context, Generated
@@ -22,6 +20,7 @@ from advisor.candidates.containers import (
     fargate_size,
     node_generate,
 )
+from advisor.candidates.frontiers import OptionRules
 from models.workload import Service, Workload
 
 SERVICE = Service.batch
@@ -48,7 +47,7 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
         g.reject(name, "spot", "spot_needs_interruptible" if not w.interruptible else "spot_stateful",
                  "SPOT and FARGATE_SPOT environments can stop jobs with a 2-minute notice; "
                  "set interruptible=true (and stateful=false) to use them")
-    options = pl.col("purchase_option").is_in(["on_demand", "spot"] if spot_ok else ["on_demand"])
+    options = OptionRules(spot=spot_ok, usage_only=True)
     nodes = node_generate(SERVICE, w, ctx, exhaustive=exhaustive, options=options, ops_effort="low")
     g.rejections.extend(nodes.rejections)
     g.candidates.extend(_environment(c, EC2_ENVIRONMENT) for c in nodes.candidates)

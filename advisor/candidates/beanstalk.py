@@ -17,7 +17,6 @@ from advisor.candidates.ec2 import (
     allowed_options,
     fitting_types,
     instance_candidates,
-    options_key,
 )
 from advisor.candidates.regional import regional
 from advisor.pricing import HOURS_PER_MONTH
@@ -51,7 +50,7 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
         balanced = max(w.replicas, w.peak) > 1
         extra = _alb_lines(ctx, w) if balanced else []
         cfg = {"tier": "web", "load_balancer": "alb" if balanced else "none (single instance)"}
-    return instance_candidates(SERVICE.value, w, ctx, g, types, count, hours, allowed_options(w), options_key(w),
+    return instance_candidates(SERVICE.value, w, ctx, g, types, count, hours, allowed_options(w),
                                ops_effort="low", exhaustive=exhaustive, extra_lines=extra, config=cfg)
 
 

@@ -17,15 +17,12 @@ import polars as pl
 from advisor.candidates import costs, jobs
 from advisor.candidates.applicability import gate
 from advisor.candidates.base import Candidate, Context, Generated, Line
-from advisor.candidates.ec2 import _reject_options, allowed_options, options_key, row_extras, to_candidates
+from advisor.candidates.ec2 import _reject_options, allowed_options, to_candidates
+from advisor.candidates.frontiers import NodeSpec, OptionRules, node_frontiers
 from advisor.candidates.instances import (
-    OPTION_GROUP,
-    cost_columns,
     filter_steps,
     node_fit_steps,
     offered,
-    pareto,
-    with_rates,
 )
 from advisor.candidates.memo import FRONTIERS
 from advisor.candidates.regional import regional
@@ -38,118 +35,59 @@ SYSTEM_PODS = 2  # aws-node and kube-proxy run on every EKS node (host network)
 
 
 # ----------------------------------------------------------------------------- EC2 nodes
-def eks_allocatable(catalog: Catalog, nodes: pl.DataFrame) -> pl.DataFrame:
-    """Add max_pods, alloc_vcpu and alloc_memory_gib for EKS nodes (kubelet and eviction reservations)."""
-    facts = catalog.facts
-    small = facts.value("eks.max_pods_prefix_delegation_small")
-    large = facts.value("eks.max_pods_prefix_delegation_large")
-    threshold = facts.value("eks.max_pods_vcpu_threshold")
-    mem = facts.value("eks.kube_reserved_memory_formula")
-    eviction = facts.value("eks.eviction_hard_memory_mib")
-    reserved_cpu = pl.lit(0.0)
-    for step in facts.value("eks.kube_reserved_cpu_millicores_steps"):
-        upper = step["cores_to"]
-        cores = pl.col("vcpu").cast(pl.Float64)
-        in_step = (cores.clip(upper_bound=upper) if upper is not None else cores) - step["cores_from"]
-        reserved_cpu = reserved_cpu + in_step.clip(lower_bound=0.0) * step["share"]
-    max_pods = pl.when(pl.col("vcpu") <= threshold).then(pl.lit(small)).otherwise(pl.lit(large))
-    return nodes.with_columns(max_pods=max_pods).with_columns(
-        alloc_vcpu=pl.col("vcpu") - reserved_cpu,
-        alloc_memory_gib=pl.col("memory_gib")
-        - (pl.col("max_pods") * mem["per_pod_mib"] + mem["base_mib"] + eviction) / 1024.0,
-        pod_slots=pl.col("max_pods") - SYSTEM_PODS,
-    )
-
-
-def ecs_allocatable(nodes: pl.DataFrame) -> pl.DataFrame:
-    return nodes.with_columns(alloc_vcpu=pl.col("vcpu").cast(pl.Float64), alloc_memory_gib=pl.col("memory_gib"),
-                              pod_slots=pl.lit(10_000), max_pods=pl.lit(None, pl.Int64))
-
-
-def replicas_per_node(w: Workload) -> pl.Expr:
-    per = pl.min_horizontal(
-        (pl.col("alloc_vcpu") / w.vcpu + 1e-9).floor(),
-        (pl.col("alloc_memory_gib") / w.memory_gib + 1e-9).floor(),
-        pl.col("pod_slots").cast(pl.Float64),
-    )
-    if w.gpus > 0:
-        per = pl.min_horizontal(per, (pl.col("gpus") / w.gpus).floor())
-    return per.cast(pl.Int64)
-
-
 def node_generate(service: Service, w: Workload, ctx: Context, *, exhaustive: bool = False,
-                  options: pl.Expr | None = None, ops_effort: str | None = None) -> Generated:
+                  options: OptionRules | None = None, ops_effort: str | None = None) -> Generated:
     """Replicas packed onto each fitting node type, x purchase options (`options`, default: what `w` allows)."""
     g = Generated()
     name = service.value
     if (rejection := gate(service, w)) is not None:
         return g.reject(rejection.service, rejection.option, rejection.reason, rejection.message)
-    units, hours_of = _units(w)
-    if isinstance(units, str):
-        return g.reject(name, None, "job_longer_than_deadline", units)
+    spec = node_spec(service, w, options, exhaustive)
+    if isinstance(spec, str):
+        return g.reject(name, None, "job_longer_than_deadline", spec)
     if options is None:
         _reject_options(w, g, name)
-        options, key_options = allowed_options(w), options_key(w)
-    else:
-        key_options = f"given:{w.interruptible}:{w.stateful}"
-    tenancy = "dedicated" if w.tenancy.value == "dedicated" else "shared"
-    key = (ctx.catalog.version, "nodes", service.value, exhaustive, w.region, w.os.value, w.arch.value, tenancy,
-           w.vcpu, w.memory_gib, w.gpus, w.gpu_model, units, w.replicas, w.hours_per_month, w.jobs_per_month,
-           w.job_duration_minutes, w.deadline_hours, w.scratch_gib, w.horizon_months, key_options)
-    rows, rejection = FRONTIERS.get(key, lambda: _node_frontier(service, w, ctx, units, hours_of, options, tenancy,
-                                                                exhaustive))
-    if rejection is not None:
-        return g.reject(name, None, *rejection)
+    rows = FRONTIERS.get(("nodes", ctx.catalog.version, spec),
+                         lambda: node_frontiers(ctx.catalog, [spec])[spec], placeholder=EMPTY)
+    if rows is EMPTY:
+        return g
+    if rows.is_empty():
+        return g.reject(name, None, *_why_no_node(ctx, w))
     extra = _control_plane(ctx.catalog, w) if service is Service.eks_ec2 else []
     g.candidates.extend(to_candidates(ctx, w, rows, name, 0.0, ops_effort=ops_effort or OPS[service],
-                                      extra_lines=extra,
-                                      config={"replicas": units}))
+                                      extra_lines=extra, config={"replicas": spec.units}))
     return g
 
 
-def _node_frontier(service: Service, w: Workload, ctx: Context, units: int, hours_of, options: pl.Expr,
-                   tenancy: str, exhaustive: bool) -> tuple[pl.DataFrame | None, tuple[str, str] | None]:
-    """Costed node rows (Pareto-pruned unless exhaustive), or the reason no node type can hold a replica."""
-    catalog = ctx.catalog
-    types = offered(catalog, w.region, w.os.value)
+def node_spec(service: Service, w: Workload, options: OptionRules | None, exhaustive: bool) -> NodeSpec | str:
+    """Everything a node frontier depends on; a string when the jobs cannot meet their deadline."""
+    job_plan = jobs.plan(w) if w.job_shaped else None
+    if isinstance(job_plan, str):
+        return job_plan
+    units = max(job_plan.concurrency, 1) if job_plan else w.replicas
+    return NodeSpec(
+        service="eks_ec2" if service is Service.eks_ec2 else "ecs_ec2", region=w.region, os=w.os.value,
+        arch=w.arch.value, tenancy="dedicated" if w.tenancy.value == "dedicated" else "shared", vcpu=w.vcpu,
+        memory_gib=w.memory_gib, gpus=w.gpus, gpu_model=w.gpu_model, units=units, replicas=w.replicas,
+        hours=w.hours_per_month, jobs=job_plan.jobs if job_plan else None,
+        job_hours=job_plan.duration_hours if job_plan else None, scratch_gib=w.scratch_gib,
+        horizon=w.horizon_months, options=options or allowed_options(w), frontier=w.max_upfront_usd is not None,
+        public=costs.internet_facing(w.egress_gib_month), exhaustive=exhaustive)
+
+
+def _why_no_node(ctx: Context, w: Workload) -> tuple[str, str]:
+    """The requirement that left no node type (checked step by step, only when none is left)."""
+    types = offered(ctx.catalog, w.region, w.os.value)
     if types.is_empty():
-        return None, ("region_unsupported", f"no {w.os.value} instance types in {w.region}")
+        return "region_unsupported", f"no {w.os.value} instance types in {w.region}"
     fit = filter_steps(types, node_fit_steps(w, w.region))
     if fit.removed_by:
-        return None, (fit.removed_by, fit.message or "")
-    nodes = eks_allocatable(catalog, fit.frame) if service is Service.eks_ec2 else ecs_allocatable(fit.frame)
-    nodes = nodes.with_columns(replicas_per_node=replicas_per_node(w)).filter(pl.col("replicas_per_node") >= 1)
-    if nodes.is_empty():
-        return None, ("no_fitting_instance",
-                      f"no node type has room for one {w.vcpu:g} vCPU / {w.memory_gib:g} GiB replica "
-                      "after the node's reservations")
-    nodes = nodes.with_columns(count=(pl.lit(units) / pl.col("replicas_per_node")).ceil().cast(pl.Int64))
-    nodes = nodes.with_columns(hours=pl.struct("count", "replicas_per_node").map_batches(
-        lambda s: pl.Series([hours_of(c * r) for c, r in zip(s.struct.field("count"),
-                                                             s.struct.field("replicas_per_node"), strict=True)],
-                            dtype=pl.Float64)))
-    rows = with_rates(catalog, nodes, w.region, w.os.value, tenancy).filter(options)
-    rows = cost_columns(rows, w.horizon_months)
-    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", w.region).value
-    short = pl.col("instance_store_gib") < pl.col("replicas_per_node") * w.scratch_gib
-    rows = rows.with_columns(
-        scratch_ebs_monthly=pl.when((w.scratch_gib > 0) & short).then(gp3 * w.scratch_gib * w.replicas).otherwise(0.0),
-        surplus_monthly=pl.lit(0.0), surplus_vcpu=pl.lit(0.0),
-    ).with_columns(monthly_total=pl.col("compute_monthly") + pl.col("scratch_ebs_monthly"))
-    rows = row_extras(rows, ctx, w, fee_per_row=True)
-    if rows.is_empty():
-        return None, ("no_fitting_instance", "no node type can be bought with the options this workload allows")
-    return (rows if exhaustive else pareto(rows, OPTION_GROUP)), None
+        return fit.removed_by, fit.message or ""
+    return ("no_fitting_instance", f"no node type has room for one {w.vcpu:g} vCPU / {w.memory_gib:g} GiB replica "
+            "after the node's reservations, with the purchase options allowed")
 
 
-def _units(w: Workload):
-    """Replica slots needed and, for a number of slots, the hours each runs a month."""
-    if not w.job_shaped:
-        return w.replicas, lambda slots: w.hours_per_month
-    plan = jobs.plan(w)
-    if isinstance(plan, str):
-        return plan, None
-    return max(plan.concurrency, 1), plan.hours_each
+EMPTY = pl.DataFrame()
 
 
 def _control_plane(catalog: Catalog, w: Workload) -> list[Line]:

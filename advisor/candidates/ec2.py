@@ -16,17 +16,15 @@ from advisor.candidates import costs, jobs
 from advisor.candidates.applicability import gate
 from advisor.candidates.base import Candidate, Context, Generated, Line
 from advisor.candidates.describe import option_words, rate_words
-from advisor.candidates.instances import (
-    OPTION_GROUP,
-    cost_columns,
-    filter_steps,
-    offered,
-    pareto,
-    replica_fit_steps,
-    with_rates,
+from advisor.candidates.frontiers import (
+    InstanceSpec,
+    OptionRules,
+    _spec_frame,
+    cost_instance_rows,
+    instance_frontiers,
 )
+from advisor.candidates.instances import OPTION_GROUP, filter_steps, offered, prune, replica_fit_steps
 from advisor.candidates.memo import FRONTIERS
-from advisor.candidates.regional import regional
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
 from advisor.pricing import HOURS_PER_MONTH, money
@@ -49,17 +47,24 @@ def usage(w: Workload) -> tuple[int, float] | str:
 
 def fitting_types(ctx: Context, w: Workload, g: Generated, service: str) -> pl.DataFrame | None:
     """Types that fit one replica, or None after recording which requirement removed them all."""
-    catalog = ctx.catalog
+    key = ("fit", ctx.catalog.version, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, w.gpus,
+           w.gpu_model)
+    frame, rejection = FRONTIERS.get(key, lambda: _fit(ctx.catalog, w))
+    if rejection is not None:
+        g.reject(service, None, *rejection)
+        return None
+    return frame
+
+
+def _fit(catalog: Catalog, w: Workload) -> tuple[pl.DataFrame | None, tuple[str, str] | None]:
     types = offered(catalog, w.region, w.os.value)
     if types.is_empty():
-        g.reject(service, None, "region_unsupported",
-                 f"the catalog has no {w.os.value} instance types in {w.region}; check the region code")
-        return None
+        return None, ("region_unsupported",
+                      f"the catalog has no {w.os.value} instance types in {w.region}; check the region code")
     fit = filter_steps(types, replica_fit_steps(w, w.region))
     if fit.removed_by:
-        g.reject(service, None, fit.removed_by, fit.message or "")
-        return None
-    return fit.frame
+        return None, (fit.removed_by, fit.message or "")
+    return fit.frame, None
 
 
 def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generated:
@@ -78,58 +83,60 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
     if types is None:
         return g
     _reject_options(w, g, SERVICE.value)
-    return instance_candidates(SERVICE.value, w, ctx, g, types, count, hours, allowed_options(w), options_key(w),
+    return instance_candidates(SERVICE.value, w, ctx, g, types, count, hours, allowed_options(w),
                                ops_effort="high", exhaustive=exhaustive)
 
 
 def instance_candidates(service: str, w: Workload, ctx: Context, g: Generated, types: pl.DataFrame, count: int,
-                        hours: float, options: pl.Expr, options_key: str, *, ops_effort: str, exhaustive: bool,
+                        hours: float, options: OptionRules, *, ops_effort: str, exhaustive: bool,
                         extra_lines: list[Line] | None = None, config: dict | None = None) -> Generated:
-    """One replica per instance: every fitting type x the purchase options `options` keeps, costed and pruned.
+    """One replica per instance: every fitting type x the purchase options allowed, costed and pruned.
 
-    Costs are computed per instance and the Pareto frontier found once per shape key (memo), then
-    scaled by the instance count: scaling every row of a group by the same positive count keeps
-    the same frontier. Dedicated Hosts do not scale (hosts = ceil(instances / per host)).
+    Costs are computed per instance (frontiers.py, memoized per spec) and scaled by the instance
+    count: scaling every row of a group by the same positive count keeps the same frontier.
+    Dedicated Hosts do not scale (hosts = ceil(instances / instances per host)).
     """
-    tenancy = "host" if w.needs_host else ("dedicated" if w.tenancy.value == "dedicated" else "shared")
-    per = count if w.needs_host else 1
-    key = (ctx.catalog.version, "instances", exhaustive, w.region, w.os.value, w.arch.value, tenancy, w.byol, per,
-           w.vcpu, w.memory_gib, w.gpus, w.gpu_model, w.scratch_gib, w.vcpu * w.cpu_utilization, hours,
-           w.horizon_months, options_key)
-
-    def frontier() -> pl.DataFrame:
-        if w.needs_host:
-            frame = host_rows(ctx.catalog, w, types, count)
-        else:
-            frame = (with_rates(ctx.catalog, types, w.region, w.os.value, tenancy).filter(options)
-                     .with_columns(count=pl.lit(1), hours=pl.lit(hours)))
-        if frame.is_empty():
-            return frame
-        frame = add_instance_lines(ctx, w, cost_columns(frame, w.horizon_months), hours)
-        return frame if exhaustive else pareto(frame, OPTION_GROUP)
-
-    frame = FRONTIERS.get(key, frontier)
+    if w.needs_host:
+        frame = FRONTIERS.get(("hosts", ctx.catalog.version, w.model_dump_json(exclude={"id"}), count, exhaustive),
+                              lambda: _host_frontier(ctx.catalog, w, types, count, exhaustive))
+    else:
+        spec = instance_spec(w, hours, options, exhaustive)
+        frame = FRONTIERS.get(("instances", ctx.catalog.version, spec),
+                              lambda: instance_frontiers(ctx.catalog, [spec])[spec], placeholder=EMPTY)
+        if frame is EMPTY:
+            return g
     if frame.is_empty():
         return g.reject(service, None, "no_fitting_instance",
                         "no fitting type can be bought with the options this workload allows")
-    if not w.needs_host:
-        frame = scale(frame, count)
     g.candidates.extend(to_candidates(ctx, w, frame, service, hours, ops_effort=ops_effort,
-                                      extra_lines=extra_lines, config=config))
+                                      extra_lines=extra_lines, config=config,
+                                      count=None if w.needs_host else count))
     return g
 
 
+EMPTY = pl.DataFrame()
 SCALED = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "monthly_total", "upfront_start"]
 
 
-def scale(frame: pl.DataFrame, count: int) -> pl.DataFrame:
-    """Per-unit costs x count (the frontier of a group is the same at any positive count)."""
-    return frame.with_columns(pl.lit(count).alias("count"), *[(pl.col(c) * count).alias(c) for c in SCALED])
+def instance_spec(w: Workload, hours: float, options: OptionRules, exhaustive: bool) -> InstanceSpec:
+    """Everything the per-instance frontier depends on (and nothing it does not: count, storage, egress)."""
+    return InstanceSpec(
+        region=w.region, os=w.os.value, arch=w.arch.value,
+        tenancy="dedicated" if w.tenancy.value == "dedicated" else "shared",
+        vcpu=w.vcpu, memory_gib=w.memory_gib, gpus=w.gpus, gpu_model=w.gpu_model, scratch_gib=w.scratch_gib,
+        sustained_vcpu=w.vcpu * w.cpu_utilization, hours=hours, horizon=w.horizon_months, options=options,
+        frontier=w.max_upfront_usd is not None, public=costs.internet_facing(w.egress_gib_month),
+        exhaustive=exhaustive)
 
 
-def options_key(w: Workload) -> str:
-    """What `allowed_options(w)` depends on, as a memo key."""
-    return f"allowed:{w.interruptible}:{w.stateful}:{w.capacity_guarantee}"
+def scale(row: dict, count: int) -> dict:
+    """A per-unit row's costs x count (the frontier of a group is the same at any positive count)."""
+    return {**row, "count": count, **{c: row[c] * count for c in SCALED}}
+
+
+def allowed_options(w: Workload) -> OptionRules:
+    """Purchase options the workload's own requirements allow."""
+    return OptionRules(spot=w.interruptible and not w.stateful, reservation_only=w.capacity_guarantee)
 
 
 def _reject_options(w: Workload, g: Generated, service: str) -> None:
@@ -153,55 +160,16 @@ def _reject_options(w: Workload, g: Generated, service: str) -> None:
         g.reject(service, "spot", "tenancy_unsupported", "Spot is priced here for shared tenancy only")
 
 
-def allowed_options(w: Workload) -> pl.Expr:
-    keep = pl.lit(True)
-    if not w.interruptible or w.stateful:
-        keep &= pl.col("purchase_option") != "spot"
-    if w.capacity_guarantee:
-        keep &= pl.col("purchase_option").is_in(["capacity_reservation", "reserved"])
-    return keep
-
-
-def add_instance_lines(ctx: Context, w: Workload, frame: pl.DataFrame, hours: float) -> pl.DataFrame:
-    """Per-row extras that depend on the type: scratch on EBS when the instance store is too small,
-    and the unlimited-mode surplus of a burstable type whose baseline is below the sustained load."""
-    catalog = ctx.catalog
-    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", w.region).value
-    needs_scratch_ebs = (pl.lit(w.scratch_gib) > 0) & (pl.col("instance_store_gib") < w.scratch_gib)
-    surplus_rate = _surplus_rate_expr(catalog, w.os.value)
-    sustained = (w.vcpu or 0.0) * w.cpu_utilization
-    surplus_vcpu = (pl.lit(sustained) - pl.col("baseline_cpu_share").fill_null(1.0) * pl.col("vcpu")).clip(0.0)
-    return frame.with_columns(
-        scratch_ebs_monthly=pl.when(needs_scratch_ebs).then(gp3 * w.scratch_gib * pl.col("count")).otherwise(0.0),
-        surplus_vcpu=pl.when(pl.col("burstable")).then(surplus_vcpu).otherwise(0.0),
-    ).with_columns(
-        surplus_monthly=pl.col("surplus_vcpu") * surplus_rate * hours * pl.col("count"),
-    ).with_columns(
-        monthly_total=pl.col("compute_monthly") + pl.col("scratch_ebs_monthly") + pl.col("surplus_monthly"),
-    ).pipe(row_extras, ctx, w, fee_per_row=False)
-
-
-def row_extras(frame: pl.DataFrame, ctx: Context, w: Workload, *, fee_per_row: bool) -> pl.DataFrame:
-    """Lines that differ between rows, folded into `monthly_total` so pruning and caps see them:
-    a public IPv4 per instance (internet-facing), and, where hours differ by row, the dedicated fee."""
-    rate = ctx.catalog.facts.value("network.public_ipv4_usd_per_hour")
-    held = pl.when(pl.col("purchase_option") == "capacity_reservation").then(HOURS_PER_MONTH).otherwise(
-        pl.col("hours"))
-    public = costs.internet_facing(w.egress_gib_month) and not w.needs_host
-    frame = frame.with_columns(ipv4_monthly=(rate * held * pl.col("count")) if public else pl.lit(0.0))
-    fee = ctx.catalog.facts.value("tenancy.dedicated_region_fee_usd_per_hour")
-    dedicated = fee_per_row and w.tenancy.value == "dedicated"
-    frame = frame.with_columns(fee_monthly=(fee * pl.col("hours")) if dedicated else pl.lit(None, pl.Float64))
-    return frame.with_columns(monthly_total=pl.col("monthly_total") + pl.col("ipv4_monthly")
-                              + pl.col("fee_monthly").fill_null(0.0))
-
-
-def _surplus_rate_expr(catalog: Catalog, os: str) -> pl.Expr:
-    linux = catalog.facts.value("burstable.unlimited_surplus_usd_per_vcpu_hour_linux")
-    if os == "windows":
-        return pl.lit(catalog.facts.value("burstable.unlimited_surplus_usd_per_vcpu_hour_windows"))
-    t4g = catalog.facts.value("burstable.unlimited_surplus_usd_per_vcpu_hour_t4g")
-    return pl.when(pl.col("family") == "t4g").then(pl.lit(t4g)).otherwise(pl.lit(linux))
+def _host_frontier(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int, exhaustive: bool) -> pl.DataFrame:
+    """Dedicated Host rows for the whole fleet, costed with the same arithmetic as instances, pruned."""
+    rows = host_rows(catalog, w, types, count)
+    if rows.is_empty():
+        return rows
+    spec = instance_spec(w, HOURS_PER_MONTH, OptionRules(), exhaustive)
+    rows = rows.join(_spec_frame([spec]), how="cross").with_columns(
+        s_public=pl.lit(False), horizon=pl.col("s_horizon"), hours=pl.lit(HOURS_PER_MONTH))
+    rows = cost_instance_rows(catalog, rows, w.region, "linux" if w.byol else w.os.value)
+    return rows if exhaustive else prune(rows, OPTION_GROUP, frontier=w.max_upfront_usd is not None)
 
 
 def host_rows(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int) -> pl.DataFrame:
@@ -247,18 +215,20 @@ def host_rows(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int) ->
 
 def to_candidates(ctx: Context, w: Workload, frame: pl.DataFrame, service: str, hours: float,
                   ops_effort: str, extra_lines: list[Line] | None = None,
-                  config: dict | None = None) -> list[Candidate]:
-    """Build Candidate objects (with every cost line) for the kept rows."""
+                  config: dict | None = None, count: int | None = None) -> list[Candidate]:
+    """Build Candidate objects (with every cost line) for the kept rows; per-unit rows are scaled by `count`."""
     catalog = ctx.catalog
     shared_lines = [*(extra_lines or [])]
     storage = costs.ebs_line(catalog, w.region, w.storage_gib, w.replicas, "EBS gp3 (storage_gib)")
     egress = costs.egress_line(catalog, w.region, w.egress_gib_month, ctx.include_free_tier)
     shared_lines += [x for x in (storage, egress) if x]
-    spot_risk = rates.interruption(catalog, w.region, w.os.value)
-    risk_of = dict(spot_risk.iter_rows())
+    risk_of = FRONTIERS.get(("risk", catalog.version, w.region, w.os.value),
+                            lambda: dict(rates.interruption(catalog, w.region, w.os.value).iter_rows()))
     default_risk = rates.default_interruption(catalog)
     out = []
     for row in frame.iter_rows(named=True):
+        if count is not None:
+            row = scale(row, count)
         out.append(_candidate(ctx, w, row, service, hours, ops_effort, shared_lines, risk_of, default_risk,
                               config or {}))
     return out
@@ -325,6 +295,6 @@ def baseline(w: Workload, ctx: Context) -> Candidate | None:
     if types is None:
         return None
     count, hours = plan
-    instance_candidates(SERVICE.value, plain, ctx, g, types, count, hours,
-                        pl.col("purchase_option") == "on_demand", "on_demand", ops_effort="high", exhaustive=False)
+    instance_candidates(SERVICE.value, plain, ctx, g, types, count, hours, OptionRules(on_demand_only=True),
+                        ops_effort="high", exhaustive=False)
     return min(g.candidates, key=lambda c: c.sort_key) if g.candidates else None

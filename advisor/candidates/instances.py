@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from advisor.catalog import rates
 from advisor.catalog.store import Catalog
 from advisor.pricing import HOURS_PER_MONTH, TERM_HOURS, TERM_MONTHS
 from models.workload import Workload
@@ -102,24 +101,35 @@ def node_fit_steps(w: Workload, region: str) -> list[tuple[str, pl.Expr, str]]:
     return steps
 
 
-def cost_columns(frame: pl.DataFrame, horizon_months: int) -> pl.DataFrame:
-    """Add `compute_monthly` and `upfront_start` from rate, count (units) and hours (per unit per month).
+def cost_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add `compute_monthly` and `upfront_start` from rate, count (units), hours (per unit per month)
+    and horizon (months), all columns of `frame`.
 
     Usage options pay rate x hours; capacity reservations pay every hour; commitments pay every hour
     of ceil(horizon / term) whole terms plus their upfront fees, averaged over the horizon.
     """
     term_months = pl.col("term").replace_strict(TERM_MONTHS, default=None, return_dtype=pl.Float64)
-    terms = (pl.lit(float(horizon_months)) / term_months).ceil()
+    horizon = pl.col("horizon").cast(pl.Float64)
+    terms = (horizon / term_months).ceil()
     commitment = pl.col("purchase_option").is_in(COMMITMENTS)
     always_on = pl.col("purchase_option") == "capacity_reservation"
     compute = (pl.when(commitment)
                .then((pl.col("usd_per_hour") * HOURS_PER_MONTH * terms * term_months
-                      + pl.col("upfront_usd") * terms) * pl.col("count") / horizon_months)
+                      + pl.col("upfront_usd") * terms) * pl.col("count") / horizon)
                .when(always_on).then(pl.col("usd_per_hour") * HOURS_PER_MONTH * pl.col("count"))
                .otherwise(pl.col("usd_per_hour") * pl.col("hours") * pl.col("count")))
     return frame.with_columns(compute_monthly=compute,
                               upfront_start=pl.when(commitment).then(pl.col("upfront_usd") * pl.col("count"))
                               .otherwise(0.0))
+
+
+def prune(frame: pl.DataFrame, group: list[str], *, frontier: bool) -> pl.DataFrame:
+    """Per option group, what the choice can need: with an upfront cap, the Pareto frontier of monthly
+    cost vs upfront; without one, the cheapest rows (within a cent, so ties reach the tie-break)."""
+    if frontier:
+        return pareto(frame, group)
+    return (frame.filter(pl.col("monthly_total") <= pl.col("monthly_total").min().over(group) + 0.01)
+            .sort([*group, "monthly_total", "instance_type"], nulls_last=True))
 
 
 def pareto(frame: pl.DataFrame, group: list[str], cost: str = "monthly_total") -> pl.DataFrame:
@@ -140,9 +150,3 @@ def pareto(frame: pl.DataFrame, group: list[str], cost: str = "monthly_total") -
 def effective_hourly(frame: pl.DataFrame) -> pl.Expr:
     term_hours = pl.col("term").replace_strict(TERM_HOURS, default=None, return_dtype=pl.Float64)
     return (pl.col("usd_per_hour") + (pl.col("upfront_usd") / term_hours).fill_null(0.0))
-
-
-def with_rates(catalog: Catalog, types: pl.DataFrame, region: str, os: str, tenancy: str) -> pl.DataFrame:
-    """Every purchase option's rate joined to the types' specs."""
-    table = rates.rate_table(catalog, region, os, tenancy)
-    return table.join(types.drop("usd_per_hour", "price_quality"), on="instance_type", how="inner")

@@ -49,20 +49,44 @@ def choose(candidates: list[Candidate], *, ops: str = "balanced", max_monthly_us
            max_upfront_usd: float | None = None, time_limit_s: float = 5.0) -> Choice:
     if not candidates:
         return Choice(None, "INFEASIBLE", None, 0.0)
-    n = len(candidates)
-    rank = {i: r for r, i in enumerate(order(candidates))}
-    coefs = [weighted(c, ops) * n + rank[i] for i, c in enumerate(candidates)]
+    ranked = order(candidates)
+    rank = {i: r for r, i in enumerate(ranked)}
+    keep = undominated(candidates, rank, ops)
+    result = _solve([candidates[i] for i in keep], [rank[i] for i in keep], len(candidates), ops,
+                    max_monthly_usd, max_upfront_usd, time_limit_s)
+    return result if result.index is None else Choice(keep[result.index], result.status, result.objective,
+                                                      result.wall_seconds)
+
+
+def undominated(candidates: list[Candidate], rank: dict[int, int], ops: str) -> list[int]:
+    """Indices of the candidates that can be optimal under some caps: a candidate is dropped when one
+    earlier in objective order (weighted cost, then rank) costs no more per month and no more upfront,
+    since that one is feasible whenever it is and always preferred. The model is built on the rest."""
+    keep: list[int] = []
+    staircase: list[tuple[int, int]] = []  # (monthly, upfront) cents of the kept candidates so far
+    for i in sorted(range(len(candidates)), key=lambda i: (weighted(candidates[i], ops), rank[i])):
+        monthly, upfront = cents(candidates[i].monthly_usd), cents(candidates[i].upfront_usd)
+        if any(m <= monthly and u <= upfront for m, u in staircase):
+            continue
+        keep.append(i)
+        staircase.append((monthly, upfront))
+    return sorted(keep)
+
+
+def _solve(candidates: list[Candidate], ranks: list[int], n: int, ops: str, max_monthly_usd: float | None,
+           max_upfront_usd: float | None, time_limit_s: float) -> Choice:
+    coefs = [weighted(c, ops) * n + ranks[i] for i, c in enumerate(candidates)]
     if max(coefs) >= _MAX_COEF:
         raise OverflowError("candidate costs too large for the solver's integer objective")
 
     model = cp_model.CpModel()
-    x = [model.new_bool_var(f"x_{i}") for i in range(n)]  # x[i]: candidate i is the placement
+    x = [model.new_bool_var(f"x_{i}") for i in range(len(candidates))]  # x[i]: candidate i is the placement
     model.add_exactly_one(x)
     if max_monthly_usd is not None:
         model.add(sum(cents(c.monthly_usd) * x[i] for i, c in enumerate(candidates)) <= cents(max_monthly_usd))
     if max_upfront_usd is not None:
         model.add(sum(cents(c.upfront_usd) * x[i] for i, c in enumerate(candidates)) <= cents(max_upfront_usd))
-    model.minimize(sum(coefs[i] * x[i] for i in range(n)))
+    model.minimize(sum(coefs[i] * x[i] for i in range(len(candidates))))
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit_s
@@ -71,7 +95,7 @@ def choose(candidates: list[Candidate], *, ops: str = "balanced", max_monthly_us
     status = solver.solve(model)
     name = solver.status_name(status)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        chosen = next(i for i in range(n) if solver.value(x[i]))
+        chosen = next(i for i in range(len(candidates)) if solver.value(x[i]))
         return Choice(chosen, name, int(solver.objective_value), solver.wall_time)
     return Choice(None, name, None, solver.wall_time)
 

@@ -1,0 +1,310 @@
+"""The heavy, vectorized part of candidate generation: instance types x purchase options, costed and
+pruned, for many requirement shapes at once.
+
+One implementation serves one workload and a 100k-row CSV alike: a single recommendation asks for
+the frontier of one spec; the CSV path first collects the specs of all its new shapes (a dry pass
+through the generators, see `memo.collect_misses`), then computes them here in bulk, one cross join
+per region/OS/tenancy, and the per-shape pass finds them in the memo.
+
+Instance specs: one replica per instance (EC2, Beanstalk, the baseline); costs are per instance
+(count 1) and scaled by the caller. Node specs: replicas packed onto node types (ECS, EKS, Batch);
+costs are for the whole node group.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+import polars as pl
+
+from advisor.candidates.instances import OPTION_GROUP, cost_columns, offered, prune
+from advisor.candidates.regional import regional
+from advisor.catalog import rates
+from advisor.catalog.store import Catalog
+from advisor.pricing import HOURS_PER_MONTH
+
+CHUNK_SPECS = 48  # specs per cross join: bounds memory (specs x types x options rows)
+SYSTEM_PODS = 2   # aws-node and kube-proxy run on every EKS node (host network)
+
+
+@dataclass(frozen=True)
+class OptionRules:
+    """Which purchase options a spec may use."""
+
+    spot: bool = False              # interruptible and not stateful
+    reservation_only: bool = False  # capacity_guarantee: capacity reservation or (zonal) reserved
+    on_demand_only: bool = False    # the baseline
+    usage_only: bool = False        # Batch: on-demand and spot only
+
+    def expr(self) -> pl.Expr:
+        option = pl.col("purchase_option")
+        keep = pl.lit(True)
+        if not self.spot:
+            keep &= option != "spot"
+        if self.reservation_only:
+            keep &= option.is_in(["capacity_reservation", "reserved"])
+        if self.on_demand_only:
+            keep &= option == "on_demand"
+        if self.usage_only:
+            keep &= option.is_in(["on_demand", "spot"])
+        return keep
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    region: str
+    os: str
+    arch: str
+    tenancy: str
+    vcpu: float
+    memory_gib: float
+    gpus: int
+    gpu_model: str | None
+    scratch_gib: float
+    sustained_vcpu: float
+    hours: float
+    horizon: int
+    options: OptionRules
+    frontier: bool    # an upfront cap: keep the Pareto frontier, not just each group's cheapest
+    public: bool      # internet-facing: a public IPv4 per instance
+    exhaustive: bool  # keep every row (brute-force checks)
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    service: str      # ecs_ec2, eks_ec2 or batch (ECS nodes)
+    region: str
+    os: str
+    arch: str
+    tenancy: str
+    vcpu: float
+    memory_gib: float
+    gpus: int
+    gpu_model: str | None
+    units: int        # replica slots needed
+    replicas: int     # replicas that each get scratch on EBS when node disks are too small
+    hours: float      # hours each node runs, when not job-shaped
+    jobs: int | None  # job-shaped: a month's jobs, in whole waves over the slots
+    job_hours: float | None
+    scratch_gib: float
+    horizon: int
+    options: OptionRules
+    frontier: bool
+    public: bool
+    exhaustive: bool
+
+
+def _model_pattern(model: str | None) -> str | None:
+    return rf"(^|[^a-z0-9]){re.escape(model.lower())}($|[^a-z0-9])" if model else None
+
+
+def _spec_frame(specs: list, extra: dict[str, object] | None = None) -> pl.DataFrame:
+    rows = []
+    for i, spec in enumerate(specs):
+        row = {f"s_{k}": v for k, v in asdict(spec).items() if k != "options"}
+        row.update(spec_id=i, s_model_pattern=_model_pattern(spec.gpu_model), **(extra or {}))
+        rows.append(row)
+    overrides = {"s_gpu_model": pl.String, "s_model_pattern": pl.String, "s_jobs": pl.Int64,
+                 "s_job_hours": pl.Float64}
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    return frame.cast({k: v for k, v in overrides.items() if k in frame.columns})
+
+
+def _fits_accelerators() -> pl.Expr:
+    """No GPUs asked: GPU-less types only. GPUs asked: enough of them, of the model when one is named."""
+    model_ok = pl.col("s_model_pattern").is_null() | pl.col("gpu_model").str.to_lowercase().str.contains(
+        pl.col("s_model_pattern")).fill_null(False)
+    return pl.when(pl.col("s_gpus") == 0).then(pl.col("gpus") == 0).otherwise(
+        (pl.col("gpus") >= pl.col("s_gpus")) & model_ok)
+
+
+def _fits_arch() -> pl.Expr:
+    return (pl.col("s_arch") == "any") | (pl.col("arch") == pl.col("s_arch"))
+
+
+def _options_filter(specs: list) -> pl.Expr:
+    """Each spec's option rules, applied row by row (specs of a chunk may differ)."""
+    by_rules: dict[OptionRules, list[int]] = defaultdict(list)
+    for i, spec in enumerate(specs):
+        by_rules[spec.options].append(i)
+    keep = pl.lit(False)
+    for rules, ids in by_rules.items():
+        keep |= pl.col("spec_id").is_in(ids) & rules.expr()
+    return keep
+
+
+def _extras(catalog: Catalog, frame: pl.DataFrame, *, fee_per_row: bool) -> pl.DataFrame:
+    """Public IPv4 per instance (internet-facing specs) and, where hours differ by row, the dedicated fee."""
+    rate = catalog.facts.value("network.public_ipv4_usd_per_hour")
+    held = pl.when(pl.col("purchase_option") == "capacity_reservation").then(HOURS_PER_MONTH).otherwise(
+        pl.col("hours"))
+    fee = catalog.facts.value("tenancy.dedicated_region_fee_usd_per_hour")
+    frame = frame.with_columns(
+        ipv4_monthly=pl.when(pl.col("s_public")).then(rate * held * pl.col("count")).otherwise(0.0),
+        fee_monthly=(pl.when(pl.col("s_tenancy") == "dedicated").then(fee * pl.col("hours"))
+                     .otherwise(None).cast(pl.Float64)) if fee_per_row else pl.lit(None, pl.Float64),
+    )
+    return frame.with_columns(monthly_total=pl.col("monthly_total") + pl.col("ipv4_monthly")
+                              + pl.col("fee_monthly").fill_null(0.0))
+
+
+def _prune(frame: pl.DataFrame, specs: list) -> pl.DataFrame:
+    group = ["spec_id", *OPTION_GROUP]
+    keep_all = [i for i, s in enumerate(specs) if s.exhaustive]
+    frontier = [i for i, s in enumerate(specs) if s.frontier and not s.exhaustive]
+    cheapest = [i for i, s in enumerate(specs) if not s.frontier and not s.exhaustive]
+    parts = [frame.filter(pl.col("spec_id").is_in(keep_all)),
+             prune(frame.filter(pl.col("spec_id").is_in(frontier)), group, frontier=True),
+             prune(frame.filter(pl.col("spec_id").is_in(cheapest)), group, frontier=False)]
+    return pl.concat([p for p in parts if not p.is_empty()] or [frame.clear()], how="diagonal_relaxed")
+
+
+def _split(frame: pl.DataFrame, specs: list) -> list[pl.DataFrame]:
+    """One frame per spec, in spec order (an empty frame, with the columns, where nothing is left)."""
+    parts = {k[0]: v for k, v in frame.partition_by("spec_id", as_dict=True, maintain_order=True).items()}
+    return [parts.get(i, frame.clear()).sort("option_id", "monthly_total", "instance_type") for i in range(len(specs))]
+
+
+def _chunks(specs: list, key) -> list[list]:
+    groups: dict[tuple, list] = defaultdict(list)
+    for spec in specs:
+        groups[key(spec)].append(spec)
+    return [group[i:i + CHUNK_SPECS] for _, group in sorted(groups.items(), key=lambda kv: str(kv[0]))
+            for i in range(0, len(group), CHUNK_SPECS)]
+
+
+# ----------------------------------------------------------------------------- one replica per instance
+def instance_frontiers(catalog: Catalog, specs: list[InstanceSpec]) -> dict[InstanceSpec, pl.DataFrame]:
+    """Per spec: fitting types x allowed options, costed per instance (count 1) and pruned."""
+    out: dict[InstanceSpec, pl.DataFrame] = {}
+    for chunk in _chunks(list(dict.fromkeys(specs)), lambda s: (s.region, s.os, s.tenancy)):
+        out.update(zip(chunk, _instance_chunk(catalog, chunk), strict=True))
+    return out
+
+
+TYPE_COLUMNS = ["instance_type", "vcpu", "memory_gib", "gpus", "gpu_model", "arch", "burstable", "baseline_cpu_share",
+                "instance_store_gib", "family"]
+
+
+def _instance_chunk(catalog: Catalog, specs: list[InstanceSpec]) -> list[pl.DataFrame]:
+    region, os, tenancy = specs[0].region, specs[0].os, specs[0].tenancy
+    types = offered(catalog, region, os).filter(pl.col("usd_per_hour").is_not_null()).select(TYPE_COLUMNS)
+    fit = (_spec_frame(specs).join(types, how="cross")
+           .filter((pl.col("vcpu") >= pl.col("s_vcpu")) & (pl.col("memory_gib") >= pl.col("s_memory_gib"))
+                   & _fits_accelerators() & _fits_arch()))
+    table = rates.rate_table(catalog, region, os, tenancy)
+    rows = (table.join(fit, on="instance_type", how="inner")
+            .filter(_options_filter(specs))
+            .with_columns(count=pl.lit(1), hours=pl.col("s_hours"), horizon=pl.col("s_horizon")))
+    return _split(_prune(cost_instance_rows(catalog, rows, region, os), specs), specs)
+
+
+def cost_instance_rows(catalog: Catalog, rows: pl.DataFrame, region: str, os: str) -> pl.DataFrame:
+    """Cost one-replica-per-instance rows: compute, scratch on EBS where the instance store is too
+    small, the burstable unlimited-mode surplus, public IPv4; `monthly_total` sums them."""
+    rows = cost_columns(rows)
+    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
+    scratch_short = (pl.col("s_scratch_gib") > 0) & (pl.col("instance_store_gib") < pl.col("s_scratch_gib"))
+    surplus_vcpu = (pl.col("s_sustained_vcpu") - pl.col("baseline_cpu_share").fill_null(1.0) * pl.col("vcpu"))
+    rows = rows.with_columns(
+        scratch_ebs_monthly=pl.when(scratch_short).then(gp3 * pl.col("s_scratch_gib") * pl.col("count"))
+        .otherwise(0.0),
+        surplus_vcpu=pl.when(pl.col("burstable")).then(surplus_vcpu.clip(0.0)).otherwise(0.0),
+    ).with_columns(
+        surplus_monthly=pl.col("surplus_vcpu") * _surplus_rate(catalog, os) * pl.col("hours") * pl.col("count"),
+    ).with_columns(
+        monthly_total=pl.col("compute_monthly") + pl.col("scratch_ebs_monthly") + pl.col("surplus_monthly"),
+    )
+    return _extras(catalog, rows, fee_per_row=False)
+
+
+def _surplus_rate(catalog: Catalog, os: str) -> pl.Expr:
+    """Unlimited-mode surplus credits per vCPU-hour (Windows; t4g; other Linux/RHEL/SUSE)."""
+    if os == "windows":
+        return pl.lit(catalog.facts.value("burstable.unlimited_surplus_usd_per_vcpu_hour_windows"))
+    t4g = catalog.facts.value("burstable.unlimited_surplus_usd_per_vcpu_hour_t4g")
+    linux = catalog.facts.value("burstable.unlimited_surplus_usd_per_vcpu_hour_linux")
+    return pl.when(pl.col("family") == "t4g").then(pl.lit(t4g)).otherwise(pl.lit(linux))
+
+
+# ----------------------------------------------------------------------------- replicas packed onto nodes
+def eks_allocatable(catalog: Catalog, nodes: pl.DataFrame) -> pl.DataFrame:
+    """Add max_pods, alloc_vcpu, alloc_memory_gib and pod_slots for EKS nodes (kubelet, eviction)."""
+    facts = catalog.facts
+    small = facts.value("eks.max_pods_prefix_delegation_small")
+    large = facts.value("eks.max_pods_prefix_delegation_large")
+    threshold = facts.value("eks.max_pods_vcpu_threshold")
+    mem = facts.value("eks.kube_reserved_memory_formula")
+    eviction = facts.value("eks.eviction_hard_memory_mib")
+    reserved_cpu = pl.lit(0.0)
+    for step in facts.value("eks.kube_reserved_cpu_millicores_steps"):
+        upper = step["cores_to"]
+        cores = pl.col("vcpu").cast(pl.Float64)
+        in_step = (cores.clip(upper_bound=upper) if upper is not None else cores) - step["cores_from"]
+        reserved_cpu = reserved_cpu + in_step.clip(lower_bound=0.0) * step["share"]
+    max_pods = pl.when(pl.col("vcpu") <= threshold).then(pl.lit(small)).otherwise(pl.lit(large))
+    return nodes.with_columns(max_pods=max_pods).with_columns(
+        alloc_vcpu=pl.col("vcpu") - reserved_cpu,
+        alloc_memory_gib=pl.col("memory_gib")
+        - (pl.col("max_pods") * mem["per_pod_mib"] + mem["base_mib"] + eviction) / 1024.0,
+        pod_slots=pl.col("max_pods") - SYSTEM_PODS,
+    )
+
+
+def ecs_allocatable(nodes: pl.DataFrame) -> pl.DataFrame:
+    """ECS nodes are counted whole (the agent's own reservation is not modelled)."""
+    return nodes.with_columns(alloc_vcpu=pl.col("vcpu").cast(pl.Float64), alloc_memory_gib=pl.col("memory_gib"),
+                              pod_slots=pl.lit(10_000), max_pods=pl.lit(None, pl.Int64))
+
+
+def node_types(catalog: Catalog, service: str, region: str, os: str) -> pl.DataFrame:
+    """Priced, non-burstable types with their allocatable capacity for `service`."""
+    types = (offered(catalog, region, os).filter(pl.col("usd_per_hour").is_not_null() & ~pl.col("burstable"))
+             .select(TYPE_COLUMNS))
+    nodes = eks_allocatable(catalog, types) if service == "eks_ec2" else ecs_allocatable(types)
+    return nodes.drop("baseline_cpu_share", "burstable", "family")
+
+
+def per_node() -> pl.Expr:
+    """Replicas one node holds: the fewest of CPU, memory, pod slots and GPUs allow."""
+    per = pl.min_horizontal(
+        (pl.col("alloc_vcpu") / pl.col("s_vcpu") + 1e-9).floor(),
+        (pl.col("alloc_memory_gib") / pl.col("s_memory_gib") + 1e-9).floor(),
+        pl.col("pod_slots").cast(pl.Float64),
+        pl.when(pl.col("s_gpus") > 0).then((pl.col("gpus") / pl.col("s_gpus")).floor()).otherwise(1e9),
+    )
+    return per.cast(pl.Int64)
+
+
+def node_frontiers(catalog: Catalog, specs: list[NodeSpec]) -> dict[NodeSpec, pl.DataFrame]:
+    """Per spec: node types x allowed options, costed for the whole node group and pruned (may be empty)."""
+    out: dict[NodeSpec, pl.DataFrame] = {}
+    for chunk in _chunks(list(dict.fromkeys(specs)), lambda s: (s.service, s.region, s.os, s.tenancy)):
+        out.update(zip(chunk, _node_chunk(catalog, chunk), strict=True))
+    return out
+
+
+def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> list[pl.DataFrame]:
+    first = specs[0]
+    nodes = node_types(catalog, first.service, first.region, first.os)
+    fit = (_spec_frame(specs).join(nodes, how="cross").filter(_fits_accelerators() & _fits_arch())
+           .with_columns(replicas_per_node=per_node()).filter(pl.col("replicas_per_node") >= 1))
+    slots_per_group = pl.col("count") * pl.col("replicas_per_node")
+    fit = fit.with_columns(count=(pl.col("s_units") / pl.col("replicas_per_node")).ceil().cast(pl.Int64))
+    fit = fit.with_columns(hours=pl.when(pl.col("s_jobs").is_null()).then(pl.col("s_hours")).otherwise(
+        (pl.col("s_jobs") / slots_per_group).ceil() * pl.col("s_job_hours")).cast(pl.Float64))
+    table = rates.rate_table(catalog, first.region, first.os, first.tenancy)
+    rows = (table.join(fit, on="instance_type", how="inner")
+            .filter(_options_filter(specs)).with_columns(horizon=pl.col("s_horizon")))
+    rows = cost_columns(rows)
+    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", first.region).value
+    short = (pl.col("s_scratch_gib") > 0) & (
+        pl.col("instance_store_gib") < pl.col("replicas_per_node") * pl.col("s_scratch_gib"))
+    rows = rows.with_columns(
+        scratch_ebs_monthly=pl.when(short).then(gp3 * pl.col("s_scratch_gib") * pl.col("s_replicas")).otherwise(0.0),
+        surplus_monthly=pl.lit(0.0), surplus_vcpu=pl.lit(0.0),
+    ).with_columns(monthly_total=pl.col("compute_monthly") + pl.col("scratch_ebs_monthly"))
+    rows = _extras(catalog, rows, fee_per_row=True)
+    return _split(_prune(rows, specs), specs)

@@ -1,0 +1,140 @@
+"""The CSV path: every row answered or explained, in order, identical to recommend(), safe to open."""
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from advisor.batch import OUTPUT_COLUMNS, Evaluator, evaluate_csv, evaluate_records
+from advisor.batch_io import neutralise
+from advisor.cli import app
+from advisor.recommend import recommend
+from models.workload import Workload
+
+CSV = b"""id,team,vcpu,memory_gib,replicas,hours_per_month,os,interruptible,requests_per_month,avg_duration_ms,notes
+web-1,shop,2,8,2,730,linux,false,,,keep me
+web-2,shop,2,8,2,730,linux,false,,,=HYPERLINK("http://x")
+bad-type,shop,two,8,1,730,linux,,,,
+bad-neg,shop,-1,8,1,730,linux,,,,
+bad-enum,shop,2,8,1,730,plan9,,,,
+,shop,2,8,1,730,linux,,,,
+web-1,shop,1,2,1,730,linux,,,,
+bad-hours,shop,2,8,1,800,linux,,,,
+fn-1,api,,,,,,,3000000,120,
+batch-1,data,4,16,3,200,windows,true,,,@risky
+"""
+
+
+def rows_by_id(result):
+    return [(r["id"], r["status"], r["error"]) for r in result.rows]
+
+
+@pytest.fixture(scope="module")
+def result(catalog):
+    return evaluate_csv(CSV, catalog=catalog)
+
+
+def test_one_output_row_per_input_row_in_order_with_pass_through(result):
+    ids = [r["id"] for r in result.rows]
+    assert ids == ["web-1", "web-2", "bad-type", "bad-neg", "bad-enum", None, "web-1", "bad-hours", "fn-1",
+                   "batch-1"]
+    assert list(result.rows[0])[:11] == ["id", "team", "vcpu", "memory_gib", "replicas", "hours_per_month", "os",
+                                         "interruptible", "requests_per_month", "avg_duration_ms", "notes"]
+    assert list(result.rows[0])[11:] == OUTPUT_COLUMNS
+    assert result.rows[0]["notes"] == "keep me" and result.rows[9]["team"] == "data"
+
+
+def test_each_broken_row_names_its_field_and_the_rest_is_answered(result):
+    errors = {r["id"]: r["error"] for r in result.rows if r["status"] == "error"}
+    assert errors["bad-type"].startswith("vcpu:") and "two" in errors["bad-type"]
+    assert errors["bad-neg"].startswith("vcpu:") and "-1" in errors["bad-neg"]
+    assert errors["bad-enum"].startswith("os:") and "plan9" in errors["bad-enum"]
+    assert errors[None].startswith("id: empty")
+    assert errors["bad-hours"].startswith("hours_per_month:")
+    duplicate = result.rows[6]
+    assert duplicate["status"] == "error" and duplicate["error"].startswith("id: duplicate of line 2")
+    answered = [r["id"] for r in result.rows if r["status"] == "ok"]
+    assert answered == ["web-1", "web-2", "fn-1", "batch-1"]
+    assert result.summary["rows"] == 10 and result.summary["ok"] == 4 and result.summary["errors"] == 6
+    assert result.summary["errors_by_reason"] == {"hours_per_month": 1, "id": 2, "os": 1, "vcpu": 2}
+
+
+def test_results_identical_to_recommend(result, catalog):
+    for row in (r for r in result.rows if r["status"] == "ok"):
+        data = {k: v for k, v in row.items() if k not in OUTPUT_COLUMNS and k not in ("team", "notes")
+                and v not in (None, "")}
+        rec = recommend(Workload.model_validate(data), catalog=catalog)
+        assert (row["service"], row["instance_type"], row["purchase_option"], row["monthly_usd"],
+                row["upfront_usd"], row["baseline_monthly_usd"], row["catalog_version"]) == (
+            rec.choice.service, rec.choice.instance_type, rec.choice.purchase_option, rec.choice.monthly_usd,
+            rec.choice.upfront_usd, rec.baseline.monthly_usd, rec.catalog.version)
+
+
+def test_identical_shapes_are_solved_once(catalog):
+    evaluator = Evaluator(catalog)
+    frame = pl.DataFrame({"id": [f"r{i}" for i in range(300)], "vcpu": ["2"] * 300, "memory_gib": ["8"] * 300,
+                          "team": [f"t{i % 7}" for i in range(300)]})
+    out = evaluator.evaluate(frame, 0)
+    assert len(evaluator.answers) == 1 and out.height == 300
+    assert out["monthly_usd"].n_unique() == 1 and out["team"].to_list() == frame["team"].to_list()
+
+
+def test_records_and_csv_agree(catalog):
+    records = [{"id": "a", "vcpu": 2, "memory_gib": 8, "interruptible": True, "allowed_services": ["ec2", "lambda"]},
+               {"id": "b", "vcpu": "x", "memory_gib": 8}]
+    got = evaluate_records(records, catalog=catalog)
+    csv = evaluate_csv(b'id,vcpu,memory_gib,interruptible,allowed_services\na,2,8,true,"ec2;lambda"\nb,x,8,,\n',
+                       catalog=catalog)
+    assert [(r["status"], r["monthly_usd"]) for r in got.rows] == [(r["status"], r["monthly_usd"]) for r in csv.rows]
+    assert got.rows[0]["service"] == "ec2" and got.rows[1]["error"].startswith("vcpu:")
+
+
+def test_required_tenancy_and_chosen_tenancy_both_survive(catalog):
+    out = evaluate_csv(b"id,vcpu,memory_gib,tenancy\na,2,8,dedicated\n", catalog=catalog).rows[0]
+    assert out["tenancy"] == "dedicated" and out["chosen_tenancy"] == "dedicated"
+
+
+def test_empty_and_header_only_inputs(catalog):
+    assert evaluate_csv(b"", catalog=catalog).rows == []
+    header_only = evaluate_csv(b"id,vcpu,memory_gib\n", catalog=catalog)
+    assert header_only.rows == [] and header_only.summary["rows"] == 0
+
+
+def test_formula_injection_is_neutralised_for_csv_only():
+    frame = pl.DataFrame({"a": ["=1+1", "+2", "-3", "@x", "\tt", "\rr", "ok", None], "n": [1, -2, 3, 4, 5, 6, 7, 8]})
+    out = neutralise(frame)
+    assert out["a"].to_list() == ["'=1+1", "'+2", "'-3", "'@x", "'\tt", "'\rr", "ok", None]
+    assert out["n"].to_list() == frame["n"].to_list()  # numbers are left alone
+
+
+def test_cli_writes_every_format_and_the_summary(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes(CSV)
+    runner = CliRunner()
+    for suffix in ("csv", "json", "parquet"):
+        out = tmp_path / f"out.{suffix}"
+        result = runner.invoke(app, ["evaluate", str(src), "-o", str(out), "--workers", "1"])
+        assert result.exit_code == 0, result.output
+        summary = json.loads(Path(f"{out}.summary.json").read_text())
+        assert summary["rows"] == 10 and summary["ok"] == 4
+    csv_out = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
+    assert csv_out.height == 10 and csv_out["notes"][1].startswith("'=HYPERLINK")
+    assert csv_out["team"][9] == "data" and csv_out["notes"][9] == "'@risky"
+    json_out = json.loads((tmp_path / "out.json").read_text())
+    assert json_out[1]["notes"].startswith("=HYPERLINK")           # JSON keeps values as they are
+    parquet_out = pl.read_parquet(tmp_path / "out.parquet")
+    assert parquet_out["notes"][9] == "@risky" and parquet_out["monthly_usd"].dtype == pl.Float64
+
+
+def test_parallel_workers_give_the_same_answers(catalog, monkeypatch):
+    import advisor.batch as batch
+
+    monkeypatch.setattr(batch, "PARALLEL_MIN_SHAPES", 2)
+    frame = pl.DataFrame({"id": [f"r{i}" for i in range(6)], "vcpu": ["1", "2", "4", "1", "2", "4"],
+                          "memory_gib": ["2", "8", "16", "4", "4", "8"]})
+    with Evaluator(catalog, workers=2) as parallel:
+        a = parallel.evaluate(frame, 0)
+    b = Evaluator(catalog, workers=1).evaluate(frame, 0)
+    assert a.equals(b)
