@@ -170,7 +170,8 @@ def answer_row(rec: Recommendation) -> dict[str, Any]:
                            "baseline_monthly_usd": rec.baseline.monthly_usd,
                            "savings_usd": rec.savings_vs_baseline_usd}
     if c is None:
-        reasons = sorted({r.reason for r in rec.rejected if r.option is None or r.reason.startswith("over_")})
+        caps = sorted({r.reason for r in rec.rejected if r.reason.startswith("over_")})
+        reasons = caps or sorted({r.reason for r in rec.rejected if r.option is None})
         row.update(status="error", error="no placement meets every hard requirement"
                    + (f" (rejections: {', '.join(reasons)})" if reasons else ""))
         return row

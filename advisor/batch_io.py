@@ -69,6 +69,8 @@ class ChunkWriter:
         self._handle: IO | None = None
 
     def __enter__(self) -> ChunkWriter:
+        if str(self.path) != "-":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.fmt == "parquet":
             if str(self.path) == "-":
                 raise InputError("Parquet cannot be written to standard output; give a file name")

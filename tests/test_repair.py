@@ -116,3 +116,20 @@ def test_us_parity_keeps_a_listed_price_below_the_pair():
                       ("g9.xlarge", "us-west-2", "linux", 0.55)])
     row = _row(repair(prices, specs), "g9.xlarge", region="us-east-1")
     assert (row["usd_per_hour"], row["price_quality"]) == (0.5, "list")
+
+
+def test_os_fee_only_price_becomes_linux_plus_fee():
+    specs = _specs([("p9.8xlarge", 64, 4)])
+    prices = _prices([("p9.8xlarge", "eu-west-1", "linux", 12.24), ("p9.8xlarge", "eu-west-1", "windows", 1.472),
+                      ("p9.8xlarge", "eu-west-1", "suse", 12.365)])
+    out = repair(prices, specs)
+    win = _row(out, "p9.8xlarge", os="windows")
+    assert win["usd_per_hour"] == pytest.approx(12.24 + 1.472) and win["repair_rule"] == "os_fee_only"
+    assert _row(out, "p9.8xlarge", os="suse")["price_quality"] == "list"
+
+
+def test_os_fee_only_uses_the_repaired_linux_price():
+    prices = _prices([("m9.large", "eu-west-1", "linux", 0.1), ("m9.xlarge", "eu-west-1", "linux", 0.0),
+                      ("m9.2xlarge", "eu-west-1", "linux", 0.4), ("m9.xlarge", "eu-west-1", "suse", 0.1)])
+    row = _row(repair(prices, _specs(FAMILY)), "m9.xlarge", os="suse")
+    assert row["usd_per_hour"] == pytest.approx(0.2 + 0.1)

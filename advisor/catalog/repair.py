@@ -13,6 +13,11 @@ Rules, in the order they run:
   A type missing in one of them takes the price the others agree on; a listed price above the
   two others, which agree, is replaced.
 
+* `os_fee_only` (Windows, RHEL, SUSE, after the Linux rules ran): libcloud sometimes lists only the
+  OS licence fee (Windows: exactly $0.046 per vCPU-hour); a price below the same type's Linux price
+  is taken as that fee, so the price is Linux + fee. Then the family and parity rules run for these
+  OSes, and `os_below_linux` marks missing any price still below Linux (an OS price never is).
+
 Every row keeps libcloud's own value (`libcloud_usd_per_hour`) for audit.
 """
 
@@ -28,6 +33,8 @@ PROPORTIONAL_OS = ("linux", "windows")
 
 RULES = {
     "zero_is_missing": "libcloud lists 0.0: treated as missing, never as free",
+    "os_fee_only": "a Windows/RHEL/SUSE price below Linux is the licence fee alone: price = Linux + fee",
+    "os_below_linux": "an OS price still below the Linux price after the rules: marked missing",
     "family_proportional": "price = family's agreed price per normalized unit x normalization size factor",
     "us_region_parity": "us-east-1, us-east-2 and us-west-2 share list prices: the two others agree",
 }
@@ -49,10 +56,35 @@ def repair(prices: pl.DataFrame, specs: pl.DataFrame) -> pl.DataFrame:
             .otherwise(pl.lit("zero_is_missing")),
         )
     )
-    frame = _family_proportional(frame)
-    frame = _us_region_parity(frame)
-    return (frame.drop("family", "normalization_factor", "gpus", "bare_metal")
+    linux = _us_region_parity(_family_proportional(frame.filter(pl.col("os") == "linux")))
+    others = _os_fee_only(frame.filter(pl.col("os") != "linux"), linux)
+    others = _os_not_below_linux(_us_region_parity(_family_proportional(others)), linux)
+    return (pl.concat([linux, others]).drop("family", "normalization_factor", "gpus", "bare_metal")
             .sort("instance_type", "region", "os"))
+
+
+def _linux_price(linux: pl.DataFrame) -> pl.DataFrame:
+    return linux.filter(pl.col("usd_per_hour").is_not_null()).select(
+        "instance_type", "region", _linux=pl.col("usd_per_hour"))
+
+
+def _os_fee_only(others: pl.DataFrame, linux: pl.DataFrame) -> pl.DataFrame:
+    """A Windows/RHEL/SUSE price below the Linux price is the licence fee alone: price = Linux + fee."""
+    joined = others.join(_linux_price(linux), on=["instance_type", "region"], how="left")
+    fix = (pl.col("price_quality") == "list") & (pl.col("usd_per_hour") < pl.col("_linux"))
+    return _apply(joined, fix.fill_null(False), (pl.col("_linux") + pl.col("usd_per_hour")).round(6),
+                  "os_fee_only").drop("_linux")
+
+
+def _os_not_below_linux(others: pl.DataFrame, linux: pl.DataFrame) -> pl.DataFrame:
+    """Whatever a rule set, an OS price under the Linux price cannot be right: it is marked missing."""
+    joined = others.join(_linux_price(linux), on=["instance_type", "region"], how="left")
+    bad = (pl.col("usd_per_hour") < pl.col("_linux")).fill_null(False)
+    return joined.with_columns(
+        usd_per_hour=pl.when(bad).then(None).otherwise(pl.col("usd_per_hour")),
+        price_quality=pl.when(bad).then(pl.lit("missing")).otherwise(pl.col("price_quality")),
+        repair_rule=pl.when(bad).then(pl.lit("os_below_linux")).otherwise(pl.col("repair_rule")),
+    ).drop("_linux")
 
 
 def _family_proportional(frame: pl.DataFrame) -> pl.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,8 @@ import polars as pl
 from advisor.catalog import ec2_source, manifest, overlay, repair
 from advisor.catalog.facts import FactBook
 
-# Bump when the compiled tables change shape or meaning, so stale caches are never read.
+# Bump when the compiled tables change shape or meaning; the compiling modules' own source is hashed
+# into the version too, so an edited repair rule never reads a stale cache.
 COMPILER_VERSION = "1"
 
 FACTS_DIR = manifest.DATA_DIR / "facts"
@@ -72,6 +74,7 @@ def compute_version() -> str:
     """Content hash of every source the catalog is built from (libcloud, data/, imports, compiler)."""
     manifest.check()
     parts = [COMPILER_VERSION.encode(), ec2_source.libcloud_version().encode()]
+    parts += [Path(m.__file__).read_bytes() for m in (ec2_source, repair, sys.modules[__name__])]
     parts += [p.read_bytes() for p in ec2_source.source_files()]
     parts.append((manifest.DATA_DIR / manifest.MANIFEST).read_bytes())
     parts.append(overlay.fingerprint().encode())
