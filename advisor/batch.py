@@ -246,7 +246,7 @@ class Summary:
         ok = result.filter(pl.col("status") == "ok")
         self.ok += ok.height
         bad = result.filter(pl.col("status") == "error").select(
-            reason=pl.col("error").str.extract(r"^([a-z_]+):", 1).fill_null(pl.col("error").str.slice(0, 60)))
+            reason=pl.col("error").str.extract(r"^([a-z_]+):", 1).fill_null(pl.col("error").str.replace(r" \(.*$", "")))
         for reason, n in bad.group_by("reason").len().iter_rows():
             self.errors[reason] = self.errors.get(reason, 0) + n
         per = ok.group_by("service").agg(rows=pl.len(), monthly_usd=pl.col("monthly_usd").sum())

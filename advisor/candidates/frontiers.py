@@ -167,6 +167,15 @@ def _split(frame: pl.DataFrame, specs: list) -> list[pl.DataFrame]:
     return [parts.get(i, frame.clear()).sort("option_id", "monthly_total", "instance_type") for i in range(len(specs))]
 
 
+RATE_COLUMNS = ["instance_type", "purchase_option", "term", "offering_class", "plan_type", "payment", "tenancy",
+                "usd_per_hour", "upfront_usd", "quality", "option_id"]
+
+
+def _rates(catalog: Catalog, region: str, os: str, tenancy: str) -> pl.DataFrame:
+    """The region's rate table, without the columns the costing does not need (the long `basis` text)."""
+    return rates.rate_table(catalog, region, os, tenancy).select(RATE_COLUMNS)
+
+
 def _chunks(specs: list, key) -> list[list]:
     groups: dict[tuple, list] = defaultdict(list)
     for spec in specs:
@@ -194,8 +203,9 @@ def _instance_chunk(catalog: Catalog, specs: list[InstanceSpec]) -> list[pl.Data
     fit = (_spec_frame(specs).join(types, how="cross")
            .filter((pl.col("vcpu") >= pl.col("s_vcpu")) & (pl.col("memory_gib") >= pl.col("s_memory_gib"))
                    & _fits_accelerators() & _fits_arch()))
-    table = rates.rate_table(catalog, region, os, tenancy)
-    rows = (table.join(fit, on="instance_type", how="inner")
+    fit = fit.select("spec_id", "instance_type", "vcpu", "burstable", "baseline_cpu_share", "instance_store_gib",
+                     "family", "s_hours", "s_horizon", "s_scratch_gib", "s_sustained_vcpu", "s_public", "s_tenancy")
+    rows = (_rates(catalog, region, os, tenancy).join(fit, on="instance_type", how="inner")
             .filter(_options_filter(specs))
             .with_columns(count=pl.lit(1), hours=pl.col("s_hours"), horizon=pl.col("s_horizon")))
     return _split(_prune(cost_instance_rows(catalog, rows, region, os), specs), specs)
@@ -295,8 +305,9 @@ def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> list[pl.DataFrame]:
     fit = fit.with_columns(count=(pl.col("s_units") / pl.col("replicas_per_node")).ceil().cast(pl.Int64))
     fit = fit.with_columns(hours=pl.when(pl.col("s_jobs").is_null()).then(pl.col("s_hours")).otherwise(
         (pl.col("s_jobs") / slots_per_group).ceil() * pl.col("s_job_hours")).cast(pl.Float64))
-    table = rates.rate_table(catalog, first.region, first.os, first.tenancy)
-    rows = (table.join(fit, on="instance_type", how="inner")
+    fit = fit.select("spec_id", "instance_type", "vcpu", "instance_store_gib", "replicas_per_node", "max_pods",
+                     "count", "hours", "s_horizon", "s_scratch_gib", "s_replicas", "s_public", "s_tenancy")
+    rows = (_rates(catalog, first.region, first.os, first.tenancy).join(fit, on="instance_type", how="inner")
             .filter(_options_filter(specs)).with_columns(horizon=pl.col("s_horizon")))
     rows = cost_columns(rows)
     gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", first.region).value
