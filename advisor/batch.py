@@ -235,6 +235,7 @@ class Summary:
     ok: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     services: dict[str, dict[str, float]] = field(default_factory=dict)
+    purchase_options: dict[str, int] = field(default_factory=dict)
     monthly_usd: float = 0.0
     baseline_monthly_usd: float = 0.0
     comparable_monthly_usd: float = 0.0  # cost of the rows that have a baseline
@@ -254,6 +255,8 @@ class Summary:
             entry = self.services.setdefault(service, {"rows": 0, "monthly_usd": 0.0})
             entry["rows"] += n
             entry["monthly_usd"] += cost
+        for option, n in ok.group_by("purchase_option").len().iter_rows():
+            self.purchase_options[option] = self.purchase_options.get(option, 0) + n
         self.monthly_usd += ok["monthly_usd"].sum() or 0.0
         with_base = ok.filter(pl.col("baseline_monthly_usd").is_not_null())
         self.baseline_monthly_usd += with_base["baseline_monthly_usd"].sum() or 0.0
@@ -267,6 +270,7 @@ class Summary:
             "errors_by_reason": dict(sorted(self.errors.items())),
             "services": {k: {"rows": int(v["rows"]), "monthly_usd": round(v["monthly_usd"], 2)}
                          for k, v in sorted(self.services.items())},
+            "purchase_options": dict(sorted(self.purchase_options.items())),
             "total_monthly_usd": round(self.monthly_usd, 2),
             "baseline_all_on_demand_monthly_usd": round(self.baseline_monthly_usd, 2),
             "savings_vs_baseline_usd": round(self.baseline_monthly_usd - self.comparable_monthly_usd, 2),

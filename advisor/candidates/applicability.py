@@ -12,7 +12,9 @@ ALL = frozenset(Service)
 RUNS = {
     Packaging.any: ALL,
     Packaging.container: ALL,
-    Packaging.vm: frozenset({Service.ec2, Service.lightsail, Service.beanstalk}),
+    # A VM image runs as it is on EC2 and Lightsail; Beanstalk deploys code or containers onto its own
+    # platform images, so a lift-and-shift VM is not a Beanstalk candidate.
+    Packaging.vm: frozenset({Service.ec2, Service.lightsail}),
     Packaging.function: frozenset({Service.aws_lambda}),
 }
 ORCHESTRATED = {
