@@ -53,11 +53,6 @@ def commitment_cost(usd_per_hour: float, upfront_usd: float, term: str, horizon_
     )
 
 
-def always_on_cost(usd_per_hour: float, count: float) -> HorizonCost:
-    """Billed every hour whether used or not (capacity reservations, dedicated fee, clusters, ALB)."""
-    return usage_cost(usd_per_hour, HOURS_PER_MONTH, count)
-
-
 def tiered(quantity: float, tiers: list[dict], bound_key: str, price_key: str) -> float:
     """Cost of `quantity` over cumulative tiers [{bound_key: upper bound or None, price_key: unit price}]."""
     cost, lower = 0.0, 0.0

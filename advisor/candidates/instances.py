@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from advisor.catalog.store import Catalog
-from advisor.pricing import HOURS_PER_MONTH, TERM_HOURS, TERM_MONTHS
+from advisor.pricing import HOURS_PER_MONTH, TERM_MONTHS
 from models.workload import Workload
 
 OPTION_GROUP = ["option_id"]  # rates.option_id(): purchase option, term, class, plan, payment, tenancy
@@ -145,8 +145,3 @@ def pareto(frame: pl.DataFrame, group: list[str], cost: str = "monthly_total") -
     prev_min = pl.col("upfront_start").cum_min().shift(1).over(group, order_by=None)
     return ordered.with_columns(_prev=prev_min).filter(
         pl.col("_prev").is_null() | (pl.col("upfront_start") < pl.col("_prev") - 1e-9)).drop("_prev")
-
-
-def effective_hourly(frame: pl.DataFrame) -> pl.Expr:
-    term_hours = pl.col("term").replace_strict(TERM_HOURS, default=None, return_dtype=pl.Float64)
-    return (pl.col("usd_per_hour") + (pl.col("upfront_usd") / term_hours).fill_null(0.0))
