@@ -35,7 +35,7 @@ def test_tiers_are_cumulative():
 def test_frame_costing_matches_the_python_form(option, term, horizon, hours):
     frame = pl.DataFrame({"purchase_option": [option], "term": [term], "usd_per_hour": [0.029],
                           "upfront_usd": [252.0 if term else 0.0], "count": [3], "hours": [float(hours)],
-                          "horizon": [horizon]})
+                          "horizon": [horizon]}, schema_overrides={"term": pl.String})
     got = cost_columns(frame).row(0, named=True)
     if term:
         expected = commitment_cost(0.029, 252.0, term, horizon, 3)
