@@ -20,6 +20,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from advisor.catalog.store import Catalog, load_catalog
+from advisor.errors import AdvisorError, InputError
 from advisor.recommend import prefetch, recommend
 from advisor.workload_io import describe, field_errors
 from models.recommendation import Recommendation
@@ -148,8 +149,14 @@ def answer_shapes(keys: list[tuple], catalog: Catalog, include_free_tier: bool) 
     valid = [w for w in workloads if isinstance(w, Workload)]
     for start in range(0, len(valid), PREFETCH_SHAPES):
         prefetch(valid[start:start + PREFETCH_SHAPES], catalog=catalog, include_free_tier=include_free_tier)
-    return [answer_row(recommend(w, catalog=catalog, include_free_tier=include_free_tier))
-            if isinstance(w, Workload) else w for w in workloads]
+    return [_answer(w, catalog, include_free_tier) if isinstance(w, Workload) else w for w in workloads]
+
+
+def _answer(w: Workload, catalog: Catalog, include_free_tier: bool) -> dict[str, Any]:
+    try:
+        return answer_row(recommend(w, catalog=catalog, include_free_tier=include_free_tier))
+    except AdvisorError as exc:  # a fact this row needs is missing: this row's error, not the batch's
+        return {"status": "error", "error": str(exc)}
 
 
 _WORKER: dict[str, Any] = {}
@@ -333,7 +340,10 @@ def read_csv_bytes(data: bytes) -> pl.DataFrame:
 
     if not data.strip():
         return pl.DataFrame()
-    return pl.read_csv(io.BytesIO(data), infer_schema=False)
+    try:
+        return pl.read_csv(io.BytesIO(data), infer_schema=False)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"not a readable CSV: {str(exc).splitlines()[0]}") from None
 
 
 def evaluate_csv(data: bytes, *, catalog: Catalog | None = None, include_free_tier: bool = False) -> BatchResult:

@@ -5,12 +5,15 @@ The CLI, the HTTP API and the batch path all call `recommend`.
 
 from __future__ import annotations
 
+import contextlib
+
 from advisor.candidates.base import Candidate, Context
 from advisor.candidates.ec2 import baseline as ec2_baseline
 from advisor.candidates.frontiers import instance_frontiers, node_frontiers
 from advisor.candidates.memo import FRONTIERS
 from advisor.candidates.registry import generate_all
 from advisor.catalog.store import Catalog, load_catalog
+from advisor.errors import FactMissing
 from advisor.explain import alternatives, cap_rejections, dedupe
 from advisor.optimize.choose import choose
 from advisor.pricing import money
@@ -42,7 +45,10 @@ def recommend(workload: Workload, *, catalog: Catalog | None = None, top_k: int 
                     max_upfront_usd=workload.max_upfront_usd, time_limit_s=time_limit_s)
     chosen = candidates[result.index] if result.index is not None else None
     rejected = dedupe(generated.rejections + cap_rejections(candidates, workload))
-    base = ec2_baseline(workload, ctx)
+    try:
+        base = ec2_baseline(workload, ctx)
+    except FactMissing:
+        base = None
     baseline = Baseline(
         description="on-demand EC2, shared tenancy, cheapest fitting type",
         monthly_usd=base.monthly_usd if base else None,
@@ -72,7 +78,8 @@ def prefetch(workloads: list[Workload], *, catalog: Catalog | None = None, inclu
     with FRONTIERS.collect_misses() as misses:
         for w in workloads:
             generate_all(w, ctx)
-            ec2_baseline(w, ctx)
+            with contextlib.suppress(FactMissing):
+                ec2_baseline(w, ctx)
     wanted: dict[str, list] = {"instances": [], "nodes": []}
     for kind, _version, spec in dict.fromkeys(misses):
         wanted[kind].append(spec)

@@ -653,3 +653,36 @@ def test_concurrent_requests_of_one_shape_share_one_solve(monkeypatch):
     assert [r.status_code for r in responses] == [200] * 5
     assert len(solves) == 1
     assert [r.json()["workload_id"] for r in responses] == [f"w{i}" for i in range(5)]
+
+
+def test_worker_processes_exit_when_the_server_is_killed(tmp_path):
+    """A pool worker holds both ends of its task pipe, so without a watch it would outlive a killed server."""
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "server.py"
+    script.write_text(
+        "import os, sys\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "import multiprocessing\n"
+        "from api import jobs\n"
+        "if __name__ == '__main__':\n"
+        "    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn'),\n"
+        "                               initializer=jobs.exit_with_parent)\n"
+        "    print(pool.submit(os.getpid).result(), flush=True)\n"
+        "    os._exit(0)  # like SIGKILL: no shutdown, no cleanup\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True)
+    worker = int(out.stdout.strip())
+
+    def alive(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 15
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(worker)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import polars as pl
@@ -23,6 +25,7 @@ from advisor.candidates.instances import OPTION_GROUP, cost_columns, offered, pr
 from advisor.candidates.regional import regional
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
+from advisor.errors import FactMissing
 from advisor.pricing import HOURS_PER_MONTH
 
 CHUNK_SPECS = 48  # specs per cross join: bounds memory (specs x types x options rows)
@@ -176,6 +179,17 @@ def _rates(catalog: Catalog, region: str, os: str, tenancy: str) -> pl.DataFrame
     return rates.rate_table(catalog, region, os, tenancy).select(RATE_COLUMNS)
 
 
+@contextmanager
+def _facts_permitting(n_specs: int) -> Iterator[None]:
+    """In bulk, a chunk whose region lacks a fact is left out (its specs are then computed one by one,
+    where the missing fact becomes that service's rejection); for a single spec the error stands."""
+    try:
+        yield
+    except FactMissing:
+        if n_specs == 1:
+            raise
+
+
 def _chunks(specs: list, key) -> list[list]:
     groups: dict[tuple, list] = defaultdict(list)
     for spec in specs:
@@ -189,7 +203,8 @@ def instance_frontiers(catalog: Catalog, specs: list[InstanceSpec]) -> dict[Inst
     """Per spec: fitting types x allowed options, costed per instance (count 1) and pruned."""
     out: dict[InstanceSpec, pl.DataFrame] = {}
     for chunk in _chunks(list(dict.fromkeys(specs)), lambda s: (s.region, s.os, s.tenancy)):
-        out.update(zip(chunk, _instance_chunk(catalog, chunk), strict=True))
+        with _facts_permitting(len(specs)):
+            out.update(zip(chunk, _instance_chunk(catalog, chunk), strict=True))
     return out
 
 
@@ -292,7 +307,8 @@ def node_frontiers(catalog: Catalog, specs: list[NodeSpec]) -> dict[NodeSpec, pl
     """Per spec: node types x allowed options, costed for the whole node group and pruned (may be empty)."""
     out: dict[NodeSpec, pl.DataFrame] = {}
     for chunk in _chunks(list(dict.fromkeys(specs)), lambda s: (s.service, s.region, s.os, s.tenancy)):
-        out.update(zip(chunk, _node_chunk(catalog, chunk), strict=True))
+        with _facts_permitting(len(specs)):
+            out.update(zip(chunk, _node_chunk(catalog, chunk), strict=True))
     return out
 
 

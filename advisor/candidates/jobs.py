@@ -39,5 +39,7 @@ def plan(w: Workload) -> JobPlan | str:
     if duration > window:
         return (f"one job runs {duration:g} h, longer than the {window:g} h it must finish in; "
                 "split the job or raise deadline_hours")
-    waves = math.floor(window / duration)
-    return JobPlan(jobs, duration, math.ceil(jobs / waves) if jobs else 0)
+    # Jobs one slot can run back to back within the window (all of them if they fit; this also keeps
+    # vanishingly short durations from overflowing the division).
+    per_slot = max(jobs, 1) if duration * max(jobs, 1) <= window else math.floor(window / duration)
+    return JobPlan(jobs, duration, math.ceil(jobs / per_slot) if jobs else 0)

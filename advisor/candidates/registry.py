@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from advisor.candidates import aws_lambda, batch, beanstalk, containers, ec2, lightsail
 from advisor.candidates.base import Context, Generated
+from advisor.errors import FactMissing
 from models.workload import Service, Workload
 
 Generator = Callable[..., Generated]
@@ -27,7 +28,11 @@ def generate_all(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Gene
     """Candidates and rejections from every service, in a fixed service order (deterministic)."""
     out = Generated()
     for service, generator in GENERATORS.items():
-        got = generator(w, ctx, exhaustive=exhaustive)
+        try:
+            got = generator(w, ctx, exhaustive=exhaustive)
+        except FactMissing as exc:  # a price or limit this service needs is not in the catalog
+            got = Generated().reject(service.value, None, "price_missing", f"{exc}; import newer price data "
+                                     "(advisor catalog import) or choose another region")
         if not got.candidates and not any(r.service == service.value for r in got.rejections):
             got.reject(service.value, None, "no_candidate", f"{service.value} produced no priced option")
         out.extend(got)
