@@ -186,6 +186,30 @@ def _summary_table(summary: dict) -> Table:
     return table
 
 
+@app.command("plan")
+def plan_cmd(
+    file: Annotated[Path, typer.Argument(help='portfolio JSON: {"workloads": [...], "constraints": {...}}')],
+    format: FormatOpt = Format.table,
+    time_limit: Annotated[float, typer.Option(help="solver seconds at most", min=0.1, max=600)] = 20.0,
+) -> None:
+    """Plan a portfolio of workloads with shared constraints and shared capacity, solved exactly."""
+    from advisor.portfolio.cli import run_plan
+
+    run_plan(file, json_output=format is Format.json, time_limit_s=time_limit, console=out)
+
+
+@app.command("report")
+def report_cmd(
+    file: Annotated[Path, typer.Argument(help="workload JSON/YAML, workload CSV, or portfolio JSON")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="REPORT.html (self-contained) or REPORT.md")],
+) -> None:
+    """Write an architecture-review report: choice, alternatives, rejections, what-ifs, charts, provenance."""
+    from advisor.review.report import write_report
+
+    written = write_report(file, output)
+    out.print(f"wrote {written}")
+
+
 @app.command("serve")
 def serve_cmd(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
               port: Annotated[int, typer.Option(help="port", min=1, max=65535)] = 8000,

@@ -1,0 +1,1 @@
+"""Portfolio optimizer: many workloads, shared constraints and shared capacity, one CP-SAT model."""

@@ -1,0 +1,1 @@
+"""Architecture review: the page and the report people read together (what-if, charts, rendering)."""
