@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 
 from api import errors
 from api.middleware import ApiKeyAuth, BodyLimit, RequestContext
-from api.routers import catalog, evaluations, meta, plans, recommendations
+from api.routers import catalog, evaluations, meta, plans, recommendations, review
 from api.settings import Settings
 from api.state import AppState
 
@@ -63,5 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(plans.router)
     v1.include_router(catalog.router)
     app.include_router(meta.router)
+    app.include_router(review.router)
     app.include_router(v1)
     return app

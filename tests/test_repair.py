@@ -133,3 +133,14 @@ def test_os_fee_only_uses_the_repaired_linux_price():
                       ("m9.2xlarge", "eu-west-1", "linux", 0.4), ("m9.xlarge", "eu-west-1", "suse", 0.1)])
     row = _row(repair(prices, _specs(FAMILY)), "m9.xlarge", os="suse")
     assert row["usd_per_hour"] == pytest.approx(0.2 + 0.1)
+
+
+def test_os_price_equal_to_linux_is_a_mislabel_and_gets_repaired():
+    # libcloud lists the Linux price under Windows for some sizes: missing, then repaired from the family.
+    prices = _prices([("m9.large", "eu-west-1", "linux", 0.1), ("m9.xlarge", "eu-west-1", "linux", 0.2),
+                      ("m9.2xlarge", "eu-west-1", "linux", 0.4),
+                      ("m9.large", "eu-west-1", "windows", 0.192), ("m9.xlarge", "eu-west-1", "windows", 0.2),
+                      ("m9.2xlarge", "eu-west-1", "windows", 0.768)])
+    out = repair(prices, _specs(FAMILY))
+    row = _row(out, "m9.xlarge", os="windows")
+    assert row["usd_per_hour"] == pytest.approx(0.384) and row["repair_rule"] == "family_proportional"

@@ -129,7 +129,7 @@ def prune(frame: pl.DataFrame, group: list[str], *, frontier: bool) -> pl.DataFr
     if frontier:
         return pareto(frame, group)
     return (frame.filter(pl.col("monthly_total") <= pl.col("monthly_total").min().over(group) + 0.01)
-            .sort([*group, "monthly_total", "instance_type"], nulls_last=True))
+            .sort([*group, "monthly_total", "vcpu", "instance_type"], nulls_last=True))
 
 
 def pareto(frame: pl.DataFrame, group: list[str], cost: str = "monthly_total") -> pl.DataFrame:
@@ -141,7 +141,7 @@ def pareto(frame: pl.DataFrame, group: list[str], cost: str = "monthly_total") -
     least_upfront = pl.col("upfront_start").min().over(group)
     bound = pl.when(pl.col("upfront_start") <= least_upfront + 1e-9).then(pl.col(cost)).min().over(group)
     frame = frame.filter(pl.col(cost) <= bound + 1e-9)
-    ordered = frame.sort([*group, cost, "upfront_start", "instance_type"], nulls_last=True)
+    ordered = frame.sort([*group, cost, "upfront_start", "vcpu", "instance_type"], nulls_last=True)
     prev_min = pl.col("upfront_start").cum_min().shift(1).over(group, order_by=None)
     return ordered.with_columns(_prev=prev_min).filter(
         pl.col("_prev").is_null() | (pl.col("upfront_start") < pl.col("_prev") - 1e-9)).drop("_prev")

@@ -15,8 +15,10 @@ Rules, in the order they run:
 
 * `os_fee_only` (Windows, RHEL, SUSE, after the Linux rules ran): libcloud sometimes lists only the
   OS licence fee (Windows: exactly $0.046 per vCPU-hour); a price below the same type's Linux price
-  is taken as that fee, so the price is Linux + fee. Then the family and parity rules run for these
-  OSes, and `os_below_linux` marks missing any price still below Linux (an OS price never is).
+  is taken as that fee, so the price is Linux + fee. `os_equals_linux`: libcloud also lists the Linux
+  price under the Windows label for many types (an OS price never equals Linux): marked missing, so
+  the family and parity rules repair it from real ones. Then those rules run for these OSes, and
+  `os_below_linux` marks missing any price still not above Linux.
 
 Every row keeps libcloud's own value (`libcloud_usd_per_hour`) for audit.
 """
@@ -34,7 +36,8 @@ PROPORTIONAL_OS = ("linux", "windows")
 RULES = {
     "zero_is_missing": "libcloud lists 0.0: treated as missing, never as free",
     "os_fee_only": "a Windows/RHEL/SUSE price below Linux is the licence fee alone: price = Linux + fee",
-    "os_below_linux": "an OS price still below the Linux price after the rules: marked missing",
+    "os_equals_linux": "a Windows/RHEL/SUSE price equal to Linux is the Linux price mislabelled: missing",
+    "os_below_linux": "an OS price still not above the Linux price after the rules: marked missing",
     "family_proportional": "price = family's agreed price per normalized unit x normalization size factor",
     "us_region_parity": "us-east-1, us-east-2 and us-west-2 share list prices: the two others agree",
 }
@@ -57,7 +60,7 @@ def repair(prices: pl.DataFrame, specs: pl.DataFrame) -> pl.DataFrame:
         )
     )
     linux = _us_region_parity(_family_proportional(frame.filter(pl.col("os") == "linux")))
-    others = _os_fee_only(frame.filter(pl.col("os") != "linux"), linux)
+    others = _os_equals_linux(_os_fee_only(frame.filter(pl.col("os") != "linux"), linux), linux)
     others = _os_not_below_linux(_us_region_parity(_family_proportional(others)), linux)
     return (pl.concat([linux, others]).drop("family", "normalization_factor", "gpus", "bare_metal")
             .sort("instance_type", "region", "os"))
@@ -76,15 +79,27 @@ def _os_fee_only(others: pl.DataFrame, linux: pl.DataFrame) -> pl.DataFrame:
                   "os_fee_only").drop("_linux")
 
 
+def _os_equals_linux(others: pl.DataFrame, linux: pl.DataFrame) -> pl.DataFrame:
+    """A Windows/RHEL/SUSE price equal to the Linux price is the Linux price under the wrong label
+    (an OS always adds a licence fee): missing, so the family and parity rules repair it from real ones."""
+    joined = others.join(_linux_price(linux), on=["instance_type", "region"], how="left")
+    same = ((pl.col("price_quality") == "list") & ((pl.col("usd_per_hour") / pl.col("_linux") - 1).abs() <= 0.005))
+    return _mark_missing(joined, same.fill_null(False), "os_equals_linux").drop("_linux")
+
+
+def _mark_missing(frame: pl.DataFrame, bad: pl.Expr, rule: str) -> pl.DataFrame:
+    return frame.with_columns(
+        usd_per_hour=pl.when(bad).then(None).otherwise(pl.col("usd_per_hour")),
+        price_quality=pl.when(bad).then(pl.lit("missing")).otherwise(pl.col("price_quality")),
+        repair_rule=pl.when(bad).then(pl.lit(rule)).otherwise(pl.col("repair_rule")),
+    )
+
+
 def _os_not_below_linux(others: pl.DataFrame, linux: pl.DataFrame) -> pl.DataFrame:
     """Whatever a rule set, an OS price under the Linux price cannot be right: it is marked missing."""
     joined = others.join(_linux_price(linux), on=["instance_type", "region"], how="left")
-    bad = (pl.col("usd_per_hour") < pl.col("_linux")).fill_null(False)
-    return joined.with_columns(
-        usd_per_hour=pl.when(bad).then(None).otherwise(pl.col("usd_per_hour")),
-        price_quality=pl.when(bad).then(pl.lit("missing")).otherwise(pl.col("price_quality")),
-        repair_rule=pl.when(bad).then(pl.lit("os_below_linux")).otherwise(pl.col("repair_rule")),
-    ).drop("_linux")
+    bad = (pl.col("usd_per_hour") <= pl.col("_linux") * 1.005).fill_null(False)
+    return _mark_missing(joined, bad, "os_below_linux").drop("_linux")
 
 
 def _family_proportional(frame: pl.DataFrame) -> pl.DataFrame:

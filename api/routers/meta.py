@@ -24,7 +24,7 @@ async def index() -> Index:
         "catalog_version": "/v1/catalog/version", "instance_types": "/v1/catalog/instance-types",
         "instance_type": "/v1/catalog/instance-types/{instance_type}", "limits": "/v1/catalog/limits",
         "catalog_check": "/v1/catalog/check", "health": "/healthz", "metrics": "/metrics",
-        "openapi": "/openapi.json", "docs": "/docs"})
+        "openapi": "/openapi.json", "docs": "/docs", "review": "/review"})
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness, with the catalog version in use",
