@@ -106,6 +106,13 @@ def evaluate(kind: str, payload: Any, include_free_tier: bool, catalog: Catalog 
     return dumps({"rows": result.rows, "summary": result.summary})
 
 
+def plan(doc: dict, time_limit_s: float, catalog: Catalog | None = None) -> bytes:
+    """Plan a portfolio (the contract's plan document)."""
+    from advisor.portfolio.plan import plan as plan_portfolio
+
+    return dumps(plan_portfolio(doc, catalog=catalog or current_catalog(), time_limit_s=time_limit_s))
+
+
 def ready() -> bool:
     """A no-op job: waiting for it means a worker process has started (and run its initializer)."""
     return True

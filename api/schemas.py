@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from models.portfolio import Portfolio
 from models.recommendation import CatalogRef
-from models.workload import EXAMPLE, MAX_USD, Workload
+from models.workload import EXAMPLE, Workload
 
 MAX_TOP_K = 50
 
@@ -91,35 +92,11 @@ CSV_EXAMPLE = ("id,vcpu,memory_gib,replicas,horizon_months,interruptible\n"
 
 # --- plans -------------------------------------------------------------------------------------------------
 
-class PlanConstraints(BaseModel):
-    """Constraints shared by a portfolio (the optimizer honours them once it exists)."""
+class PlanRequest(Portfolio):
+    """A portfolio: `{"workloads": [...], "constraints": {...}}` (models.portfolio.Portfolio)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_monthly_usd: float | None = Field(None, gt=0, le=MAX_USD, allow_inf_nan=False,
-                                          description="budget for the whole portfolio")
-    max_upfront_usd: float | None = Field(None, ge=0, le=MAX_USD, allow_inf_nan=False,
-                                          description="cap on upfront payments over all workloads")
-    max_spot_share: float | None = Field(None, ge=0, le=1, allow_inf_nan=False,
-                                         description="largest share of monthly cost allowed on Spot")
-
-
-class PlanRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{
         "workloads": [EXAMPLE], "constraints": {"max_monthly_usd": 5000, "max_spot_share": 0.3}}]})
-
-    workloads: list[Workload] = Field(min_length=1)
-    constraints: PlanConstraints = Field(default_factory=PlanConstraints)
-
-    @field_validator("workloads")
-    @classmethod
-    def _unique_ids(cls, workloads: list[Workload]) -> list[Workload]:
-        seen: set[str] = set()
-        for w in workloads:
-            if w.id in seen:
-                raise ValueError(f"workload id {w.id!r} appears more than once (ids are unique within a plan)")
-            seen.add(w.id)
-        return workloads
 
 
 # --- catalog -----------------------------------------------------------------------------------------------

@@ -243,6 +243,9 @@ class Evaluator:
         return await self.lane.run(jobs.evaluate, kind, payload, include_free_tier,
                                    None if self.lane.processes else catalog)
 
+    async def plan(self, doc: dict, time_limit_s: float, catalog: Catalog) -> bytes:
+        return await self.lane.run(jobs.plan, doc, time_limit_s, None if self.lane.processes else catalog)
+
 
 class AppState:
     def __init__(self, settings: Settings) -> None:

@@ -176,3 +176,6 @@ class Workload(BaseModel):
 
     def allows(self, service: Service) -> bool:
         return self.allowed_services is None or service in self.allowed_services
+
+    def allows_name(self, service: str) -> bool:
+        return self.allows(Service(service))

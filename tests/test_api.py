@@ -395,10 +395,20 @@ def test_evaluation_answers_are_strict_json():
 
 # --- plans ---------------------------------------------------------------------------------------------------
 
-def test_plan_is_501_after_validation(client):
-    response = client.post("/v1/plans", json={"workloads": [WORKLOAD], "constraints": {"max_monthly_usd": 500}})
-    body = assert_error(response, 501, "not_implemented")
-    assert set(body) == {"status", "code", "message", "errors", "request_id"}  # never a pretend plan
+def test_plan_answers_the_contract(client):
+    response = client.post("/v1/plans", json={"workloads": [WORKLOAD, {**WORKLOAD, "id": "w2"}],
+                                              "constraints": {"max_monthly_usd": 5000}})
+    assert response.status_code == 200, response.text
+    plan = response.json()
+    assert {"placements", "shared", "totals", "solver", "explanation", "catalog"} <= set(plan)
+    assert [p["workload_id"] for p in plan["placements"]] == [WORKLOAD["id"], "w2"]
+    assert plan["totals"]["monthly_usd"] <= 5000 and plan["solver"]["status"] in ("OPTIMAL", "FEASIBLE")
+
+
+def test_infeasible_plan_is_422_naming_the_constraints(client):
+    response = client.post("/v1/plans", json={"workloads": [WORKLOAD], "constraints": {"max_monthly_usd": 1}})
+    body = assert_error(response, 422, "invalid_input")
+    assert "max_monthly_usd" in body["message"]
 
 
 @pytest.mark.parametrize(("body", "field"), [

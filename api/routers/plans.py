@@ -1,12 +1,13 @@
-"""POST /v1/plans: a portfolio with shared constraints. The optimizer does not exist yet: after the body is
-validated (so bad input still gets 422), the answer is 501, never a pretend plan."""
+"""POST /v1/plans: a portfolio with shared constraints and shared capacity, planned together."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Response
 
 from api.deps import JsonBody, SettingsDep, StateDep
-from api.errors import ApiError, ErrorBody, error_responses
+from api.errors import ApiError, error_responses
 from api.routers.recommendations import check_region
 from api.schemas import PlanRequest
 
@@ -14,20 +15,20 @@ router = APIRouter(prefix="/plans", tags=["plans"])
 
 
 @router.post(
-    "", status_code=501, dependencies=[JsonBody], response_model=ErrorBody,
-    summary="Plan a portfolio (not implemented yet: 501)",
-    description="Validates `{\"workloads\": [...], \"constraints\": {...}}` (422 naming the field on bad input), "
-                "then answers 501: the portfolio optimizer is not available yet.",
-    responses={501: {"model": ErrorBody, "description": "The portfolio optimizer is not available yet"},
-               **error_responses(400, 401, 413, 415, 422)},
+    "", dependencies=[JsonBody], response_model=dict[str, Any],
+    summary="Plan a portfolio",
+    description="One placement per workload, chosen together under the portfolio's budget, upfront cap, spot "
+                "share and vCPU quotas, with owned commitments used first; shared clusters packed, Dedicated Hosts "
+                "and fees shared; the solver's status, bound and gap; what the portfolio changed and what each "
+                "binding constraint costs. An infeasible portfolio is a 422 naming the conflicting constraints.",
+    responses=error_responses(400, 401, 413, 415, 422, 503),
 )
-async def create_plan(body: PlanRequest, settings: SettingsDep, state: StateDep) -> ErrorBody:
+async def create_plan(body: PlanRequest, settings: SettingsDep, state: StateDep) -> Response:
     if len(body.workloads) > settings.max_rows:
         raise ApiError(413, "too_many_rows", f"{len(body.workloads):,} workloads in one plan; the limit is "
                                              f"{settings.max_rows:,} (ADVISOR_MAX_ROWS)")
-    await state.get_catalog()
+    catalog = await state.get_catalog()
     for i, workload in enumerate(body.workloads):
         check_region(state.catalog.regions, workload.region, f"workloads.{i}.region")
-    raise ApiError(501, "not_implemented", "portfolio planning is not available yet: the input is valid, but no plan "
-                                           "was computed; use POST /v1/recommendations or /v1/evaluations per "
-                                           "workload meanwhile")
+    content = await state.evaluator.plan(body.model_dump(mode="json"), settings.max_solver_seconds, catalog)
+    return Response(content, media_type="application/json")

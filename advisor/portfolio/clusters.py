@@ -1,0 +1,75 @@
+"""A shared cluster: the replicas of every workload in one node pool packed onto nodes together.
+
+A pool is the workloads that chose the same kind of node group (service, region, OS, tenancy,
+purchase option, horizon, schedule, architecture requirement). Node prices are the same rates and horizon
+arithmetic as a single recommendation (`rates.rate_table`, `cost_columns`). The pool keeps the packed
+node groups only when they cost less than the workloads' own node groups side by side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from advisor.candidates.frontiers import node_types as allocatable_types
+from advisor.candidates.instances import cost_columns
+from advisor.catalog import rates
+from advisor.catalog.store import Catalog
+from advisor.portfolio.packing import NodeType, PodShape, pack
+from advisor.portfolio.select import Option
+from models.workload import Workload
+
+
+def node_prices(catalog: Catalog, service: str, region: str, os: str, tenancy: str, option: dict[str, Any],
+                hours: float, horizon: int) -> list[NodeType]:
+    """Node types of the service with their monthly price under one purchase option."""
+    nodes = allocatable_types(catalog, service, region, os)
+    table = rates.rate_table(catalog, region, os, tenancy)
+    keep = pl.col("purchase_option") == option["purchase_option"]
+    for column in ("term", "offering_class", "plan_type", "payment"):
+        keep &= (pl.col(column).is_null() if option.get(column) is None else pl.col(column) == option[column])
+    priced = (table.filter(keep).join(nodes, on="instance_type", how="inner")
+              .with_columns(count=pl.lit(1), hours=pl.lit(float(hours)), horizon=pl.lit(horizon)))
+    priced = cost_columns(priced).sort("instance_type")
+    return [NodeType(instance_type=r["instance_type"], usd_per_month=r["compute_monthly"],
+                     alloc_vcpu=r["alloc_vcpu"], alloc_memory_gib=r["alloc_memory_gib"], pod_slots=int(r["pod_slots"]),
+                     gpus=int(r["gpus"]), gpu_model=r["gpu_model"]) for r in priced.iter_rows(named=True)]
+
+
+def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: list[Option],
+              *, time_limit_s: float) -> dict[str, Any]:
+    service, region, os, tenancy, option, term, offering_class, plan_type, payment, horizon, hours, arch = key
+    candidates = [o.candidate for o in chosen]
+    standalone_groups = [{"instance_type": c.instance_type, "purchase_option": option, "count": c.count,
+                          "replicas_per_node": {w.id: c.config["replicas_per_node"]}}
+                         for w, c in zip(members, candidates, strict=True)]
+    standalone = sum(c.lines[0].monthly_usd for c in candidates)
+    variant = "-".join(str(v) for v in (term, offering_class or plan_type, payment) if v)
+    base = {"id": f"{service}-{region}-{os}-{tenancy}-{option}{'-' + variant if variant else ''}-{horizon}m"
+                  f"-{hours:g}h{'-' + arch if arch != 'any' else ''}",
+            "service": service, "region": region, "os": os, "tenancy": tenancy, "purchase_option": option,
+            "term": term, "payment": payment, "members": [w.id for w in members],
+            "standalone_monthly_usd": round(standalone, 2)}
+    if len(members) < 2:
+        return {**base, "nodes": standalone_groups, "monthly_usd": round(standalone, 2), "lower_bound_usd": None,
+                "gap": None, "status": "ALONE", "method": "the workload's own node group"}
+    types = node_prices(catalog, service, region, os, tenancy,
+                        {"purchase_option": option, "term": term, "offering_class": offering_class,
+                         "plan_type": plan_type, "payment": payment}, hours, horizon)
+    if arch != "any":
+        arch_of = dict(catalog.specs.select("instance_type", "arch").iter_rows())
+        types = [t for t in types if arch_of.get(t.instance_type) == arch]
+    shapes = [PodShape(key=w.id, vcpu=w.vcpu, memory_gib=w.memory_gib, gpus=w.gpus, gpu_model=w.gpu_model,
+                       count=int(c.config.get("replicas", w.replicas)))
+              for w, c in zip(members, candidates, strict=True)]
+    result = pack(shapes, types, time_limit_s=time_limit_s)
+    if result.status == "INFEASIBLE" or result.monthly_usd >= standalone - 0.005:
+        return {**base, "nodes": standalone_groups, "monthly_usd": round(standalone, 2),
+                "lower_bound_usd": round(result.lower_bound_usd, 2) if result.status != "INFEASIBLE" else None,
+                "gap": None, "status": "KEPT_OWN_GROUPS", "method": result.method}
+    nodes = [{"instance_type": g.instance_type, "purchase_option": option, "count": g.count,
+              "replicas_per_node": dict(sorted(g.replicas_per_node.items()))} for g in result.groups]
+    return {**base, "nodes": nodes, "monthly_usd": round(result.monthly_usd, 2),
+            "lower_bound_usd": round(result.lower_bound_usd, 2), "gap": round(result.gap, 6), "status": result.status,
+            "method": result.method}

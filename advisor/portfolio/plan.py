@@ -1,0 +1,356 @@
+"""Plan a portfolio: one placement per workload, chosen together under the portfolio's constraints,
+then shared capacity (clusters, Dedicated Hosts, commitments) built from the choice.
+
+Steps: (1) every workload's candidates, as for one recommendation (the portfolio's caps also bound each
+workload, so pruning keeps what the caps may need); (2) the CP-SAT choice (`select.py`) with fees paid
+once, owned commitments, budget, upfront cap, spot share and quotas; (3) workloads that chose the same
+kind of cluster node group (service, region, OS, tenancy, purchase option, horizon, schedule) are packed
+together (`packing.py`: column-generation bound, CP-SAT over patterns), which only ever lowers the
+cost; (4) the explanation: what the portfolio changed against choosing alone, and the price of each
+binding constraint (re-solved with it left out); (5) `validate.py` re-checks the plan independently.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from typing import Any
+
+import polars as pl
+from pydantic import ValidationError
+
+from advisor.candidates.base import Candidate, Context
+from advisor.candidates.registry import generate_all
+from advisor.catalog.store import Catalog, load_catalog
+from advisor.errors import InputError
+from advisor.optimize.choose import cents, within_caps
+from advisor.portfolio.select import HostPrice, Limits, Option, Selection, select
+from advisor.recommend import prefetch, recommend, to_option
+from advisor.workload_io import describe, field_errors
+from models.portfolio import Portfolio
+from models.workload import MAX_USD, Workload
+
+INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
+CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
+STANDARD_FAMILIES = set("acdhimrtz")
+FEE_PREFIXES = {"EKS control plane": "eks", "dedicated per-region fee": "dedicated"}
+
+
+class PlanInfeasible(InputError):
+    """No plan meets the portfolio's constraints; `conflicts` names the constraints that clash."""
+
+    def __init__(self, message: str, conflicts: list[str]):
+        super().__init__(message, field="constraints")
+        self.conflicts = conflicts
+
+
+def parse(doc: Any) -> Portfolio:
+    try:
+        return Portfolio.model_validate(doc)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        raise InputError(describe(errors), field=errors[0]["field"]) from None
+
+
+def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0) -> dict[str, Any]:
+    """The contract's plan for a portfolio document {"workloads": [...], "constraints": {...}}."""
+    started = time.perf_counter()
+    portfolio = doc if isinstance(doc, Portfolio) else parse(doc)
+    catalog = catalog or load_catalog()
+    ctx = Context(catalog)
+    workloads = {w.id: _bounded(w, portfolio) for w in portfolio.workloads}
+    options, rejections = _options(ctx, workloads)
+    empty = sorted(w for w, opts in options.items() if not opts)
+    if empty:
+        raise PlanInfeasible(f"no placement meets the own requirements of workloads {', '.join(empty)}: "
+                             + "; ".join(f"{w}: {sorted({r.reason for r in rejections[w]})}" for w in empty[:5]),
+                             [f"workloads.{w}" for w in empty])
+    fee_cents = _fee_cents(options)
+    host_prices = _host_prices(options)
+    limits = _limits(catalog, portfolio, options)
+    alone = {w: min(opts, key=lambda o: _alone_key(o, workloads[w])) for w, opts in options.items()}
+    hint = {w: options[w].index(alone[w]) for w in options}
+    selection = select(options, fee_cents, limits, time_limit_s=time_limit_s, hint=hint, host_prices=host_prices)
+    if selection.status == "INFEASIBLE":
+        raise PlanInfeasible("no plan meets all of these constraints together: " + ", ".join(selection.conflicts),
+                             selection.conflicts)
+    if not selection.chosen:
+        raise PlanInfeasible(f"the solver found no plan within {time_limit_s:g} s ({selection.status})", [])
+    clusters = _clusters(catalog, workloads, selection, time_limit_s)
+    hosts = _hosts(workloads, selection, host_prices)
+    plan_doc = _document(catalog, portfolio, workloads, selection, alone, fee_cents, clusters, hosts)
+    plan_doc["explanation"] = _explain(portfolio, workloads, options, fee_cents, limits, selection, alone,
+                                       time_limit_s, clusters, host_prices)
+    plan_doc["solver"]["seconds"] = round(time.perf_counter() - started, 3)
+    from advisor.portfolio.validate import validate  # noqa: PLC0415 - validate imports this module
+
+    problems = validate(plan_doc, portfolio, catalog)
+    if problems:
+        raise RuntimeError("plan failed validation: " + "; ".join(problems))
+    return plan_doc
+
+
+# ----------------------------------------------------------------------------- candidates as options
+def _bounded(w: Workload, portfolio: Portfolio) -> Workload:
+    """With an upfront cap on the portfolio, every workload keeps its whole monthly-vs-upfront frontier
+    (an upfront cap of its own, set to the largest allowed value, turns that pruning mode on without
+    excluding anything): the choice model then decides where the upfront cash goes."""
+    if portfolio.constraints.max_upfront_usd is not None and w.max_upfront_usd is None:
+        return w.model_copy(update={"max_upfront_usd": MAX_USD})
+    return w
+
+
+def _options(ctx: Context, workloads: dict[str, Workload]) -> tuple[dict[str, list[Option]], dict[str, list]]:
+    specs = ctx.catalog.specs.select("instance_type", "vcpu", "family").to_dicts()
+    vcpu_of = {r["instance_type"]: r["vcpu"] for r in specs}
+    family_of = {r["instance_type"]: r["family"] for r in specs}
+    options: dict[str, list[Option]] = {}
+    rejections: dict[str, list] = {}
+    prefetch(list(workloads.values()), catalog=ctx.catalog)  # every frontier computed in bulk first
+    for wid in sorted(workloads):
+        w = workloads[wid]
+        generated = generate_all(w, ctx)
+        rejections[wid] = generated.rejections
+        options[wid] = [_option(wid, w, c, vcpu_of, family_of)
+                        for c in sorted(generated.candidates, key=lambda c: c.sort_key)
+                        if within_caps(c, w.max_monthly_usd, w.max_upfront_usd)]
+    return options, rejections
+
+
+def _option(wid: str, w: Workload, c: Candidate, vcpu_of: dict, family_of: dict) -> Option:
+    fees, shared = [], 0.0
+    for line in c.lines:
+        for prefix, kind in FEE_PREFIXES.items():
+            if line.item.startswith(prefix):
+                fees.append(f"{kind}:{w.region}")
+                shared += cents(line.monthly_usd)
+    if c.service in INSTANCE_SERVICES and c.instance_type and c.tenancy != "host":
+        vcpu = vcpu_of.get(c.instance_type, 0) * c.count
+    elif c.service in ("ecs_fargate", "eks_fargate") or c.config.get("compute_environment", "").startswith("FARGATE"):
+        vcpu = c.config.get("task_vcpu", 0) * c.count
+    else:
+        vcpu = 0.0
+    standard = (c.service in INSTANCE_SERVICES and c.instance_type is not None and c.tenancy != "host"
+                and family_of.get(c.instance_type, "x")[0] in STANDARD_FAMILIES)
+    quota = ("spot" if c.purchase_option == "spot" else "on_demand") if standard else None
+    compute = next((x for x in c.lines), None)
+    on_demand = c.purchase_option == "on_demand" and c.tenancy == "shared"
+    host_key, host_milli, upfront = None, 0, cents(c.upfront_usd)
+    if c.tenancy == "host":  # the hosts themselves become a shared variable of the model
+        host_key = f"host:{w.region}:{c.config['host_family']}:{c.purchase_option}:{c.term}:{c.payment}"
+        host_milli = math.ceil(w.replicas * 1000 / c.config["instances_per_host"])
+        shared += cents(compute.monthly_usd)
+        upfront = 0
+    ri_key = (c.instance_type, w.region) if on_demand and c.service in INSTANCE_SERVICES and c.instance_type else None
+    return Option(
+        workload=wid, candidate=c, cost_cents=sum(cents(x.monthly_usd) for x in c.lines) - int(shared),
+        upfront_cents=upfront, vcpu_milli=round(vcpu * 1000), host_key=host_key, host_milli=host_milli,
+        spot=c.purchase_option == "spot" and vcpu > 0, quota=quota, region=w.region, fees=tuple(sorted(set(fees))),
+        ri_key=ri_key, ri_unit_cents=cents(compute.monthly_usd) // max(c.count, 1) if ri_key and compute else 0,
+        sp_cents=cents(compute.monthly_usd) if on_demand and compute and c.service != "lightsail" else 0)
+
+
+def _host_prices(options: dict[str, list[Option]]) -> dict[str, HostPrice]:
+    """One host's monthly cost and upfront per host key (from any candidate of that key: all agree)."""
+    prices: dict[str, HostPrice] = {}
+    for opts in options.values():
+        for o in opts:
+            if o.host_key and o.host_key not in prices:
+                c = o.candidate
+                hosts = c.config["hosts"]
+                prices[o.host_key] = HostPrice(cents(c.lines[0].monthly_usd / hosts), cents(c.upfront_usd / hosts))
+    return prices
+
+
+def _fee_cents(options: dict[str, list[Option]]) -> dict[str, int]:
+    fees: dict[str, int] = {}
+    for opts in options.values():
+        for o in opts:
+            for line in o.candidate.lines:
+                for prefix, kind in FEE_PREFIXES.items():
+                    if line.item.startswith(prefix):
+                        key = f"{kind}:{o.region}"
+                        fees[key] = max(fees.get(key, 0), cents(line.monthly_usd))
+    return fees
+
+
+def _limits(catalog: Catalog, portfolio: Portfolio, options: dict[str, list[Option]]) -> Limits:
+    c = portfolio.constraints
+    quotas: dict[tuple[str, str], int] = {}
+    regions = {o.region for opts in options.values() for o in opts}
+    for region in sorted(regions):
+        given = c.vcpu_quotas.get(region)
+        if given and given.on_demand is not None:
+            quotas[(region, "on_demand")] = given.on_demand
+        elif c.default_quotas:
+            quotas[(region, "on_demand")] = int(catalog.facts.value("quotas.on_demand_standard_default_vcpus"))
+        if given and given.spot is not None:
+            quotas[(region, "spot")] = given.spot
+    owned = defaultdict(int)
+    for holding in c.existing_commitments.reserved:
+        owned[(holding.instance_type, holding.region)] += holding.count
+    ratio = next(r["hourly_ratio"] for r in catalog.facts.value("savings_plans.ratios")
+                 if r.get("plan", r.get("plan_type")) == "compute" and r["term"] == "1yr"
+                 and r["payment"].lower().startswith("no"))
+    return Limits(
+        max_monthly_cents=cents(c.max_monthly_usd) if c.max_monthly_usd is not None else None,
+        max_upfront_cents=cents(c.max_upfront_usd) if c.max_upfront_usd is not None else None,
+        max_spot_share_milli=round(c.max_spot_share * 1000) if c.max_spot_share is not None else None,
+        quotas=quotas, ri_owned=dict(owned),
+        sp_cover_cents=cents(c.existing_commitments.savings_plan_usd_per_hour * 730 / ratio))
+
+
+def _alone_key(o: Option, w: Workload) -> tuple:
+    """What recommend() would pick for this workload alone (the same order, fees included)."""
+    from advisor.optimize.choose import OPS_WEIGHTS
+
+    return (cents(o.candidate.monthly_usd) * OPS_WEIGHTS[w.ops.value][o.candidate.ops_effort], o.candidate.sort_key)
+
+
+# ----------------------------------------------------------------------------- shared capacity
+def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selection,
+              time_limit_s: float) -> list[dict[str, Any]]:
+    """Workloads on the same kind of node group share one cluster's nodes, packed together."""
+    from advisor.portfolio.clusters import pack_pool
+
+    pools: dict[tuple, list[str]] = defaultdict(list)
+    for wid, o in sorted(selection.chosen.items()):
+        c = o.candidate
+        if c.service in CLUSTER_SERVICES and c.tenancy != "host":
+            w = workloads[wid]
+            pools[(c.service, w.region, w.os.value, c.tenancy, c.purchase_option, c.term, c.offering_class,
+                   c.plan_type, c.payment, w.horizon_months, w.hours_per_month, w.arch.value)].append(wid)
+    return [pack_pool(catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members],
+                      time_limit_s=min(10.0, time_limit_s)) for key, members in sorted(pools.items(), key=str)]
+
+
+def _hosts(workloads: dict[str, Workload], selection: Selection,
+           host_prices: dict[str, HostPrice]) -> list[dict[str, Any]]:
+    """The Dedicated Hosts the model bought, with the instances each family's hosts carry."""
+    out = []
+    for key, count in sorted(selection.hosts.items()):
+        _, region, family, option, term, payment = key.split(":")
+        members = {w: o.candidate for w, o in selection.chosen.items() if o.host_key == key}
+        standalone = sum(c.config["hosts"] for c in members.values())
+        out.append({"id": key, "region": region, "family": family, "purchase_option": option,
+                    "term": None if term == "None" else term, "payment": None if payment == "None" else payment,
+                    "count": count, "monthly_usd_per_host": host_prices[key].monthly_cents / 100,
+                    "upfront_usd_per_host": host_prices[key].upfront_cents / 100,
+                    "instances": {w: {"instance_type": c.instance_type, "count": workloads[w].replicas,
+                                      "instances_per_host": c.config["instances_per_host"]}
+                                  for w, c in sorted(members.items())},
+                    "standalone_hosts": standalone})
+    return out
+
+
+# ----------------------------------------------------------------------------- the answer
+def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workload], selection: Selection,
+              alone: dict[str, Option], fee_cents: dict[str, int], clusters: list[dict], hosts: list[dict]) -> dict:
+    placements = []
+    for wid in [w.id for w in portfolio.workloads]:
+        o = selection.chosen[wid]
+        placements.append({"workload_id": wid, "choice": to_option(o.candidate).model_dump(),
+                           "shared_fees": list(o.fees), "shared_hosts": o.host_key,
+                           "covered_by_owned_reserved": selection.ri_used.get(wid, 0),
+                           "covered_by_owned_savings_plan_usd": round(selection.sp_used_cents.get(wid, 0) / 100, 2)})
+    fees = sum(fee_cents[k] for k in selection.fees_paid)
+    packing_savings = sum(c["standalone_monthly_usd"] - c["monthly_usd"] for c in clusters)
+    host_savings = sum((h["standalone_hosts"] - h["count"]) * h["monthly_usd_per_host"] for h in hosts)
+    monthly = selection.objective_cents / 100 - packing_savings  # host sharing is in the model's objective
+    bound = selection.bound_cents / 100 - packing_savings
+    alone_total = sum(cents(alone[w].candidate.monthly_usd) for w in alone) / 100
+    commitments = _commitments(portfolio, selection)
+    return {
+        "placements": placements,
+        "shared": {"clusters": clusters, "hosts": hosts, "commitments": commitments,
+                   "fees": [{"fee": k, "monthly_usd": fee_cents[k] / 100} for k in selection.fees_paid]},
+        "totals": {"monthly_usd": round(monthly, 2),
+                   "upfront_usd": round((sum(o.upfront_cents for o in selection.chosen.values())
+                                         + sum(h["count"] * h["upfront_usd_per_host"] * 100 for h in hosts)) / 100, 2),
+                   "alone_monthly_usd": round(alone_total, 2), "shared_fees_monthly_usd": fees / 100,
+                   "packing_savings_monthly_usd": round(packing_savings, 2),
+                   "host_sharing_savings_monthly_usd": round(host_savings, 2)},
+        "solver": {"status": selection.status, "objective_monthly_usd": round(monthly, 2),
+                   "bound_monthly_usd": round(min(bound, monthly), 2),
+                   "gap": round((monthly - min(bound, monthly)) / monthly, 6) if monthly > 0 else 0.0,
+                   "seconds": selection.seconds, "choice_seconds": round(selection.seconds, 3)},
+        "catalog": {"version": catalog.version, "as_of": catalog.as_of},
+    }
+
+
+def _commitments(portfolio: Portfolio, selection: Selection) -> list[dict[str, Any]]:
+    """The commitments the plan buys (per placement) and those it uses (already owned)."""
+    bought: dict[tuple, int] = defaultdict(int)
+    for o in selection.chosen.values():
+        c = o.candidate
+        if c.purchase_option in ("reserved", "savings_plan"):
+            bought[(c.purchase_option, c.instance_type or c.service, o.region, c.term, c.offering_class or c.plan_type,
+                    c.payment)] += c.count
+    out = [{"kind": k[0], "covers": k[1], "region": k[2], "term": k[3], "class_or_plan": k[4], "payment": k[5],
+            "units": n, "owned": False} for k, n in sorted(bought.items(), key=str)]
+    owned = portfolio.constraints.existing_commitments
+    for h in owned.reserved:
+        used = sum(n for w, n in selection.ri_used.items()
+                   if selection.chosen[w].ri_key == (h.instance_type, h.region))
+        out.append({"kind": "reserved", "covers": h.instance_type, "region": h.region, "units": h.count,
+                    "used": used, "owned": True})
+    if owned.savings_plan_usd_per_hour:
+        out.append({"kind": "savings_plan", "usd_per_hour": owned.savings_plan_usd_per_hour, "owned": True,
+                    "covered_on_demand_monthly_usd": round(sum(selection.sp_used_cents.values()) / 100, 2)})
+    return out
+
+
+def _explain(portfolio: Portfolio, workloads: dict[str, Workload], options: dict[str, list[Option]],
+             fee_cents: dict[str, int], limits: Limits, selection: Selection, alone: dict[str, Option],
+             time_limit_s: float, clusters: list[dict], host_prices: dict[str, HostPrice]) -> dict[str, Any]:
+    changed = []
+    for wid, o in sorted(selection.chosen.items()):
+        a = alone[wid].candidate
+        if o.candidate is not a:
+            changed.append({"workload_id": wid, "alone": _label(a), "alone_monthly_usd": a.monthly_usd,
+                            "in_portfolio": _label(o.candidate), "monthly_usd": o.candidate.monthly_usd})
+    fees_alone = sum(line.monthly_usd for o in alone.values() for line in o.candidate.lines
+                     if any(line.item.startswith(p) for p in FEE_PREFIXES))
+    binding = []
+    active = [name for name in ("max_monthly_usd", "max_upfront_usd", "max_spot_share") if _set(limits, name)]
+    active += [f"vcpu_quotas.{r}.{k}" for (r, k) in sorted(limits.quotas)]
+    for name in active:
+        relaxed = select(options, fee_cents, limits, time_limit_s=min(5.0, max(1.0, time_limit_s / 4)),
+                         hint={w: options[w].index(o) for w, o in selection.chosen.items()}, drop=frozenset({name}),
+                         host_prices=host_prices)
+        if relaxed.objective_cents is not None and relaxed.objective_cents < selection.objective_cents:
+            saving = (selection.objective_cents - relaxed.objective_cents) / 100
+            binding.append({"constraint": name, "monthly_usd_if_relaxed": relaxed.objective_cents / 100,
+                            "costs_monthly_usd": round(saving, 2),
+                            "message": f"{name} costs ${saving:,.2f} a month"})
+    return {
+        "changed_against_alone": changed,
+        "shared_fees": {"paid_once_monthly_usd": sum(fee_cents[k] for k in selection.fees_paid) / 100,
+                        "alone_would_pay_monthly_usd": round(fees_alone, 2)},
+        "packing": [{"cluster": c["id"], "standalone_monthly_usd": c["standalone_monthly_usd"],
+                     "packed_monthly_usd": c["monthly_usd"]} for c in clusters],
+        "binding_constraints": binding,
+    }
+
+
+def _set(limits: Limits, name: str) -> bool:
+    return {"max_monthly_usd": limits.max_monthly_cents, "max_upfront_usd": limits.max_upfront_cents,
+            "max_spot_share": limits.max_spot_share_milli}[name] is not None
+
+
+def _label(c: Candidate) -> str:
+    parts = [c.service, c.instance_type or "", c.purchase_option, c.term or "", c.payment or ""]
+    return " ".join(p for p in parts if p)
+
+
+def alone_recommendations(portfolio: Portfolio, catalog: Catalog) -> dict[str, float]:
+    """Each workload's cost chosen alone by recommend() (used by tests and the explanation's cross-check)."""
+    return {w.id: recommend(w, catalog=catalog).choice.monthly_usd for w in portfolio.workloads}
+
+
+def frame(plan_doc: dict) -> pl.DataFrame:
+    """Placements as a table (for people and reports)."""
+    return pl.DataFrame([{"workload_id": p["workload_id"], **{k: p["choice"][k] for k in (
+        "service", "instance_type", "count", "purchase_option", "term", "payment", "tenancy", "monthly_usd",
+        "upfront_usd")}} for p in plan_doc["placements"]])

@@ -1,0 +1,232 @@
+"""The portfolio's choice model (CP-SAT): one placement per workload under constraints on the whole.
+
+Data: every workload's candidates (the same generators as a single recommendation), each with its
+monthly cost in cents *without* the fees that are paid once (EKS control plane per region, the
+dedicated-tenancy fee per region), its upfront cash, its provisioned vCPU, whether that vCPU is on
+Spot, and which vCPU quota it draws on.
+
+Variables: x[w][i] (workload w takes candidate i); fee[k] (a shared fee k is paid); hosts[k] (Dedicated
+Hosts of one family and purchase option, shared by every workload placed on them); z[i] (instances
+of candidate i covered by reserved instances already owned); y[i] (cents of candidate i's on-demand
+spend covered by a savings plan already owned).
+
+Constraints: exactly one candidate per workload; a fee is paid when any candidate needing it is
+taken; owned reserved instances and savings-plan dollars are used at most once; the budget, the
+upfront cap, the spot share and the vCPU quotas, each guarded by an assumption literal so an
+infeasible portfolio names the constraints that conflict.
+
+Objective: monthly cost in cents (candidates + fees + hosts - what owned commitments cover); among
+equal costs, each workload's own ranking (the order recommend() uses) decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from advisor.candidates.base import Candidate
+
+
+@dataclass(frozen=True)
+class Option:
+    """One candidate as the model sees it."""
+
+    workload: str
+    candidate: Candidate
+    cost_cents: int                 # monthly, shared fees excluded
+    upfront_cents: int
+    vcpu_milli: int                 # provisioned vCPU x 1000
+    spot: bool
+    quota: str | None               # "on_demand" or "spot" standard-family quota it draws on, else None
+    region: str
+    fees: tuple[str, ...] = ()      # shared fee keys, e.g. "eks:us-east-1", "dedicated:us-east-1"
+    ri_key: tuple[str, str] | None = None   # (instance_type, region) an owned RI can cover
+    ri_unit_cents: int = 0          # cost of one instance-month that an owned RI would cover
+    sp_cents: int = 0               # on-demand compute spend an owned savings plan can cover
+    host_key: str | None = None     # Dedicated Hosts shared by every option with this key
+    host_milli: int = 0             # thousandths of a host this option's instances fill
+
+
+@dataclass
+class Selection:
+    status: str
+    chosen: dict[str, Option] = field(default_factory=dict)
+    fees_paid: list[str] = field(default_factory=list)
+    hosts: dict[str, int] = field(default_factory=dict)          # host key -> hosts bought
+    ri_used: dict[str, int] = field(default_factory=dict)      # candidate id -> instances covered
+    sp_used_cents: dict[str, int] = field(default_factory=dict)
+    objective_cents: int | None = None
+    bound_cents: int | None = None
+    seconds: float = 0.0
+    conflicts: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_monthly_cents: int | None = None
+    max_upfront_cents: int | None = None
+    max_spot_share_milli: int | None = None                   # share x 1000
+    quotas: dict[tuple[str, str], int] = field(default_factory=dict)   # (region, "on_demand"|"spot") -> vCPU
+    ri_owned: dict[tuple[str, str], int] = field(default_factory=dict)  # (type, region) -> count
+    sp_cover_cents: int = 0
+
+
+@dataclass(frozen=True)
+class HostPrice:
+    monthly_cents: int   # one host, per month over the horizon
+    upfront_cents: int   # one host's upfront payment
+
+
+def undominated(opts: list[Option], limits: Limits, drop: frozenset[str]) -> list[int]:
+    """Indices of a workload's options that some feasible optimum may need: an option is dropped when an
+    earlier one (earlier also wins ties) is no worse on every term of the model: cost, upfront, spot share,
+    each quota, fees (a subset), hosts (none, or the same hosts and no more of them) and owned commitments
+    (the same ones, as much covered)."""
+    share = limits.max_spot_share_milli if "max_spot_share" not in drop else None
+    owned = bool(limits.ri_owned) or limits.sp_cover_cents > 0
+
+    def vector(o: Option) -> tuple:
+        spot_coef = (o.vcpu_milli * 1000 * o.spot - share * o.vcpu_milli) if share is not None else 0
+        return (o.cost_cents, o.upfront_cents, spot_coef,
+                o.vcpu_milli if o.quota == "on_demand" else 0, o.vcpu_milli if o.quota == "spot" else 0)
+
+    def no_worse(a: Option, b: Option) -> bool:
+        if not set(a.fees) <= set(b.fees) or a.region != b.region:
+            return False
+        if a.host_key != b.host_key and a.host_key is not None:
+            return False
+        if a.host_key is not None and a.host_milli > b.host_milli:
+            return False
+        if owned and (a.ri_key, a.ri_unit_cents, a.sp_cents) != (b.ri_key, b.ri_unit_cents, b.sp_cents):
+            return False
+        return all(x <= y for x, y in zip(vector(a), vector(b), strict=True))
+
+    keep: list[int] = []
+    for i, o in enumerate(opts):
+        if not any(no_worse(opts[j], o) for j in keep):
+            keep.append(i)
+    return keep
+
+
+def select(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
+           time_limit_s: float, hint: dict[str, int] | None = None, drop: frozenset[str] = frozenset(),
+           host_prices: dict[str, HostPrice] | None = None) -> Selection:
+    """Solve the choice; `drop` names constraints to leave out (to price a binding constraint).
+
+    The model is built on each workload's undominated options only; answers map back to the full lists."""
+    kept = {w: undominated(opts, limits, drop) for w, opts in options.items()}
+    reduced = {w: [options[w][i] for i in kept[w]] for w in options}
+    position = {w: {i: k for k, i in enumerate(kept[w])} for w in options}
+    reduced_hint = {w: position[w][i] for w, i in (hint or {}).items() if i in position[w]}
+    result = _solve(reduced, fee_cents, limits, time_limit_s=time_limit_s, hint=reduced_hint, drop=drop,
+                    host_prices=host_prices)
+    return result
+
+
+def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
+           time_limit_s: float, hint: dict[str, int] | None, drop: frozenset[str],
+           host_prices: dict[str, HostPrice] | None) -> Selection:
+    model = cp_model.CpModel()
+    names = sorted(options)
+    x = {w: [model.new_bool_var(f"x[{w}][{i}]") for i in range(len(options[w]))] for w in names}
+    for w in names:
+        model.add_exactly_one(x[w])
+    fee = {k: model.new_bool_var(f"fee[{k}]") for k in sorted(fee_cents)}
+    for w in names:
+        for i, o in enumerate(options[w]):
+            for k in o.fees:
+                model.add_implication(x[w][i], fee[k])
+    cost_terms = [o.cost_cents * x[w][i] for w in names for i, o in enumerate(options[w])]
+    cost_terms += [fee_cents[k] * fee[k] for k in fee]
+    host_prices = host_prices or {}
+    hosts = {k: model.new_int_var(0, 100_000, f"hosts[{k}]") for k in sorted(host_prices)}
+    for k, var in hosts.items():  # enough hosts of a family for every instance placed on them
+        model.add(1000 * var >= sum(o.host_milli * x[w][i] for w in names for i, o in enumerate(options[w])
+                                    if o.host_key == k))
+        cost_terms.append(host_prices[k].monthly_cents * var)
+    covered: list = []
+    ri_vars: dict[tuple[str, int], cp_model.IntVar] = {}
+    for key, owned in sorted(limits.ri_owned.items()):
+        users = [(w, i, o) for w in names for i, o in enumerate(options[w]) if o.ri_key == key]
+        for w, i, o in users:
+            z = model.new_int_var(0, o.candidate.count, f"ri[{w}][{i}]")
+            model.add(z <= o.candidate.count * x[w][i])
+            ri_vars[(w, i)] = z
+            covered.append(o.ri_unit_cents * z)
+        if users:
+            model.add(sum(ri_vars[(w, i)] for w, i, _ in users) <= owned)
+    sp_vars: dict[tuple[str, int], cp_model.IntVar] = {}
+    if limits.sp_cover_cents > 0:
+        for w in names:
+            for i, o in enumerate(options[w]):
+                if o.sp_cents > 0:
+                    y = model.new_int_var(0, o.sp_cents, f"sp[{w}][{i}]")
+                    model.add(y <= o.sp_cents * x[w][i])
+                    sp_vars[(w, i)] = y
+                    covered.append(y)
+        model.add(sum(sp_vars.values()) <= limits.sp_cover_cents)
+    objective = sum(cost_terms) - sum(covered)  # monthly cost in cents
+    # Ties are broken toward each workload's own order (options come sorted as recommend() ranks them):
+    # cost x scale + rank, where the ranks can never add up to one cent of cost.
+    scale = 1 + sum(len(options[w]) - 1 for w in names)
+    tiebreak = sum(i * x[w][i] for w in names for i in range(1, len(options[w])))
+
+    guards: dict[str, cp_model.IntVar] = {}
+
+    def guarded(name: str, build) -> None:
+        """Add the constraint `build()` makes, enforced by an assumption literal (unless `name` is dropped)."""
+        if name in drop:
+            return
+        literal = model.new_bool_var(f"assume[{name}]")
+        build().only_enforce_if(literal)
+        guards[name] = literal
+
+    if limits.max_monthly_cents is not None:
+        guarded("max_monthly_usd", lambda: model.add(objective <= limits.max_monthly_cents))
+    if limits.max_upfront_cents is not None:
+        guarded("max_upfront_usd", lambda: model.add(
+            sum(o.upfront_cents * x[w][i] for w in names for i, o in enumerate(options[w]))
+            + sum(host_prices[k].upfront_cents * var for k, var in hosts.items())
+            <= limits.max_upfront_cents))
+    if limits.max_spot_share_milli is not None:
+        guarded("max_spot_share", lambda: model.add(sum(
+            (o.vcpu_milli * 1000 * o.spot - limits.max_spot_share_milli * o.vcpu_milli) * x[w][i]
+            for w in names for i, o in enumerate(options[w])) <= 0))
+    for (region, kind), quota in sorted(limits.quotas.items()):
+        users = [(w, i, o) for w in names for i, o in enumerate(options[w]) if o.region == region and o.quota == kind]
+        if users:
+            guarded(f"vcpu_quotas.{region}.{kind}",
+                    lambda users=users, quota=quota: model.add(
+                        sum(o.vcpu_milli * x[w][i] for w, i, o in users) <= quota * 1000))
+    model.add_assumptions(list(guards.values()))
+    model.minimize(objective * scale + tiebreak)
+    if hint:
+        for w, i in hint.items():
+            for j, var in enumerate(x[w]):
+                model.add_hint(var, j == i)
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    # Stop once the cost is proven to the cent: what is left is only the tie-break among equal costs.
+    solver.parameters.absolute_gap_limit = float(scale)
+    status = solver.solve(model)
+    name = solver.status_name(status)
+    if status == cp_model.INFEASIBLE:
+        core = solver.sufficient_assumptions_for_infeasibility()
+        by_index = {v.index: k for k, v in guards.items()}
+        return Selection(name, conflicts=sorted(by_index[i] for i in core if i in by_index),
+                         seconds=solver.wall_time)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return Selection(name, seconds=solver.wall_time)
+    chosen = {w: options[w][next(i for i, v in enumerate(x[w]) if solver.value(v))] for w in names}
+    picked = {w: next(i for i, v in enumerate(x[w]) if solver.value(v)) for w in names}
+    return Selection(
+        name, chosen=chosen, fees_paid=[k for k, v in fee.items() if solver.value(v)],
+        hosts={k: solver.value(v) for k, v in hosts.items() if solver.value(v)},
+        ri_used={w: solver.value(v) for (w, i), v in ri_vars.items() if picked[w] == i and solver.value(v)},
+        sp_used_cents={w: solver.value(v) for (w, i), v in sp_vars.items() if picked[w] == i and solver.value(v)},
+        objective_cents=round(solver.value(objective)), bound_cents=int(solver.best_objective_bound // scale),
+        seconds=solver.wall_time)

@@ -1,0 +1,130 @@
+"""The portfolio optimizer: each constraint binds and names itself when infeasible, shared fees and hosts are
+paid once, owned commitments are used, the choice is optimal against brute force, plans validate."""
+
+import itertools
+import json
+import math
+
+import pytest
+
+from advisor.candidates.base import Context
+from advisor.portfolio.plan import PlanInfeasible, _fee_cents, _host_prices, _limits, _options, parse, plan
+from advisor.portfolio.validate import validate
+from models.portfolio import Portfolio
+
+W = {"vcpu": 2, "memory_gib": 8, "horizon_months": 12}
+
+
+def doc(workloads, **constraints):
+    return {"workloads": workloads, "constraints": constraints}
+
+
+def test_plan_of_the_example_validates_and_is_deterministic(catalog):
+    with open("data/examples/portfolio.json") as handle:
+        example = json.load(handle)
+    first = plan(example, catalog=catalog, time_limit_s=10)
+    again = plan(example, catalog=catalog, time_limit_s=10)
+    strip = lambda p: json.dumps({k: v for k, v in p.items() if k != "solver"}, sort_keys=True)  # noqa: E731
+    assert strip(first) == strip(again)
+    assert validate(first, parse(example), catalog) == []
+    assert first["totals"]["monthly_usd"] <= first["totals"]["alone_monthly_usd"]
+    assert first["totals"]["monthly_usd"] <= example["constraints"]["max_monthly_usd"]
+    assert first["totals"]["upfront_usd"] <= example["constraints"]["max_upfront_usd"]
+
+
+def test_eks_control_plane_is_paid_once_per_region(catalog):
+    workloads = [{"id": f"k{i}", **W, "replicas": 2, "orchestrator": "kubernetes"} for i in range(3)]
+    p = plan(doc(workloads), catalog=catalog, time_limit_s=5)
+    fees = [f for f in p["shared"]["fees"] if f["fee"].startswith("eks:")]
+    assert fees == [{"fee": "eks:us-east-1", "monthly_usd": 73.0}]
+    assert p["explanation"]["shared_fees"]["alone_would_pay_monthly_usd"] == 3 * 73.0
+
+
+def test_dedicated_fee_once_and_hosts_shared(catalog):
+    workloads = [{"id": "d1", **W, "tenancy": "dedicated", "allowed_services": ["ec2"]},
+                 {"id": "d2", **W, "tenancy": "dedicated", "allowed_services": ["ec2"]},
+                 {"id": "h1", "vcpu": 4, "memory_gib": 16, "byol": True, "horizon_months": 12},
+                 {"id": "h2", "vcpu": 4, "memory_gib": 16, "byol": True, "horizon_months": 12}]
+    p = plan(doc(workloads), catalog=catalog, time_limit_s=5)
+    assert [f["fee"] for f in p["shared"]["fees"]] == ["dedicated:us-east-1"]
+    hosts = p["shared"]["hosts"]
+    assert len(hosts) == 1 and hosts[0]["count"] == 1 and hosts[0]["standalone_hosts"] == 2
+    per_host = hosts[0]["instances"]
+    assert sum(v["count"] / v["instances_per_host"] for v in per_host.values()) <= hosts[0]["count"]
+
+
+def test_owned_reserved_instances_cover_on_demand_usage(catalog):
+    base = [{"id": "a", "vcpu": 2, "memory_gib": 8, "replicas": 2, "hours_per_month": 200, "arch": "x86_64",
+             "allowed_services": ["ec2"]}]
+    without = plan(doc(base), catalog=catalog, time_limit_s=5)
+    itype = without["placements"][0]["choice"]["instance_type"]
+    owned = plan(doc(base, existing_commitments={"reserved": [{"instance_type": itype, "count": 1}]}),
+                 catalog=catalog, time_limit_s=5)
+    assert owned["placements"][0]["covered_by_owned_reserved"] == 1
+    assert owned["totals"]["monthly_usd"] == pytest.approx(without["totals"]["monthly_usd"] / 2, abs=0.02)
+
+
+@pytest.mark.parametrize("name,horizon,constraints,infeasible", [
+    ("max_monthly_usd", 36, {"max_monthly_usd": 300}, {"max_monthly_usd": 5}),
+    ("max_upfront_usd", 36, {"max_upfront_usd": 0}, None),
+    ("max_spot_share", 1, {"max_spot_share": 0.2}, None),                       # one month: Spot wins alone
+    ("vcpu_quotas.us-east-1.spot", 1, {"vcpu_quotas": {"us-east-1": {"spot": 8}}}, None),
+    ("vcpu_quotas.us-east-1.on_demand", 36, {"vcpu_quotas": {"us-east-1": {"on_demand": 12}}}, None),
+])
+def test_each_constraint_binds_and_its_price_is_reported(catalog, name, horizon, constraints, infeasible):
+    workloads = [{"id": f"s{i}", "vcpu": 2, "memory_gib": 4, "replicas": 4, "interruptible": True,
+                  "horizon_months": horizon, "allowed_services": ["ec2", "ecs_fargate"]} for i in range(3)]
+    free = plan(doc(workloads), catalog=catalog, time_limit_s=5)
+    bound = plan(doc(workloads, **constraints), catalog=catalog, time_limit_s=5)
+    assert validate(bound, parse(doc(workloads, **constraints)), catalog) == []
+    if name != "max_monthly_usd":
+        assert bound["totals"]["monthly_usd"] > free["totals"]["monthly_usd"]
+        prices = {b["constraint"]: b["costs_monthly_usd"] for b in bound["explanation"]["binding_constraints"]}
+        assert prices[name] == pytest.approx(bound["totals"]["monthly_usd"] - free["totals"]["monthly_usd"], abs=0.02)
+    if infeasible:
+        with pytest.raises(PlanInfeasible) as exc:
+            plan(doc(workloads, **infeasible), catalog=catalog, time_limit_s=5)
+        assert name in exc.value.conflicts
+
+
+def test_conflicting_constraints_are_named(catalog):
+    workloads = [{"id": "s", "vcpu": 2, "memory_gib": 4, "replicas": 4, "interruptible": True,
+                  "allowed_services": ["ec2"]}]
+    with pytest.raises(PlanInfeasible) as exc:
+        plan(doc(workloads, max_spot_share=0, vcpu_quotas={"us-east-1": {"on_demand": 4}}), catalog=catalog,
+             time_limit_s=5)
+    assert set(exc.value.conflicts) == {"max_spot_share", "vcpu_quotas.us-east-1.on_demand"}
+
+
+def brute_force(portfolio: Portfolio, catalog):
+    """Every combination of candidates, costed with fees and hosts paid once, constraints checked."""
+    ctx = Context(catalog)
+    workloads = {w.id: w for w in portfolio.workloads}
+    options, _ = _options(ctx, workloads)
+    fees, hosts, limits = _fee_cents(options), _host_prices(options), _limits(catalog, portfolio, options)
+    best = None
+    names = sorted(options)
+    for combo in itertools.product(*(options[w] for w in names)):
+        cost = sum(o.cost_cents for o in combo) + sum(fees[k] for k in {k for o in combo for k in o.fees})
+        for key in {o.host_key for o in combo if o.host_key}:
+            cost += hosts[key].monthly_cents * math.ceil(sum(o.host_milli for o in combo if o.host_key == key) / 1000)
+        upfront = sum(o.upfront_cents for o in combo)
+        if limits.max_monthly_cents is not None and cost > limits.max_monthly_cents:
+            continue
+        if limits.max_upfront_cents is not None and upfront > limits.max_upfront_cents:
+            continue
+        best = cost if best is None else min(best, cost)
+    return best
+
+
+@pytest.mark.parametrize("constraints", [{}, {"max_upfront_usd": 100}, {"max_monthly_usd": 200}])
+def test_choice_is_optimal_against_brute_force(catalog, constraints):
+    workloads = [{"id": "a", "vcpu": 1, "memory_gib": 2, "replicas": 2, "allowed_services": ["ecs_fargate", "lambda"],
+                  "requests_per_month": 2e6, "avg_duration_ms": 300},
+                 {"id": "b", "vcpu": 1, "memory_gib": 2, "orchestrator": "kubernetes",
+                  "allowed_services": ["eks_fargate"], "horizon_months": 24},
+                 {"id": "c", "vcpu": 1, "memory_gib": 2, "orchestrator": "kubernetes",
+                  "allowed_services": ["eks_fargate"]}]
+    d = doc(workloads, **constraints)
+    p = plan(d, catalog=catalog, time_limit_s=5)
+    assert round(p["solver"]["objective_monthly_usd"] * 100) == brute_force(parse(d), catalog)
