@@ -56,48 +56,44 @@ def filter_steps(frame: pl.DataFrame, steps: list[tuple[str, pl.Expr, str]]) -> 
     return Filtered(frame, None, None)
 
 
-def replica_fit_steps(w: Workload, region: str, *, allow_burstable: bool = True) -> list[tuple[str, pl.Expr, str]]:
-    """Filters for one replica on one instance: vCPU, memory, GPUs (count, model), architecture."""
-    steps: list[tuple[str, pl.Expr, str]] = [
+Step = tuple[str, pl.Expr, str]
+
+
+def replica_fit_steps(w: Workload, region: str) -> list[Step]:
+    """Filters for one replica on one instance: price, vCPU, memory, GPUs (count, model), architecture."""
+    return [
         ("price_missing", pl.col("usd_per_hour").is_not_null(),
          f"no instance type that is offered in {region} for {w.os} has a known price"),
-        ("no_fitting_instance", pl.col("vcpu") >= w.vcpu,
-         f"no priced instance type in {region} has {w.vcpu:g} vCPUs"),
+        ("no_fitting_instance", pl.col("vcpu") >= w.vcpu, f"no priced instance type in {region} has {w.vcpu:g} vCPUs"),
         ("no_fitting_instance", pl.col("memory_gib") >= w.memory_gib,
          f"no priced type with {w.vcpu:g} vCPUs also has {w.memory_gib:g} GiB of memory"),
+        *_accelerator_and_arch_steps(w, region, "type that fits the CPU and memory"),
     ]
-    if w.gpus > 0:
-        steps.append(("no_gpu_instance", pl.col("gpus") >= w.gpus,
-                      f"no type that fits the CPU and memory has {w.gpus} GPUs"))
-        if w.gpu_model:
-            steps.append(("gpu_model_unavailable", gpu_model_matches(w.gpu_model).fill_null(False),
-                          f"no type with {w.gpus} GPUs carries a {w.gpu_model} in {region}"))
-    else:
-        steps.append(("no_fitting_instance", pl.col("gpus") == 0, "only GPU types fit: give gpus to use them"))
-    if w.arch.value != "any":
-        steps.append(("arch_unavailable", pl.col("arch") == w.arch.value,
-                      f"no fitting type is {w.arch.value}"))
-    if not allow_burstable:
-        steps.append(("no_fitting_instance", ~pl.col("burstable"), "only burstable types fit"))
-    return steps
 
 
-def node_fit_steps(w: Workload, region: str) -> list[tuple[str, pl.Expr, str]]:
-    """Filters for a node type that will hold packed replicas: priced, GPUs as asked, arch, not burstable."""
-    steps: list[tuple[str, pl.Expr, str]] = [
+def node_fit_steps(w: Workload, region: str) -> list[Step]:
+    """Filters for a node type that will hold packed replicas: priced, not burstable, GPUs as asked, arch."""
+    return [
         ("price_missing", pl.col("usd_per_hour").is_not_null(),
          f"no instance type offered in {region} for {w.os} has a known price"),
         ("no_fitting_instance", ~pl.col("burstable"), "only burstable types are offered"),
+        *_accelerator_and_arch_steps(w, region, "node type"),
     ]
+
+
+def _accelerator_and_arch_steps(w: Workload, region: str, what: str) -> list[Step]:
+    """GPUs: enough of them, of the model named; no GPUs asked: GPU-less types only. Then architecture."""
+    steps: list[Step] = []
     if w.gpus > 0:
-        steps.append(("no_gpu_instance", pl.col("gpus") >= w.gpus, f"no node type has {w.gpus} GPUs"))
+        steps.append(("no_gpu_instance", pl.col("gpus") >= w.gpus, f"no {what} has {w.gpus} GPUs"))
         if w.gpu_model:
             steps.append(("gpu_model_unavailable", gpu_model_matches(w.gpu_model).fill_null(False),
-                          f"no node type carries a {w.gpu_model} in {region}"))
+                          f"no {what} with {w.gpus} GPUs carries a {w.gpu_model} in {region}"))
     else:
-        steps.append(("no_fitting_instance", pl.col("gpus") == 0, "only GPU node types are offered"))
+        steps.append(("no_fitting_instance", pl.col("gpus") == 0, f"only GPU types are left for this {what}: "
+                                                                   "give gpus to use them"))
     if w.arch.value != "any":
-        steps.append(("arch_unavailable", pl.col("arch") == w.arch.value, f"no node type is {w.arch.value}"))
+        steps.append(("arch_unavailable", pl.col("arch") == w.arch.value, f"no {what} is {w.arch.value}"))
     return steps
 
 
