@@ -17,7 +17,6 @@ import time
 from collections import defaultdict
 from typing import Any
 
-import polars as pl
 from pydantic import ValidationError
 
 from advisor.candidates.base import Candidate, Context
@@ -26,7 +25,7 @@ from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
 from advisor.portfolio.select import HostPrice, Limits, Option, Selection, select
-from advisor.recommend import prefetch, recommend, to_option
+from advisor.recommend import prefetch, to_option
 from advisor.workload_io import describe, field_errors
 from models.portfolio import Portfolio
 from models.workload import MAX_USD, Workload
@@ -342,15 +341,3 @@ def _set(limits: Limits, name: str) -> bool:
 def _label(c: Candidate) -> str:
     parts = [c.service, c.instance_type or "", c.purchase_option, c.term or "", c.payment or ""]
     return " ".join(p for p in parts if p)
-
-
-def alone_recommendations(portfolio: Portfolio, catalog: Catalog) -> dict[str, float]:
-    """Each workload's cost chosen alone by recommend() (used by tests and the explanation's cross-check)."""
-    return {w.id: recommend(w, catalog=catalog).choice.monthly_usd for w in portfolio.workloads}
-
-
-def frame(plan_doc: dict) -> pl.DataFrame:
-    """Placements as a table (for people and reports)."""
-    return pl.DataFrame([{"workload_id": p["workload_id"], **{k: p["choice"][k] for k in (
-        "service", "instance_type", "count", "purchase_option", "term", "payment", "tenancy", "monthly_usd",
-        "upfront_usd")}} for p in plan_doc["placements"]])
