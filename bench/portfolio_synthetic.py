@@ -80,9 +80,11 @@ def main() -> None:
     print(f"{len(items)} workloads; unconstrained plan ${free['totals']['monthly_usd']:,.2f}/month in "
           f"{free_seconds:.1f} s (each alone: ${free['totals']['alone_monthly_usd']:,.2f})")
     print(f"constraints: {constraints}")
-    print(f"plan: ${t['monthly_usd']:,.2f}/month, ${t['upfront_usd']:,.2f} upfront; solver {s['status']}, "
-          f"bound ${s['bound_monthly_usd']:,.2f}, gap {s['gap']:.3%}, {seconds:.1f} s end to end "
-          f"(choice model {s['choice_seconds']:.1f} s); target gap <= 1 % within 20 s")
+    bound = (f"bound ${s['bound_monthly_usd']:,.2f}, gap {s['gap']:.3%}" if s["bound_monthly_usd"] is not None
+             else "pooling bound not proven within the time limit")
+    print(f"plan: ${t['monthly_usd']:,.2f}/month, ${t['upfront_usd']:,.2f} upfront; solver {s['status']}, {bound}; "
+          f"choice model {s['choice_status']} to ${s['choice_bound_monthly_usd']:,.2f} in {s['choice_seconds']:.1f} s; "
+          f"{seconds:.1f} s end to end; target gap <= 1 % within 20 s")
     print(f"vs each alone ${t['alone_monthly_usd']:,.2f}: ratio {t['monthly_usd'] / t['alone_monthly_usd']:.3f}")
     for b in doc["explanation"]["binding_constraints"]:
         print(f"  {b['message']}")

@@ -31,8 +31,10 @@ def run_plan(file: Path, *, json_output: bool, time_limit_s: float, console: Con
                   f"${t['alone_monthly_usd']:,.2f}; shared fees ${t['shared_fees_monthly_usd']:,.2f}")
     console.print(f"packing saves ${t['packing_savings_monthly_usd']:,.2f}, "
                   f"host sharing ${t['host_sharing_savings_monthly_usd']:,.2f}")
-    console.print(f"solver {s['status']}: objective ${s['objective_monthly_usd']:,.2f}, bound "
-                  f"${s['bound_monthly_usd']:,.2f}, gap {s['gap']:.2%}, {s['seconds']:.2f} s")
+    bound = (f"bound ${s['bound_monthly_usd']:,.2f}, gap {s['gap']:.2%}" if s["bound_monthly_usd"] is not None
+             else "pooling bound not proven in time")
+    console.print(f"solver {s['status']}: objective ${s['objective_monthly_usd']:,.2f}, {bound}; choice "
+                  f"{s['choice_status']} (bound ${s['choice_bound_monthly_usd']:,.2f}), {s['seconds']:.2f} s")
     for cluster in doc["shared"]["clusters"]:
         console.print(f"cluster {cluster['id']}: " + ", ".join(
             f"{g['count']} x {g['instance_type']} {g['replicas_per_node']}" for g in cluster["nodes"]))

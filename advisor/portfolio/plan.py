@@ -18,6 +18,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
+import polars as pl
 from pydantic import ValidationError
 
 from advisor.candidates.base import Candidate, Context
@@ -25,7 +26,7 @@ from advisor.candidates.registry import generate_all
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
-from advisor.portfolio.select import HostPrice, Limits, Option, Selection, select
+from advisor.portfolio.select import HostPrice, Limits, Option, PoolPrice, Selection, select
 from advisor.recommend import prefetch, to_option
 from advisor.workload_io import describe, field_errors
 from models.portfolio import Portfolio
@@ -81,8 +82,10 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
 
     # The relaxation with cluster nodes at their fluid cost bounds every plan from below (pooling included);
     # its own choice, packed for real, is a second plan that pools more: the cheaper valid plan is answered.
-    relaxed = select(_fluid(catalog, workloads, options), fee_cents, limits, time_limit_s=max(1.0, time_limit_s / 3),
-                     hint=hint, host_prices=host_prices)
+    fluid_options, pools = _fluid(catalog, workloads, options)
+    chosen_hint = {w: options[w].index(o) for w, o in selection.chosen.items()}  # feasible for the relaxation
+    relaxed = select(fluid_options, fee_cents, limits, time_limit_s=max(1.0, time_limit_s / 3), hint=chosen_hint,
+                     host_prices=host_prices, pools=pools)
     best = None
     for chosen in (selection, _pooled_choice(relaxed, options, fee_cents, limits, host_prices, time_limit_s)):
         if chosen is None or not chosen.chosen:
@@ -234,52 +237,36 @@ def _alone_key(o: Option, w: Workload) -> tuple:
     return (cents(o.candidate.monthly_usd) * OPS_WEIGHTS[w.ops.value][o.candidate.ops_effort], o.candidate.sort_key)
 
 
-def _fluid(catalog: Catalog, workloads: dict[str, Workload], options: dict[str, list[Option]]) -> dict:
-    """The options with every ECS/EKS node-group candidate relaxed to what any pooling could reach.
+def _fluid(catalog: Catalog, workloads: dict[str, Workload],
+           options: dict[str, list[Option]]) -> tuple[dict[str, list[Option]], dict[str, PoolPrice]]:
+    """The options with every ECS/EKS node-group candidate's nodes taken out, and the pools that price
+    them from below instead.
 
-    A replica on a shared cluster costs at least its fluid share of the cheapest node type for its
-    purchase option: price x max(vCPU / allocatable vCPU, memory / allocatable memory, 1 / pod slots,
-    GPUs / node GPUs). Public IPv4 per node, upfront, quota use and (for Spot) vCPU are relaxed to 0,
-    since pooling lowers them too; job-shaped node groups are relaxed to no node cost at all. The choice
-    model solved on these options bounds every plan from below, pooling included.
+    A pool (service, region, OS, tenancy, purchase option, schedule, horizon, architecture) of replicas
+    costs at least, for each resource separately, its total demand x the lowest price per unit of that
+    resource over the pool's node types (vCPU, memory, pod slots, GPUs): any node's price is at least its
+    capacity x that unit price, and the nodes' capacities hold the demand. Upfront likewise. Public IPv4
+    per node and quota use are relaxed to 0, and Spot node vCPU to 0 in the spot share; job-shaped node
+    groups are relaxed to no node cost. The choice model on these options bounds every plan from below,
+    pooling included, except that a non-Spot node group keeps its own vCPU in the spot share.
     """
-    import numpy as np
-
     from advisor.portfolio.clusters import node_prices
 
     arch_of = dict(catalog.specs.select("instance_type", "arch").iter_rows())
-    tables: dict[tuple, dict[str, np.ndarray]] = {}
-    shares: dict[tuple, float] = {}
+    pools: dict[str, PoolPrice] = {}
 
-    def nodes(w: Workload, c: Candidate) -> dict[str, np.ndarray]:
-        key = (c.service, w.region, w.os.value, c.tenancy, c.purchase_option, c.term, c.offering_class,
-               c.plan_type, c.payment, w.hours_per_month, w.horizon_months)
-        if key not in tables:
+    def pool_of(w: Workload, c: Candidate) -> str:
+        key = "|".join(str(x) for x in (c.service, w.region, w.os.value, c.tenancy, c.purchase_option, c.term,
+                                         c.offering_class, c.plan_type, c.payment, w.hours_per_month,
+                                         w.horizon_months, w.arch.value))
+        if key not in pools:
             types = [t for t in node_prices(catalog, c.service, w.region, w.os.value, c.tenancy,
                                             {"purchase_option": c.purchase_option, "term": c.term,
                                              "offering_class": c.offering_class, "plan_type": c.plan_type,
                                              "payment": c.payment}, w.hours_per_month, w.horizon_months)
-                     if t.alloc_vcpu > 0 and t.alloc_memory_gib > 0 and t.pod_slots > 0]
-            tables[key] = {"price": np.array([t.usd_per_month for t in types]),
-                           "vcpu": np.array([t.alloc_vcpu for t in types]),
-                           "mem": np.array([t.alloc_memory_gib for t in types]),
-                           "slots": np.array([float(t.pod_slots) for t in types]),
-                           "gpus": np.array([float(t.gpus) for t in types]),
-                           "arch": np.array([arch_of.get(t.instance_type, "") for t in types])}
-        return tables[key]
-
-    def per_replica(w: Workload, c: Candidate) -> float:
-        key = (id(nodes(w, c)), w.vcpu, w.memory_gib, w.gpus, w.arch.value)
-        if key not in shares:
-            n = nodes(w, c)
-            ok = (n["gpus"] >= w.gpus) & ((n["gpus"] > 0) == (w.gpus > 0))
-            if w.arch.value != "any":
-                ok &= n["arch"] == w.arch.value
-            gpu_share = np.divide(w.gpus, n["gpus"], out=np.zeros_like(n["gpus"]), where=n["gpus"] > 0)
-            share = n["price"] * np.maximum.reduce([w.vcpu / n["vcpu"], w.memory_gib / n["mem"], 1 / n["slots"],
-                                                    gpu_share])
-            shares[key] = float(share[ok].min()) if ok.any() else 0.0
-        return shares[key]
+                     if w.arch.value == "any" or arch_of.get(t.instance_type) == w.arch.value]
+            pools[key] = PoolPrice.lowest(types, upfront=_node_upfronts(catalog, c, w, types))
+        return key
 
     out: dict[str, list[Option]] = {}
     for wid, opts in options.items():
@@ -292,12 +279,30 @@ def _fluid(catalog: Catalog, workloads: dict[str, Workload], options: dict[str, 
                 continue
             node_lines = cents(c.lines[0].monthly_usd) + sum(
                 cents(x.monthly_usd) for x in c.lines if x.item.startswith("public IPv4"))
-            fluid = 0 if w.job_shaped else math.floor(per_replica(w, c) * c.config.get("replicas", w.replicas) * 100)
+            units = 0 if w.job_shaped else int(c.config.get("replicas", w.replicas))
             relaxed.append(dataclasses.replace(
-                o, cost_cents=min(o.cost_cents, o.cost_cents - node_lines + fluid), upfront_cents=0, quota=None,
-                vcpu_milli=0 if o.spot else o.vcpu_milli, ri_unit_cents=0, sp_cents=0))
+                o, cost_cents=o.cost_cents - node_lines, upfront_cents=0, quota=None,
+                vcpu_milli=0 if o.spot else o.vcpu_milli, ri_unit_cents=0, sp_cents=0,
+                pool_key=pool_of(w, c) if units else None,
+                pool_demand=(round(units * w.vcpu * 1000), round(units * w.memory_gib * 1000), units * 1000,
+                             units * w.gpus * 1000)))
         out[wid] = relaxed
-    return out
+    return out, pools
+
+
+def _node_upfronts(catalog: Catalog, c: Candidate, w: Workload, types: list) -> dict[str, float]:
+    """Upfront per node of each type under the candidate's purchase option (0 without one)."""
+    if c.purchase_option not in ("reserved", "savings_plan"):
+        return {t.instance_type: 0.0 for t in types}
+    from advisor.catalog import rates
+
+    keep = (pl.col("purchase_option") == c.purchase_option) & (pl.col("term") == c.term) & (
+        pl.col("payment") == c.payment)
+    for column, value in (("offering_class", c.offering_class), ("plan_type", c.plan_type)):
+        keep &= pl.col(column).is_null() if value is None else pl.col(column) == value
+    table = rates.rate_table(catalog, w.region, w.os.value, c.tenancy).filter(keep)
+    per = dict(table.select("instance_type", "upfront_usd").iter_rows())
+    return {t.instance_type: per.get(t.instance_type, 0.0) for t in types}
 
 
 # ----------------------------------------------------------------------------- shared capacity
@@ -354,7 +359,8 @@ def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workl
     monthly = selection.objective_cents / 100 - packing_savings  # host sharing is in the model's objective
     # A valid lower bound on the whole problem: the choice model with every cluster candidate at its fluid
     # (divisible) cost, which no packing of any pool can beat (see _fluid).
-    bound = relaxed.bound_cents / 100 if relaxed.bound_cents is not None else 0.0
+    proven = relaxed.status in ("OPTIMAL", "FEASIBLE") and relaxed.bound_cents is not None
+    bound = relaxed.bound_cents / 100 if proven else None
     alone_total = sum(cents(alone[w].candidate.monthly_usd) for w in alone) / 100
     commitments = _commitments(portfolio, selection)
     return {
@@ -367,13 +373,15 @@ def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workl
                    "alone_monthly_usd": round(alone_total, 2), "shared_fees_monthly_usd": fees / 100,
                    "packing_savings_monthly_usd": round(packing_savings, 2),
                    "host_sharing_savings_monthly_usd": round(host_savings, 2)},
-        "solver": {"status": "OPTIMAL" if monthly - min(bound, monthly) <= 0.01 else "FEASIBLE",
+        "solver": {"status": "OPTIMAL" if bound is not None and monthly - min(bound, monthly) <= 0.01 else "FEASIBLE",
                    "choice_status": selection.status, "objective_monthly_usd": round(monthly, 2),
-                   "bound_monthly_usd": round(min(bound, monthly), 2),
-                   "gap": round((monthly - min(bound, monthly)) / monthly, 6) if monthly > 0 else 0.0,
+                   # None: the pooling bound was not proven within the time limit (the choice's own bound stands)
+                   "bound_monthly_usd": round(min(bound, monthly), 2) if bound is not None else None,
+                   "gap": (round((monthly - min(bound, monthly)) / monthly, 6) if monthly > 0 else 0.0)
+                   if bound is not None else None,
                    "seconds": selection.seconds, "choice_seconds": round(selection.seconds, 3),
                    "choice_bound_monthly_usd": round(selection.bound_cents / 100, 2),
-                   "bound_basis": "choice model with cluster nodes at their fluid cost (a relaxation of pooling)"},
+                   "bound_basis": "choice model, cluster nodes priced per resource at each pool's lowest unit prices"},
         "catalog": {"version": catalog.version, "as_of": catalog.as_of},
     }
 

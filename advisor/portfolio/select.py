@@ -46,6 +46,8 @@ class Option:
     sp_cents: int = 0               # on-demand compute spend an owned savings plan can cover
     host_key: str | None = None     # Dedicated Hosts shared by every option with this key
     host_milli: int = 0             # thousandths of a host this option's instances fill
+    pool_key: str | None = None     # (bound model only) a node pool that prices this option's replicas
+    pool_demand: tuple[int, int, int, int] = (0, 0, 0, 0)  # thousandths of vCPU, GiB, pod slots, GPUs
 
 
 @dataclass
@@ -70,6 +72,23 @@ class Limits:
     quotas: dict[tuple[str, str], int] = field(default_factory=dict)   # (region, "on_demand"|"spot") -> vCPU
     ri_owned: dict[tuple[str, str], int] = field(default_factory=dict)  # (type, region) -> count
     sp_cover_cents: int = 0
+
+
+@dataclass(frozen=True)
+class PoolPrice:
+    """Lowest price (and upfront) per unit of each resource over a pool's node types, in cents (floored)."""
+
+    per_unit: tuple[int, int, int, int]     # cents per vCPU, GiB, pod slot, GPU (monthly)
+    upfront_per_unit: tuple[int, int, int, int]
+
+    @classmethod
+    def lowest(cls, types: list, upfront: dict[str, float]) -> PoolPrice:
+        def low(value, capacity) -> int:
+            ratios = [value(t) / capacity(t) for t in types if capacity(t) > 0]
+            return int(min(ratios) * 100) if ratios else 0
+        caps = (lambda t: t.alloc_vcpu, lambda t: t.alloc_memory_gib, lambda t: t.pod_slots, lambda t: t.gpus)
+        return cls(tuple(low(lambda t: t.usd_per_month, cap) for cap in caps),
+                   tuple(low(lambda t: upfront[t.instance_type], cap) for cap in caps))
 
 
 @dataclass(frozen=True)
@@ -100,6 +119,9 @@ def undominated(opts: list[Option], limits: Limits, drop: frozenset[str]) -> lis
             return False
         if owned and (a.ri_key, a.ri_unit_cents, a.sp_cents) != (b.ri_key, b.ri_unit_cents, b.sp_cents):
             return False
+        if a.pool_key is not None and (a.pool_key != b.pool_key
+                                       or any(x > y for x, y in zip(a.pool_demand, b.pool_demand, strict=True))):
+            return False
         return all(x <= y for x, y in zip(vector(a), vector(b), strict=True))
 
     keep: list[int] = []
@@ -111,7 +133,7 @@ def undominated(opts: list[Option], limits: Limits, drop: frozenset[str]) -> lis
 
 def select(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
            time_limit_s: float, hint: dict[str, int] | None = None, drop: frozenset[str] = frozenset(),
-           host_prices: dict[str, HostPrice] | None = None) -> Selection:
+           host_prices: dict[str, HostPrice] | None = None, pools: dict[str, PoolPrice] | None = None) -> Selection:
     """Solve the choice; `drop` names constraints to leave out (to price a binding constraint).
 
     The model is built on each workload's undominated options only; answers map back to the full lists."""
@@ -119,14 +141,17 @@ def select(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
     reduced = {w: [options[w][i] for i in kept[w]] for w in options}
     position = {w: {i: k for k, i in enumerate(kept[w])} for w in options}
     reduced_hint = {w: position[w][i] for w, i in (hint or {}).items() if i in position[w]}
-    result = _solve(reduced, fee_cents, limits, time_limit_s=time_limit_s, hint=reduced_hint, drop=drop,
-                    host_prices=host_prices)
+    args = {"time_limit_s": time_limit_s, "hint": reduced_hint, "drop": drop, "host_prices": host_prices,
+            "pools": pools or {}}
+    result = _solve(reduced, fee_cents, limits, assumptions=False, **args)
+    if result.status == "INFEASIBLE":  # solve again with each constraint behind a literal, to name the conflict
+        result = _solve(reduced, fee_cents, limits, assumptions=True, **args)
     return result
 
 
 def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
            time_limit_s: float, hint: dict[str, int] | None, drop: frozenset[str],
-           host_prices: dict[str, HostPrice] | None) -> Selection:
+           host_prices: dict[str, HostPrice] | None, pools: dict[str, PoolPrice], assumptions: bool) -> Selection:
     model = cp_model.CpModel()
     names = sorted(options)
     x = {w: [model.new_bool_var(f"x[{w}][{i}]") for i in range(len(options[w]))] for w in names}
@@ -145,6 +170,19 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
         model.add(1000 * var >= sum(o.host_milli * x[w][i] for w in names for i, o in enumerate(options[w])
                                     if o.host_key == k))
         cost_terms.append(host_prices[k].monthly_cents * var)
+    pool_upfront = []
+    for k, price in sorted(pools.items()):  # a pool costs at least each resource's demand x its lowest unit price
+        users = [(w, i, o) for w in names for i, o in enumerate(options[w]) if o.pool_key == k]
+        if not users:
+            continue
+        cost = model.new_int_var(0, 10**10, f"pool[{k}]")
+        upfront = model.new_int_var(0, 10**10, f"pool_upfront[{k}]")
+        for r in range(4):
+            demand = sum(o.pool_demand[r] * x[w][i] for w, i, o in users)
+            model.add(1000 * cost >= price.per_unit[r] * demand)
+            model.add(1000 * upfront >= price.upfront_per_unit[r] * demand)
+        cost_terms.append(cost)
+        pool_upfront.append(upfront)
     covered: list = []
     ri_vars: dict[tuple[str, int], cp_model.IntVar] = {}
     for key, owned in sorted(limits.ri_owned.items()):
@@ -178,6 +216,9 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
         """Add the constraint `build()` makes, enforced by an assumption literal (unless `name` is dropped)."""
         if name in drop:
             return
+        if not assumptions:
+            build()
+            return
         literal = model.new_bool_var(f"assume[{name}]")
         build().only_enforce_if(literal)
         guards[name] = literal
@@ -187,7 +228,7 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
     if limits.max_upfront_cents is not None:
         guarded("max_upfront_usd", lambda: model.add(
             sum(o.upfront_cents * x[w][i] for w in names for i, o in enumerate(options[w]))
-            + sum(host_prices[k].upfront_cents * var for k, var in hosts.items())
+            + sum(host_prices[k].upfront_cents * var for k, var in hosts.items()) + sum(pool_upfront)
             <= limits.max_upfront_cents))
     if limits.max_spot_share_milli is not None:
         guarded("max_spot_share", lambda: model.add(sum(
@@ -210,17 +251,20 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
     solver.parameters.max_time_in_seconds = time_limit_s
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = 0
+    solver.parameters.linearization_level = 2  # the LP relaxation proves the bound on large portfolios
     # Stop once the cost is proven to the cent: what is left is only the tie-break among equal costs.
     solver.parameters.absolute_gap_limit = float(scale)
     status = solver.solve(model)
     name = solver.status_name(status)
+    if status == cp_model.MODEL_INVALID:
+        raise ValueError(f"invalid choice model: {model.validate()}")
     if status == cp_model.INFEASIBLE:
         core = solver.sufficient_assumptions_for_infeasibility()
         by_index = {v.index: k for k, v in guards.items()}
         return Selection(name, conflicts=sorted(by_index[i] for i in core if i in by_index),
                          seconds=solver.wall_time)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return Selection(name, seconds=solver.wall_time)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # no plan, but the bound is still proven
+        return Selection(name, seconds=solver.wall_time, bound_cents=int(solver.best_objective_bound // scale))
     chosen = {w: options[w][next(i for i, v in enumerate(x[w]) if solver.value(v))] for w in names}
     picked = {w: next(i for i, v in enumerate(x[w]) if solver.value(v)) for w in names}
     return Selection(
