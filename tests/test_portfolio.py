@@ -127,4 +127,16 @@ def test_choice_is_optimal_against_brute_force(catalog, constraints):
                   "allowed_services": ["eks_fargate"]}]
     d = doc(workloads, **constraints)
     p = plan(d, catalog=catalog, time_limit_s=5)
-    assert round(p["solver"]["objective_monthly_usd"] * 100) == brute_force(parse(d), catalog)
+    best = brute_force(parse(d), catalog)
+    assert round(p["solver"]["objective_monthly_usd"] * 100) == best
+    assert p["solver"]["bound_monthly_usd"] is not None and p["solver"]["bound_monthly_usd"] * 100 <= best
+
+
+def test_pooling_bound_is_below_every_plan(catalog):
+    workloads = [{"id": f"k{i}", "vcpu": v, "memory_gib": m, "replicas": r, "orchestrator": "kubernetes"}
+                 for i, (v, m, r) in enumerate([(0.5, 1, 6), (1, 3, 4), (2, 6, 3), (4, 2, 2)])]
+    p = plan(doc(workloads, max_upfront_usd=500), catalog=catalog, time_limit_s=5)
+    s = p["solver"]
+    assert s["bound_monthly_usd"] is not None and 0 < s["bound_monthly_usd"] <= s["objective_monthly_usd"]
+    assert s["gap"] == pytest.approx((s["objective_monthly_usd"] - s["bound_monthly_usd"]) / s["objective_monthly_usd"],
+                                     abs=1e-5)

@@ -26,6 +26,7 @@ from advisor.candidates.registry import generate_all
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
+from advisor.portfolio.lp_bound import lp_bound
 from advisor.portfolio.select import HostPrice, Limits, Option, PoolPrice, Selection, select
 from advisor.recommend import prefetch, to_option
 from advisor.workload_io import describe, field_errors
@@ -86,13 +87,18 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     chosen_hint = {w: options[w].index(o) for w, o in selection.chosen.items()}  # feasible for the relaxation
     relaxed = select(fluid_options, fee_cents, limits, time_limit_s=max(1.0, time_limit_s / 3), hint=chosen_hint,
                      host_prices=host_prices, pools=pools)
+    bounds = [relaxed.bound_cents] if relaxed.status in ("OPTIMAL", "FEASIBLE") else []
+    lp = lp_bound(fluid_options, fee_cents, limits, host_prices, pools)  # the LP relaxation: valid, fast
+    if lp is not None:
+        bounds.append(math.floor(lp))
+    pool_bound_cents = max(bounds) if bounds else None
     best = None
     for chosen in (selection, _pooled_choice(relaxed, options, fee_cents, limits, host_prices, time_limit_s)):
         if chosen is None or not chosen.chosen:
             continue
         clusters = _clusters(catalog, workloads, chosen, time_limit_s)
         doc_ = _document(catalog, portfolio, workloads, chosen, alone, fee_cents, clusters,
-                         _hosts(workloads, chosen, host_prices), relaxed)
+                         _hosts(workloads, chosen, host_prices), pool_bound_cents)
         if validate(doc_, portfolio, catalog):
             continue
         if best is None or doc_["totals"]["monthly_usd"] < best[0]["totals"]["monthly_usd"] - 0.005:
@@ -345,7 +351,7 @@ def _hosts(workloads: dict[str, Workload], selection: Selection,
 # ----------------------------------------------------------------------------- the answer
 def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workload], selection: Selection,
               alone: dict[str, Option], fee_cents: dict[str, int], clusters: list[dict], hosts: list[dict],
-              relaxed: Selection) -> dict:
+              pool_bound_cents: int | None) -> dict:
     placements = []
     for wid in [w.id for w in portfolio.workloads]:
         o = selection.chosen[wid]
@@ -359,8 +365,7 @@ def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workl
     monthly = selection.objective_cents / 100 - packing_savings  # host sharing is in the model's objective
     # A valid lower bound on the whole problem: the choice model with every cluster candidate at its fluid
     # (divisible) cost, which no packing of any pool can beat (see _fluid).
-    proven = relaxed.status in ("OPTIMAL", "FEASIBLE") and relaxed.bound_cents is not None
-    bound = relaxed.bound_cents / 100 if proven else None
+    bound = pool_bound_cents / 100 if pool_bound_cents is not None else None
     alone_total = sum(cents(alone[w].candidate.monthly_usd) for w in alone) / 100
     commitments = _commitments(portfolio, selection)
     return {
