@@ -34,26 +34,57 @@ def node_prices(catalog: Catalog, service: str, region: str, os: str, tenancy: s
     priced = cost_columns(priced).sort("instance_type")
     return [NodeType(instance_type=r["instance_type"], usd_per_month=r["compute_monthly"],
                      alloc_vcpu=r["alloc_vcpu"], alloc_memory_gib=r["alloc_memory_gib"], pod_slots=int(r["pod_slots"]),
-                     gpus=int(r["gpus"]), gpu_model=r["gpu_model"]) for r in priced.iter_rows(named=True)]
+                     gpus=int(r["gpus"]), gpu_model=r["gpu_model"], upfront_usd=r["upfront_start"])
+            for r in priced.iter_rows(named=True)]
+
+
+OPTION_COLUMNS = ("purchase_option", "term", "offering_class", "plan_type", "payment")
+
+
+def option_node_prices(catalog: Catalog, service: str, region: str, os: str, tenancy: str, hours: float,
+                       horizon: int) -> dict[tuple, list[NodeType]]:
+    """`node_prices` for every purchase option at once, keyed by (purchase_option, term, offering_class,
+    plan_type, payment): one join instead of one per option."""
+    nodes = allocatable_types(catalog, service, region, os)
+    table = rates.rate_table(catalog, region, os, tenancy)
+    priced = (table.join(nodes, on="instance_type", how="inner")
+              .with_columns(count=pl.lit(1), hours=pl.lit(float(hours)), horizon=pl.lit(horizon)))
+    priced = cost_columns(priced).sort([*OPTION_COLUMNS, "instance_type"], nulls_last=True)
+    out: dict[tuple, list[NodeType]] = {}
+    for r in priced.iter_rows(named=True):
+        out.setdefault(tuple(r[c] for c in OPTION_COLUMNS), []).append(NodeType(
+            instance_type=r["instance_type"], usd_per_month=r["compute_monthly"], alloc_vcpu=r["alloc_vcpu"],
+            alloc_memory_gib=r["alloc_memory_gib"], pod_slots=int(r["pod_slots"]), gpus=int(r["gpus"]),
+            gpu_model=r["gpu_model"], upfront_usd=r["upfront_start"]))
+    return out
 
 
 def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: list[Option],
-              *, time_limit_s: float) -> dict[str, Any]:
+              *, time_limit_s: float, keep_vcpu: bool = False) -> dict[str, Any]:
+    """The pool's members packed together, kept only when that costs less a month and no more upfront (and,
+    with `keep_vcpu`, no more node vCPU against a quota) than their own node groups side by side."""
     service, region, os, tenancy, option, term, offering_class, plan_type, payment, horizon, hours, arch = key
     candidates = [o.candidate for o in chosen]
+    vcpu_of = dict(catalog.specs.select("instance_type", "vcpu").iter_rows())
     standalone_groups = [{"instance_type": c.instance_type, "purchase_option": option, "count": c.count,
-                          "replicas_per_node": {w.id: c.config["replicas_per_node"]}}
+                          "replicas_per_node": {w.id: c.config["replicas_per_node"]},
+                          "monthly_usd_per_node": c.lines[0].monthly_usd / c.count,
+                          "upfront_usd_per_node": c.upfront_usd / c.count}
                          for w, c in zip(members, candidates, strict=True)]
     standalone = sum(c.lines[0].monthly_usd for c in candidates)
+    standalone_upfront = sum(c.upfront_usd for c in candidates)
+    standalone_vcpu = sum(vcpu_of.get(c.instance_type, 0) * c.count for c in candidates)
     variant = "-".join(str(v) for v in (term, offering_class or plan_type, payment) if v)
     base = {"id": f"{service}-{region}-{os}-{tenancy}-{option}{'-' + variant if variant else ''}-{horizon}m"
                   f"-{hours:g}h{'-' + arch if arch != 'any' else ''}",
             "service": service, "region": region, "os": os, "tenancy": tenancy, "purchase_option": option,
             "term": term, "payment": payment, "members": [w.id for w in members],
-            "standalone_monthly_usd": round(standalone, 2)}
+            "standalone_monthly_usd": round(standalone, 2), "standalone_upfront_usd": round(standalone_upfront, 2)}
+    own = {"nodes": standalone_groups, "monthly_usd": round(standalone, 2), "upfront_usd": round(standalone_upfront, 2),
+           "vcpu": standalone_vcpu}
     if len(members) < 2:
-        return {**base, "nodes": standalone_groups, "monthly_usd": round(standalone, 2), "lower_bound_usd": None,
-                "gap": None, "status": "ALONE", "method": "the workload's own node group"}
+        return {**base, **own, "lower_bound_usd": None, "gap": None, "status": "ALONE",
+                "method": "the workload's own node group"}
     types = node_prices(catalog, service, region, os, tenancy,
                         {"purchase_option": option, "term": term, "offering_class": offering_class,
                          "plan_type": plan_type, "payment": payment}, hours, horizon)
@@ -64,12 +95,18 @@ def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: lis
                        count=int(c.config.get("replicas", w.replicas)))
               for w, c in zip(members, candidates, strict=True)]
     result = pack(shapes, types, time_limit_s=time_limit_s)
-    if result.status == "INFEASIBLE" or result.monthly_usd >= standalone - 0.005:
-        return {**base, "nodes": standalone_groups, "monthly_usd": round(standalone, 2),
+    by_type = {t.instance_type: t for t in types}
+    upfront = sum(g.count * by_type[g.instance_type].upfront_usd for g in result.groups)
+    vcpu = sum(g.count * vcpu_of.get(g.instance_type, 0) for g in result.groups)
+    if (result.status == "INFEASIBLE" or result.monthly_usd >= standalone - 0.005
+            or upfront > standalone_upfront + 0.005 or (keep_vcpu and vcpu > standalone_vcpu)):
+        return {**base, **own,
                 "lower_bound_usd": round(result.lower_bound_usd, 2) if result.status != "INFEASIBLE" else None,
                 "gap": None, "status": "KEPT_OWN_GROUPS", "method": result.method}
     nodes = [{"instance_type": g.instance_type, "purchase_option": option, "count": g.count,
-              "replicas_per_node": dict(sorted(g.replicas_per_node.items()))} for g in result.groups]
-    return {**base, "nodes": nodes, "monthly_usd": round(result.monthly_usd, 2),
-            "lower_bound_usd": round(result.lower_bound_usd, 2), "gap": round(result.gap, 6), "status": result.status,
-            "method": result.method}
+              "replicas_per_node": dict(sorted(g.replicas_per_node.items())),
+              "monthly_usd_per_node": by_type[g.instance_type].usd_per_month,
+              "upfront_usd_per_node": by_type[g.instance_type].upfront_usd} for g in result.groups]
+    return {**base, "nodes": nodes, "monthly_usd": round(result.monthly_usd, 2), "upfront_usd": round(upfront, 2),
+            "vcpu": vcpu, "lower_bound_usd": round(result.lower_bound_usd, 2), "gap": round(result.gap, 6),
+            "status": result.status, "method": result.method}

@@ -96,6 +96,7 @@ class NodeType:
     pod_slots: int
     gpus: int = 0
     gpu_model: str | None = None
+    upfront_usd: float = 0.0     # paid at the start for one node (commitments with an upfront)
 
 
 @dataclass
@@ -220,6 +221,19 @@ def _cap(n: NodeType) -> list[int]:
             max(int(n.pod_slots), 0), max(int(n.gpus), 0)]
 
 
+def _caps(types: list[NodeType]) -> np.ndarray:
+    """`_cap` for many types at once."""
+    if not types:
+        return np.zeros((0, DIMS), dtype=np.int64)
+    raw = np.array([(n.alloc_vcpu, n.alloc_memory_gib, n.pod_slots, n.gpus) for n in types], dtype=float)
+    out = np.empty((len(types), DIMS), dtype=np.int64)
+    out[:, CPU] = np.floor(np.round(raw[:, CPU] * 1000.0, 6))
+    out[:, MEM] = np.floor(np.round(raw[:, MEM] * 1024.0, 6))
+    out[:, PODS] = np.maximum(raw[:, PODS].astype(np.int64), 0)
+    out[:, GPU] = np.maximum(raw[:, GPU].astype(np.int64), 0)
+    return out
+
+
 # ----------------------------------------------------------------------------- the prepared problem
 @dataclass
 class _Class:
@@ -241,6 +255,11 @@ class _Problem:
     compat: np.ndarray                   # classes x types: GPU rules and one replica fits
     kept: np.ndarray                     # indices of the undominated types
     unplaceable: list[str]
+    limit: np.ndarray | None = None      # per class, the most replicas a pattern may hold (default: demand)
+
+    @property
+    def pattern_cap(self) -> np.ndarray:
+        return self.demand if self.limit is None else self.limit
 
     @property
     def rank(self) -> np.ndarray:
@@ -286,8 +305,10 @@ def _prepare(shapes: Iterable[PodShape], node_types: Iterable[NodeType]) -> _Pro
     m = len(classes)
     size = np.array([_size(c.shape) for c in classes], dtype=np.int64).reshape(m, DIMS)
     demand = np.array([c.demand for c in classes], dtype=np.int64)
-    cap_all = np.array([_cap(n) for n in uniq], dtype=np.int64).reshape(len(uniq), DIMS)
-    kind_all = np.array([[may_host(c.shape, n) for n in uniq] for c in classes], dtype=bool).reshape(m, len(uniq))
+    cap_all = _caps(uniq)
+    gpu_less = np.array([n.gpus <= 0 for n in uniq], dtype=bool)
+    kind_all = np.array([gpu_less if c.shape.gpus <= 0 else [may_host(c.shape, n) for n in uniq] for c in classes],
+                        dtype=bool).reshape(m, len(uniq))
     fits_all = kind_all & (size[:, None, :] <= cap_all[None, :, :]).all(axis=2) if m else kind_all
     useful = fits_all.any(axis=0)
     types = [n for n, u in zip(uniq, useful, strict=True) if u]
@@ -299,17 +320,16 @@ def _prepare(shapes: Iterable[PodShape], node_types: Iterable[NodeType]) -> _Pro
 
 def _undominated(cap: np.ndarray, kind: np.ndarray) -> np.ndarray:
     """Types (in price-then-name order) that no earlier type dominates: an earlier type is no dearer,
-    has at least every capacity and may host every class this one may."""
-    keep: list[int] = []
-    for t in range(cap.shape[0]):
-        dominated = False
-        for u in keep:
-            if (cap[u] >= cap[t]).all() and (kind[:, u] >= kind[:, t]).all():
-                dominated = True
-                break
-        if not dominated:
-            keep.append(t)
-    return np.array(keep, dtype=np.int64)
+    has at least every capacity and may host every class this one may. (Dominance is transitive, so
+    being dominated by any earlier type is the same as by an earlier kept one.)"""
+    n = cap.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    dominates = (cap[:, None, :] >= cap[None, :, :]).all(axis=2)          # [u, t]: u has every capacity of t
+    if kind.size:
+        dominates &= (kind[:, :, None] >= kind[:, None, :]).all(axis=0)
+    earlier = np.tri(n, n, -1, dtype=bool).T                               # [u, t]: u < t
+    return np.nonzero(~(dominates & earlier).any(axis=0))[0].astype(np.int64)
 
 
 # ----------------------------------------------------------------------------- patterns and solutions
@@ -459,7 +479,7 @@ def _bounds_per_type(prob: _Problem) -> np.ndarray:
     """u[t, i]: at most this many replicas of class i on one node of type t (0 where it may not go)."""
     u = np.zeros((prob.cap.shape[0], len(prob.classes)), dtype=np.int64)
     for i in range(len(prob.classes)):
-        u[:, i] = np.where(prob.compat[i], np.minimum(per_node(prob.cap, prob.size[i]), prob.demand[i]), 0)
+        u[:, i] = np.where(prob.compat[i], np.minimum(per_node(prob.cap, prob.size[i]), prob.pattern_cap[i]), 0)
     return u
 
 
@@ -660,6 +680,7 @@ class _Bound:
     stopped: str | None
     seconds: float = 0.0
     parts: int = 1
+    duals: np.ndarray | None = None   # per class, feasible for the dual of the full LP: value = duals . demand
 
 
 def _column_generation(prob: _Problem, cols: _Columns, deadline: float, max_iterations: int = 400) -> _Bound:
@@ -675,8 +696,9 @@ def _column_generation(prob: _Problem, cols: _Columns, deadline: float, max_iter
         for t, a in every:
             cols.add(t, a)
         x, pi, z = _solve_master_lp(cols)
-        return _Bound(float(pi @ prob.demand), x, True, 1, 0, True, None)
+        return _Bound(float(pi @ prob.demand), x, True, 1, 0, True, None, duals=pi)
     best_bound, x, exact_calls, stopped = 0.0, np.zeros(0), 0, None
+    best_duals = np.zeros(len(prob.classes))
     iteration = 0
     converged = False
     while True:
@@ -685,7 +707,8 @@ def _column_generation(prob: _Problem, cols: _Columns, deadline: float, max_iter
         dual_value = float(pi @ prob.demand)
         ub = _fractional_bounds(pi, prob, u, kept)
         ratio = _theta(ub, prob.cost[kept])
-        best_bound = max(best_bound, dual_value / max(ratio, 1.0))
+        if dual_value / max(ratio, 1.0) > best_bound:
+            best_bound, best_duals = dual_value / max(ratio, 1.0), pi / max(ratio, 1.0)
         if ratio <= 1.0 + PRICE_EPS:
             converged = True
             break
@@ -724,13 +747,14 @@ def _column_generation(prob: _Problem, cols: _Columns, deadline: float, max_iter
                 if added:
                     break
         ratio = _theta(exact_ub, prob.cost[kept])
-        best_bound = max(best_bound, dual_value / max(ratio, 1.0))
+        if dual_value / max(ratio, 1.0) > best_bound:
+            best_bound, best_duals = dual_value / max(ratio, 1.0), pi / max(ratio, 1.0)
         if not added:            # no column prices out: the LP optimum up to the weights' rounding
             converged = proven
             if not converged:
                 stopped = "pricing limit"
             break
-    return _Bound(best_bound, x, converged, iteration, exact_calls, False, stopped)
+    return _Bound(best_bound, x, converged, iteration, exact_calls, False, stopped, duals=best_duals)
 
 
 def _components(prob: _Problem) -> list[np.ndarray]:
@@ -762,7 +786,8 @@ def _subproblem(prob: _Problem, cls: np.ndarray) -> tuple[_Problem, np.ndarray]:
     cap, kind = prob.cap[tys], prob.kind[np.ix_(cls, tys)]
     sub = _Problem(classes=[prob.classes[i] for i in cls], types=[prob.types[t] for t in tys], size=prob.size[cls],
                    demand=prob.demand[cls], cap=cap, cost=prob.cost[tys], kind=kind,
-                   compat=prob.compat[np.ix_(cls, tys)], kept=_undominated(cap, kind), unplaceable=[])
+                   compat=prob.compat[np.ix_(cls, tys)], kept=_undominated(cap, kind), unplaceable=[],
+                   limit=None if prob.limit is None else prob.limit[cls])
     return sub, tys
 
 
@@ -770,7 +795,7 @@ def _bound_by_components(prob: _Problem, cols: _Columns, deadline: float) -> _Bo
     """Column generation per component; the global columns gain every pattern generated."""
     parts = _components(prob)
     started = time.perf_counter()
-    total = _Bound(0.0, np.zeros(0), True, 0, 0, True, None)
+    total = _Bound(0.0, np.zeros(0), True, 0, 0, True, None, duals=np.zeros(len(prob.classes)))
     lp_x: dict[int, float] = {}
     work = [float(prob.demand[c].sum()) for c in parts]
     for k, cls in enumerate(parts):
@@ -790,6 +815,7 @@ def _bound_by_components(prob: _Problem, cols: _Columns, deadline: float) -> _Bo
             if j < bound.x.size and bound.x[j] > 0:
                 lp_x[g] = lp_x.get(g, 0.0) + float(bound.x[j])
         total.value += bound.value
+        total.duals[cls] = bound.duals
         total.converged &= bound.converged
         total.enumerated &= bound.enumerated
         total.iterations += bound.iterations
@@ -826,6 +852,53 @@ def lower_bound(shapes: Iterable[PodShape], node_types: Iterable[NodeType],
         cols.add(t, a)
     bound = _bound_by_components(prob, cols, time.perf_counter() + time_limit_s)
     return bound.value, _named_patterns(prob, cols, bound.x)
+
+
+@dataclass
+class Duals:
+    """Prices per replica that no node can beat: for every pattern p of type t holding at most the
+    pool's limit of replicas of each shape, sum over shapes of price x replicas <= c_t. So any packing
+    of any demand within the limits costs at least sum(price x demand): a cut valid for every member
+    set of a pool, tight (the LP bound) at the demand it was computed for."""
+
+    value: float                 # the bound at the given demand (= prices . demand, demand rounded up)
+    price: dict[str, float]      # shape key -> USD per replica
+    converged: bool
+
+
+class PoolPacking:
+    """One node pool's packing LP, prepared once for every shape that may join it (`count` = the most
+    replicas the shape can bring) and solved at any demand within those counts."""
+
+    def __init__(self, shapes: Iterable[PodShape], node_types: Iterable[NodeType]):
+        shapes, node_types = list(shapes), list(node_types)
+        prob = _prepare(shapes, node_types)
+        if prob.unplaceable:        # a shape that fits no node is priced at 0: the rest still bound the cost
+            gone = {k for c in prob.classes if c.key in prob.unplaceable for k, _ in c.members}
+            prob = _prepare([s for s in shapes if s.key not in gone], node_types)
+        self.prob = prob
+        self.class_of = {k: i for i, c in enumerate(prob.classes) for k, _ in c.members}
+
+    def duals(self, demand: dict[str, float], time_limit_s: float = 2.0) -> Duals:
+        """Column generation at `demand` (replicas per shape key, rounded up per class), patterns limited to
+        the counts given at construction; dual prices feasible for every such pattern (Farley-scaled when
+        cut short)."""
+        base = self.prob
+        if not base.classes:
+            return Duals(0.0, {}, True)
+        wanted = np.zeros(len(base.classes))
+        for k, d in demand.items():
+            if k in self.class_of:
+                wanted[self.class_of[k]] += d
+        prob = _Problem(**{**base.__dict__, "demand": np.ceil(wanted - 1e-6).astype(np.int64).clip(0),
+                           "limit": base.demand})
+        cols = _Columns(prob)
+        for t, a in _ffd_nodes(prob):
+            cols.add(t, a)
+        bound = _bound_by_components(prob, cols, time.perf_counter() + time_limit_s)
+        prices = np.maximum(bound.duals, 0.0)
+        return Duals(float(prices @ prob.demand), {k: float(prices[i]) for k, i in self.class_of.items()},
+                     bound.converged)
 
 
 # ----------------------------------------------------------------------------- the exact packing

@@ -18,7 +18,6 @@ import time
 from collections import defaultdict
 from typing import Any
 
-import polars as pl
 from pydantic import ValidationError
 
 from advisor.candidates.base import Candidate, Context
@@ -26,8 +25,10 @@ from advisor.candidates.registry import generate_all
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
-from advisor.portfolio.lp_bound import lp_bound
-from advisor.portfolio.select import HostPrice, Limits, Option, PoolPrice, Selection, select
+from advisor.portfolio.packing import PodShape
+from advisor.portfolio.pool_cuts import Pool, dominated, tighten
+from advisor.portfolio.relaxation import Relaxation
+from advisor.portfolio.select import HostPrice, Limits, Option, Selection, select
 from advisor.recommend import prefetch, to_option
 from advisor.workload_io import describe, field_errors
 from models.portfolio import Portfolio
@@ -81,22 +82,23 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         raise PlanInfeasible(f"the solver found no plan within {time_limit_s:g} s ({selection.status})", [])
     from advisor.portfolio.validate import validate  # noqa: PLC0415 - validate imports this module
 
-    # The relaxation with cluster nodes at their fluid cost bounds every plan from below (pooling included);
-    # its own choice, packed for real, is a second plan that pools more: the cheaper valid plan is answered.
+    # The relaxation: cluster nodes priced per pool by cuts, tightened until every pool it uses is priced at
+    # its packing LP bound (a valid lower bound on every plan, pooling included). CP-SAT on the tightened
+    # model gives a second, pooled choice (and its own bound); the cheaper valid plan is answered.
     fluid_options, pools = _fluid(catalog, workloads, options)
+    relaxation = Relaxation(fluid_options, fee_cents, limits, host_prices,
+                            {k: p.upfront_ratio for k, p in pools.items()})
+    tightened = tighten(relaxation, pools, deadline=started + 0.6 * time_limit_s)
     chosen_hint = {w: options[w].index(o) for w, o in selection.chosen.items()}  # feasible for the relaxation
-    relaxed = select(fluid_options, fee_cents, limits, time_limit_s=max(1.0, time_limit_s / 3), hint=chosen_hint,
-                     host_prices=host_prices, pools=pools)
-    bounds = [relaxed.bound_cents] if relaxed.status in ("OPTIMAL", "FEASIBLE") else []
-    lp = lp_bound(fluid_options, fee_cents, limits, host_prices, pools)  # the LP relaxation: valid, fast
-    if lp is not None:
-        bounds.append(math.floor(lp))
+    relaxed = select(fluid_options, fee_cents, limits, time_limit_s=max(1.0, time_limit_s / 6), hint=chosen_hint,
+                     host_prices=host_prices, pools=tightened.models)
+    bounds = [b for b in (tightened.bound_cents, relaxed.bound_cents if relaxed.chosen else None) if b is not None]
     pool_bound_cents = max(bounds) if bounds else None
     best = None
     for chosen in (selection, _pooled_choice(relaxed, options, fee_cents, limits, host_prices, time_limit_s)):
         if chosen is None or not chosen.chosen:
             continue
-        clusters = _clusters(catalog, workloads, chosen, time_limit_s)
+        clusters = _clusters(catalog, workloads, chosen, time_limit_s, tuple(limits.quotas))
         doc_ = _document(catalog, portfolio, workloads, chosen, alone, fee_cents, clusters,
                          _hosts(workloads, chosen, host_prices), pool_bound_cents)
         if validate(doc_, portfolio, catalog):
@@ -108,6 +110,12 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     plan_doc, chosen, clusters = best
     plan_doc["explanation"] = _explain(portfolio, workloads, options, fee_cents, limits, chosen, alone,
                                        time_limit_s, clusters, host_prices)
+    plan_doc["solver"]["relaxation"] = {
+        "iterations": tightened.iterations, "pattern_cuts": tightened.pattern_cuts, "converged": tightened.converged,
+        "pools": len(pools), "seconds": round(tightened.seconds, 3),
+        "lp_bound_monthly_usd": tightened.bound_cents / 100 if tightened.bound_cents is not None else None,
+        "cp_sat_status": relaxed.status, "cp_sat_seconds": round(relaxed.seconds, 3),
+        "cp_sat_bound_monthly_usd": relaxed.bound_cents / 100 if relaxed.bound_cents is not None else None}
     plan_doc["solver"]["seconds"] = round(time.perf_counter() - started, 3)
     problems = validate(plan_doc, portfolio, catalog)
     if problems:
@@ -117,12 +125,16 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
 
 def _pooled_choice(relaxed: Selection, options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits,
                    host_prices: dict, time_limit_s: float) -> Selection | None:
-    """The relaxation's choice, costed with the real candidates (the constraints checked by the same model)."""
+    """The relaxation's choice, costed with the real candidates."""
     if not relaxed.chosen:
         return None
     real = {id(o.candidate): o for opts in options.values() for o in opts}
     fixed = {w: [real[id(o.candidate)]] for w, o in relaxed.chosen.items()}
-    chosen = select(fixed, fee_cents, limits, time_limit_s=min(time_limit_s, 2.0), host_prices=host_prices)
+    # Fees, hosts and owned commitments for this choice; the portfolio's limits are checked on the packed plan.
+    everything = frozenset({"max_monthly_usd", "max_upfront_usd", "max_spot_share",
+                            *(f"vcpu_quotas.{r}.{k}" for r, k in limits.quotas)})
+    chosen = select(fixed, fee_cents, limits, time_limit_s=min(time_limit_s, 2.0), host_prices=host_prices,
+                    drop=everything)
     return chosen if chosen.chosen else None
 
 
@@ -177,13 +189,20 @@ def _option(wid: str, w: Workload, c: Candidate, vcpu_of: dict, family_of: dict)
         host_milli = math.ceil(w.replicas * 1000 / c.config["instances_per_host"])
         shared += cents(compute.monthly_usd)
         upfront = 0
-    ri_key = (c.instance_type, w.region) if on_demand and c.service in INSTANCE_SERVICES and c.instance_type else None
+    clustered = c.service in CLUSTER_SERVICES and c.tenancy != "host"
+    # A cluster's nodes may be shared with other workloads: its workloads count the vCPU their pods request in
+    # the spot share, the quota counts the nodes, and owned commitments are applied to instances outside clusters.
+    quota_milli = round(vcpu * 1000) if clustered else None
+    if clustered:
+        vcpu = int(c.config.get("replicas", w.replicas)) * w.vcpu
+    covered = on_demand and compute is not None and not clustered
+    ri_key = (c.instance_type, w.region) if covered and c.service in INSTANCE_SERVICES and c.instance_type else None
     return Option(
         workload=wid, candidate=c, cost_cents=sum(cents(x.monthly_usd) for x in c.lines) - int(shared),
         upfront_cents=upfront, vcpu_milli=round(vcpu * 1000), host_key=host_key, host_milli=host_milli,
         spot=c.purchase_option == "spot" and vcpu > 0, quota=quota, region=w.region, fees=tuple(sorted(set(fees))),
-        ri_key=ri_key, ri_unit_cents=cents(compute.monthly_usd) // max(c.count, 1) if ri_key and compute else 0,
-        sp_cents=cents(compute.monthly_usd) if on_demand and compute and c.service != "lightsail" else 0)
+        ri_key=ri_key, ri_unit_cents=cents(compute.monthly_usd) // max(c.count, 1) if ri_key else 0,
+        sp_cents=cents(compute.monthly_usd) if covered and c.service != "lightsail" else 0, quota_milli=quota_milli)
 
 
 def _host_prices(options: dict[str, list[Option]]) -> dict[str, HostPrice]:
@@ -244,34 +263,37 @@ def _alone_key(o: Option, w: Workload) -> tuple:
 
 
 def _fluid(catalog: Catalog, workloads: dict[str, Workload],
-           options: dict[str, list[Option]]) -> tuple[dict[str, list[Option]], dict[str, PoolPrice]]:
-    """The options with every ECS/EKS node-group candidate's nodes taken out, and the pools that price
-    them from below instead.
+           options: dict[str, list[Option]]) -> tuple[dict[str, list[Option]], dict[str, Pool]]:
+    """The options with every ECS/EKS node-group candidate's nodes taken out, and the node pools that
+    price those replicas instead (through cuts: `pool_cuts.py`).
 
-    A pool (service, region, OS, tenancy, purchase option, schedule, horizon, architecture) of replicas
-    costs at least, for each resource separately, its total demand x the lowest price per unit of that
-    resource over the pool's node types (vCPU, memory, pod slots, GPUs): any node's price is at least its
-    capacity x that unit price, and the nodes' capacities hold the demand. Upfront likewise. Public IPv4
-    per node and quota use are relaxed to 0, and Spot node vCPU to 0 in the spot share; job-shaped node
-    groups are relaxed to no node cost. The choice model on these options bounds every plan from below,
-    pooling included, except that a non-Spot node group keeps its own vCPU in the spot share.
+    A pool is (service, region, OS, tenancy, purchase option, schedule, horizon, architecture): the
+    workloads placed in it may share nodes. A pooled option keeps its other cost lines, fees and the vCPU
+    its pods request (spot share); its node cost and upfront move to the pool, and its quota use becomes
+    the vCPU its pods request (no node holds less). Job-shaped node groups (nodes only while jobs run) are
+    relaxed to no node cost. Options in dominated pools are left out (`pool_cuts.dominated`). The choice
+    model on these options, with each pool costing at least its cuts, bounds every plan from below,
+    pooling included.
     """
-    from advisor.portfolio.clusters import node_prices
+    from advisor.portfolio.clusters import option_node_prices
 
     arch_of = dict(catalog.specs.select("instance_type", "arch").iter_rows())
-    pools: dict[str, PoolPrice] = {}
+    priced: dict[tuple, dict[tuple, list]] = {}
+    members: dict[str, dict[str, PodShape]] = defaultdict(dict)
+    other: dict[str, dict[str, int]] = defaultdict(dict)
+    described: dict[str, tuple] = {}
 
     def pool_of(w: Workload, c: Candidate) -> str:
-        key = "|".join(str(x) for x in (c.service, w.region, w.os.value, c.tenancy, c.purchase_option, c.term,
-                                         c.offering_class, c.plan_type, c.payment, w.hours_per_month,
-                                         w.horizon_months, w.arch.value))
-        if key not in pools:
-            types = [t for t in node_prices(catalog, c.service, w.region, w.os.value, c.tenancy,
-                                            {"purchase_option": c.purchase_option, "term": c.term,
-                                             "offering_class": c.offering_class, "plan_type": c.plan_type,
-                                             "payment": c.payment}, w.hours_per_month, w.horizon_months)
-                     if w.arch.value == "any" or arch_of.get(t.instance_type) == w.arch.value]
-            pools[key] = PoolPrice.lowest(types, upfront=_node_upfronts(catalog, c, w, types))
+        option = (c.purchase_option, c.term, c.offering_class, c.plan_type, c.payment)
+        kind = (c.service, w.region, w.os.value, c.tenancy, w.hours_per_month, w.horizon_months, w.arch.value)
+        key = "|".join(str(x) for x in (*kind[:4], *option, *kind[4:]))
+        if key not in described:
+            group = kind[:6]
+            if group not in priced:
+                priced[group] = option_node_prices(catalog, *group)
+            types = tuple(t for t in priced[group].get(option, [])
+                          if w.arch.value == "any" or arch_of.get(t.instance_type) == w.arch.value)
+            described[key] = (kind, c.purchase_option == "spot", types)
         return key
 
     out: dict[str, list[Option]] = {}
@@ -283,37 +305,31 @@ def _fluid(catalog: Catalog, workloads: dict[str, Workload],
             if c.service not in CLUSTER_SERVICES or c.tenancy == "host":
                 relaxed.append(o)
                 continue
-            node_lines = cents(c.lines[0].monthly_usd) + sum(
-                cents(x.monthly_usd) for x in c.lines if x.item.startswith("public IPv4"))
-            units = 0 if w.job_shaped else int(c.config.get("replicas", w.replicas))
+            node_line = cents(c.lines[0].monthly_usd)
+            if w.job_shaped:
+                relaxed.append(dataclasses.replace(o, cost_cents=o.cost_cents - node_line, upfront_cents=0,
+                                                   quota_milli=0))
+                continue
+            units = int(c.config.get("replicas", w.replicas))
+            key = pool_of(w, c)
+            members[key][wid] = PodShape(key=wid, vcpu=w.vcpu, memory_gib=w.memory_gib, gpus=w.gpus,
+                                         gpu_model=w.gpu_model, count=units)
+            other[key][wid] = min(other[key].get(wid, o.cost_cents - node_line), o.cost_cents - node_line)
             relaxed.append(dataclasses.replace(
-                o, cost_cents=o.cost_cents - node_lines, upfront_cents=0, quota=None,
-                vcpu_milli=0 if o.spot else o.vcpu_milli, ri_unit_cents=0, sp_cents=0,
-                pool_key=pool_of(w, c) if units else None,
+                o, cost_cents=o.cost_cents - node_line, upfront_cents=0, quota_milli=0, pool_key=key,
                 pool_demand=(round(units * w.vcpu * 1000), round(units * w.memory_gib * 1000), units * 1000,
                              units * w.gpus * 1000)))
         out[wid] = relaxed
-    return out, pools
-
-
-def _node_upfronts(catalog: Catalog, c: Candidate, w: Workload, types: list) -> dict[str, float]:
-    """Upfront per node of each type under the candidate's purchase option (0 without one)."""
-    if c.purchase_option not in ("reserved", "savings_plan"):
-        return {t.instance_type: 0.0 for t in types}
-    from advisor.catalog import rates
-
-    keep = (pl.col("purchase_option") == c.purchase_option) & (pl.col("term") == c.term) & (
-        pl.col("payment") == c.payment)
-    for column, value in (("offering_class", c.offering_class), ("plan_type", c.plan_type)):
-        keep &= pl.col(column).is_null() if value is None else pl.col(column) == value
-    table = rates.rate_table(catalog, w.region, w.os.value, c.tenancy).filter(keep)
-    per = dict(table.select("instance_type", "upfront_usd").iter_rows())
-    return {t.instance_type: per.get(t.instance_type, 0.0) for t in types}
+    pools = {k: Pool(k, described[k][0], described[k][1], described[k][2], dict(m), dict(other[k]))
+             for k, m in sorted(members.items())}
+    gone = dominated(pools)
+    out = {w: [o for o in opts if o.pool_key not in gone] for w, opts in out.items()}
+    return out, {k: p for k, p in pools.items() if k not in gone}
 
 
 # ----------------------------------------------------------------------------- shared capacity
-def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selection,
-              time_limit_s: float) -> list[dict[str, Any]]:
+def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selection, time_limit_s: float,
+              quota_keys: tuple = ()) -> list[dict[str, Any]]:
     """Workloads on the same kind of node group share one cluster's nodes, packed together."""
     from advisor.portfolio.clusters import pack_pool
 
@@ -326,7 +342,8 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
                    c.plan_type, c.payment, w.horizon_months, w.hours_per_month, w.arch.value)].append(wid)
     budget = max(0.5, min(10.0, time_limit_s / 4) / max(1, sum(len(m) > 1 for m in pools.values())))
     return [pack_pool(catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members],
-                      time_limit_s=budget) for key, members in sorted(pools.items(), key=str)]
+                      time_limit_s=budget, keep_vcpu=any(r == key[1] for r, _ in quota_keys))
+            for key, members in sorted(pools.items(), key=str)]
 
 
 def _hosts(workloads: dict[str, Workload], selection: Selection,
@@ -368,13 +385,15 @@ def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workl
     bound = pool_bound_cents / 100 if pool_bound_cents is not None else None
     alone_total = sum(cents(alone[w].candidate.monthly_usd) for w in alone) / 100
     commitments = _commitments(portfolio, selection)
+    in_clusters = {w for c in clusters for w in c["members"]}
+    upfront = (sum(o.upfront_cents for w, o in selection.chosen.items() if w not in in_clusters) / 100
+               + sum(c["upfront_usd"] for c in clusters) + sum(h["count"] * h["upfront_usd_per_host"] for h in hosts))
     return {
         "placements": placements,
         "shared": {"clusters": clusters, "hosts": hosts, "commitments": commitments,
                    "fees": [{"fee": k, "monthly_usd": fee_cents[k] / 100} for k in selection.fees_paid]},
         "totals": {"monthly_usd": round(monthly, 2),
-                   "upfront_usd": round((sum(o.upfront_cents for o in selection.chosen.values())
-                                         + sum(h["count"] * h["upfront_usd_per_host"] * 100 for h in hosts)) / 100, 2),
+                   "upfront_usd": round(upfront, 2),
                    "alone_monthly_usd": round(alone_total, 2), "shared_fees_monthly_usd": fees / 100,
                    "packing_savings_monthly_usd": round(packing_savings, 2),
                    "host_sharing_savings_monthly_usd": round(host_savings, 2)},

@@ -36,7 +36,7 @@ class Option:
     candidate: Candidate
     cost_cents: int                 # monthly, shared fees excluded
     upfront_cents: int
-    vcpu_milli: int                 # provisioned vCPU x 1000
+    vcpu_milli: int                 # vCPU x 1000 in the spot share: provisioned, or requested by pods and tasks
     spot: bool
     quota: str | None               # "on_demand" or "spot" standard-family quota it draws on, else None
     region: str
@@ -48,6 +48,11 @@ class Option:
     host_milli: int = 0             # thousandths of a host this option's instances fill
     pool_key: str | None = None     # (bound model only) a node pool that prices this option's replicas
     pool_demand: tuple[int, int, int, int] = (0, 0, 0, 0)  # thousandths of vCPU, GiB, pod slots, GPUs
+    quota_milli: int | None = None  # vCPU x 1000 drawn on the quota (instances and nodes); None: vcpu_milli
+
+    @property
+    def quota_vcpu_milli(self) -> int:
+        return self.vcpu_milli if self.quota_milli is None else self.quota_milli
 
 
 @dataclass
@@ -74,21 +79,15 @@ class Limits:
     sp_cover_cents: int = 0
 
 
-@dataclass(frozen=True)
-class PoolPrice:
-    """Lowest price (and upfront) per unit of each resource over a pool's node types, in cents (floored)."""
+@dataclass
+class PoolModel:
+    """What the bound model knows of a node pool's cost. Each cut maps workload id -> thousandths of a cent
+    a month: whatever nodes carry the pool's replicas cost at least the sum of a cut's coefficients over the
+    workloads placed in the pool. Their upfront is at least `upfront_per_mille` / 1000 x their monthly cost
+    (the least ratio over the pool's node types)."""
 
-    per_unit: tuple[int, int, int, int]     # cents per vCPU, GiB, pod slot, GPU (monthly)
-    upfront_per_unit: tuple[int, int, int, int]
-
-    @classmethod
-    def lowest(cls, types: list, upfront: dict[str, float]) -> PoolPrice:
-        def low(value, capacity) -> int:
-            ratios = [value(t) / capacity(t) for t in types if capacity(t) > 0]
-            return int(min(ratios) * 100) if ratios else 0
-        caps = (lambda t: t.alloc_vcpu, lambda t: t.alloc_memory_gib, lambda t: t.pod_slots, lambda t: t.gpus)
-        return cls(tuple(low(lambda t: t.usd_per_month, cap) for cap in caps),
-                   tuple(low(lambda t: upfront[t.instance_type], cap) for cap in caps))
+    cuts: list[dict[str, int]] = field(default_factory=list)
+    upfront_per_mille: int = 0
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ def undominated(opts: list[Option], limits: Limits, drop: frozenset[str]) -> lis
     def vector(o: Option) -> tuple:
         spot_coef = (o.vcpu_milli * 1000 * o.spot - share * o.vcpu_milli) if share is not None else 0
         return (o.cost_cents, o.upfront_cents, spot_coef,
-                o.vcpu_milli if o.quota == "on_demand" else 0, o.vcpu_milli if o.quota == "spot" else 0)
+                o.quota_vcpu_milli if o.quota == "on_demand" else 0, o.quota_vcpu_milli if o.quota == "spot" else 0)
 
     def no_worse(a: Option, b: Option) -> bool:
         if not set(a.fees) <= set(b.fees) or a.region != b.region:
@@ -133,7 +132,7 @@ def undominated(opts: list[Option], limits: Limits, drop: frozenset[str]) -> lis
 
 def select(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
            time_limit_s: float, hint: dict[str, int] | None = None, drop: frozenset[str] = frozenset(),
-           host_prices: dict[str, HostPrice] | None = None, pools: dict[str, PoolPrice] | None = None) -> Selection:
+           host_prices: dict[str, HostPrice] | None = None, pools: dict[str, PoolModel] | None = None) -> Selection:
     """Solve the choice; `drop` names constraints to leave out (to price a binding constraint).
 
     The model is built on each workload's undominated options only; answers map back to the full lists."""
@@ -151,17 +150,16 @@ def select(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
 
 def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
            time_limit_s: float, hint: dict[str, int] | None, drop: frozenset[str],
-           host_prices: dict[str, HostPrice] | None, pools: dict[str, PoolPrice], assumptions: bool) -> Selection:
+           host_prices: dict[str, HostPrice] | None, pools: dict[str, PoolModel], assumptions: bool) -> Selection:
     model = cp_model.CpModel()
     names = sorted(options)
     x = {w: [model.new_bool_var(f"x[{w}][{i}]") for i in range(len(options[w]))] for w in names}
     for w in names:
         model.add_exactly_one(x[w])
     fee = {k: model.new_bool_var(f"fee[{k}]") for k in sorted(fee_cents)}
-    for w in names:
-        for i, o in enumerate(options[w]):
-            for k in o.fees:
-                model.add_implication(x[w][i], fee[k])
+    for w in names:   # a fee is paid when any option needing it is taken (one row per workload and fee)
+        for k in sorted({k for o in options[w] for k in o.fees}):
+            model.add(sum(x[w][i] for i, o in enumerate(options[w]) if k in o.fees) <= fee[k])
     cost_terms = [o.cost_cents * x[w][i] for w in names for i, o in enumerate(options[w])]
     cost_terms += [fee_cents[k] * fee[k] for k in fee]
     host_prices = host_prices or {}
@@ -171,18 +169,25 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
                                     if o.host_key == k))
         cost_terms.append(host_prices[k].monthly_cents * var)
     pool_upfront = []
-    for k, price in sorted(pools.items()):  # a pool costs at least each resource's demand x its lowest unit price
-        users = [(w, i, o) for w in names for i, o in enumerate(options[w]) if o.pool_key == k]
-        if not users:
+    for k, pool in sorted(pools.items()):  # a pool costs at least what each of its cuts says
+        members: dict[str, list] = {}
+        for w in names:
+            for i, o in enumerate(options[w]):
+                if o.pool_key == k:
+                    members.setdefault(w, []).append(x[w][i])
+        if not members:
             continue
-        cost = model.new_int_var(0, 10**10, f"pool[{k}]")
-        upfront = model.new_int_var(0, 10**10, f"pool_upfront[{k}]")
-        for r in range(4):
-            demand = sum(o.pool_demand[r] * x[w][i] for w, i, o in users)
-            model.add(1000 * cost >= price.per_unit[r] * demand)
-            model.add(1000 * upfront >= price.upfront_per_unit[r] * demand)
+        most = sum(max((cut.get(w, 0) for cut in pool.cuts), default=0) for w in members) // 1000 + 1
+        cost = model.new_int_var(0, most, f"pool[{k}]")   # no cut can ask for more than `most`
+        for cut in pool.cuts:
+            terms = [coef * v for w, coef in sorted(cut.items()) if coef > 0 and w in members for v in members[w]]
+            if terms:
+                model.add(1000 * cost >= sum(terms))
         cost_terms.append(cost)
-        pool_upfront.append(upfront)
+        if pool.upfront_per_mille:
+            upfront = model.new_int_var(0, most * pool.upfront_per_mille // 1000 + 1, f"pool_upfront[{k}]")
+            model.add(1000 * upfront >= pool.upfront_per_mille * cost)
+            pool_upfront.append(upfront)
     covered: list = []
     ri_vars: dict[tuple[str, int], cp_model.IntVar] = {}
     for key, owned in sorted(limits.ri_owned.items()):
@@ -239,7 +244,7 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
         if users:
             guarded(f"vcpu_quotas.{region}.{kind}",
                     lambda users=users, quota=quota: model.add(
-                        sum(o.vcpu_milli * x[w][i] for w, i, o in users) <= quota * 1000))
+                        sum(o.quota_vcpu_milli * x[w][i] for w, i, o in users) <= quota * 1000))
     model.add_assumptions(list(guards.values()))
     model.minimize(objective * scale + tiebreak)
     if hint:
@@ -257,7 +262,7 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
     status = solver.solve(model)
     name = solver.status_name(status)
     if status == cp_model.MODEL_INVALID:
-        raise ValueError(f"invalid choice model: {model.validate()}")
+        raise ValueError(f"invalid choice model: {model.validate()[:500]}")
     if status == cp_model.INFEASIBLE:
         core = solver.sufficient_assumptions_for_infeasibility()
         by_index = {v.index: k for k, v in guards.items()}

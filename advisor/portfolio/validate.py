@@ -68,28 +68,77 @@ def _constraints(plan: dict[str, Any], portfolio: Portfolio, catalog: Catalog) -
     c = portfolio.constraints
     totals = plan["totals"]
     problems = []
+    by_id = {w.id: w for w in portfolio.workloads}
+    clusters = plan["shared"]["clusters"]
+    in_cluster = {w for cluster in clusters for w in cluster["members"]}
     if c.max_monthly_usd is not None and totals["monthly_usd"] > c.max_monthly_usd + TOLERANCE_USD:
         problems.append(f"monthly ${totals['monthly_usd']} is over max_monthly_usd ${c.max_monthly_usd}")
-    # Hosts are shared: their upfront is counted once per host bought, not per placement.
-    upfront = round(sum(p["choice"]["upfront_usd"] for p in plan["placements"] if p["choice"]["tenancy"] != "host")
+    # Hosts and cluster nodes are shared: their upfront is counted per host and per node bought.
+    for cluster in clusters:
+        for field in ("monthly", "upfront"):
+            summed = sum(g["count"] * g[f"{field}_usd_per_node"] for g in cluster["nodes"])
+            if abs(summed - cluster[f"{field}_usd"]) > TOLERANCE_USD:
+                problems.append(f"{cluster['id']}: node groups add to ${summed:.2f} {field}, "
+                                f"not ${cluster[f'{field}_usd']}")
+    upfront = round(sum(p["choice"]["upfront_usd"] for p in plan["placements"]
+                        if p["choice"]["tenancy"] != "host" and p["workload_id"] not in in_cluster)
+                    + sum(cluster["upfront_usd"] for cluster in clusters)
                     + sum(h["count"] * h["upfront_usd_per_host"] for h in plan["shared"]["hosts"]), 2)
     if abs(upfront - totals["upfront_usd"]) > TOLERANCE_USD:
         problems.append(f"upfront adds to {upfront}, not {totals['upfront_usd']}")
     if c.max_upfront_usd is not None and upfront > c.max_upfront_usd + TOLERANCE_USD:
         problems.append(f"upfront ${upfront} is over max_upfront_usd ${c.max_upfront_usd}")
-    vcpu = {r["instance_type"]: r["vcpu"] for r in catalog.specs.select("instance_type", "vcpu").to_dicts()}
+    specs = {r["instance_type"]: r for r in catalog.specs.select("instance_type", "vcpu", "family").to_dicts()}
     total = spot = 0.0
     for p in plan["placements"]:
         choice = p["choice"]
-        if choice["instance_type"] and choice["tenancy"] != "host" and choice["instance_type"] in vcpu:
-            v = vcpu[choice["instance_type"]] * choice["count"]
+        if p["workload_id"] in in_cluster:   # pods on shared nodes: the vCPU they request
+            v = choice["config"].get("replicas", by_id[p["workload_id"]].replicas) * by_id[p["workload_id"]].vcpu
+        elif choice["instance_type"] and choice["tenancy"] != "host" and choice["instance_type"] in specs:
+            v = specs[choice["instance_type"]]["vcpu"] * choice["count"]
         else:
             v = choice["config"].get("task_vcpu", 0) * choice["count"]
         total += v
         spot += v if choice["purchase_option"] == "spot" else 0
     if c.max_spot_share is not None and total and spot / total > c.max_spot_share + 1e-9:
         problems.append(f"spot share {spot / total:.3f} is over max_spot_share {c.max_spot_share}")
+    problems += _quotas(plan, portfolio, catalog, specs, in_cluster)
     fees = sum(f["monthly_usd"] for f in plan["shared"]["fees"])
     if abs(fees - totals["shared_fees_monthly_usd"]) > TOLERANCE_USD:
         problems.append("shared fees do not add up")
+    return problems
+
+
+STANDARD_FAMILIES = set("acdhimrtz")    # AWS's "Standard (A, C, D, H, I, M, R, T, Z) instances" quota
+INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
+
+
+def _quotas(plan: dict[str, Any], portfolio: Portfolio, catalog: Catalog, specs: dict, in_cluster: set) -> list[str]:
+    """vCPU of standard-family instances and cluster nodes per region, on-demand and Spot, within the quotas."""
+    c = portfolio.constraints
+    used: dict[tuple[str, str], float] = {}
+    region_of = {w.id: w.region for w in portfolio.workloads}
+
+    def count(region: str, instance_type: str, option: str, n: float) -> None:
+        spec = specs.get(instance_type)
+        if spec and str(spec["family"])[:1] in STANDARD_FAMILIES:
+            kind = "spot" if option == "spot" else "on_demand"
+            used[(region, kind)] = used.get((region, kind), 0.0) + spec["vcpu"] * n
+
+    for p in plan["placements"]:
+        choice = p["choice"]
+        if (p["workload_id"] not in in_cluster and choice["service"] in INSTANCE_SERVICES and choice["instance_type"]
+                and choice["tenancy"] != "host"):
+            count(region_of[p["workload_id"]], choice["instance_type"], choice["purchase_option"], choice["count"])
+    for cluster in plan["shared"]["clusters"]:
+        for g in cluster["nodes"]:
+            count(cluster["region"], g["instance_type"], g["purchase_option"], g["count"])
+    problems = []
+    for (region, kind), vcpu in sorted(used.items()):
+        given = c.vcpu_quotas.get(region)
+        quota = getattr(given, kind, None) if given else None
+        if quota is None and kind == "on_demand" and c.default_quotas:
+            quota = catalog.facts.value("quotas.on_demand_standard_default_vcpus")
+        if quota is not None and vcpu > quota + 1e-6:
+            problems.append(f"{region} {kind} standard vCPU {vcpu:g} is over the quota {quota:g}")
     return problems
