@@ -8,8 +8,10 @@ node groups only when they cost less than the workloads' own node groups side by
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from advisor.candidates.frontiers import node_types as allocatable_types
@@ -41,28 +43,54 @@ def node_prices(catalog: Catalog, service: str, region: str, os: str, tenancy: s
 OPTION_COLUMNS = ("purchase_option", "term", "offering_class", "plan_type", "payment")
 
 
-def option_node_prices(catalog: Catalog, service: str, region: str, os: str, tenancy: str, hours: float,
-                       horizon: int) -> dict[tuple, list[NodeType]]:
-    """`node_prices` for every purchase option at once, keyed by (purchase_option, term, offering_class,
-    plan_type, payment): one join instead of one per option."""
-    nodes = allocatable_types(catalog, service, region, os)
+@dataclass
+class GroupPrices:
+    """One kind of node group's types (allocatable capacity, architecture) with their price per node-month and
+    upfront under every purchase option, as arrays over the same types (NaN where an option is not offered)."""
+
+    names: list[str]
+    capacity: np.ndarray                 # types x (alloc vCPU, alloc GiB, pod slots, GPUs)
+    gpu_model: list[str | None]
+    arch: np.ndarray
+    monthly: dict[tuple, np.ndarray] = field(default_factory=dict)
+    upfront: dict[tuple, np.ndarray] = field(default_factory=dict)
+
+    def node_types(self, option: tuple, mask: np.ndarray) -> list[NodeType]:
+        monthly, upfront, cap = self.monthly[option], self.upfront[option], self.capacity
+        return [NodeType(instance_type=self.names[i], usd_per_month=float(monthly[i]), alloc_vcpu=float(cap[i, 0]),
+                         alloc_memory_gib=float(cap[i, 1]), pod_slots=int(cap[i, 2]), gpus=int(cap[i, 3]),
+                         gpu_model=self.gpu_model[i], upfront_usd=float(upfront[i])) for i in np.nonzero(mask)[0]]
+
+
+def group_prices(catalog: Catalog, service: str, region: str, os: str, tenancy: str, hours: float,
+                 horizon: int) -> GroupPrices:
+    """`node_prices` for every purchase option at once: one join, arrays instead of objects."""
+    nodes = allocatable_types(catalog, service, region, os).sort("instance_type")
+    arch_of = dict(catalog.specs.select("instance_type", "arch").iter_rows())
+    names = nodes["instance_type"].to_list()
+    index = {name: i for i, name in enumerate(names)}
+    out = GroupPrices(names=names, capacity=nodes.select("alloc_vcpu", "alloc_memory_gib", "pod_slots", "gpus")
+                      .fill_null(0).to_numpy().astype(float), gpu_model=nodes["gpu_model"].to_list(),
+                      arch=np.array([arch_of.get(n, "") for n in names]))
     table = rates.rate_table(catalog, region, os, tenancy)
-    priced = (table.join(nodes, on="instance_type", how="inner")
+    priced = (table.join(nodes.select("instance_type"), on="instance_type", how="inner")
               .with_columns(count=pl.lit(1), hours=pl.lit(float(hours)), horizon=pl.lit(horizon)))
-    priced = cost_columns(priced).sort([*OPTION_COLUMNS, "instance_type"], nulls_last=True)
-    out: dict[tuple, list[NodeType]] = {}
-    for r in priced.iter_rows(named=True):
-        out.setdefault(tuple(r[c] for c in OPTION_COLUMNS), []).append(NodeType(
-            instance_type=r["instance_type"], usd_per_month=r["compute_monthly"], alloc_vcpu=r["alloc_vcpu"],
-            alloc_memory_gib=r["alloc_memory_gib"], pod_slots=int(r["pod_slots"]), gpus=int(r["gpus"]),
-            gpu_model=r["gpu_model"], upfront_usd=r["upfront_start"]))
+    priced = cost_columns(priced).select(*OPTION_COLUMNS, "instance_type", "compute_monthly", "upfront_start")
+    for part in priced.partition_by(list(OPTION_COLUMNS), maintain_order=False):
+        option = tuple(part.row(0, named=True)[c] for c in OPTION_COLUMNS)
+        rows = np.array([index[n] for n in part["instance_type"].to_list()], dtype=np.int64)
+        monthly, upfront = np.full(len(names), np.nan), np.full(len(names), np.nan)
+        monthly[rows] = part["compute_monthly"].to_numpy()
+        upfront[rows] = part["upfront_start"].fill_null(0.0).to_numpy()
+        out.monthly[option], out.upfront[option] = monthly, upfront
     return out
 
 
 def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: list[Option],
-              *, time_limit_s: float, keep_vcpu: bool = False) -> dict[str, Any]:
-    """The pool's members packed together, kept only when that costs less a month and no more upfront (and,
-    with `keep_vcpu`, no more node vCPU against a quota) than their own node groups side by side."""
+              *, time_limit_s: float, keep_vcpu: bool = False, own: bool = False) -> dict[str, Any]:
+    """The pool's members packed together (one member too: a mix of types may beat its own group), kept only
+    when that costs less a month and no more upfront (and, with `keep_vcpu`, no more node vCPU against a
+    quota) than their own node groups side by side; `own` keeps the own groups (job-shaped node groups)."""
     service, region, os, tenancy, option, term, offering_class, plan_type, payment, horizon, hours, arch = key
     candidates = [o.candidate for o in chosen]
     vcpu_of = dict(catalog.specs.select("instance_type", "vcpu").iter_rows())
@@ -80,11 +108,11 @@ def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: lis
             "service": service, "region": region, "os": os, "tenancy": tenancy, "purchase_option": option,
             "term": term, "payment": payment, "members": [w.id for w in members],
             "standalone_monthly_usd": round(standalone, 2), "standalone_upfront_usd": round(standalone_upfront, 2)}
-    own = {"nodes": standalone_groups, "monthly_usd": round(standalone, 2), "upfront_usd": round(standalone_upfront, 2),
-           "vcpu": standalone_vcpu}
-    if len(members) < 2:
-        return {**base, **own, "lower_bound_usd": None, "gap": None, "status": "ALONE",
-                "method": "the workload's own node group"}
+    standalone_plan = {"nodes": standalone_groups, "monthly_usd": round(standalone, 2),
+                       "upfront_usd": round(standalone_upfront, 2), "vcpu": standalone_vcpu}
+    if own:
+        return {**base, **standalone_plan, "lower_bound_usd": None, "gap": None, "status": "OWN_GROUP",
+                "method": "the workload's own node group (nodes only while its jobs run)"}
     types = node_prices(catalog, service, region, os, tenancy,
                         {"purchase_option": option, "term": term, "offering_class": offering_class,
                          "plan_type": plan_type, "payment": payment}, hours, horizon)
@@ -100,7 +128,7 @@ def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: lis
     vcpu = sum(g.count * vcpu_of.get(g.instance_type, 0) for g in result.groups)
     if (result.status == "INFEASIBLE" or result.monthly_usd >= standalone - 0.005
             or upfront > standalone_upfront + 0.005 or (keep_vcpu and vcpu > standalone_vcpu)):
-        return {**base, **own,
+        return {**base, **standalone_plan,
                 "lower_bound_usd": round(result.lower_bound_usd, 2) if result.status != "INFEASIBLE" else None,
                 "gap": None, "status": "KEPT_OWN_GROUPS", "method": result.method}
     nodes = [{"instance_type": g.instance_type, "purchase_option": option, "count": g.count,

@@ -683,7 +683,8 @@ class _Bound:
     duals: np.ndarray | None = None   # per class, feasible for the dual of the full LP: value = duals . demand
 
 
-def _column_generation(prob: _Problem, cols: _Columns, deadline: float, max_iterations: int = 400) -> _Bound:
+def _column_generation(prob: _Problem, cols: _Columns, deadline: float, max_iterations: int = 400,
+                       enumerate_limit: int = ENUMERATE_LIMIT) -> _Bound:
     u = _bounds_per_type(prob)
     kept = prob.kept
     for t in kept:                                        # one class alone on each type it fits
@@ -691,7 +692,7 @@ def _column_generation(prob: _Problem, cols: _Columns, deadline: float, max_iter
             a = np.zeros(len(prob.classes), dtype=np.int64)
             a[i] = u[t, i]
             cols.add(int(t), a)
-    every = _enumerate(prob, u, ENUMERATE_LIMIT)
+    every = _enumerate(prob, u, enumerate_limit) if enumerate_limit else None
     if every is not None:
         for t, a in every:
             cols.add(t, a)
@@ -791,7 +792,8 @@ def _subproblem(prob: _Problem, cls: np.ndarray) -> tuple[_Problem, np.ndarray]:
     return sub, tys
 
 
-def _bound_by_components(prob: _Problem, cols: _Columns, deadline: float) -> _Bound:
+def _bound_by_components(prob: _Problem, cols: _Columns, deadline: float,
+                         enumerate_limit: int = ENUMERATE_LIMIT) -> _Bound:
     """Column generation per component; the global columns gain every pattern generated."""
     parts = _components(prob)
     started = time.perf_counter()
@@ -807,7 +809,7 @@ def _bound_by_components(prob: _Problem, cols: _Columns, deadline: float) -> _Bo
                 sub_cols.add(int(np.searchsorted(tys, t)), a[cls])
         share = sum(work[k:]) and work[k] / sum(work[k:])
         part_deadline = time.perf_counter() + max(deadline - time.perf_counter(), 0.0) * max(share, 0.25)
-        bound = _column_generation(sub, sub_cols, part_deadline)
+        bound = _column_generation(sub, sub_cols, part_deadline, enumerate_limit=enumerate_limit)
         for j, (t, a) in enumerate(zip(sub_cols.types, sub_cols.cols, strict=True)):
             full = np.zeros(len(prob.classes), dtype=np.int64)
             full[cls] = a
@@ -868,16 +870,20 @@ class Duals:
 
 class PoolPacking:
     """One node pool's packing LP, prepared once for every shape that may join it (`count` = the most
-    replicas the shape can bring) and solved at any demand within those counts."""
+    replicas the shape can bring) and solved at any demand within those counts. Dominated node types are
+    dropped once (a pattern on one fits its dominating type, no dearer), and the patterns generated are
+    kept from one demand to the next: later solves start where the last one ended."""
 
     def __init__(self, shapes: Iterable[PodShape], node_types: Iterable[NodeType]):
         shapes, node_types = list(shapes), list(node_types)
         prob = _prepare(shapes, node_types)
         if prob.unplaceable:        # a shape that fits no node is priced at 0: the rest still bound the cost
             gone = {k for c in prob.classes if c.key in prob.unplaceable for k, _ in c.members}
-            prob = _prepare([s for s in shapes if s.key not in gone], node_types)
-        self.prob = prob
-        self.class_of = {k: i for i, c in enumerate(prob.classes) for k, _ in c.members}
+            shapes = [s for s in shapes if s.key not in gone]
+            prob = _prepare(shapes, node_types)
+        self.prob = _prepare(shapes, [prob.types[t] for t in prob.kept]) if prob.classes else prob
+        self.class_of = {k: i for i, c in enumerate(self.prob.classes) for k, _ in c.members}
+        self.patterns: list[tuple[int, np.ndarray]] = []
 
     def duals(self, demand: dict[str, float], time_limit_s: float = 2.0) -> Duals:
         """Column generation at `demand` (replicas per shape key, rounded up per class), patterns limited to
@@ -890,12 +896,15 @@ class PoolPacking:
         for k, d in demand.items():
             if k in self.class_of:
                 wanted[self.class_of[k]] += d
-        prob = _Problem(**{**base.__dict__, "demand": np.ceil(wanted - 1e-6).astype(np.int64).clip(0),
+        # Every class that may join is given at least one replica: its price then says what it would cost to add,
+        # where a class absent from the demand would be priced 0 (and the relaxation would add it for free).
+        prob = _Problem(**{**base.__dict__, "demand": np.ceil(wanted - 1e-6).astype(np.int64).clip(1),
                            "limit": base.demand})
         cols = _Columns(prob)
-        for t, a in _ffd_nodes(prob):
+        for t, a in self.patterns or _ffd_nodes(prob):
             cols.add(t, a)
-        bound = _bound_by_components(prob, cols, time.perf_counter() + time_limit_s)
+        bound = _bound_by_components(prob, cols, time.perf_counter() + time_limit_s, enumerate_limit=0)
+        self.patterns = list(zip(cols.types, cols.cols, strict=True))
         prices = np.maximum(bound.duals, 0.0)
         return Duals(float(prices @ prob.demand), {k: float(prices[i]) for k, i in self.class_of.items()},
                      bound.converged)

@@ -16,8 +16,10 @@ import dataclasses
 import math
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 from advisor.candidates.base import Candidate, Context
@@ -25,8 +27,9 @@ from advisor.candidates.registry import generate_all
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
+from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.packing import PodShape
-from advisor.portfolio.pool_cuts import Pool, dominated, tighten
+from advisor.portfolio.pool_cuts import Pool, Tightened, dominated, separate, tighten
 from advisor.portfolio.relaxation import Relaxation
 from advisor.portfolio.select import HostPrice, Limits, Option, Selection, select
 from advisor.recommend import prefetch, to_option
@@ -57,8 +60,22 @@ def parse(doc: Any) -> Portfolio:
 
 
 def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0) -> dict[str, Any]:
-    """The contract's plan for a portfolio document {"workloads": [...], "constraints": {...}}."""
+    """The contract's plan for a portfolio document {"workloads": [...], "constraints": {...}}.
+
+    `time_limit_s` bounds the whole answer: after the candidates, the choice gets up to a fifth of what is
+    left, the relaxation runs until two thirds of the time, the pooled choice until 85 %, packing and the
+    explanation share the rest (each phase at least a little, so a tiny limit still answers)."""
     started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(now - since, 3)
+        return now
+
+    def left(until: float) -> float:
+        return max(started + until * time_limit_s - time.perf_counter(), 0.5)
+
     portfolio = doc if isinstance(doc, Portfolio) else parse(doc)
     catalog = catalog or load_catalog()
     ctx = Context(catalog)
@@ -74,48 +91,56 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     limits = _limits(catalog, portfolio, options)
     alone = {w: min(opts, key=lambda o: _alone_key(o, workloads[w])) for w, opts in options.items()}
     hint = {w: options[w].index(alone[w]) for w in options}
-    selection = select(options, fee_cents, limits, time_limit_s=time_limit_s, hint=hint, host_prices=host_prices)
+    mark = lap("candidates", started)
+    selection = select(options, fee_cents, limits, time_limit_s=max(0.5, left(1.0) / 5), hint=hint,
+                       host_prices=host_prices)
     if selection.status == "INFEASIBLE":
         raise PlanInfeasible("no plan meets all of these constraints together: " + ", ".join(selection.conflicts),
                              selection.conflicts)
     if not selection.chosen:
         raise PlanInfeasible(f"the solver found no plan within {time_limit_s:g} s ({selection.status})", [])
+    mark = lap("choice", mark)
     from advisor.portfolio.validate import validate  # noqa: PLC0415 - validate imports this module
 
-    # The relaxation: cluster nodes priced per pool by cuts, tightened until every pool it uses is priced at
-    # its packing LP bound (a valid lower bound on every plan, pooling included). CP-SAT on the tightened
-    # model gives a second, pooled choice (and its own bound); the cheaper valid plan is answered.
+    rejected: list[list[str]] = []     # what each plan that failed validation broke
+
+    def packed(chosen: Selection) -> tuple[dict, Selection, list[dict], list[str]]:
+        """The plan document of a choice with its clusters packed, and what it breaks (nothing, if valid)."""
+        clusters = _clusters(catalog, workloads, chosen, budget_s=max(0.5, 0.2 * time_limit_s),
+                             quota_keys=tuple(limits.quotas))
+        document = _document(catalog, portfolio, workloads, chosen, alone, fee_cents, clusters,
+                             _hosts(workloads, chosen, host_prices))
+        problems = validate(document, portfolio, catalog)
+        if problems:
+            rejected.append(problems)
+        return (document, chosen, clusters, problems)
+
+    # The relaxation: cluster nodes priced per pool by cuts, tightened until every pool it uses is priced at its
+    # packing LP bound: a lower bound on every plan, pooling included.
     fluid_options, pools = _fluid(catalog, workloads, options)
     relaxation = Relaxation(fluid_options, fee_cents, limits, host_prices,
                             {k: p.upfront_ratio for k, p in pools.items()})
-    tightened = tighten(relaxation, pools, deadline=started + 0.6 * time_limit_s)
-    chosen_hint = {w: options[w].index(o) for w, o in selection.chosen.items()}  # feasible for the relaxation
-    relaxed = select(fluid_options, fee_cents, limits, time_limit_s=max(1.0, time_limit_s / 6), hint=chosen_hint,
-                     host_prices=host_prices, pools=tightened.models)
-    bounds = [b for b in (tightened.bound_cents, relaxed.bound_cents if relaxed.chosen else None) if b is not None]
-    pool_bound_cents = max(bounds) if bounds else None
-    best = None
-    for chosen in (selection, _pooled_choice(relaxed, options, fee_cents, limits, host_prices, time_limit_s)):
-        if chosen is None or not chosen.chosen:
-            continue
-        clusters = _clusters(catalog, workloads, chosen, time_limit_s, tuple(limits.quotas))
-        doc_ = _document(catalog, portfolio, workloads, chosen, alone, fee_cents, clusters,
-                         _hosts(workloads, chosen, host_prices), pool_bound_cents)
-        if validate(doc_, portfolio, catalog):
-            continue
-        if best is None or doc_["totals"]["monthly_usd"] < best[0]["totals"]["monthly_usd"] - 0.005:
-            best = (doc_, chosen, clusters)
-    if best is None:
+    tightened = tighten(relaxation, pools, deadline=time.perf_counter() + left(2 / 3))
+    mark = lap("relaxation", mark)
+    # Plan B: the relaxation's choice, packed for real. Plan A: the choice as if nothing were pooled, packed.
+    pooled = _pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices, packed,
+                           deadline=time.perf_counter() + left(0.85))
+    plans = [p[:3] for p in [*pooled.plans, packed(selection)] if not p[3]]
+    mark = lap("pooled choice and packing", mark)
+    if not plans:
         raise RuntimeError("no plan passed validation")
-    plan_doc, chosen, clusters = best
+    plan_doc, chosen, clusters = min(plans, key=lambda p: p[0]["totals"]["monthly_usd"])
+    _prove(plan_doc, tightened.bound_cents)
     plan_doc["explanation"] = _explain(portfolio, workloads, options, fee_cents, limits, chosen, alone,
-                                       time_limit_s, clusters, host_prices)
+                                       left(1.0), clusters, host_prices)
+    lap("explanation", mark)
     plan_doc["solver"]["relaxation"] = {
         "iterations": tightened.iterations, "pattern_cuts": tightened.pattern_cuts, "converged": tightened.converged,
         "pools": len(pools), "seconds": round(tightened.seconds, 3),
         "lp_bound_monthly_usd": tightened.bound_cents / 100 if tightened.bound_cents is not None else None,
-        "cp_sat_status": relaxed.status, "cp_sat_seconds": round(relaxed.seconds, 3),
-        "cp_sat_bound_monthly_usd": relaxed.bound_cents / 100 if relaxed.bound_cents is not None else None}
+        "pooled_plans": pooled.notes, "rejected_plans": rejected,
+        "plans_compared": [round(p[0]["totals"]["monthly_usd"], 2) for p in plans]}
+    plan_doc["solver"]["timings"] = timings
     plan_doc["solver"]["seconds"] = round(time.perf_counter() - started, 3)
     problems = validate(plan_doc, portfolio, catalog)
     if problems:
@@ -123,19 +148,131 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     return plan_doc
 
 
+@dataclass
+class _Pooled:
+    plans: list[tuple[dict, Selection, list[dict], list[str]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, Pool],
+                  options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, host_prices: dict,
+                  packed, deadline: float) -> _Pooled:
+    """Plan B: CP-SAT on the tightened cut model near the LP's choice (a workload the LP placed whole stays
+    where it put it; the others choose among the options the LP used), mapped to real candidates and packed.
+
+    The cut model prices pools at their packing LP bound, a little below whole nodes: when the packed plan
+    spends over the budget or the upfront cap, the LP is solved again with that limit lowered by the excess
+    (and 0.5 % more) and the choice made again, up to three times."""
+    out = _Pooled()
+    solution, current = tightened.solution, limits
+    for attempt in range(3):
+        if solution is None or solution.objective_cents is None:
+            out.notes.append(f"pooled choice {attempt + 1}: the LP has no solution")
+            break
+        left = deadline - time.perf_counter()
+        if left <= 0.2:
+            out.notes.append("no time left for a pooled choice")
+            break
+        reduced, hint = _near(solution, relaxation.options)
+        chosen = select(reduced, fee_cents, current, time_limit_s=left, hint=hint, host_prices=host_prices,
+                        pools=tightened.models)
+        for _ in range(4):   # cuts at the chosen pools' whole demand, then choose again, while any cut is added
+            if not chosen.chosen or deadline - time.perf_counter() < 0.5:
+                break
+            demand, priced = _chosen_demand(chosen, pools, tightened.models)
+            if not separate(tightened, pools, demand, theta=priced, deadline=deadline)[0]:
+                break
+            hint = {w: reduced[w].index(o) for w, o in chosen.chosen.items()}
+            again = select(reduced, fee_cents, current, time_limit_s=max(deadline - time.perf_counter(), 0.2),
+                           hint=hint, host_prices=host_prices, pools=tightened.models)
+            if not again.chosen:
+                break
+            chosen = again
+        if not chosen.chosen:
+            out.notes.append(f"pooled choice {attempt + 1}: {chosen.status}")
+            break
+        real = _pooled_choice(chosen, options, fee_cents, limits, host_prices, left)
+        if real is None:
+            break
+        plan_b = packed(real)
+        if not plan_b[3]:
+            out.plans.append(plan_b)
+            out.notes.append(f"pooled choice {attempt + 1}: ${plan_b[0]['totals']['monthly_usd']:,.2f} a month")
+            break
+        current = _margin(current, plan_b[0]["totals"], limits)
+        out.notes.append(f"pooled choice {attempt + 1}: over a limit once packed ({'; '.join(plan_b[3])}); "
+                         "limits lowered by the excess")
+        relaxation.set_limit("max_monthly_usd", current.max_monthly_cents)
+        relaxation.set_limit("max_upfront_usd", current.max_upfront_cents)
+        solution = relaxation.solve()
+    relaxation.set_limit("max_monthly_usd", limits.max_monthly_cents)
+    relaxation.set_limit("max_upfront_usd", limits.max_upfront_cents)
+    return out
+
+
+def _chosen_demand(chosen: Selection, pools: dict[str, Pool],
+                   models: dict) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Replicas per pool and member in a choice, and what the cut model prices each pool at (cents)."""
+    demand: dict[str, dict[str, float]] = defaultdict(dict)
+    for w, o in chosen.chosen.items():
+        if o.pool_key in pools:
+            demand[o.pool_key][w] = pools[o.pool_key].members[w].count
+    priced = {k: max((sum(c.get(w, 0) for w in members) for c in models[k].cuts), default=0) / 1000
+              for k, members in demand.items()}
+    return dict(demand), priced
+
+
+def _near(solution, fluid_options: dict[str, list[Option]]) -> tuple[dict[str, list[Option]], dict[str, int]]:
+    """Each workload's options the LP used (just one where it placed the workload whole), and a hint: the
+    option it used most."""
+    reduced: dict[str, list[Option]] = {}
+    hint: dict[str, int] = {}
+    for w, values in solution.x.items():
+        support = sorted(i for i, v in values.items() if v > 1e-6) or sorted(values)
+        top = max(support, key=lambda i: (values[i], -i))
+        reduced[w], hint[w] = [fluid_options[w][i] for i in support], support.index(top)
+    return reduced, hint
+
+
 def _pooled_choice(relaxed: Selection, options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits,
                    host_prices: dict, time_limit_s: float) -> Selection | None:
-    """The relaxation's choice, costed with the real candidates."""
+    """The relaxation's choice, costed with the real candidates: fees, hosts and owned commitments for this
+    choice (the portfolio's limits are checked on the packed plan)."""
     if not relaxed.chosen:
         return None
-    real = {id(o.candidate): o for opts in options.values() for o in opts}
-    fixed = {w: [real[id(o.candidate)]] for w, o in relaxed.chosen.items()}
-    # Fees, hosts and owned commitments for this choice; the portfolio's limits are checked on the packed plan.
+    fixed = {w: [next(r for r in options[w] if r.candidate is o.candidate)] for w, o in relaxed.chosen.items()}
     everything = frozenset({"max_monthly_usd", "max_upfront_usd", "max_spot_share",
                             *(f"vcpu_quotas.{r}.{k}" for r, k in limits.quotas)})
     chosen = select(fixed, fee_cents, limits, time_limit_s=min(time_limit_s, 2.0), host_prices=host_prices,
                     drop=everything)
     return chosen if chosen.chosen else None
+
+
+def _margin(current: Limits, totals: dict, limits: Limits) -> Limits:
+    """The cut model's budget and upfront cap lowered by what the packed plan spent over the real ones (and
+    0.5 % of the limit more): the cut model prices pools at their packing LP bound, a little below whole nodes."""
+    def lower(value: int | None, limit: int | None, spent_usd: float) -> int | None:
+        if value is None or limit is None:
+            return value
+        excess = max(cents(spent_usd) - limit, 0)
+        return int(value - excess - limit * 0.005) if excess else value
+
+    return dataclasses.replace(
+        current, max_monthly_cents=lower(current.max_monthly_cents, limits.max_monthly_cents, totals["monthly_usd"]),
+        max_upfront_cents=lower(current.max_upfront_cents, limits.max_upfront_cents, totals["upfront_usd"]),
+        quotas={k: int(v * 0.97) for k, v in current.quotas.items()})
+
+
+def _prove(plan_doc: dict, bound_cents: int | None) -> None:
+    """Status, bound and gap of the answered plan against the best proven lower bound."""
+    solver, monthly = plan_doc["solver"], plan_doc["totals"]["monthly_usd"]
+    bound = None if bound_cents is None else min(bound_cents / 100, monthly)
+    solver.update({
+        "status": "OPTIMAL" if bound is not None and monthly - bound <= 0.01 else "FEASIBLE",
+        "bound_monthly_usd": round(bound, 2) if bound is not None else None,
+        "gap": (round((monthly - bound) / monthly, 6) if monthly > 0 else 0.0) if bound is not None else None,
+        "bound_basis": "LP relaxation of choice and packing together (pool cuts from packing-LP duals) and "
+                       "CP-SAT on that cut model"})
 
 
 # ----------------------------------------------------------------------------- candidates as options
@@ -155,13 +292,16 @@ def _options(ctx: Context, workloads: dict[str, Workload]) -> tuple[dict[str, li
     options: dict[str, list[Option]] = {}
     rejections: dict[str, list] = {}
     prefetch(list(workloads.values()), catalog=ctx.catalog)  # every frontier computed in bulk first
+    by_shape: dict[str, tuple[list, list[Candidate]]] = {}   # workloads alike but for their id share candidates
     for wid in sorted(workloads):
         w = workloads[wid]
-        generated = generate_all(w, ctx)
-        rejections[wid] = generated.rejections
-        options[wid] = [_option(wid, w, c, vcpu_of, family_of)
-                        for c in sorted(generated.candidates, key=lambda c: c.sort_key)
-                        if within_caps(c, w.max_monthly_usd, w.max_upfront_usd)]
+        shape = w.model_dump_json(exclude={"id"})
+        if shape not in by_shape:
+            generated = generate_all(w, ctx)
+            by_shape[shape] = (generated.rejections, [c for c in sorted(generated.candidates, key=lambda c: c.sort_key)
+                                                      if within_caps(c, w.max_monthly_usd, w.max_upfront_usd)])
+        rejections[wid], candidates = by_shape[shape]
+        options[wid] = [_option(wid, w, c, vcpu_of, family_of) for c in candidates]
     return options, rejections
 
 
@@ -270,15 +410,13 @@ def _fluid(catalog: Catalog, workloads: dict[str, Workload],
     A pool is (service, region, OS, tenancy, purchase option, schedule, horizon, architecture): the
     workloads placed in it may share nodes. A pooled option keeps its other cost lines, fees and the vCPU
     its pods request (spot share); its node cost and upfront move to the pool, and its quota use becomes
-    the vCPU its pods request (no node holds less). Job-shaped node groups (nodes only while jobs run) are
-    relaxed to no node cost. Options in dominated pools are left out (`pool_cuts.dominated`). The choice
+    X Options in dominated pools are left out (`pool_cuts.dominated`). The choice
     model on these options, with each pool costing at least its cuts, bounds every plan from below,
     pooling included.
     """
-    from advisor.portfolio.clusters import option_node_prices
+    from advisor.portfolio.clusters import group_prices
 
-    arch_of = dict(catalog.specs.select("instance_type", "arch").iter_rows())
-    priced: dict[tuple, dict[tuple, list]] = {}
+    priced: dict[tuple, GroupPrices] = {}
     members: dict[str, dict[str, PodShape]] = defaultdict(dict)
     other: dict[str, dict[str, int]] = defaultdict(dict)
     described: dict[str, tuple] = {}
@@ -290,10 +428,10 @@ def _fluid(catalog: Catalog, workloads: dict[str, Workload],
         if key not in described:
             group = kind[:6]
             if group not in priced:
-                priced[group] = option_node_prices(catalog, *group)
-            types = tuple(t for t in priced[group].get(option, [])
-                          if w.arch.value == "any" or arch_of.get(t.instance_type) == w.arch.value)
-            described[key] = (kind, c.purchase_option == "spot", types)
+                priced[group] = group_prices(catalog, *group)
+            prices = priced[group]
+            allowed = prices.arch == w.arch.value if w.arch.value != "any" else np.ones(len(prices.names), dtype=bool)
+            described[key] = (kind, c.purchase_option == "spot", prices, option, allowed)
         return key
 
     out: dict[str, list[Option]] = {}
@@ -305,11 +443,10 @@ def _fluid(catalog: Catalog, workloads: dict[str, Workload],
             if c.service not in CLUSTER_SERVICES or c.tenancy == "host":
                 relaxed.append(o)
                 continue
-            node_line = cents(c.lines[0].monthly_usd)
-            if w.job_shaped:
-                relaxed.append(dataclasses.replace(o, cost_cents=o.cost_cents - node_line, upfront_cents=0,
-                                                   quota_milli=0))
+            if w.job_shaped:    # nodes only while its jobs run: never pooled, exactly as priced
+                relaxed.append(o)
                 continue
+            node_line = cents(c.lines[0].monthly_usd)
             units = int(c.config.get("replicas", w.replicas))
             key = pool_of(w, c)
             members[key][wid] = PodShape(key=wid, vcpu=w.vcpu, memory_gib=w.memory_gib, gpus=w.gpus,
@@ -320,15 +457,14 @@ def _fluid(catalog: Catalog, workloads: dict[str, Workload],
                 pool_demand=(round(units * w.vcpu * 1000), round(units * w.memory_gib * 1000), units * 1000,
                              units * w.gpus * 1000)))
         out[wid] = relaxed
-    pools = {k: Pool(k, described[k][0], described[k][1], described[k][2], dict(m), dict(other[k]))
-             for k, m in sorted(members.items())}
+    pools = {k: Pool(k, *described[k], members=dict(m), other_cents=dict(other[k])) for k, m in sorted(members.items())}
     gone = dominated(pools)
     out = {w: [o for o in opts if o.pool_key not in gone] for w, opts in out.items()}
     return out, {k: p for k, p in pools.items() if k not in gone}
 
 
 # ----------------------------------------------------------------------------- shared capacity
-def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selection, time_limit_s: float,
+def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selection, *, budget_s: float,
               quota_keys: tuple = ()) -> list[dict[str, Any]]:
     """Workloads on the same kind of node group share one cluster's nodes, packed together."""
     from advisor.portfolio.clusters import pack_pool
@@ -338,12 +474,14 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
         c = o.candidate
         if c.service in CLUSTER_SERVICES and c.tenancy != "host":
             w = workloads[wid]
-            pools[(c.service, w.region, w.os.value, c.tenancy, c.purchase_option, c.term, c.offering_class,
-                   c.plan_type, c.payment, w.horizon_months, w.hours_per_month, w.arch.value)].append(wid)
-    budget = max(0.5, min(10.0, time_limit_s / 4) / max(1, sum(len(m) > 1 for m in pools.values())))
+            key = (c.service, w.region, w.os.value, c.tenancy, c.purchase_option, c.term, c.offering_class,
+                   c.plan_type, c.payment, w.horizon_months, w.hours_per_month, w.arch.value)
+            # A job-shaped node group (nodes only while its jobs run) keeps a cluster of its own.
+            pools[(key, wid if w.job_shaped else "")].append(wid)
+    budget = max(0.05, budget_s / max(1, len(pools)))
     return [pack_pool(catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members],
-                      time_limit_s=budget, keep_vcpu=any(r == key[1] for r, _ in quota_keys))
-            for key, members in sorted(pools.items(), key=str)]
+                      time_limit_s=budget, keep_vcpu=any(r == key[1] for r, _ in quota_keys), own=bool(job))
+            for (key, job), members in sorted(pools.items(), key=str)]
 
 
 def _hosts(workloads: dict[str, Workload], selection: Selection,
@@ -367,8 +505,7 @@ def _hosts(workloads: dict[str, Workload], selection: Selection,
 
 # ----------------------------------------------------------------------------- the answer
 def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workload], selection: Selection,
-              alone: dict[str, Option], fee_cents: dict[str, int], clusters: list[dict], hosts: list[dict],
-              pool_bound_cents: int | None) -> dict:
+              alone: dict[str, Option], fee_cents: dict[str, int], clusters: list[dict], hosts: list[dict]) -> dict:
     placements = []
     for wid in [w.id for w in portfolio.workloads]:
         o = selection.chosen[wid]
@@ -380,9 +517,6 @@ def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workl
     packing_savings = sum(c["standalone_monthly_usd"] - c["monthly_usd"] for c in clusters)
     host_savings = sum((h["standalone_hosts"] - h["count"]) * h["monthly_usd_per_host"] for h in hosts)
     monthly = selection.objective_cents / 100 - packing_savings  # host sharing is in the model's objective
-    # A valid lower bound on the whole problem: the choice model with every cluster candidate at its fluid
-    # (divisible) cost, which no packing of any pool can beat (see _fluid).
-    bound = pool_bound_cents / 100 if pool_bound_cents is not None else None
     alone_total = sum(cents(alone[w].candidate.monthly_usd) for w in alone) / 100
     commitments = _commitments(portfolio, selection)
     in_clusters = {w for c in clusters for w in c["members"]}
@@ -397,15 +531,8 @@ def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workl
                    "alone_monthly_usd": round(alone_total, 2), "shared_fees_monthly_usd": fees / 100,
                    "packing_savings_monthly_usd": round(packing_savings, 2),
                    "host_sharing_savings_monthly_usd": round(host_savings, 2)},
-        "solver": {"status": "OPTIMAL" if bound is not None and monthly - min(bound, monthly) <= 0.01 else "FEASIBLE",
-                   "choice_status": selection.status, "objective_monthly_usd": round(monthly, 2),
-                   # None: the pooling bound was not proven within the time limit (the choice's own bound stands)
-                   "bound_monthly_usd": round(min(bound, monthly), 2) if bound is not None else None,
-                   "gap": (round((monthly - min(bound, monthly)) / monthly, 6) if monthly > 0 else 0.0)
-                   if bound is not None else None,
-                   "seconds": selection.seconds, "choice_seconds": round(selection.seconds, 3),
-                   "choice_bound_monthly_usd": round(selection.bound_cents / 100, 2),
-                   "bound_basis": "choice model, cluster nodes priced per resource at each pool's lowest unit prices"},
+        "solver": {"status": "FEASIBLE", "objective_monthly_usd": round(monthly, 2), "bound_monthly_usd": None,
+                   "gap": None, "seconds": selection.seconds, "choice_status": selection.status},
         "catalog": {"version": catalog.version, "as_of": catalog.as_of},
     }
 
@@ -447,7 +574,7 @@ def _explain(portfolio: Portfolio, workloads: dict[str, Workload], options: dict
     active = [name for name in ("max_monthly_usd", "max_upfront_usd", "max_spot_share") if _set(limits, name)]
     active += [f"vcpu_quotas.{r}.{k}" for (r, k) in sorted(limits.quotas)]
     for name in active:
-        relaxed = select(options, fee_cents, limits, time_limit_s=min(3.0, max(1.0, time_limit_s / 6)),
+        relaxed = select(options, fee_cents, limits, time_limit_s=max(0.5, time_limit_s / max(len(active), 1)),
                          hint={w: options[w].index(o) for w, o in selection.chosen.items()}, drop=frozenset({name}),
                          host_prices=host_prices)
         if relaxed.objective_cents is not None and relaxed.objective_cents < selection.objective_cents:

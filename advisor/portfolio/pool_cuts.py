@@ -29,10 +29,12 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy.optimize import linprog
 
+from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.packing import NodeType, PodShape, PoolPacking, may_host
 from advisor.portfolio.relaxation import Relaxation, Solution
 from advisor.portfolio.select import PoolModel
@@ -41,20 +43,40 @@ TOLERANCE = 1e-4          # a pool is under-priced when its packing bound exceed
 MILLICENTS = 100_000      # per USD
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pool:
     key: str
     kind: tuple                      # what must match for one pool to stand in for another (all but the option)
     spot: bool
-    types: tuple[NodeType, ...]      # node types with their price per node-month in this pool (USD) and upfront
+    prices: GroupPrices              # the kind's node types and their prices under every option
+    option: tuple                    # (purchase_option, term, offering_class, plan_type, payment)
+    allowed: np.ndarray              # types the members may use (architecture)
     members: dict[str, PodShape]     # workload -> the shape of its replicas (count = its replicas)
     other_cents: dict[str, int]      # workload -> its least other monthly cost (lines besides nodes) in this pool
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        """The types on offer under this option that the members may use."""
+        return self.allowed & ~np.isnan(self.prices.monthly[self.option])
+
+    @cached_property
+    def types(self) -> list[NodeType]:
+        return self.prices.node_types(self.option, self.mask)
+
+    @property
+    def monthly(self) -> np.ndarray:
+        return self.prices.monthly[self.option][self.mask]
+
+    @property
+    def capacity(self) -> np.ndarray:
+        return self.prices.capacity[self.mask]
 
     @property
     def upfront_ratio(self) -> float:
         """The least upfront per dollar a month over the pool's node types (0 when some type has none)."""
-        ratios = [t.upfront_usd / t.usd_per_month for t in self.types if t.usd_per_month > 0]
-        return max(min(ratios), 0.0) if ratios else 0.0
+        monthly, upfront = self.monthly, self.prices.upfront[self.option][self.mask]
+        paid = monthly > 0
+        return float(max(np.min(upfront[paid] / monthly[paid]), 0.0)) if paid.any() else 0.0
 
 
 def _millicents(usd_per_workload: dict[str, float]) -> dict[str, int]:
@@ -64,26 +86,26 @@ def _millicents(usd_per_workload: dict[str, float]) -> dict[str, int]:
 def resource_cuts(pool: Pool) -> list[dict[str, int]]:
     """For each resource, the pool's lowest price per unit x each member's demand of it."""
     cuts = []
-    for capacity, demand in ((lambda t: t.alloc_vcpu, lambda s: s.vcpu), (lambda t: t.alloc_memory_gib,
-                             lambda s: s.memory_gib), (lambda t: t.pod_slots, lambda s: 1),
-                             (lambda t: t.gpus, lambda s: s.gpus)):
-        prices = [t.usd_per_month / capacity(t) for t in pool.types if capacity(t) > 0]
-        if prices:
-            cut = _millicents({w: min(prices) * demand(s) * s.count for w, s in pool.members.items()})
-            if cut:
-                cuts.append(cut)
+    demand_of = (lambda s: s.vcpu, lambda s: s.memory_gib, lambda s: 1, lambda s: s.gpus)
+    for r, demand in enumerate(demand_of):
+        capacity = pool.capacity[:, r]
+        if not (capacity > 0).any():
+            continue
+        low = float(np.min(pool.monthly[capacity > 0] / capacity[capacity > 0]))
+        cut = _millicents({w: low * demand(s) * s.count for w, s in pool.members.items()})
+        if cut:
+            cuts.append(cut)
     return cuts
 
 
 def aggregate_cut(pool: Pool) -> dict[str, int]:
-    """Prices lambda per vCPU, GiB and pod slot with lambda . capacity <= price on every type that may host a
-    CPU-only pod, best for the pool's whole potential demand (GPU pods are left at 0 by this cut)."""
+    """Prices lambda per vCPU, GiB and pod slot with lambda . capacity <= price on every GPU-less type, best for
+    the pool's whole potential demand (CPU-only pods go on GPU-less nodes; GPU pods are left at 0 here)."""
     cpu_only = {w: s for w, s in pool.members.items() if s.gpus <= 0}
-    types = [t for t in pool.types if t.gpus <= 0]
-    if not cpu_only or not types:
+    plain = pool.capacity[:, 3] <= 0
+    if not cpu_only or not plain.any():
         return {}
-    capacity = np.array([[t.alloc_vcpu, t.alloc_memory_gib, t.pod_slots] for t in types], dtype=float)
-    price = np.array([t.usd_per_month for t in types], dtype=float)
+    capacity, price = pool.capacity[plain][:, :3], pool.monthly[plain]
     demand = np.array([sum(s.vcpu * s.count for s in cpu_only.values()),
                        sum(s.memory_gib * s.count for s in cpu_only.values()), sum(s.count for s in cpu_only.values())])
     res = linprog(-demand, A_ub=capacity, b_ub=price, bounds=(0, None), method="highs")
@@ -98,17 +120,28 @@ def aggregate_cut(pool: Pool) -> dict[str, int]:
 def alone_cuts(pool: Pool) -> list[dict[str, int]]:
     """One cut per member: the cheapest whole nodes (any mix of types) that hold its replicas alone."""
     out = []
+    cap, price = pool.capacity, pool.monthly
+    gpu_ok = {}
     for w, s in sorted(pool.members.items()):
-        per_node = [(math.floor(min(t.alloc_vcpu / s.vcpu if s.vcpu else math.inf,
-                                    t.alloc_memory_gib / s.memory_gib if s.memory_gib else math.inf,
-                                    t.pod_slots, t.gpus / s.gpus if s.gpus else math.inf) + 1e-6), t.usd_per_month)
-                    for t in pool.types if may_host(s, t)]
-        per_node = [(min(k, s.count), c) for k, c in per_node if k >= 1]
-        if not per_node:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fits = np.minimum.reduce([np.floor(cap[:, 0] / s.vcpu + 1e-9) if s.vcpu else np.full(len(cap), np.inf),
+                                      np.floor(cap[:, 1] / s.memory_gib + 1e-9) if s.memory_gib
+                                      else np.full(len(cap), np.inf), cap[:, 2],
+                                      np.floor(cap[:, 3] / s.gpus + 1e-9) if s.gpus else np.full(len(cap), np.inf)])
+        if s.gpus <= 0:
+            kind = cap[:, 3] <= 0
+        else:
+            key = (s.gpus, s.gpu_model)
+            if key not in gpu_ok:
+                gpu_ok[key] = np.array([may_host(s, t) for t in pool.types], dtype=bool)
+            kind = gpu_ok[key]
+        usable = kind & (fits >= 1)
+        if not usable.any():
             continue
+        per_node, cost = np.minimum(fits[usable], s.count).astype(int), price[usable]
         best = [0.0] + [math.inf] * s.count          # best[r]: least cost of nodes holding r replicas
         for r in range(1, s.count + 1):
-            best[r] = min(c + best[max(r - k, 0)] for k, c in per_node)
+            best[r] = float(np.min(cost + np.array([best[max(r - k, 0)] for k in per_node])))
         cut = _millicents({w: best[s.count]})
         if cut:
             out.append(cut)
@@ -122,22 +155,24 @@ def dominated(pools: dict[str, Pool]) -> set[str]:
     for p in pools.values():
         by_kind.setdefault((p.kind, p.spot), []).append(p)
     for group in by_kind.values():
-        prices = {p.key: {t.instance_type: (t.usd_per_month, t.upfront_usd) for t in p.types} for p in group}
-        ordered = sorted(group, key=lambda p: (sum(v[0] for v in prices[p.key].values()), p.key))
+        ordered = sorted(group, key=lambda p: (float(np.sum(p.monthly)), p.key))
         kept: list[Pool] = []
         for p in ordered:
-            if any(_stands_in(q, p, prices[q.key], prices[p.key]) for q in kept):
+            if any(_stands_in(q, p) for q in kept):
                 out.add(p.key)
             else:
                 kept.append(p)
     return out
 
 
-def _stands_in(q: Pool, p: Pool, q_prices: dict, p_prices: dict) -> bool:
+def _stands_in(q: Pool, p: Pool) -> bool:
     if not all(w in q.members and q.other_cents[w] <= p.other_cents[w] for w in p.members):
         return False
-    return all(t in q_prices and q_prices[t][0] <= v[0] + 1e-9 and q_prices[t][1] <= v[1] + 1e-9
-               for t, v in p_prices.items())
+    if (p.mask & ~q.mask).any():
+        return False
+    m = p.mask
+    return bool((q.prices.monthly[q.option][m] <= p.prices.monthly[p.option][m] + 1e-9).all()
+                and (q.prices.upfront[q.option][m] <= p.prices.upfront[p.option][m] + 1e-9).all())
 
 
 @dataclass
@@ -150,6 +185,8 @@ class Tightened:
     pattern_cuts: int = 0
     seconds: float = 0.0
     history: list[tuple[float, float, int]] = field(default_factory=list)   # (seconds, LP bound cents, cuts added)
+    failure: str | None = None       # why the LP stopped answering, if it did
+    packings: dict[str, PoolPacking] = field(default_factory=dict)
 
 
 def initial_models(pools: dict[str, Pool]) -> dict[str, PoolModel]:
@@ -165,36 +202,19 @@ def tighten(relaxation: Relaxation, pools: dict[str, Pool], deadline: float, per
         for cut in model.cuts:
             relaxation.add_cut(k, cut)
     seen: set[tuple] = set()
-    packings: dict[str, PoolPacking] = {}
     while True:
         out.iterations += 1
         solution = relaxation.solve()
         if solution.objective_cents is None:
+            out.history.append((round(time.perf_counter() - started, 3), -1.0, 0))
+            out.failure = solution.status
             break
         out.solution = solution
         value = math.floor(solution.objective_cents * (1 - 1e-9) - 1e-6)
         out.bound_cents = value if out.bound_cents is None else max(out.bound_cents, value)
         demand = _pool_demand(solution, relaxation, pools)
-        added, exact = 0, True
-        for key in sorted(demand):
-            if time.perf_counter() > deadline:
-                exact = False
-                break
-            signature = (key, tuple(sorted((w, round(d, 6)) for w, d in demand[key].items())))
-            if signature in seen:
-                continue
-            seen.add(signature)
-            if key not in packings:
-                packings[key] = PoolPacking(pools[key].members.values(), pools[key].types)
-            duals = packings[key].duals(demand[key], min(per_pool_s, max(deadline - time.perf_counter(), 0.05)))
-            exact &= duals.converged
-            at_demand = sum(duals.price.get(w, 0.0) * d for w, d in demand[key].items()) * 100
-            if at_demand > solution.theta.get(key, 0.0) * (1 + TOLERANCE) + 1:
-                cut = _millicents({w: duals.price.get(w, 0.0) * s.count for w, s in pools[key].members.items()})
-                relaxation.add_cut(key, cut)
-                out.models[key].cuts.append(cut)
-                out.pattern_cuts += 1
-                added += 1
+        added, exact = separate(out, pools, demand, theta=solution.theta, deadline=deadline, per_pool_s=per_pool_s,
+                                seen=seen, relaxation=relaxation)
         out.history.append((round(time.perf_counter() - started, 3), solution.objective_cents, added))
         if not added:
             out.converged = exact
@@ -203,6 +223,36 @@ def tighten(relaxation: Relaxation, pools: dict[str, Pool], deadline: float, per
             break
     out.seconds = time.perf_counter() - started
     return out
+
+
+def separate(out: Tightened, pools: dict[str, Pool], demand: dict[str, dict[str, float]], *,
+             theta: dict[str, float], deadline: float, per_pool_s: float = 1.0, seen: set | None = None,
+             relaxation: Relaxation | None = None) -> tuple[int, bool]:
+    """Pattern cuts for every pool priced below its packing LP bound at `demand` (`theta`: what the model
+    prices each pool at, in cents); added to `out.models` (and the relaxation). Returns the cuts added and
+    whether every bound computed was proven (column generation converged)."""
+    added, exact = 0, True
+    seen = set() if seen is None else seen
+    for key in sorted(demand):
+        if time.perf_counter() > deadline:
+            return added, False
+        signature = (key, tuple(sorted((w, round(d, 6)) for w, d in demand[key].items())))
+        if signature in seen:
+            continue
+        seen.add(signature)
+        if key not in out.packings:
+            out.packings[key] = PoolPacking(pools[key].members.values(), pools[key].types)
+        duals = out.packings[key].duals(demand[key], min(per_pool_s, max(deadline - time.perf_counter(), 0.05)))
+        exact &= duals.converged
+        at_demand = sum(duals.price.get(w, 0.0) * d for w, d in demand[key].items()) * 100
+        if at_demand > theta.get(key, 0.0) * (1 + TOLERANCE) + 1:
+            cut = _millicents({w: duals.price.get(w, 0.0) * s.count for w, s in pools[key].members.items()})
+            if relaxation is not None:
+                relaxation.add_cut(key, cut)
+            out.models[key].cuts.append(cut)
+            out.pattern_cuts += 1
+            added += 1
+    return added, exact
 
 
 def _pool_demand(solution: Solution, relaxation: Relaxation, pools: dict[str, Pool]) -> dict[str, dict[str, float]]:

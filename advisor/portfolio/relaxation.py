@@ -1,5 +1,5 @@
-"""The LP relaxation of the portfolio's choice model (GLOP, through OR-Tools), kept in memory so that
-cuts can be added and the LP re-solved from its last basis.
+"""The LP relaxation of the portfolio's choice model (HiGHS, through scipy), kept in memory so that
+cuts can be added and the LP solved again.
 
 Columns: x[w][i] in [0, 1] for each workload's undominated options; fee[k], hosts[k] >= 0; per node pool
 its cost theta[p] >= 0 and its upfront (at least theta[p] x the pool's least upfront ratio).
@@ -9,7 +9,7 @@ host); owned reserved instances and savings-plan dollars used at most once; the 
 spot share and quotas as in `select.py`; and every cut of a pool: theta[p] >= the sum over its workloads
 of coef[w] x (w's options in the pool). Every integer plan satisfies all of them, so the LP optimum is a
 lower bound on every plan; a cut only ever raises it. The LP works in dollars, vCPU and shares
-(coefficients near 1 keep GLOP stable); answers are in cents.
+(coefficients near 1 keep it well scaled); answers are in cents.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from ortools.linear_solver import pywraplp
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix
 
 from advisor.portfolio.select import HostPrice, Limits, Option, undominated
 
-USD = 100.0   # the LP works in dollars (cents / USD), vCPU and shares: coefficients near 1 keep GLOP stable
+USD = 100.0   # the LP works in dollars (cents / USD), vCPU and shares: coefficients near 1
 
 
 @dataclass
@@ -32,17 +34,95 @@ class Solution:
     theta: dict[str, float]              # pool -> its cost in the LP (cents)
 
 
+class _Row:
+    def __init__(self, lp: _LP, lower: float, upper: float):
+        self.lp, self.lower, self.upper, self.terms = lp, lower, upper, {}
+
+    def SetCoefficient(self, var: int, value: float) -> None:  # noqa: N802 - the pywraplp spelling
+        self.terms[var] = value
+
+
+class _LP:
+    """The few calls of OR-Tools' linear solver this module makes, solved by HiGHS (scipy) from scratch each
+    time: HiGHS stays reliable as cuts pile up, where GLOP's warm starts were seen to fail."""
+
+    def __init__(self) -> None:
+        self.cost: list[float] = []
+        self.upper: list[float] = []
+        self.rows: list[_Row] = []
+        self.values = np.zeros(0)
+        self.value = 0.0
+
+    @staticmethod
+    def infinity() -> float:
+        return np.inf
+
+    def NumVar(self, lower: float, upper: float, name: str = "") -> int:  # noqa: N802
+        assert lower == 0
+        self.cost.append(0.0)
+        self.upper.append(upper)
+        return len(self.cost) - 1
+
+    def Constraint(self, lower: float, upper: float, name: str = "") -> _Row:  # noqa: N802
+        row = _Row(self, lower, upper)
+        self.rows.append(row)
+        return row
+
+    def Objective(self) -> _LP:  # noqa: N802
+        return self
+
+    def SetCoefficient(self, var: int, value: float) -> None:  # noqa: N802
+        self.cost[var] = value
+
+    def SetMinimization(self) -> None:  # noqa: N802
+        pass
+
+    def Value(self) -> float:  # noqa: N802
+        return self.value
+
+    def solve(self) -> str:
+        n = len(self.cost)
+        ub_rows, ub_rhs, eq_rows, eq_rhs = [], [], [], []
+        for row in self.rows:
+            if row.lower == row.upper:
+                eq_rows.append(row.terms)
+                eq_rhs.append(row.lower)
+                continue
+            if row.upper < np.inf:
+                ub_rows.append(row.terms)
+                ub_rhs.append(row.upper)
+            if row.lower > -np.inf:
+                ub_rows.append({k: -v for k, v in row.terms.items()})
+                ub_rhs.append(-row.lower)
+
+        def matrix(rows: list[dict]) -> coo_matrix | None:
+            if not rows:
+                return None
+            r = [i for i, terms in enumerate(rows) for _ in terms]
+            c = [k for terms in rows for k in terms]
+            v = [x for terms in rows for x in terms.values()]
+            return coo_matrix((v, (r, c)), shape=(len(rows), n)).tocsr()
+
+        res = linprog(np.array(self.cost), A_ub=matrix(ub_rows), b_ub=np.array(ub_rhs) if ub_rows else None,
+                      A_eq=matrix(eq_rows), b_eq=np.array(eq_rhs) if eq_rows else None,
+                      bounds=list(zip([0.0] * n, self.upper, strict=True)), method="highs")
+        if res.status != 0:
+            return "INFEASIBLE" if res.status == 2 else f"NOT_SOLVED({res.message})"
+        self.values, self.value = np.asarray(res.x), float(res.fun)
+        return "OPTIMAL"
+
+
 class Relaxation:
     """Build once; `add_cut` and `solve` as often as needed."""
 
     def __init__(self, options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits,
                  host_prices: dict[str, HostPrice], pool_upfront: dict[str, float]):
-        self.solver = pywraplp.Solver.CreateSolver("GLOP")
+        self.solver = _LP()
         s = self.solver
         inf = s.infinity()
         self.options = options
-        self.x: dict[str, list[tuple[int, pywraplp.Variable]]] = {}
-        self.by_pool: dict[str, dict[str, list[pywraplp.Variable]]] = defaultdict(lambda: defaultdict(list))
+        self.x: dict[str, list[tuple[int, int]]] = {}
+        self.by_pool: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         objective = s.Objective()
         fee = {k: s.NumVar(0, 1, f"fee[{k}]") for k in sorted(fee_cents)}
         for k, v in fee.items():
@@ -80,8 +160,8 @@ class Relaxation:
         quota_rows = {key: s.Constraint(-inf, q, f"quota[{key}]") for key, q in sorted(limits.quotas.items())}
         ri_rows = {key: s.Constraint(-inf, n, f"ri[{key}]") for key, n in sorted(limits.ri_owned.items())}
         sp_row = s.Constraint(-inf, limits.sp_cover_cents / USD, "sp") if limits.sp_cover_cents else None
-        fee_rows: dict[tuple[str, str], pywraplp.Constraint] = {}
-        host_once: dict[tuple[str, str], pywraplp.Constraint] = {}
+        fee_rows: dict[tuple[str, str], _Row] = {}
+        host_once: dict[tuple[str, str], _Row] = {}
         for w in sorted(options):
             one = s.Constraint(1, 1, f"one[{w}]")
             self.x[w] = []
@@ -130,21 +210,29 @@ class Relaxation:
                         budget.SetCoefficient(var, -unit)
         objective.SetMinimization()
         self.cuts = 0
+        self.limit_rows = {"max_monthly_usd": budget, "max_upfront_usd": upfront}
+
+    def set_limit(self, name: str, cents: int | None) -> None:
+        """Change the budget or the upfront cap (for a choice that leaves room for whole nodes)."""
+        row = self.limit_rows.get(name)
+        if row is not None and cents is not None:
+            row.upper = cents / USD
 
     def add_cut(self, pool: str, coef: dict[str, float]) -> None:
         """1000 theta[pool] >= sum_w coef[w] x (w's options in the pool); coef in thousandths of a cent."""
         row = self.solver.Constraint(0, self.solver.infinity(), f"cut{self.cuts}[{pool}]")
         row.SetCoefficient(self.theta[pool], 1)
         for w, c in sorted(coef.items()):
-            if c > 0:
+            if c >= 1000:     # less than a cent a month is left out (the cut only weakens)
                 for v in self.by_pool[pool].get(w, ()):
                     row.SetCoefficient(v, -c / (1000 * USD))
         self.cuts += 1
 
     def solve(self) -> Solution:
-        status = self.solver.Solve()
-        if status != pywraplp.Solver.OPTIMAL:
-            return Solution({pywraplp.Solver.INFEASIBLE: "INFEASIBLE"}.get(status, "NOT_SOLVED"), None, {}, {})
-        x = {w: {i: v.solution_value() for i, v in pairs if v.solution_value() > 1e-9} for w, pairs in self.x.items()}
-        return Solution("OPTIMAL", self.solver.Objective().Value() * USD, x,
-                        {p: v.solution_value() * USD for p, v in self.theta.items()})
+        status = self.solver.solve()
+        if status != "OPTIMAL":
+            return Solution(status, None, {}, {})
+        values = self.solver.values
+        x = {w: {i: float(values[v]) for i, v in pairs if values[v] > 1e-9} for w, pairs in self.x.items()}
+        theta = {p: float(values[v]) * USD for p, v in self.theta.items()}
+        return Solution("OPTIMAL", self.solver.value * USD, x, theta)
