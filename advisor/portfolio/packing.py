@@ -266,6 +266,11 @@ class _Problem:
         return np.arange(len(self.types), dtype=np.int64)
 
 
+def _resources(s: PodShape) -> tuple:
+    """What makes two shapes interchangeable on a node."""
+    return (*_size(s), s.gpu_model or None)
+
+
 def _shape_order(s: PodShape) -> tuple:
     return (-_milli(s.vcpu), -_mib(s.memory_gib), -int(s.gpus), s.gpu_model or "", s.key)
 
@@ -909,6 +914,12 @@ class PoolPacking:
         return Duals(float(prices @ prob.demand), {k: float(prices[i]) for k, i in self.class_of.items()},
                      bound.converged)
 
+    def named_patterns(self) -> list[tuple[str, dict[tuple, int]]]:
+        """The patterns generated so far, by node type name and shape resources (for `pack(patterns=...)`)."""
+        classes = self.prob.classes
+        return [(self.prob.types[t].instance_type, {_resources(classes[i].shape): int(a[i]) for i in np.nonzero(a)[0]})
+                for t, a in self.patterns]
+
 
 # ----------------------------------------------------------------------------- the exact packing
 def _round_down_then_ffd(prob: _Problem, cols: _Columns, x: np.ndarray) -> list[tuple[int, np.ndarray]]:
@@ -987,14 +998,15 @@ def _integer_master(prob: _Problem, cols: _Columns, hint: dict[int, int], det_ti
 
 
 def pack(shapes: Iterable[PodShape], node_types: Iterable[NodeType], *, time_limit_s: float = 10.0,
-         seed: int = 0) -> PackingResult:
+         seed: int = 0, patterns: Iterable[tuple[str, dict[tuple, int]]] = ()) -> PackingResult:
     """The least-cost packing: column generation for the LP bound, CP-SAT over the generated
     patterns (hinted with the better of FFD and the rounded-down LP completed by FFD), then surplus
     removal and re-typing. The bound and the gap are reported as proven; OPTIMAL only when proven.
 
     Time: column generation may use up to half of `time_limit_s` (a safety net: it normally ends by
     convergence); the integer master gets a deterministic-time budget of 0.2 x `time_limit_s` per
-    search (about 2 wall seconds per deterministic second here), capped by the wall clock."""
+    search (about 2 wall seconds per deterministic second here), capped by the wall clock. `patterns` (node
+    type, replicas per shape resources: `PoolPacking.named_patterns`) start column generation off."""
     started = time.perf_counter()
     deadline = started + time_limit_s
     prob = _prepare(shapes, node_types)
@@ -1007,6 +1019,15 @@ def pack(shapes: Iterable[PodShape], node_types: Iterable[NodeType], *, time_lim
     ffd_nodes = _ffd_nodes(prob)
     for t, a in ffd_nodes:
         cols.add(t, a)
+    type_of = {n.instance_type: t for t, n in enumerate(prob.types)}
+    class_of = {_resources(c.shape): i for i, c in enumerate(prob.classes)}
+    for name, replicas in patterns:       # patterns of classes present, capped at their demand
+        a = np.zeros(len(prob.classes), dtype=np.int64)
+        for resources, n in replicas.items():
+            if resources in class_of:
+                a[class_of[resources]] = min(n, prob.demand[class_of[resources]])
+        if name in type_of and a.any() and (a @ prob.size <= prob.cap[type_of[name]]).all():
+            cols.add(type_of[name], a)
     bound = _bound_by_components(prob, cols, started + 0.5 * time_limit_s)
     if bound.stopped:
         notes.append(f"column generation stopped early ({bound.stopped}): the bound is Farley's")

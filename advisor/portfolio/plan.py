@@ -16,6 +16,7 @@ import dataclasses
 import math
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ from models.workload import MAX_USD, Workload
 INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
 CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
 STANDARD_FAMILIES = set("acdhimrtz")
+PACKING_ROOM = 0.06     # whole nodes cost about this much more than the packing LP prices a pool at
 FEE_PREFIXES = {"EKS control plane": "eks", "dedicated per-region fee": "dedicated"}
 
 
@@ -92,14 +94,25 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     alone = {w: min(opts, key=lambda o: _alone_key(o, workloads[w])) for w, opts in options.items()}
     hint = {w: options[w].index(alone[w]) for w in options}
     mark = lap("candidates", started)
-    selection = select(options, fee_cents, limits, time_limit_s=max(0.5, left(1.0) / 5), hint=hint,
-                       host_prices=host_prices)
+    # The choice as if nothing were pooled runs on the second core (CP-SAT releases the GIL) while the
+    # relaxation is built and tightened on this one.
+    with ThreadPoolExecutor(1) as background:
+        choosing = background.submit(select, options, fee_cents, limits, time_limit_s=max(1.0, left(1.0) / 4),
+                                     hint=hint, host_prices=host_prices)
+        # The relaxation: cluster nodes priced per pool by cuts, tightened until every pool it uses is priced at
+        # its packing LP bound: a lower bound on every plan, pooling included.
+        fluid_options, pools = _fluid(catalog, workloads, options)
+        relaxation = Relaxation(fluid_options, fee_cents, limits, host_prices,
+                                {k: p.upfront_ratio for k, p in pools.items()})
+        tightened = tighten(relaxation, pools, deadline=time.perf_counter() + left(2 / 3))
+        selection = choosing.result()
     if selection.status == "INFEASIBLE":
         raise PlanInfeasible("no plan meets all of these constraints together: " + ", ".join(selection.conflicts),
                              selection.conflicts)
     if not selection.chosen:
         raise PlanInfeasible(f"the solver found no plan within {time_limit_s:g} s ({selection.status})", [])
-    mark = lap("choice", mark)
+    timings["choice"] = round(selection.seconds, 3)
+    mark = lap("relaxation", mark)
     from advisor.portfolio.validate import validate  # noqa: PLC0415 - validate imports this module
 
     rejected: list[list[str]] = []     # what each plan that failed validation broke
@@ -107,7 +120,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     def packed(chosen: Selection) -> tuple[dict, Selection, list[dict], list[str]]:
         """The plan document of a choice with its clusters packed, and what it breaks (nothing, if valid)."""
         clusters = _clusters(catalog, workloads, chosen, budget_s=max(0.5, 0.2 * time_limit_s),
-                             quota_keys=tuple(limits.quotas))
+                             quota_keys=tuple(limits.quotas), patterns=tightened.packings)
         document = _document(catalog, portfolio, workloads, chosen, alone, fee_cents, clusters,
                              _hosts(workloads, chosen, host_prices))
         problems = validate(document, portfolio, catalog)
@@ -115,13 +128,6 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
             rejected.append(problems)
         return (document, chosen, clusters, problems)
 
-    # The relaxation: cluster nodes priced per pool by cuts, tightened until every pool it uses is priced at its
-    # packing LP bound: a lower bound on every plan, pooling included.
-    fluid_options, pools = _fluid(catalog, workloads, options)
-    relaxation = Relaxation(fluid_options, fee_cents, limits, host_prices,
-                            {k: p.upfront_ratio for k, p in pools.items()})
-    tightened = tighten(relaxation, pools, deadline=time.perf_counter() + left(2 / 3))
-    mark = lap("relaxation", mark)
     # Plan B: the relaxation's choice, packed for real. Plan A: the choice as if nothing were pooled, packed.
     pooled = _pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices, packed,
                            deadline=time.perf_counter() + left(0.85))
@@ -165,6 +171,21 @@ def _pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str,
     (and 0.5 % more) and the choice made again, up to three times."""
     out = _Pooled()
     solution, current = tightened.solution, limits
+    if solution is not None and solution.objective_cents is not None and (
+            limits.max_upfront_cents is not None or limits.max_monthly_cents is not None):
+        # Whole nodes cost a few % more than the packing LP: leave that much room from the start.
+        nodes = sum(solution.theta.values())
+        nodes_upfront = sum(pools[k].upfront_ratio * v for k, v in solution.theta.items() if k in pools)
+        roomy = dataclasses.replace(
+            limits, max_monthly_cents=None if limits.max_monthly_cents is None
+            else int(limits.max_monthly_cents - PACKING_ROOM * nodes),
+            max_upfront_cents=None if limits.max_upfront_cents is None
+            else int(limits.max_upfront_cents - PACKING_ROOM * nodes_upfront))
+        relaxation.set_limit("max_monthly_usd", roomy.max_monthly_cents)
+        relaxation.set_limit("max_upfront_usd", roomy.max_upfront_cents)
+        again = relaxation.solve()
+        if again.objective_cents is not None:
+            solution, current = again, roomy
     for attempt in range(3):
         if solution is None or solution.objective_cents is None:
             out.notes.append(f"pooled choice {attempt + 1}: the LP has no solution")
@@ -465,10 +486,11 @@ def _fluid(catalog: Catalog, workloads: dict[str, Workload],
 
 # ----------------------------------------------------------------------------- shared capacity
 def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selection, *, budget_s: float,
-              quota_keys: tuple = ()) -> list[dict[str, Any]]:
+              quota_keys: tuple = (), patterns: dict | None = None) -> list[dict[str, Any]]:
     """Workloads on the same kind of node group share one cluster's nodes, packed together."""
     from advisor.portfolio.clusters import pack_pool
 
+    patterns = patterns or {}
     pools: dict[tuple, list[str]] = defaultdict(list)
     for wid, o in sorted(selection.chosen.items()):
         c = o.candidate
@@ -478,9 +500,17 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
                    c.plan_type, c.payment, w.horizon_months, w.hours_per_month, w.arch.value)
             # A job-shaped node group (nodes only while its jobs run) keeps a cluster of its own.
             pools[(key, wid if w.job_shaped else "")].append(wid)
-    budget = max(0.05, budget_s / max(1, len(pools)))
+    size = {k: sum(int(selection.chosen[w].candidate.config.get("replicas", workloads[w].replicas)) for w in m)
+            for k, m in pools.items()}
+    total = sum(size.values()) or 1      # packing time shared by replicas: large pools are where it pays
+    def seeded(key: tuple) -> list:   # patterns the relaxation generated for this pool, if any
+        name = "|".join(str(x) for x in (*key[:9], key[10], key[9], key[11]))
+        return patterns[name].named_patterns() if name in patterns else []
+
     return [pack_pool(catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members],
-                      time_limit_s=budget, keep_vcpu=any(r == key[1] for r, _ in quota_keys), own=bool(job))
+                      time_limit_s=max(0.03, budget_s * size[(key, job)] / total),
+                      keep_vcpu=any(r == key[1] for r, _ in quota_keys), own=bool(job),
+                      patterns=seeded(key))
             for (key, job), members in sorted(pools.items(), key=str)]
 
 
@@ -573,10 +603,17 @@ def _explain(portfolio: Portfolio, workloads: dict[str, Workload], options: dict
     binding = []
     active = [name for name in ("max_monthly_usd", "max_upfront_usd", "max_spot_share") if _set(limits, name)]
     active += [f"vcpu_quotas.{r}.{k}" for (r, k) in sorted(limits.quotas)]
-    for name in active:
-        relaxed = select(options, fee_cents, limits, time_limit_s=max(0.5, time_limit_s / max(len(active), 1)),
-                         hint={w: options[w].index(o) for w, o in selection.chosen.items()}, drop=frozenset({name}),
-                         host_prices=host_prices)
+    hint = {w: next(i for i, x in enumerate(options[w]) if x.candidate is o.candidate)
+            for w, o in selection.chosen.items()}
+    rounds = max(1, math.ceil(len(active) / 2))
+
+    def without(name: str) -> Selection:   # the choice model re-solved with one constraint left out
+        return select(options, fee_cents, limits, time_limit_s=min(5.0, max(0.5, time_limit_s / rounds)), hint=hint,
+                      drop=frozenset({name}), host_prices=host_prices)
+
+    with ThreadPoolExecutor(2) as pool:    # two at a time: CP-SAT releases the GIL
+        resolved = list(pool.map(without, active))
+    for name, relaxed in zip(active, resolved, strict=True):
         if relaxed.objective_cents is not None and relaxed.objective_cents < selection.objective_cents:
             saving = (selection.objective_cents - relaxed.objective_cents) / 100
             binding.append({"constraint": name, "monthly_usd_if_relaxed": relaxed.objective_cents / 100,
