@@ -33,8 +33,10 @@ def run_plan(file: Path, *, json_output: bool, time_limit_s: float, console: Con
                   f"host sharing ${t['host_sharing_savings_monthly_usd']:,.2f}")
     bound = (f"bound ${s['bound_monthly_usd']:,.2f}, gap {s['gap']:.2%}" if s["bound_monthly_usd"] is not None
              else "pooling bound not proven in time")
-    console.print(f"solver {s['status']}: objective ${s['objective_monthly_usd']:,.2f}, {bound}; choice "
-                  f"{s['choice_status']} (bound ${s['choice_bound_monthly_usd']:,.2f}), {s['seconds']:.2f} s")
+    r = s["relaxation"]
+    console.print(f"solver {s['status']}: objective ${s['objective_monthly_usd']:,.2f}, {bound} (relaxation "
+                  f"{'converged' if r['converged'] else 'stopped by the time limit'} after {r['iterations']} LPs), "
+                  f"{s['seconds']:.2f} s")
     for cluster in doc["shared"]["clusters"]:
         console.print(f"cluster {cluster['id']}: " + ", ".join(
             f"{g['count']} x {g['instance_type']} {g['replicas_per_node']}" for g in cluster["nodes"]))
