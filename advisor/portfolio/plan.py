@@ -32,7 +32,7 @@ from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.packing import PodShape
 from advisor.portfolio.pool_cuts import Pool, Tightened, dominated, separate, tighten
 from advisor.portfolio.relaxation import Relaxation
-from advisor.portfolio.select import HostPrice, Limits, Option, Selection, select
+from advisor.portfolio.select import HostPrice, Limits, Option, PoolModel, Selection, select
 from advisor.recommend import prefetch, to_option
 from advisor.workload_io import describe, field_errors
 from models.portfolio import Portfolio
@@ -130,14 +130,23 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         return (document, chosen, clusters, problems)
 
     # Plan B: the relaxation's choice, packed for real. Plan A: the choice as if nothing were pooled, packed.
-    pooled = _pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices, packed,
-                           deadline=time.perf_counter() + left(0.85))
-    plans = [p[:3] for p in [*pooled.plans, packed(selection)] if not p[3]]
+    # Meanwhile, once the relaxation has converged, CP-SAT bounds the whole cut model with whole placements on
+    # the second core (a little above the LP: another valid bound).
+    with ThreadPoolExecutor(1) as background:
+        frozen = {k: PoolModel(list(m.cuts), m.upfront_per_mille) for k, m in tightened.models.items()}
+        bounding = background.submit(select, fluid_options, fee_cents, limits, time_limit_s=min(5.0, left(0.85)),
+                                     host_prices=host_prices, pools=frozen,
+                                     hint=_rounded(tightened.solution)) if tightened.converged else None
+        pooled = _pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices, packed,
+                               deadline=time.perf_counter() + left(0.85))
+        plans = [p[:3] for p in [*pooled.plans, packed(selection)] if not p[3]]
+        integer_bound = bounding.result().bound_cents if bounding else None
     mark = lap("pooled choice and packing", mark)
     if not plans:
         raise RuntimeError("no plan passed validation")
     plan_doc, chosen, clusters = min(plans, key=lambda p: p[0]["totals"]["monthly_usd"])
-    _prove(plan_doc, tightened.bound_cents)
+    bounds = [b for b in (tightened.bound_cents, integer_bound) if b is not None]
+    _prove(plan_doc, max(bounds) if bounds else None)
     plan_doc["explanation"] = _explain(portfolio, workloads, options, fee_cents, limits, chosen, alone,
                                        left(1.0), clusters, host_prices)
     lap("explanation", mark)
@@ -145,6 +154,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         "iterations": tightened.iterations, "pattern_cuts": tightened.pattern_cuts, "converged": tightened.converged,
         "pools": len(pools), "seconds": round(tightened.seconds, 3),
         "lp_bound_monthly_usd": tightened.bound_cents / 100 if tightened.bound_cents is not None else None,
+        "cp_sat_bound_monthly_usd": integer_bound / 100 if integer_bound is not None else None,
         "pooled_plans": pooled.notes, "rejected_plans": rejected,
         "plans_compared": [round(p[0]["totals"]["monthly_usd"], 2) for p in plans]}
     plan_doc["solver"]["timings"] = timings
@@ -233,6 +243,13 @@ def _pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str,
     relaxation.set_limit("max_monthly_usd", limits.max_monthly_cents)
     relaxation.set_limit("max_upfront_usd", limits.max_upfront_cents)
     return out
+
+
+def _rounded(solution) -> dict[str, int]:
+    """The option the LP used most, per workload (a hint)."""
+    if solution is None or solution.objective_cents is None:
+        return {}
+    return {w: max(values, key=lambda i: (values[i], -i)) for w, values in solution.x.items() if values}
 
 
 def _chosen_demand(chosen: Selection, pools: dict[str, Pool],
