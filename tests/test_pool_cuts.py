@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from advisor.candidates.base import Context
 from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.packing import NodeType, PodShape, PoolPacking, pack
-from advisor.portfolio.plan import _bounded, _fee_cents, _fluid, _options, parse, plan
+from advisor.portfolio.plan import _bounded, _fee_cents, _options, parse, plan
 from advisor.portfolio.pool_cuts import Pool, aggregate_cut, alone_cuts, dominated, resource_cuts
+from advisor.portfolio.pooled import pools_and_options
 
 TYPES = [NodeType("small", 10.0, 1.9, 3.5, 8), NodeType("medium", 19.0, 3.9, 7.5, 16),
          NodeType("large", 37.0, 7.9, 15.5, 29), NodeType("highmem", 24.0, 1.9, 15.5, 8)]
@@ -92,7 +93,7 @@ def brute_force_with_pooling(d, catalog) -> float:
     workloads = {w.id: _bounded(w, portfolio) for w in portfolio.workloads}
     options, _ = _options(Context(catalog), workloads)
     fees = _fee_cents(options)
-    fluid, pools = _fluid(catalog, workloads, options)
+    fluid, pools = pools_and_options(catalog, workloads, options)
     choices = {}
     for w, opts in fluid.items():     # per pool, the least other cost; non-pooled options as they are
         best: dict = {}

@@ -1,26 +1,25 @@
-"""Plan a portfolio: one placement per workload, chosen together under the portfolio's constraints,
-then shared capacity (clusters, Dedicated Hosts, commitments) built from the choice.
+"""Plan a portfolio: one placement per workload, chosen together under the portfolio's constraints, with
+shared capacity (clusters, Dedicated Hosts, commitments), a proven lower bound and an explanation.
 
-Steps: (1) every workload's candidates, as for one recommendation (the portfolio's caps also bound each
-workload, so pruning keeps what the caps may need); (2) the CP-SAT choice (`select.py`) with fees paid
-once, owned commitments, budget, upfront cap, spot share and quotas; (3) workloads that chose the same
-kind of cluster node group (service, region, OS, tenancy, purchase option, horizon, schedule) are packed
-together (`packing.py`: column-generation bound, CP-SAT over patterns), which only ever lowers the
-cost; (4) the explanation: what the portfolio changed against choosing alone, and the price of each
-binding constraint (re-solved with it left out); (5) `validate.py` re-checks the plan independently.
+Steps: (1) every workload's candidates, as for one recommendation (workloads alike but for their id share
+them); (2) the CP-SAT choice as if nothing were pooled (`select.py`: fees paid once, shared hosts, owned
+commitments, budget, upfront cap, spot share, quotas), on the second core, while (3) the relaxation with
+node pools priced by cuts is tightened to the LP bound of choice and packing together (`pooled.py`,
+`pool_cuts.py`, `relaxation.py`); (4) plan B, the pooled choice from that relaxation, and plan A, the
+choice from (2), each packed for real (`clusters.py`, `packing.py`) and validated: the cheaper is answered
+with the best bound proven; (5) the explanation: what the portfolio changed against choosing alone, and
+the price of each binding constraint (the choice model re-solved with it left out); (6) `validate.py`
+re-checks the answer independently.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from pydantic import ValidationError
 
 from advisor.candidates.base import Candidate, Context
@@ -28,9 +27,8 @@ from advisor.candidates.registry import generate_all
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
-from advisor.portfolio.clusters import GroupPrices
-from advisor.portfolio.packing import PodShape
-from advisor.portfolio.pool_cuts import Pool, Tightened, dominated, separate, tighten
+from advisor.portfolio.pool_cuts import tighten
+from advisor.portfolio.pooled import pooled_plans, pools_and_options, rounded
 from advisor.portfolio.relaxation import Relaxation
 from advisor.portfolio.select import HostPrice, Limits, Option, PoolModel, Selection, select
 from advisor.recommend import prefetch, to_option
@@ -41,7 +39,6 @@ from models.workload import MAX_USD, Workload
 INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
 CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
 STANDARD_FAMILIES = set("acdhimrtz")
-PACKING_ROOM = 0.06     # whole nodes cost about this much more than the packing LP prices a pool at
 FEE_PREFIXES = {"EKS control plane": "eks", "dedicated per-region fee": "dedicated"}
 
 
@@ -101,7 +98,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
                                      hint=hint, host_prices=host_prices)
         # The relaxation: cluster nodes priced per pool by cuts, tightened until every pool it uses is priced at
         # its packing LP bound: a lower bound on every plan, pooling included.
-        fluid_options, pools = _fluid(catalog, workloads, options)
+        fluid_options, pools = pools_and_options(catalog, workloads, options)
         relaxation = Relaxation(fluid_options, fee_cents, limits, host_prices,
                                 {k: p.upfront_ratio for k, p in pools.items()})
         tightened = tighten(relaxation, pools, deadline=time.perf_counter() + left(2 / 3))
@@ -136,8 +133,8 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         frozen = {k: PoolModel(list(m.cuts), m.upfront_per_mille) for k, m in tightened.models.items()}
         bounding = background.submit(select, fluid_options, fee_cents, limits, time_limit_s=min(5.0, left(0.85)),
                                      host_prices=host_prices, pools=frozen,
-                                     hint=_rounded(tightened.solution)) if tightened.converged else None
-        pooled = _pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices, packed,
+                                     hint=rounded(tightened.solution)) if tightened.converged else None
+        pooled = pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices, packed,
                                deadline=time.perf_counter() + left(0.85))
         plans = [p[:3] for p in [*pooled.plans, packed(selection)] if not p[3]]
         integer_bound = bounding.result().bound_cents if bounding else None
@@ -163,146 +160,6 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     if problems:
         raise RuntimeError("plan failed validation: " + "; ".join(problems))
     return plan_doc
-
-
-@dataclass
-class _Pooled:
-    plans: list[tuple[dict, Selection, list[dict], list[str]]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-def _pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, Pool],
-                  options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, host_prices: dict,
-                  packed, deadline: float) -> _Pooled:
-    """Plan B: CP-SAT on the tightened cut model near the LP's choice (a workload the LP placed whole stays
-    where it put it; the others choose among the options the LP used), mapped to real candidates and packed.
-
-    The cut model prices pools at their packing LP bound, a little below whole nodes: when the packed plan
-    spends over the budget or the upfront cap, the LP is solved again with that limit lowered by the excess
-    (and 0.5 % more) and the choice made again, up to three times."""
-    out = _Pooled()
-    solution, current = tightened.solution, limits
-    if solution is not None and solution.objective_cents is not None and (
-            limits.max_upfront_cents is not None or limits.max_monthly_cents is not None):
-        # Whole nodes cost a few % more than the packing LP: leave that much room from the start (6 % did best
-        # on the synthetic 1,000-workload portfolio: one attempt; 2 % took three and ended dearer).
-        room = PACKING_ROOM
-        nodes = sum(solution.theta.values())
-        nodes_upfront = sum(pools[k].upfront_ratio * v for k, v in solution.theta.items() if k in pools)
-        roomy = dataclasses.replace(
-            limits, max_monthly_cents=None if limits.max_monthly_cents is None
-            else int(limits.max_monthly_cents - room * nodes),
-            max_upfront_cents=None if limits.max_upfront_cents is None
-            else int(limits.max_upfront_cents - room * nodes_upfront))
-        relaxation.set_limit("max_monthly_usd", roomy.max_monthly_cents)
-        relaxation.set_limit("max_upfront_usd", roomy.max_upfront_cents)
-        again = relaxation.solve()
-        if again.objective_cents is not None:
-            solution, current = again, roomy
-    for attempt in range(3):
-        if solution is None or solution.objective_cents is None:
-            out.notes.append(f"pooled choice {attempt + 1}: the LP has no solution")
-            break
-        left = deadline - time.perf_counter()
-        if left <= 0.2:
-            out.notes.append("no time left for a pooled choice")
-            break
-        reduced, hint = _near(solution, relaxation.options)
-        chosen = select(reduced, fee_cents, current, time_limit_s=left, hint=hint, host_prices=host_prices,
-                        pools=tightened.models)
-        for _ in range(4):   # cuts at the chosen pools' whole demand, then choose again, while any cut is added
-            if not chosen.chosen or deadline - time.perf_counter() < 0.5:
-                break
-            demand, priced = _chosen_demand(chosen, pools, tightened.models)
-            if not separate(tightened, pools, demand, theta=priced, deadline=deadline)[0]:
-                break
-            hint = {w: reduced[w].index(o) for w, o in chosen.chosen.items()}
-            again = select(reduced, fee_cents, current, time_limit_s=max(deadline - time.perf_counter(), 0.2),
-                           hint=hint, host_prices=host_prices, pools=tightened.models)
-            if not again.chosen:
-                break
-            chosen = again
-        if not chosen.chosen:
-            out.notes.append(f"pooled choice {attempt + 1}: {chosen.status}")
-            break
-        real = _pooled_choice(chosen, options, fee_cents, limits, host_prices, left)
-        if real is None:
-            break
-        plan_b = packed(real)
-        if not plan_b[3]:
-            out.plans.append(plan_b)
-            out.notes.append(f"pooled choice {attempt + 1}: ${plan_b[0]['totals']['monthly_usd']:,.2f} a month "
-                             f"(the cut model priced it at ${chosen.objective_cents / 100:,.2f})")
-            break
-        current = _margin(current, plan_b[0]["totals"], limits)
-        out.notes.append(f"pooled choice {attempt + 1}: over a limit once packed ({'; '.join(plan_b[3])}); "
-                         "limits lowered by the excess")
-        relaxation.set_limit("max_monthly_usd", current.max_monthly_cents)
-        relaxation.set_limit("max_upfront_usd", current.max_upfront_cents)
-        solution = relaxation.solve()
-    relaxation.set_limit("max_monthly_usd", limits.max_monthly_cents)
-    relaxation.set_limit("max_upfront_usd", limits.max_upfront_cents)
-    return out
-
-
-def _rounded(solution) -> dict[str, int]:
-    """The option the LP used most, per workload (a hint)."""
-    if solution is None or solution.objective_cents is None:
-        return {}
-    return {w: max(values, key=lambda i: (values[i], -i)) for w, values in solution.x.items() if values}
-
-
-def _chosen_demand(chosen: Selection, pools: dict[str, Pool],
-                   models: dict) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
-    """Replicas per pool and member in a choice, and what the cut model prices each pool at (cents)."""
-    demand: dict[str, dict[str, float]] = defaultdict(dict)
-    for w, o in chosen.chosen.items():
-        if o.pool_key in pools:
-            demand[o.pool_key][w] = pools[o.pool_key].members[w].count
-    priced = {k: max((sum(c.get(w, 0) for w in members) for c in models[k].cuts), default=0) / 1000
-              for k, members in demand.items()}
-    return dict(demand), priced
-
-
-def _near(solution, fluid_options: dict[str, list[Option]]) -> tuple[dict[str, list[Option]], dict[str, int]]:
-    """Each workload's options the LP used (just one where it placed the workload whole), and a hint: the
-    option it used most."""
-    reduced: dict[str, list[Option]] = {}
-    hint: dict[str, int] = {}
-    for w, values in solution.x.items():
-        support = sorted(i for i, v in values.items() if v > 1e-6) or sorted(values)
-        top = max(support, key=lambda i: (values[i], -i))
-        reduced[w], hint[w] = [fluid_options[w][i] for i in support], support.index(top)
-    return reduced, hint
-
-
-def _pooled_choice(relaxed: Selection, options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits,
-                   host_prices: dict, time_limit_s: float) -> Selection | None:
-    """The relaxation's choice, costed with the real candidates: fees, hosts and owned commitments for this
-    choice (the portfolio's limits are checked on the packed plan)."""
-    if not relaxed.chosen:
-        return None
-    fixed = {w: [next(r for r in options[w] if r.candidate is o.candidate)] for w, o in relaxed.chosen.items()}
-    everything = frozenset({"max_monthly_usd", "max_upfront_usd", "max_spot_share",
-                            *(f"vcpu_quotas.{r}.{k}" for r, k in limits.quotas)})
-    chosen = select(fixed, fee_cents, limits, time_limit_s=min(time_limit_s, 2.0), host_prices=host_prices,
-                    drop=everything)
-    return chosen if chosen.chosen else None
-
-
-def _margin(current: Limits, totals: dict, limits: Limits) -> Limits:
-    """The cut model's budget and upfront cap lowered by what the packed plan spent over the real ones (and
-    0.5 % of the limit more): the cut model prices pools at their packing LP bound, a little below whole nodes."""
-    def lower(value: int | None, limit: int | None, spent_usd: float) -> int | None:
-        if value is None or limit is None:
-            return value
-        excess = max(cents(spent_usd) - limit, 0)
-        return int(value - excess - limit * 0.005) if excess else value
-
-    return dataclasses.replace(
-        current, max_monthly_cents=lower(current.max_monthly_cents, limits.max_monthly_cents, totals["monthly_usd"]),
-        max_upfront_cents=lower(current.max_upfront_cents, limits.max_upfront_cents, totals["upfront_usd"]),
-        quotas={k: int(v * 0.97) for k, v in current.quotas.items()})
 
 
 def _prove(plan_doc: dict, bound_cents: int | None) -> None:
@@ -441,67 +298,6 @@ def _alone_key(o: Option, w: Workload) -> tuple:
     from advisor.optimize.choose import OPS_WEIGHTS
 
     return (cents(o.candidate.monthly_usd) * OPS_WEIGHTS[w.ops.value][o.candidate.ops_effort], o.candidate.sort_key)
-
-
-def _fluid(catalog: Catalog, workloads: dict[str, Workload],
-           options: dict[str, list[Option]]) -> tuple[dict[str, list[Option]], dict[str, Pool]]:
-    """The options with every ECS/EKS node-group candidate's nodes taken out, and the node pools that
-    price those replicas instead (through cuts: `pool_cuts.py`).
-
-    A pool is (service, region, OS, tenancy, purchase option, schedule, horizon, architecture): the
-    workloads placed in it may share nodes. A pooled option keeps its other cost lines, fees and the vCPU
-    its pods request (spot share); its node cost and upfront move to the pool, and its quota use becomes
-    X Options in dominated pools are left out (`pool_cuts.dominated`). The choice
-    model on these options, with each pool costing at least its cuts, bounds every plan from below,
-    pooling included.
-    """
-    from advisor.portfolio.clusters import group_prices
-
-    priced: dict[tuple, GroupPrices] = {}
-    members: dict[str, dict[str, PodShape]] = defaultdict(dict)
-    other: dict[str, dict[str, int]] = defaultdict(dict)
-    described: dict[str, tuple] = {}
-
-    def pool_of(w: Workload, c: Candidate) -> str:
-        option = (c.purchase_option, c.term, c.offering_class, c.plan_type, c.payment)
-        kind = (c.service, w.region, w.os.value, c.tenancy, w.hours_per_month, w.horizon_months, w.arch.value)
-        key = "|".join(str(x) for x in (*kind[:4], *option, *kind[4:]))
-        if key not in described:
-            group = kind[:6]
-            if group not in priced:
-                priced[group] = group_prices(catalog, *group)
-            prices = priced[group]
-            allowed = prices.arch == w.arch.value if w.arch.value != "any" else np.ones(len(prices.names), dtype=bool)
-            described[key] = (kind, c.purchase_option == "spot", prices, option, allowed)
-        return key
-
-    out: dict[str, list[Option]] = {}
-    for wid, opts in options.items():
-        w = workloads[wid]
-        relaxed = []
-        for o in opts:
-            c = o.candidate
-            if c.service not in CLUSTER_SERVICES or c.tenancy == "host":
-                relaxed.append(o)
-                continue
-            if w.job_shaped:    # nodes only while its jobs run: never pooled, exactly as priced
-                relaxed.append(o)
-                continue
-            node_line = cents(c.lines[0].monthly_usd)
-            units = int(c.config.get("replicas", w.replicas))
-            key = pool_of(w, c)
-            members[key][wid] = PodShape(key=wid, vcpu=w.vcpu, memory_gib=w.memory_gib, gpus=w.gpus,
-                                         gpu_model=w.gpu_model, count=units)
-            other[key][wid] = min(other[key].get(wid, o.cost_cents - node_line), o.cost_cents - node_line)
-            relaxed.append(dataclasses.replace(
-                o, cost_cents=o.cost_cents - node_line, upfront_cents=0, quota_milli=0, pool_key=key,
-                pool_demand=(round(units * w.vcpu * 1000), round(units * w.memory_gib * 1000), units * 1000,
-                             units * w.gpus * 1000)))
-        out[wid] = relaxed
-    pools = {k: Pool(k, *described[k], members=dict(m), other_cents=dict(other[k])) for k, m in sorted(members.items())}
-    gone = dominated(pools)
-    out = {w: [o for o in opts if o.pool_key not in gone] for w, opts in out.items()}
-    return out, {k: p for k, p in pools.items() if k not in gone}
 
 
 # ----------------------------------------------------------------------------- shared capacity
