@@ -144,7 +144,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     plan_doc, chosen, clusters = min(plans, key=lambda p: p[0]["totals"]["monthly_usd"])
     bounds = [b for b in (tightened.bound_cents, integer_bound) if b is not None]
     _prove(plan_doc, max(bounds) if bounds else None)
-    plan_doc["explanation"] = _explain(portfolio, workloads, options, fee_cents, limits, chosen, alone,
+    plan_doc["explanation"] = _explain(portfolio, workloads, options, fee_cents, limits, chosen, selection, alone,
                                        left(1.0), clusters, host_prices)
     lap("explanation", mark)
     plan_doc["solver"]["relaxation"] = {
@@ -406,10 +406,14 @@ def _commitments(portfolio: Portfolio, selection: Selection) -> list[dict[str, A
 
 
 def _explain(portfolio: Portfolio, workloads: dict[str, Workload], options: dict[str, list[Option]],
-             fee_cents: dict[str, int], limits: Limits, selection: Selection, alone: dict[str, Option],
-             time_limit_s: float, clusters: list[dict], host_prices: dict[str, HostPrice]) -> dict[str, Any]:
+             fee_cents: dict[str, int], limits: Limits, answered: Selection, selection: Selection,
+             alone: dict[str, Option], time_limit_s: float, clusters: list[dict],
+             host_prices: dict[str, HostPrice]) -> dict[str, Any]:
+    """What the answered plan changed against choosing each workload alone, the fees paid once, the packing,
+    and the price of each binding constraint: the choice model (`selection`, its optimum with the constraints)
+    re-solved without it (exact when both solves finish within their time)."""
     changed = []
-    for wid, o in sorted(selection.chosen.items()):
+    for wid, o in sorted(answered.chosen.items()):
         a = alone[wid].candidate
         if o.candidate is not a:
             changed.append({"workload_id": wid, "alone": _label(a), "alone_monthly_usd": a.monthly_usd,
@@ -424,8 +428,8 @@ def _explain(portfolio: Portfolio, workloads: dict[str, Workload], options: dict
     rounds = max(1, math.ceil(len(active) / 2))
 
     def without(name: str) -> Selection:   # the choice model re-solved with one constraint left out
-        return select(options, fee_cents, limits, time_limit_s=min(5.0, max(0.5, time_limit_s / rounds)), hint=hint,
-                      drop=frozenset({name}), host_prices=host_prices)
+        return select(options, fee_cents, limits, time_limit_s=min(5.0, max(0.5, time_limit_s / rounds)),
+                      hint=hint, drop=frozenset({name}), host_prices=host_prices)
 
     with ThreadPoolExecutor(2) as pool:    # two at a time: CP-SAT releases the GIL
         resolved = list(pool.map(without, active))
@@ -437,7 +441,7 @@ def _explain(portfolio: Portfolio, workloads: dict[str, Workload], options: dict
                             "message": f"{name} costs ${saving:,.2f} a month"})
     return {
         "changed_against_alone": changed,
-        "shared_fees": {"paid_once_monthly_usd": sum(fee_cents[k] for k in selection.fees_paid) / 100,
+        "shared_fees": {"paid_once_monthly_usd": sum(fee_cents[k] for k in answered.fees_paid) / 100,
                         "alone_would_pay_monthly_usd": round(fees_alone, 2)},
         "packing": [{"cluster": c["id"], "standalone_monthly_usd": c["standalone_monthly_usd"],
                      "packed_monthly_usd": c["monthly_usd"]} for c in clusters],
