@@ -103,12 +103,13 @@ def brute_force_with_pooling(d, catalog) -> float:
                 best[key] = o
         choices[w] = list(best.values())
     optimum = math.inf
-    for combo in itertools.product(*(choices[w] for w in sorted(choices))):
+    names = sorted(choices)
+    for combo in itertools.product(*(choices[w] for w in names)):
         cost = sum(o.cost_cents for o in combo) / 100 + sum(fees[k] for k in {k for o in combo for k in o.fees}) / 100
         by_pool: dict = {}
-        for o in combo:
+        for w, o in zip(names, combo, strict=True):
             if o.pool_key:
-                by_pool.setdefault(o.pool_key, []).append(o.workload)
+                by_pool.setdefault(o.pool_key, []).append(w)
         for key, members in by_pool.items():
             result = pack([pools[key].members[w] for w in members], pools[key].types, time_limit_s=10)
             assert result.status == "OPTIMAL"

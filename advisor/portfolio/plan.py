@@ -190,20 +190,20 @@ def _options(ctx: Context, workloads: dict[str, Workload]) -> tuple[dict[str, li
     options: dict[str, list[Option]] = {}
     rejections: dict[str, list] = {}
     prefetch(list(workloads.values()), catalog=ctx.catalog)  # every frontier computed in bulk first
-    by_shape: dict[str, tuple[list, list[Candidate]]] = {}   # workloads alike but for their id share candidates
+    by_shape: dict[str, tuple[list, list[Option]]] = {}   # workloads alike but for their id share their options
     for wid in sorted(workloads):
         w = workloads[wid]
         shape = w.model_dump_json(exclude={"id"})
         if shape not in by_shape:
             generated = generate_all(w, ctx)
-            by_shape[shape] = (generated.rejections, [c for c in sorted(generated.candidates, key=lambda c: c.sort_key)
-                                                      if within_caps(c, w.max_monthly_usd, w.max_upfront_usd)])
-        rejections[wid], candidates = by_shape[shape]
-        options[wid] = [_option(wid, w, c, vcpu_of, family_of) for c in candidates]
+            kept = [c for c in sorted(generated.candidates, key=lambda c: c.sort_key)
+                    if within_caps(c, w.max_monthly_usd, w.max_upfront_usd)]
+            by_shape[shape] = (generated.rejections, [_option(w, c, vcpu_of, family_of) for c in kept])
+        rejections[wid], options[wid] = by_shape[shape]
     return options, rejections
 
 
-def _option(wid: str, w: Workload, c: Candidate, vcpu_of: dict, family_of: dict) -> Option:
+def _option(w: Workload, c: Candidate, vcpu_of: dict, family_of: dict) -> Option:
     fees, shared = [], 0.0
     for line in c.lines:
         for prefix, kind in FEE_PREFIXES.items():
@@ -236,7 +236,7 @@ def _option(wid: str, w: Workload, c: Candidate, vcpu_of: dict, family_of: dict)
     covered = on_demand and compute is not None and not clustered
     ri_key = (c.instance_type, w.region) if covered and c.service in INSTANCE_SERVICES and c.instance_type else None
     return Option(
-        workload=wid, candidate=c, cost_cents=sum(cents(x.monthly_usd) for x in c.lines) - int(shared),
+        candidate=c, cost_cents=sum(cents(x.monthly_usd) for x in c.lines) - int(shared),
         upfront_cents=upfront, vcpu_milli=round(vcpu * 1000), host_key=host_key, host_milli=host_milli,
         spot=c.purchase_option == "spot" and vcpu > 0, quota=quota, region=w.region, fees=tuple(sorted(set(fees))),
         ri_key=ri_key, ri_unit_cents=cents(compute.monthly_usd) // max(c.count, 1) if ri_key else 0,

@@ -30,9 +30,8 @@ from advisor.candidates.base import Candidate
 
 @dataclass(frozen=True)
 class Option:
-    """One candidate as the model sees it."""
+    """One candidate as the model sees it (workloads alike but for their id share their options)."""
 
-    workload: str
     candidate: Candidate
     cost_cents: int                 # monthly, shared fees excluded
     upfront_cents: int
