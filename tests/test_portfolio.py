@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+from polars import col as pl_col
 
 from advisor.candidates.base import Context
 from advisor.portfolio.plan import PlanInfeasible, _fee_cents, _host_prices, _limits, _options, parse, plan
@@ -140,3 +141,26 @@ def test_pooling_bound_is_below_every_plan(catalog):
     assert s["bound_monthly_usd"] is not None and 0 < s["bound_monthly_usd"] <= s["objective_monthly_usd"]
     assert s["gap"] == pytest.approx((s["objective_monthly_usd"] - s["bound_monthly_usd"]) / s["objective_monthly_usd"],
                                      abs=1e-5)
+
+
+def test_validate_checks_cluster_costs_upfront_and_quotas(catalog):
+    workloads = [{"id": f"k{i}", "vcpu": 1, "memory_gib": 2, "replicas": 3, "orchestrator": "kubernetes",
+                  "horizon_months": 36, "allowed_services": ["eks_ec2"]} for i in range(3)]
+    d = doc(workloads)
+    p = plan(d, catalog=catalog, time_limit_s=5)
+    portfolio = parse(d)
+    assert validate(p, portfolio, catalog) == []
+    cluster = p["shared"]["clusters"][0]
+    group = cluster["nodes"][0]
+    nodes_vcpu = sum(g["count"] * catalog.specs.filter(pl_col("instance_type") == g["instance_type"])["vcpu"][0]
+                     for g in cluster["nodes"])
+    # a quota below the cluster's nodes: the plan made without it breaks it
+    tight = parse(doc(workloads, vcpu_quotas={"us-east-1": {"on_demand": int(nodes_vcpu) - 1}}))
+    assert any("quota" in problem for problem in validate(p, tight, catalog))
+    # node groups that no longer add up to the cluster's upfront, or an upfront over the cap
+    broken = json.loads(json.dumps(p))
+    broken["shared"]["clusters"][0]["nodes"][0]["upfront_usd_per_node"] = group["upfront_usd_per_node"] + 100
+    assert any("upfront" in problem for problem in validate(broken, portfolio, catalog))
+    if p["totals"]["upfront_usd"] > 0:
+        capped = parse(doc(workloads, max_upfront_usd=p["totals"]["upfront_usd"] / 2))
+        assert any("max_upfront_usd" in problem for problem in validate(p, capped, catalog))
