@@ -38,13 +38,13 @@ class _Row:
     def __init__(self, lp: _LP, lower: float, upper: float):
         self.lp, self.lower, self.upper, self.terms = lp, lower, upper, {}
 
-    def SetCoefficient(self, var: int, value: float) -> None:  # noqa: N802 - the pywraplp spelling
+    def set(self, var: int, value: float) -> None:
         self.terms[var] = value
 
 
 class _LP:
-    """The few calls of OR-Tools' linear solver this module makes, solved by HiGHS (scipy) from scratch each
-    time: HiGHS stays reliable as cuts pile up, where GLOP's warm starts were seen to fail."""
+    """Columns (bounded below by 0), rows and costs, solved by HiGHS (scipy) from scratch each time: HiGHS
+    stays reliable as cuts pile up, where GLOP's warm starts (OR-Tools) were seen to fail."""
 
     def __init__(self) -> None:
         self.cost: list[float] = []
@@ -53,32 +53,18 @@ class _LP:
         self.values = np.zeros(0)
         self.value = 0.0
 
-    @staticmethod
-    def infinity() -> float:
-        return np.inf
-
-    def NumVar(self, lower: float, upper: float, name: str = "") -> int:  # noqa: N802
-        assert lower == 0
+    def var(self, upper: float = np.inf) -> int:
         self.cost.append(0.0)
         self.upper.append(upper)
         return len(self.cost) - 1
 
-    def Constraint(self, lower: float, upper: float, name: str = "") -> _Row:  # noqa: N802
+    def row(self, lower: float, upper: float) -> _Row:
         row = _Row(self, lower, upper)
         self.rows.append(row)
         return row
 
-    def Objective(self) -> _LP:  # noqa: N802
-        return self
-
-    def SetCoefficient(self, var: int, value: float) -> None:  # noqa: N802
+    def set_cost(self, var: int, value: float) -> None:
         self.cost[var] = value
-
-    def SetMinimization(self) -> None:  # noqa: N802
-        pass
-
-    def Value(self) -> float:  # noqa: N802
-        return self.value
 
     def solve(self) -> str:
         n = len(self.cost)
@@ -119,96 +105,94 @@ class Relaxation:
                  host_prices: dict[str, HostPrice], pool_upfront: dict[str, float]):
         self.solver = _LP()
         s = self.solver
-        inf = s.infinity()
+        inf = np.inf
         self.options = options
         self.x: dict[str, list[tuple[int, int]]] = {}
         self.by_pool: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-        objective = s.Objective()
-        fee = {k: s.NumVar(0, 1, f"fee[{k}]") for k in sorted(fee_cents)}
+        fee = {k: s.var(1) for k in sorted(fee_cents)}
         for k, v in fee.items():
-            objective.SetCoefficient(v, fee_cents[k] / USD)
-        hosts = {k: s.NumVar(0, inf, f"hosts[{k}]") for k in sorted(host_prices)}
-        host_rows = {k: s.Constraint(0, inf, f"hosts_cover[{k}]") for k in hosts}
+            s.set_cost(v, fee_cents[k] / USD)
+        hosts = {k: s.var(inf) for k in sorted(host_prices)}
+        host_rows = {k: s.row(0, inf) for k in hosts}
         for k, v in hosts.items():
-            objective.SetCoefficient(v, host_prices[k].monthly_cents / USD)
-            host_rows[k].SetCoefficient(v, 1000)
-        self.theta = {p: s.NumVar(0, inf, f"pool[{p}]") for p in sorted(pool_upfront)}
+            s.set_cost(v, host_prices[k].monthly_cents / USD)
+            host_rows[k].set(v, 1000)
+        self.theta = {p: s.var(inf) for p in sorted(pool_upfront)}
         for v in self.theta.values():
-            objective.SetCoefficient(v, 1)
-        pool_up = {p: s.NumVar(0, inf, f"pool_upfront[{p}]") for p, ratio in sorted(pool_upfront.items()) if ratio > 0}
+            s.set_cost(v, 1)
+        pool_up = {p: s.var(inf) for p, ratio in sorted(pool_upfront.items()) if ratio > 0}
         for p, v in pool_up.items():     # a pool's upfront >= its least upfront-to-monthly ratio x its cost
-            row = s.Constraint(0, inf, f"pool_upfront[{p}]")
-            row.SetCoefficient(v, 1)
-            row.SetCoefficient(self.theta[p], -pool_upfront[p])
-        budget = (s.Constraint(-inf, limits.max_monthly_cents / USD, "budget")
+            row = s.row(0, inf)
+            row.set(v, 1)
+            row.set(self.theta[p], -pool_upfront[p])
+        budget = (s.row(-inf, limits.max_monthly_cents / USD)
                   if limits.max_monthly_cents is not None else None)
         if budget is not None:
             for k, v in fee.items():
-                budget.SetCoefficient(v, fee_cents[k] / USD)
+                budget.set(v, fee_cents[k] / USD)
             for k, v in hosts.items():
-                budget.SetCoefficient(v, host_prices[k].monthly_cents / USD)
+                budget.set(v, host_prices[k].monthly_cents / USD)
             for v in self.theta.values():
-                budget.SetCoefficient(v, 1)
-        upfront = (s.Constraint(-inf, limits.max_upfront_cents / USD, "upfront")
+                budget.set(v, 1)
+        upfront = (s.row(-inf, limits.max_upfront_cents / USD)
                    if limits.max_upfront_cents is not None else None)
         if upfront is not None:
             for k, v in hosts.items():
-                upfront.SetCoefficient(v, host_prices[k].upfront_cents / USD)
+                upfront.set(v, host_prices[k].upfront_cents / USD)
             for v in pool_up.values():
-                upfront.SetCoefficient(v, 1)
-        spot = s.Constraint(-inf, 0, "spot_share") if limits.max_spot_share_milli is not None else None
-        quota_rows = {key: s.Constraint(-inf, q, f"quota[{key}]") for key, q in sorted(limits.quotas.items())}
-        ri_rows = {key: s.Constraint(-inf, n, f"ri[{key}]") for key, n in sorted(limits.ri_owned.items())}
-        sp_row = s.Constraint(-inf, limits.sp_cover_cents / USD, "sp") if limits.sp_cover_cents else None
+                upfront.set(v, 1)
+        spot = s.row(-inf, 0) if limits.max_spot_share_milli is not None else None
+        quota_rows = {key: s.row(-inf, q) for key, q in sorted(limits.quotas.items())}
+        ri_rows = {key: s.row(-inf, n) for key, n in sorted(limits.ri_owned.items())}
+        sp_row = s.row(-inf, limits.sp_cover_cents / USD) if limits.sp_cover_cents else None
         fee_rows: dict[tuple[str, str], _Row] = {}
         host_once: dict[tuple[str, str], _Row] = {}
         for w in sorted(options):
-            one = s.Constraint(1, 1, f"one[{w}]")
+            one = s.row(1, 1)
             self.x[w] = []
             for i in undominated(options[w], limits, frozenset()):
                 o = options[w][i]
-                v = s.NumVar(0, 1, f"x[{w}][{i}]")
+                v = s.var(1)
                 self.x[w].append((i, v))
-                one.SetCoefficient(v, 1)
-                objective.SetCoefficient(v, o.cost_cents / USD)
+                one.set(v, 1)
+                s.set_cost(v, o.cost_cents / USD)
                 if budget is not None:
-                    budget.SetCoefficient(v, o.cost_cents / USD)
+                    budget.set(v, o.cost_cents / USD)
                 if upfront is not None:
-                    upfront.SetCoefficient(v, o.upfront_cents / USD)
+                    upfront.set(v, o.upfront_cents / USD)
                 if spot is not None:
-                    spot.SetCoefficient(v, o.vcpu_milli / 1000 * (o.spot - limits.max_spot_share_milli / 1000))
+                    spot.set(v, o.vcpu_milli / 1000 * (o.spot - limits.max_spot_share_milli / 1000))
                 for k in o.fees:   # fee[k] >= the share of w on options needing it (tighter than x <= fee)
                     if (w, k) not in fee_rows:
-                        fee_rows[(w, k)] = s.Constraint(-inf, 0)
-                        fee_rows[(w, k)].SetCoefficient(fee[k], -1)
-                    fee_rows[(w, k)].SetCoefficient(v, 1)
+                        fee_rows[(w, k)] = s.row(-inf, 0)
+                        fee_rows[(w, k)].set(fee[k], -1)
+                    fee_rows[(w, k)].set(v, 1)
                 if o.host_key:
-                    host_rows[o.host_key].SetCoefficient(v, -o.host_milli)
+                    host_rows[o.host_key].set(v, -o.host_milli)
                     if (w, o.host_key) not in host_once:   # a family used at all needs a whole host
-                        host_once[(w, o.host_key)] = s.Constraint(-inf, 0)
-                        host_once[(w, o.host_key)].SetCoefficient(hosts[o.host_key], -1)
-                    host_once[(w, o.host_key)].SetCoefficient(v, 1)
+                        host_once[(w, o.host_key)] = s.row(-inf, 0)
+                        host_once[(w, o.host_key)].set(hosts[o.host_key], -1)
+                    host_once[(w, o.host_key)].set(v, 1)
                 if o.quota and (o.region, o.quota) in quota_rows:
-                    quota_rows[(o.region, o.quota)].SetCoefficient(v, o.quota_vcpu_milli / 1000)
+                    quota_rows[(o.region, o.quota)].set(v, o.quota_vcpu_milli / 1000)
                 if o.pool_key:
                     self.by_pool[o.pool_key][w].append(v)
                 covered = []
                 if o.ri_key in ri_rows:   # owned reserved instances lower this option's cost, up to its count
-                    z = s.NumVar(0, o.candidate.count, f"ri[{w}][{i}]")
-                    ri_rows[o.ri_key].SetCoefficient(z, 1)
+                    z = s.var(o.candidate.count)
+                    ri_rows[o.ri_key].set(z, 1)
                     covered.append((z, o.ri_unit_cents / USD, o.candidate.count))
                 if sp_row is not None and o.sp_cents:
-                    y = s.NumVar(0, o.sp_cents / USD, f"sp[{w}][{i}]")
-                    sp_row.SetCoefficient(y, 1)
+                    y = s.var(o.sp_cents / USD)
+                    sp_row.set(y, 1)
                     covered.append((y, 1, o.sp_cents / USD))
                 for var, unit, most in covered:
-                    link = s.Constraint(-inf, 0)
-                    link.SetCoefficient(var, 1)
-                    link.SetCoefficient(v, -most)
-                    objective.SetCoefficient(var, -unit)
+                    link = s.row(-inf, 0)
+                    link.set(var, 1)
+                    link.set(v, -most)
+                    s.set_cost(var, -unit)
                     if budget is not None:
-                        budget.SetCoefficient(var, -unit)
-        objective.SetMinimization()
+                        budget.set(var, -unit)
         self.cuts = 0
         self.limit_rows = {"max_monthly_usd": budget, "max_upfront_usd": upfront}
 
@@ -219,13 +203,13 @@ class Relaxation:
             row.upper = cents / USD
 
     def add_cut(self, pool: str, coef: dict[str, float]) -> None:
-        """1000 theta[pool] >= sum_w coef[w] x (w's options in the pool); coef in thousandths of a cent."""
-        row = self.solver.Constraint(0, self.solver.infinity(), f"cut{self.cuts}[{pool}]")
-        row.SetCoefficient(self.theta[pool], 1)
+        """theta[pool] >= sum_w coef[w] x (w's options in the pool); coef in thousandths of a cent a month."""
+        row = self.solver.row(0, np.inf)
+        row.set(self.theta[pool], 1)
         for w, c in sorted(coef.items()):
             if c >= 1000:     # less than a cent a month is left out (the cut only weakens)
                 for v in self.by_pool[pool].get(w, ()):
-                    row.SetCoefficient(v, -c / (1000 * USD))
+                    row.set(v, -c / (1000 * USD))
         self.cuts += 1
 
     def solve(self) -> Solution:
