@@ -433,8 +433,9 @@ def _explain(portfolio: Portfolio, workloads: dict[str, Workload], options: dict
 
     with ThreadPoolExecutor(2) as pool:    # two at a time: CP-SAT releases the GIL
         resolved = list(pool.map(without, active))
+    noise = max(0, selection.objective_cents // 500_000)   # large choices are proven to a millionth (select.py)
     for name, relaxed in zip(active, resolved, strict=True):
-        if relaxed.objective_cents is not None and relaxed.objective_cents < selection.objective_cents:
+        if relaxed.objective_cents is not None and relaxed.objective_cents < selection.objective_cents - noise:
             saving = (selection.objective_cents - relaxed.objective_cents) / 100
             binding.append({"constraint": name, "monthly_usd_if_relaxed": relaxed.objective_cents / 100,
                             "costs_monthly_usd": round(saving, 2),
