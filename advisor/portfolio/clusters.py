@@ -27,17 +27,24 @@ def node_prices(catalog: Catalog, service: str, region: str, os: str, tenancy: s
                 hours: float, horizon: int) -> list[NodeType]:
     """Node types of the service with their monthly price under one purchase option."""
     nodes = allocatable_types(catalog, service, region, os)
-    table = rates.rate_table(catalog, region, os, tenancy)
     keep = pl.col("purchase_option") == option["purchase_option"]
     for column in ("term", "offering_class", "plan_type", "payment"):
         keep &= (pl.col(column).is_null() if option.get(column) is None else pl.col(column) == option[column])
-    priced = (table.filter(keep).join(nodes, on="instance_type", how="inner")
-              .with_columns(count=pl.lit(1), hours=pl.lit(float(hours)), horizon=pl.lit(horizon)))
-    priced = cost_columns(priced).sort("instance_type")
+    priced = _priced(catalog, region, os, tenancy, hours, horizon, nodes, keep).sort("instance_type")
     return [NodeType(instance_type=r["instance_type"], usd_per_month=r["compute_monthly"],
                      alloc_vcpu=r["alloc_vcpu"], alloc_memory_gib=r["alloc_memory_gib"], pod_slots=int(r["pod_slots"]),
                      gpus=int(r["gpus"]), gpu_model=r["gpu_model"], upfront_usd=r["upfront_start"])
             for r in priced.iter_rows(named=True)]
+
+
+def _priced(catalog: Catalog, region: str, os: str, tenancy: str, hours: float, horizon: int, nodes: pl.DataFrame,
+            keep: pl.Expr) -> pl.DataFrame:
+    """The rate table's rows that `keep` selects, for the node types in `nodes`, costed per node for the month
+    (`compute_monthly`) and upfront (`upfront_start`) with the horizon arithmetic of one recommendation."""
+    table = rates.rate_table(catalog, region, os, tenancy)
+    priced = (table.filter(keep).join(nodes, on="instance_type", how="inner")
+              .with_columns(count=pl.lit(1), hours=pl.lit(float(hours)), horizon=pl.lit(horizon)))
+    return cost_columns(priced)
 
 
 OPTION_COLUMNS = ("purchase_option", "term", "offering_class", "plan_type", "payment")
@@ -72,10 +79,8 @@ def group_prices(catalog: Catalog, service: str, region: str, os: str, tenancy: 
     out = GroupPrices(names=names, capacity=nodes.select("alloc_vcpu", "alloc_memory_gib", "pod_slots", "gpus")
                       .fill_null(0).to_numpy().astype(float), gpu_model=nodes["gpu_model"].to_list(),
                       arch=np.array([arch_of.get(n, "") for n in names]))
-    table = rates.rate_table(catalog, region, os, tenancy)
-    priced = (table.join(nodes.select("instance_type"), on="instance_type", how="inner")
-              .with_columns(count=pl.lit(1), hours=pl.lit(float(hours)), horizon=pl.lit(horizon)))
-    priced = cost_columns(priced).select(*OPTION_COLUMNS, "instance_type", "compute_monthly", "upfront_start")
+    priced = _priced(catalog, region, os, tenancy, hours, horizon, nodes.select("instance_type"), pl.lit(True)).select(
+        *OPTION_COLUMNS, "instance_type", "compute_monthly", "upfront_start")
     for part in priced.partition_by(list(OPTION_COLUMNS), maintain_order=False):
         option = tuple(part.row(0, named=True)[c] for c in OPTION_COLUMNS)
         rows = np.array([index[n] for n in part["instance_type"].to_list()], dtype=np.int64)

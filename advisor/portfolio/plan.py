@@ -28,7 +28,7 @@ from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
 from advisor.portfolio.pool_cuts import tighten
-from advisor.portfolio.pooled import pooled_plans, pools_and_options, rounded
+from advisor.portfolio.pooled import CLUSTER_SERVICES, pooled_plans, pools_and_options, rounded
 from advisor.portfolio.relaxation import Relaxation
 from advisor.portfolio.select import HostPrice, Limits, Option, PoolModel, Selection, select
 from advisor.recommend import prefetch, to_option
@@ -37,7 +37,6 @@ from models.portfolio import Portfolio
 from models.workload import MAX_USD, Workload
 
 INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
-CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
 STANDARD_FAMILIES = set("acdhimrtz")
 FEE_PREFIXES = {"EKS control plane": "eks", "dedicated per-region fee": "dedicated"}
 

@@ -184,8 +184,6 @@ class Tightened:
     converged: bool = False
     pattern_cuts: int = 0
     seconds: float = 0.0
-    history: list[tuple[float, float, int]] = field(default_factory=list)   # (seconds, LP bound cents, cuts added)
-    failure: str | None = None       # why the LP stopped answering, if it did
     packings: dict[str, PoolPacking] = field(default_factory=dict)
 
 
@@ -206,8 +204,6 @@ def tighten(relaxation: Relaxation, pools: dict[str, Pool], deadline: float, per
         out.iterations += 1
         solution = relaxation.solve()
         if solution.objective_cents is None:
-            out.history.append((round(time.perf_counter() - started, 3), -1.0, 0))
-            out.failure = solution.status
             break
         out.solution = solution
         value = math.floor(solution.objective_cents * (1 - 1e-9) - 1e-6)
@@ -215,7 +211,6 @@ def tighten(relaxation: Relaxation, pools: dict[str, Pool], deadline: float, per
         demand = _pool_demand(solution, relaxation, pools)
         added, exact = separate(out, pools, demand, theta=solution.theta, deadline=deadline, per_pool_s=per_pool_s,
                                 seen=seen, relaxation=relaxation)
-        out.history.append((round(time.perf_counter() - started, 3), solution.objective_cents, added))
         if not added:
             out.converged = exact
             break

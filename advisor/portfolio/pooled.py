@@ -169,11 +169,16 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
     return out
 
 
+def _most_used(values: dict[int, float]) -> int:
+    """The option the LP used most (the first of equals)."""
+    return max(values, key=lambda i: (values[i], -i))
+
+
 def rounded(solution) -> dict[str, int]:
     """The option the LP used most, per workload (a hint)."""
     if solution is None or solution.objective_cents is None:
         return {}
-    return {w: max(values, key=lambda i: (values[i], -i)) for w, values in solution.x.items() if values}
+    return {w: _most_used(values) for w, values in solution.x.items() if values}
 
 
 def _chosen_demand(chosen: Selection, pools: dict[str, Pool],
@@ -195,7 +200,7 @@ def _near(solution, fluid_options: dict[str, list[Option]]) -> tuple[dict[str, l
     hint: dict[str, int] = {}
     for w, values in solution.x.items():
         support = sorted(i for i, v in values.items() if v > 1e-6) or sorted(values)
-        top = max(support, key=lambda i: (values[i], -i))
+        top = _most_used({i: values[i] for i in support})
         reduced[w], hint[w] = [fluid_options[w][i] for i in support], support.index(top)
     return reduced, hint
 

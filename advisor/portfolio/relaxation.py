@@ -35,8 +35,8 @@ class Solution:
 
 
 class _Row:
-    def __init__(self, lp: _LP, lower: float, upper: float):
-        self.lp, self.lower, self.upper, self.terms = lp, lower, upper, {}
+    def __init__(self, lower: float, upper: float):
+        self.lower, self.upper, self.terms = lower, upper, {}
 
     def set(self, var: int, value: float) -> None:
         self.terms[var] = value
@@ -59,7 +59,7 @@ class _LP:
         return len(self.cost) - 1
 
     def row(self, lower: float, upper: float) -> _Row:
-        row = _Row(self, lower, upper)
+        row = _Row(lower, upper)
         self.rows.append(row)
         return row
 
@@ -193,7 +193,6 @@ class Relaxation:
                     s.set_cost(var, -unit)
                     if budget is not None:
                         budget.set(var, -unit)
-        self.cuts = 0
         self.limit_rows = {"max_monthly_usd": budget, "max_upfront_usd": upfront}
 
     def set_limit(self, name: str, cents: int | None) -> None:
@@ -210,7 +209,6 @@ class Relaxation:
             if c >= 1000:     # less than a cent a month is left out (the cut only weakens)
                 for v in self.by_pool[pool].get(w, ()):
                     row.set(v, -c / (1000 * USD))
-        self.cuts += 1
 
     def solve(self) -> Solution:
         status = self.solver.solve()
