@@ -23,20 +23,6 @@ from advisor.portfolio.select import Option
 from models.workload import Workload
 
 
-def node_prices(catalog: Catalog, service: str, region: str, os: str, tenancy: str, option: dict[str, Any],
-                hours: float, horizon: int) -> list[NodeType]:
-    """Node types of the service with their monthly price under one purchase option."""
-    nodes = allocatable_types(catalog, service, region, os)
-    keep = pl.col("purchase_option") == option["purchase_option"]
-    for column in ("term", "offering_class", "plan_type", "payment"):
-        keep &= (pl.col(column).is_null() if option.get(column) is None else pl.col(column) == option[column])
-    priced = _priced(catalog, region, os, tenancy, hours, horizon, nodes, keep).sort("instance_type")
-    return [NodeType(instance_type=r["instance_type"], usd_per_month=r["compute_monthly"],
-                     alloc_vcpu=r["alloc_vcpu"], alloc_memory_gib=r["alloc_memory_gib"], pod_slots=int(r["pod_slots"]),
-                     gpus=int(r["gpus"]), gpu_model=r["gpu_model"], upfront_usd=r["upfront_start"])
-            for r in priced.iter_rows(named=True)]
-
-
 def _priced(catalog: Catalog, region: str, os: str, tenancy: str, hours: float, horizon: int, nodes: pl.DataFrame,
             keep: pl.Expr) -> pl.DataFrame:
     """The rate table's rows that `keep` selects, for the node types in `nodes`, costed per node for the month
@@ -71,7 +57,8 @@ class GroupPrices:
 
 def group_prices(catalog: Catalog, service: str, region: str, os: str, tenancy: str, hours: float,
                  horizon: int) -> GroupPrices:
-    """`node_prices` for every purchase option at once: one join, arrays instead of objects."""
+    """Node types of the service with their price per node-month and upfront under every purchase option at
+    once (the same rates and horizon arithmetic as one recommendation): one join, arrays instead of objects."""
     nodes = allocatable_types(catalog, service, region, os).sort("instance_type")
     arch_of = dict(catalog.specs.select("instance_type", "arch").iter_rows())
     names = nodes["instance_type"].to_list()
@@ -91,8 +78,24 @@ def group_prices(catalog: Catalog, service: str, region: str, os: str, tenancy: 
     return out
 
 
+def pool_node_types(catalog: Catalog, key: tuple, book: dict[tuple, GroupPrices]) -> list[NodeType]:
+    """The node types a pool (`_clusters`' key) may use, priced under its purchase option; `book` keeps each
+    kind's prices (`group_prices`) from one pool to the next (the relaxation fills it first)."""
+    service, region, os, tenancy, option, term, offering_class, plan_type, payment, horizon, hours, arch = key
+    group = (service, region, os, tenancy, hours, horizon)
+    if group not in book:
+        book[group] = group_prices(catalog, *group)
+    prices, chosen = book[group], (option, term, offering_class, plan_type, payment)
+    if chosen not in prices.monthly:
+        return []
+    mask = ~np.isnan(prices.monthly[chosen])
+    if arch != "any":
+        mask &= prices.arch == arch
+    return prices.node_types(chosen, mask)
+
+
 def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: list[Option],
-              *, time_limit_s: float, keep_vcpu: bool = False, own: bool = False,
+              *, types: list[NodeType], time_limit_s: float, keep_vcpu: bool = False, own: bool = False,
               patterns: list | tuple = ()) -> dict[str, Any]:
     """The pool's members packed together (one member too: a mix of types may beat its own group), kept only
     when that costs less a month and no more upfront (and, with `keep_vcpu`, no more node vCPU against a
@@ -119,12 +122,6 @@ def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: lis
     if own:
         return {**base, **standalone_plan, "lower_bound_usd": None, "gap": None, "status": "OWN_GROUP",
                 "method": "the workload's own node group (nodes only while its jobs run)"}
-    types = node_prices(catalog, service, region, os, tenancy,
-                        {"purchase_option": option, "term": term, "offering_class": offering_class,
-                         "plan_type": plan_type, "payment": payment}, hours, horizon)
-    if arch != "any":
-        arch_of = dict(catalog.specs.select("instance_type", "arch").iter_rows())
-        types = [t for t in types if arch_of.get(t.instance_type) == arch]
     shapes = [PodShape(key=w.id, vcpu=w.vcpu, memory_gib=w.memory_gib, gpus=w.gpus, gpu_model=w.gpu_model,
                        count=int(c.config.get("replicas", w.replicas)))
               for w, c in zip(members, candidates, strict=True)]

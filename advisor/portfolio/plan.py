@@ -27,6 +27,7 @@ from advisor.candidates.registry import generate_all
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
+from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.pool_cuts import tighten
 from advisor.portfolio.pooled import CLUSTER_SERVICES, pooled_plans, pools_and_options, rounded
 from advisor.portfolio.relaxation import Relaxation
@@ -60,9 +61,11 @@ def parse(doc: Any) -> Portfolio:
 def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0) -> dict[str, Any]:
     """The contract's plan for a portfolio document {"workloads": [...], "constraints": {...}}.
 
-    `time_limit_s` bounds the whole answer: after the candidates, the choice gets up to a fifth of what is
-    left, the relaxation runs until two thirds of the time, the pooled choice until 85 %, packing and the
-    explanation share the rest (each phase at least a little, so a tiny limit still answers)."""
+    `time_limit_s` bounds the whole answer: after the candidates, the choice (up to a quarter of what is left),
+    the prices of its binding constraints (until 45 % of the time) and the choice packed (plan A, in up to 10 %)
+    run on the second core while the relaxation is tightened (until 70 %); then the pooled choice is made (until
+    80 %) and packed (plan B, 12 %), none past 95 % (each phase at least a little, so a tiny limit still
+    answers)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -90,34 +93,17 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     alone = {w: min(opts, key=lambda o: _alone_key(o, workloads[w])) for w, opts in options.items()}
     hint = {w: options[w].index(alone[w]) for w in options}
     mark = lap("candidates", started)
-    # The choice as if nothing were pooled runs on the second core (CP-SAT releases the GIL) while the
-    # relaxation is built and tightened on this one.
-    with ThreadPoolExecutor(1) as background:
-        choosing = background.submit(select, options, fee_cents, limits, time_limit_s=max(1.0, left(1.0) / 4),
-                                     hint=hint, host_prices=host_prices)
-        # The relaxation: cluster nodes priced per pool by cuts, tightened until every pool it uses is priced at
-        # its packing LP bound: a lower bound on every plan, pooling included.
-        fluid_options, pools = pools_and_options(catalog, workloads, options)
-        relaxation = Relaxation(fluid_options, fee_cents, limits, host_prices,
-                                {k: p.upfront_ratio for k, p in pools.items()})
-        tightened = tighten(relaxation, pools, deadline=time.perf_counter() + left(2 / 3))
-        selection = choosing.result()
-    if selection.status == "INFEASIBLE":
-        raise PlanInfeasible("no plan meets all of these constraints together: " + ", ".join(selection.conflicts),
-                             selection.conflicts)
-    if not selection.chosen:
-        raise PlanInfeasible(f"the solver found no plan within {time_limit_s:g} s ({selection.status})", [])
-    timings["choice"] = round(selection.seconds, 3)
-    mark = lap("relaxation", mark)
     from advisor.portfolio.validate import validate  # noqa: PLC0415 - validate imports this module
 
-    rejected: list[list[str]] = []     # what each plan that failed validation broke
+    book: dict[tuple, GroupPrices] = {}   # node prices per kind of node group, shared by the relaxation and packing
+    rejected: list[list[str]] = []        # what each plan that failed validation broke
 
-    def packed(chosen: Selection) -> tuple[dict, Selection, list[dict], list[str]]:
-        """The plan document of a choice with its clusters packed, and what it breaks (nothing, if valid)."""
-        budget = min(0.15 * time_limit_s, started + 0.9 * time_limit_s - time.perf_counter())
-        clusters = _clusters(catalog, workloads, chosen, budget_s=max(0.5, budget),
-                             quota_keys=tuple(limits.quotas), patterns=tightened.packings)
+    def packed(chosen: Selection, share: float, patterns: dict | None) -> tuple[dict, Selection, list[dict], list[str]]:
+        """The plan document of a choice with its clusters packed (in up to `share` of the time limit, and not
+        past 95 % of it), and what it breaks (nothing, if valid)."""
+        budget = min(share * time_limit_s, started + 0.95 * time_limit_s - time.perf_counter())
+        clusters = _clusters(catalog, workloads, chosen, budget_s=max(0.3, budget), quota_keys=tuple(limits.quotas),
+                             patterns=patterns, book=book)
         document = _document(catalog, portfolio, workloads, chosen, alone, fee_cents, clusters,
                              _hosts(workloads, chosen, host_prices))
         problems = validate(document, portfolio, catalog)
@@ -125,26 +111,53 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
             rejected.append(problems)
         return (document, chosen, clusters, problems)
 
-    # Plan B: the relaxation's choice, packed for real. Plan A: the choice as if nothing were pooled, packed.
-    # Meanwhile, once the relaxation has converged, CP-SAT bounds the whole cut model with whole placements on
-    # the second core (a little above the LP: another valid bound).
+    def plan_a(choosing) -> tuple | None:
+        """Plan A: the choice as if nothing were pooled, packed (None if the choice has no plan)."""
+        chosen = choosing.result()
+        return packed(chosen, 0.1, None) if chosen.chosen else None
+
+    # On the second core (CP-SAT releases the GIL): the choice as if nothing were pooled, the prices of its
+    # binding constraints, then plan A; meanwhile the relaxation is built and tightened on this core.
     with ThreadPoolExecutor(1) as background:
+        choosing = background.submit(select, options, fee_cents, limits, time_limit_s=max(1.0, left(1.0) / 4),
+                                     hint=hint, host_prices=host_prices)
+        pricing = background.submit(_binding_prices, options, fee_cents, limits, choosing, host_prices,
+                                    deadline=started + 0.45 * time_limit_s)
+        packing_a = background.submit(plan_a, choosing)
+        # The relaxation: cluster nodes priced per pool by cuts, tightened until every pool it uses is priced at
+        # its packing LP bound: a lower bound on every plan, pooling included.
+        fluid_options, pools = pools_and_options(catalog, workloads, options, book)
+        relaxation = Relaxation(fluid_options, fee_cents, limits, host_prices,
+                                {k: p.upfront_ratio for k, p in pools.items()})
+        tightened = tighten(relaxation, pools, deadline=time.perf_counter() + left(0.7))
+        selection = choosing.result()
+        if selection.status == "INFEASIBLE":
+            raise PlanInfeasible("no plan meets all of these constraints together: "
+                                 + ", ".join(selection.conflicts), selection.conflicts)
+        if not selection.chosen:
+            raise PlanInfeasible(f"the solver found no plan within {time_limit_s:g} s ({selection.status})", [])
+        timings["choice"] = round(selection.seconds, 3)
+        mark = lap("relaxation", mark)
+        # Plan B: the relaxation's choice, packed for real. Meanwhile, once the relaxation has converged, CP-SAT
+        # bounds the whole cut model with whole placements on the second core (a little above the LP: another
+        # valid bound).
         frozen = {k: PoolModel(list(m.cuts), m.upfront_per_mille) for k, m in tightened.models.items()}
         bounding = background.submit(select, fluid_options, fee_cents, limits, time_limit_s=min(5.0, left(0.85)),
                                      host_prices=host_prices, pools=frozen,
                                      hint=rounded(tightened.solution)) if tightened.converged else None
-        pooled = pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices, packed,
-                               deadline=time.perf_counter() + left(0.85))
-        plans = [p[:3] for p in [*pooled.plans, packed(selection)] if not p[3]]
+        pooled = pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices,
+                              lambda chosen: packed(chosen, 0.12, tightened.packings),
+                              deadline=time.perf_counter() + left(0.8))
+        plans = [p[:3] for p in [*pooled.plans, packing_a.result()] if not p[3]]
         integer_bound = bounding.result().bound_cents if bounding else None
+        binding = pricing.result()
     mark = lap("pooled choice and packing", mark)
     if not plans:
         raise RuntimeError("no plan passed validation")
     plan_doc, chosen, clusters = min(plans, key=lambda p: p[0]["totals"]["monthly_usd"])
     bounds = [b for b in (tightened.bound_cents, integer_bound) if b is not None]
     _prove(plan_doc, max(bounds) if bounds else None)
-    plan_doc["explanation"] = _explain(portfolio, workloads, options, fee_cents, limits, chosen, selection, alone,
-                                       left(1.0), clusters, host_prices)
+    plan_doc["explanation"] = _explain(chosen, alone, fee_cents, clusters, binding)
     lap("explanation", mark)
     plan_doc["solver"]["relaxation"] = {
         "iterations": tightened.iterations, "pattern_cuts": tightened.pattern_cuts, "converged": tightened.converged,
@@ -301,9 +314,11 @@ def _alone_key(o: Option, w: Workload) -> tuple:
 
 # ----------------------------------------------------------------------------- shared capacity
 def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selection, *, budget_s: float,
-              quota_keys: tuple = (), patterns: dict | None = None) -> list[dict[str, Any]]:
-    """Workloads on the same kind of node group share one cluster's nodes, packed together."""
-    from advisor.portfolio.clusters import pack_pool
+              quota_keys: tuple = (), patterns: dict | None = None,
+              book: dict[tuple, GroupPrices] | None = None) -> list[dict[str, Any]]:
+    """Workloads on the same kind of node group share one cluster's nodes, packed together (`book`: node
+    prices per kind, as `pools_and_options` collected them)."""
+    from advisor.portfolio.clusters import pack_pool, pool_node_types
 
     patterns = patterns or {}
     pools: dict[tuple, list[str]] = defaultdict(list)
@@ -322,7 +337,9 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
         name = "|".join(str(x) for x in (*key[:9], key[10], key[9], key[11]))
         return patterns[name].named_patterns() if name in patterns else []
 
+    book = {} if book is None else book
     return [pack_pool(catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members],
+                      types=[] if job else pool_node_types(catalog, key, book),
                       time_limit_s=max(0.03, budget_s * size[(key, job)] / total),
                       keep_vcpu=any(r == key[1] for r, _ in quota_keys), own=bool(job),
                       patterns=seeded(key))
@@ -404,13 +421,36 @@ def _commitments(portfolio: Portfolio, selection: Selection) -> list[dict[str, A
     return out
 
 
-def _explain(portfolio: Portfolio, workloads: dict[str, Workload], options: dict[str, list[Option]],
-             fee_cents: dict[str, int], limits: Limits, answered: Selection, selection: Selection,
-             alone: dict[str, Option], time_limit_s: float, clusters: list[dict],
-             host_prices: dict[str, HostPrice]) -> dict[str, Any]:
+def _binding_prices(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, choosing,
+                    host_prices: dict[str, HostPrice], deadline: float) -> list[dict[str, Any]]:
+    """The price of each binding constraint: the choice model (its optimum with every constraint: `choosing`'s
+    result) re-solved without it, one after the other until `deadline` (exact when every solve finishes in its
+    time). Nothing when the choice itself has no plan."""
+    selection = choosing.result()
+    if not selection.chosen:
+        return []
+    active = [name for name in ("max_monthly_usd", "max_upfront_usd", "max_spot_share") if _set(limits, name)]
+    active += [f"vcpu_quotas.{r}.{k}" for (r, k) in sorted(limits.quotas)]
+    hint = {w: next(i for i, x in enumerate(options[w]) if x.candidate is o.candidate)
+            for w, o in selection.chosen.items()}
+    noise = max(0, selection.objective_cents // 500_000)   # large choices are proven to a millionth (select.py)
+    binding = []
+    for n, name in enumerate(active):
+        share = (deadline - time.perf_counter()) / (len(active) - n)
+        relaxed = select(options, fee_cents, limits, time_limit_s=min(5.0, max(0.5, share)), hint=hint,
+                         drop=frozenset({name}), host_prices=host_prices)
+        if relaxed.objective_cents is not None and relaxed.objective_cents < selection.objective_cents - noise:
+            saving = (selection.objective_cents - relaxed.objective_cents) / 100
+            binding.append({"constraint": name, "monthly_usd_if_relaxed": relaxed.objective_cents / 100,
+                            "costs_monthly_usd": round(saving, 2),
+                            "message": f"{name} costs ${saving:,.2f} a month"})
+    return binding
+
+
+def _explain(answered: Selection, alone: dict[str, Option], fee_cents: dict[str, int], clusters: list[dict],
+             binding: list[dict[str, Any]]) -> dict[str, Any]:
     """What the answered plan changed against choosing each workload alone, the fees paid once, the packing,
-    and the price of each binding constraint: the choice model (`selection`, its optimum with the constraints)
-    re-solved without it (exact when both solves finish within their time)."""
+    and the price of each binding constraint (`_binding_prices`)."""
     changed = []
     for wid, o in sorted(answered.chosen.items()):
         a = alone[wid].candidate
@@ -419,26 +459,6 @@ def _explain(portfolio: Portfolio, workloads: dict[str, Workload], options: dict
                             "in_portfolio": _label(o.candidate), "monthly_usd": o.candidate.monthly_usd})
     fees_alone = sum(line.monthly_usd for o in alone.values() for line in o.candidate.lines
                      if any(line.item.startswith(p) for p in FEE_PREFIXES))
-    binding = []
-    active = [name for name in ("max_monthly_usd", "max_upfront_usd", "max_spot_share") if _set(limits, name)]
-    active += [f"vcpu_quotas.{r}.{k}" for (r, k) in sorted(limits.quotas)]
-    hint = {w: next(i for i, x in enumerate(options[w]) if x.candidate is o.candidate)
-            for w, o in selection.chosen.items()}
-    rounds = max(1, math.ceil(len(active) / 2))
-
-    def without(name: str) -> Selection:   # the choice model re-solved with one constraint left out
-        return select(options, fee_cents, limits, time_limit_s=min(5.0, max(0.5, time_limit_s / rounds)),
-                      hint=hint, drop=frozenset({name}), host_prices=host_prices)
-
-    with ThreadPoolExecutor(2) as pool:    # two at a time: CP-SAT releases the GIL
-        resolved = list(pool.map(without, active))
-    noise = max(0, selection.objective_cents // 500_000)   # large choices are proven to a millionth (select.py)
-    for name, relaxed in zip(active, resolved, strict=True):
-        if relaxed.objective_cents is not None and relaxed.objective_cents < selection.objective_cents - noise:
-            saving = (selection.objective_cents - relaxed.objective_cents) / 100
-            binding.append({"constraint": name, "monthly_usd_if_relaxed": relaxed.objective_cents / 100,
-                            "costs_monthly_usd": round(saving, 2),
-                            "message": f"{name} costs ${saving:,.2f} a month"})
     return {
         "changed_against_alone": changed,
         "shared_fees": {"paid_once_monthly_usd": sum(fee_cents[k] for k in answered.fees_paid) / 100,

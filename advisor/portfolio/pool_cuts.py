@@ -122,30 +122,38 @@ def alone_cuts(pool: Pool) -> list[dict[str, int]]:
     out = []
     cap, price = pool.capacity, pool.monthly
     gpu_ok = {}
+    by_shape: dict[tuple, float | None] = {}     # members alike (resources and replicas) cost alike alone
     for w, s in sorted(pool.members.items()):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fits = np.minimum.reduce([np.floor(cap[:, 0] / s.vcpu + 1e-9) if s.vcpu else np.full(len(cap), np.inf),
-                                      np.floor(cap[:, 1] / s.memory_gib + 1e-9) if s.memory_gib
-                                      else np.full(len(cap), np.inf), cap[:, 2],
-                                      np.floor(cap[:, 3] / s.gpus + 1e-9) if s.gpus else np.full(len(cap), np.inf)])
-        if s.gpus <= 0:
-            kind = cap[:, 3] <= 0
-        else:
-            key = (s.gpus, s.gpu_model)
-            if key not in gpu_ok:
-                gpu_ok[key] = np.array([may_host(s, t) for t in pool.types], dtype=bool)
-            kind = gpu_ok[key]
-        usable = kind & (fits >= 1)
-        if not usable.any():
-            continue
-        per_node, cost = np.minimum(fits[usable], s.count).astype(int), price[usable]
-        best = [0.0] + [math.inf] * s.count          # best[r]: least cost of nodes holding r replicas
-        for r in range(1, s.count + 1):
-            best[r] = float(np.min(cost + np.array([best[max(r - k, 0)] for k in per_node])))
-        cut = _millicents({w: best[s.count]})
-        if cut:
+        shape = (s.vcpu, s.memory_gib, s.gpus, s.gpu_model, s.count)
+        if shape not in by_shape:
+            by_shape[shape] = _alone(s, cap, price, pool, gpu_ok)
+        if by_shape[shape] is not None and (cut := _millicents({w: by_shape[shape]})):
             out.append(cut)
     return out
+
+
+def _alone(s: PodShape, cap: np.ndarray, price: np.ndarray, pool: Pool, gpu_ok: dict) -> float | None:
+    """The cheapest whole nodes of the pool's types holding `s`'s replicas alone (None if none can)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fits = np.minimum.reduce([np.floor(cap[:, 0] / s.vcpu + 1e-9) if s.vcpu else np.full(len(cap), np.inf),
+                                  np.floor(cap[:, 1] / s.memory_gib + 1e-9) if s.memory_gib
+                                  else np.full(len(cap), np.inf), cap[:, 2],
+                                  np.floor(cap[:, 3] / s.gpus + 1e-9) if s.gpus else np.full(len(cap), np.inf)])
+    if s.gpus <= 0:
+        kind = cap[:, 3] <= 0
+    else:
+        key = (s.gpus, s.gpu_model)
+        if key not in gpu_ok:
+            gpu_ok[key] = np.array([may_host(s, t) for t in pool.types], dtype=bool)
+        kind = gpu_ok[key]
+    usable = kind & (fits >= 1)
+    if not usable.any():
+        return None
+    per_node, cost = np.minimum(fits[usable], s.count).astype(int), price[usable]
+    best = [0.0] + [math.inf] * s.count          # best[r]: least cost of nodes holding r replicas
+    for r in range(1, s.count + 1):
+        best[r] = float(np.min(cost + np.array([best[max(r - k, 0)] for k in per_node])))
+    return best[s.count]
 
 
 def dominated(pools: dict[str, Pool]) -> set[str]:

@@ -28,21 +28,22 @@ CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
 PACKING_ROOM = 0.06     # whole nodes cost about this much more than the packing LP prices a pool at
 
 
-def pools_and_options(catalog: Catalog, workloads: dict[str, Workload],
-           options: dict[str, list[Option]]) -> tuple[dict[str, list[Option]], dict[str, Pool]]:
+def pools_and_options(catalog: Catalog, workloads: dict[str, Workload], options: dict[str, list[Option]],
+                      priced: dict[tuple, GroupPrices] | None = None
+                      ) -> tuple[dict[str, list[Option]], dict[str, Pool]]:
     """The options with every ECS/EKS node-group candidate's nodes taken out, and the node pools that
     price those replicas instead (through cuts: `pool_cuts.py`).
 
     A pool is (service, region, OS, tenancy, purchase option, schedule, horizon, architecture): the
     workloads placed in it may share nodes. A pooled option keeps its other cost lines, fees and the vCPU
     its pods request (spot share); its node cost and upfront move to the pool, and its quota use becomes
-    X Options in dominated pools are left out (`pool_cuts.dominated`). The choice
-    model on these options, with each pool costing at least its cuts, bounds every plan from below,
-    pooling included.
+    0 (a bound may only under-count). Options in dominated pools are left out (`pool_cuts.dominated`). The
+    choice model on these options, with each pool costing at least its cuts, bounds every plan from below,
+    pooling included. `priced` collects each kind's node prices (packing reuses them).
     """
     from advisor.portfolio.clusters import group_prices
 
-    priced: dict[tuple, GroupPrices] = {}
+    priced = {} if priced is None else priced
     members: dict[str, dict[str, PodShape]] = defaultdict(dict)
     other: dict[str, dict[str, int]] = defaultdict(dict)
     described: dict[str, tuple] = {}
@@ -61,31 +62,38 @@ def pools_and_options(catalog: Catalog, workloads: dict[str, Workload],
         return key
 
     out: dict[str, list[Option]] = {}
+    # Workloads alike but for their id share their options list: each list is turned into pooled options once.
+    by_list: dict[int, tuple[list[Option], list[tuple[str, int, int]]]] = {}
     for wid, opts in options.items():
         w = workloads[wid]
-        relaxed = []
-        for o in opts:
-            c = o.candidate
-            if c.service not in CLUSTER_SERVICES or c.tenancy == "host":
-                relaxed.append(o)
-                continue
-            if w.job_shaped:    # nodes only while its jobs run: never pooled, exactly as priced
-                relaxed.append(o)
-                continue
-            node_line = cents(c.lines[0].monthly_usd)
-            units = int(c.config.get("replicas", w.replicas))
-            key = pool_of(w, c)
+        if id(opts) not in by_list:
+            relaxed, entries = [], []      # entries: (pool, replicas, the option's other cost) per pooled option
+            for o in opts:
+                c = o.candidate
+                if c.service not in CLUSTER_SERVICES or c.tenancy == "host" or w.job_shaped:
+                    relaxed.append(o)      # job-shaped: nodes only while its jobs run, never pooled
+                    continue
+                node_line = cents(c.lines[0].monthly_usd)
+                units = int(c.config.get("replicas", w.replicas))
+                key = pool_of(w, c)
+                entries.append((key, units, o.cost_cents - node_line))
+                relaxed.append(dataclasses.replace(
+                    o, cost_cents=o.cost_cents - node_line, upfront_cents=0, quota_milli=0, pool_key=key,
+                    pool_demand=(round(units * w.vcpu * 1000), round(units * w.memory_gib * 1000), units * 1000,
+                                 units * w.gpus * 1000)))
+            by_list[id(opts)] = (relaxed, entries)
+        out[wid], entries = by_list[id(opts)]
+        for key, units, rest in entries:
             members[key][wid] = PodShape(key=wid, vcpu=w.vcpu, memory_gib=w.memory_gib, gpus=w.gpus,
                                          gpu_model=w.gpu_model, count=units)
-            other[key][wid] = min(other[key].get(wid, o.cost_cents - node_line), o.cost_cents - node_line)
-            relaxed.append(dataclasses.replace(
-                o, cost_cents=o.cost_cents - node_line, upfront_cents=0, quota_milli=0, pool_key=key,
-                pool_demand=(round(units * w.vcpu * 1000), round(units * w.memory_gib * 1000), units * 1000,
-                             units * w.gpus * 1000)))
-        out[wid] = relaxed
+            other[key][wid] = min(other[key].get(wid, rest), rest)
     pools = {k: Pool(k, *described[k], members=dict(m), other_cents=dict(other[k])) for k, m in sorted(members.items())}
     gone = dominated(pools)
-    out = {w: [o for o in opts if o.pool_key not in gone] for w, opts in out.items()}
+    kept: dict[int, list[Option]] = {}
+    for wid, opts in out.items():
+        if id(opts) not in kept:
+            kept[id(opts)] = [o for o in opts if o.pool_key not in gone]
+        out[wid] = kept[id(opts)]
     return out, {k: p for k, p in pools.items() if k not in gone}
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
-from advisor.portfolio.select import HostPrice, Limits, Option, undominated
+from advisor.portfolio.select import HostPrice, Limits, Option, undominated_all
 
 USD = 100.0   # the LP works in dollars (cents / USD), vCPU and shares: coefficients near 1
 
@@ -147,10 +147,11 @@ class Relaxation:
         sp_row = s.row(-inf, limits.sp_cover_cents / USD) if limits.sp_cover_cents else None
         fee_rows: dict[tuple[str, str], _Row] = {}
         host_once: dict[tuple[str, str], _Row] = {}
+        kept = undominated_all(options, limits, frozenset())
         for w in sorted(options):
             one = s.row(1, 1)
             self.x[w] = []
-            for i in undominated(options[w], limits, frozenset()):
+            for i in kept[w]:
                 o = options[w][i]
                 v = s.var(1)
                 self.x[w].append((i, v))

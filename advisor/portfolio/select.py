@@ -129,13 +129,22 @@ def undominated(opts: list[Option], limits: Limits, drop: frozenset[str]) -> lis
     return keep
 
 
+def undominated_all(options: dict[str, list[Option]], limits: Limits, drop: frozenset[str]) -> dict[str, list[int]]:
+    """`undominated` for every workload, once per options list (workloads alike share theirs)."""
+    by_list: dict[int, list[int]] = {}
+    for opts in options.values():
+        if id(opts) not in by_list:
+            by_list[id(opts)] = undominated(opts, limits, drop)
+    return {w: by_list[id(opts)] for w, opts in options.items()}
+
+
 def select(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
            time_limit_s: float, hint: dict[str, int] | None = None, drop: frozenset[str] = frozenset(),
            host_prices: dict[str, HostPrice] | None = None, pools: dict[str, PoolModel] | None = None) -> Selection:
     """Solve the choice; `drop` names constraints to leave out (to price a binding constraint).
 
     The model is built on each workload's undominated options only; answers map back to the full lists."""
-    kept = {w: undominated(opts, limits, drop) for w, opts in options.items()}
+    kept = undominated_all(options, limits, drop)
     reduced = {w: [options[w][i] for i in kept[w]] for w in options}
     position = {w: {i: k for k, i in enumerate(kept[w])} for w in options}
     reduced_hint = {w: position[w][i] for w, i in (hint or {}).items() if i in position[w]}
