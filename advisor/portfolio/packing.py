@@ -640,31 +640,38 @@ def _enumerate(prob: _Problem, u: np.ndarray, limit: int, visits: int = 15_000) 
     are more than `limit` of them or the search passes `visits` steps (plain Python ints: small cases)."""
     out: list[tuple[int, np.ndarray]] = []
     m = len(prob.classes)
-    sizes = [[int(v) for v in prob.size[i]] for i in range(m)]
+    sizes = [tuple(int(v) for v in prob.size[i]) for i in range(m)]
     budget = [visits]
     for t in prob.kept:
         items = [i for i in range(m) if u[t, i] > 0]
+        need = [[(d, s) for d, s in enumerate(sizes[i]) if s > 0] for i in items]   # the dimensions each uses
         bound = [int(u[t, i]) for i in items]
         a = [0] * len(items)
 
-        def fits(i: int, free: list[int]) -> int:
-            return min((f // s for f, s in zip(free, sizes[i], strict=True) if s > 0), default=1 << 40)
+        def room(k: int, free: list[int], need=need) -> int:
+            """How many more replicas of item k fit in `free`."""
+            return min((free[d] // s for d, s in need[k]), default=1 << 40)
 
-        def rec(pos: int, free: list[int], t=t, items=items, bound=bound, a=a) -> bool:
+        def rec(pos: int, free: list[int], t=t, items=items, bound=bound, a=a, need=need) -> bool:
             budget[0] -= 1
             if budget[0] < 0:
                 return False
             if pos == len(items):
-                if any(a[k] < bound[k] and fits(i, free) > 0 for k, i in enumerate(items)) or not any(a):
+                for k in range(len(items)):          # not maximal: another replica of some item still fits
+                    if a[k] < bound[k] and all(free[d] >= s for d, s in need[k]):
+                        return True
+                if not any(a):
                     return True
                 vec = np.zeros(m, dtype=np.int64)
                 vec[items] = a
                 out.append((int(t), vec))
                 return len(out) <= limit
-            i = items[pos]
-            for k in range(min(bound[pos], fits(i, free)), -1, -1):
+            for k in range(min(bound[pos], room(pos, free)), -1, -1):
                 a[pos] = k
-                if not rec(pos + 1, [f - k * s for f, s in zip(free, sizes[i], strict=True)]):
+                after = list(free)
+                for d, s in need[pos]:
+                    after[d] -= k * s
+                if not rec(pos + 1, after):
                     return False
             a[pos] = 0
             return True
@@ -913,6 +920,12 @@ class PoolPacking:
         prices = np.maximum(bound.duals, 0.0)
         return Duals(float(prices @ prob.demand), {k: float(prices[i]) for k, i in self.class_of.items()},
                      bound.converged)
+
+    @property
+    def node_types(self) -> list[NodeType]:
+        """The types left once dominated ones are dropped for every shape that may join: enough to pack any set
+        of them (dropping types for fewer shapes can only drop more)."""
+        return list(self.prob.types)
 
     def named_patterns(self) -> list[tuple[str, dict[tuple, int]]]:
         """The patterns generated so far, by node type name and shape resources (for `pack(patterns=...)`)."""

@@ -39,6 +39,7 @@ from models.workload import MAX_USD, Workload
 
 INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
 STANDARD_FAMILIES = set("acdhimrtz")
+PACKING_SHARE = 8   # a pool's packing time limit: this many times its share of the replicas of the budget
 FEE_PREFIXES = {"EKS control plane": "eks", "dedicated per-region fee": "dedicated"}
 
 
@@ -63,8 +64,8 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
 
     `time_limit_s` bounds the whole answer: after the candidates, the choice (up to a quarter of what is left),
     the prices of its binding constraints (until 45 % of the time) and the choice packed (plan A, in up to 10 %)
-    run on the second core while the relaxation is tightened (until 70 %); then the pooled choice is made (until
-    80 %) and packed (plan B, 12 %), none past 95 % (each phase at least a little, so a tiny limit still
+    run on the second core while the relaxation is tightened (until 72 %); then the pooled choice is made (until
+    82 %) and packed (plan B, 13 %), none past 95 % (each phase at least a little, so a tiny limit still
     answers)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -129,7 +130,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         fluid_options, pools = pools_and_options(catalog, workloads, options, book)
         relaxation = Relaxation(fluid_options, fee_cents, limits, host_prices,
                                 {k: p.upfront_ratio for k, p in pools.items()})
-        tightened = tighten(relaxation, pools, deadline=time.perf_counter() + left(0.7))
+        tightened = tighten(relaxation, pools, deadline=time.perf_counter() + left(0.72))
         selection = choosing.result()
         if selection.status == "INFEASIBLE":
             raise PlanInfeasible("no plan meets all of these constraints together: "
@@ -142,12 +143,12 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         # bounds the whole cut model with whole placements on the second core (a little above the LP: another
         # valid bound).
         frozen = {k: PoolModel(list(m.cuts), m.upfront_per_mille) for k, m in tightened.models.items()}
-        bounding = background.submit(select, fluid_options, fee_cents, limits, time_limit_s=min(5.0, left(0.85)),
+        bounding = background.submit(select, fluid_options, fee_cents, limits, time_limit_s=min(5.0, left(0.9)),
                                      host_prices=host_prices, pools=frozen,
                                      hint=rounded(tightened.solution)) if tightened.converged else None
         pooled = pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices,
-                              lambda chosen: packed(chosen, 0.12, tightened.packings),
-                              deadline=time.perf_counter() + left(0.8))
+                              lambda chosen: packed(chosen, 0.13, tightened.packings),
+                              deadline=time.perf_counter() + left(0.82))
         plans = [p[:3] for p in [*pooled.plans, packing_a.result()] if not p[3]]
         integer_bound = bounding.result().bound_cents if bounding else None
         binding = pricing.result()
@@ -332,18 +333,27 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
             pools[(key, wid if w.job_shaped else "")].append(wid)
     size = {k: sum(int(selection.chosen[w].candidate.config.get("replicas", workloads[w].replicas)) for w in m)
             for k, m in pools.items()}
-    total = sum(size.values()) or 1      # packing time shared by replicas: large pools are where it pays
-    def seeded(key: tuple) -> list:   # patterns the relaxation generated for this pool, if any
-        name = "|".join(str(x) for x in (*key[:9], key[10], key[9], key[11]))
-        return patterns[name].named_patterns() if name in patterns else []
+    total = sum(size.values()) or 1
 
+    def relaxed(key: tuple):   # the relaxation's packing LP of this pool, if it has one
+        return patterns.get("|".join(str(x) for x in (*key[:9], key[10], key[9], key[11])))
+
+    # Each pool may take up to PACKING_SHARE x its share of the replicas of the budget (most pools end long
+    # before their limit: column generation converges, or every pattern is enumerated and CP-SAT proves its
+    # plan), the largest pools first, none past the budget's end.
     book = {} if book is None else book
-    return [pack_pool(catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members],
-                      types=[] if job else pool_node_types(catalog, key, book),
-                      time_limit_s=max(0.03, budget_s * size[(key, job)] / total),
-                      keep_vcpu=any(r == key[1] for r, _ in quota_keys), own=bool(job),
-                      patterns=seeded(key))
-            for (key, job), members in sorted(pools.items(), key=str)]
+    deadline = time.perf_counter() + budget_s
+    packed: dict[tuple, dict[str, Any]] = {}
+    for pool in sorted(pools, key=lambda k: (-size[k], str(k))):
+        (key, job), members = pool, pools[pool]
+        limit = min(budget_s * min(1.0, PACKING_SHARE * size[pool] / total), deadline - time.perf_counter())
+        lp = relaxed(key)    # its types and patterns, when the relaxation priced this pool
+        types = [] if job else lp.node_types if lp is not None else pool_node_types(catalog, key, book)
+        packed[pool] = pack_pool(catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members],
+                                 types=types, time_limit_s=max(0.05, limit),
+                                 keep_vcpu=any(r == key[1] for r, _ in quota_keys), own=bool(job),
+                                 patterns=lp.named_patterns() if lp is not None else [])
+    return [packed[k] for k in sorted(pools, key=str)]
 
 
 def _hosts(workloads: dict[str, Workload], selection: Selection,
