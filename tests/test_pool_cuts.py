@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from advisor.candidates.base import Context
 from advisor.portfolio.clusters import GroupPrices
-from advisor.portfolio.packing import NodeType, PodShape, PoolPacking, pack
+from advisor.portfolio.packing import NodeType, PodShape, PoolPacking, pack, shape_class
 from advisor.portfolio.plan import _bounded, _fee_cents, _options, parse, plan
-from advisor.portfolio.pool_cuts import Pool, aggregate_cut, alone_cuts, dominated, resource_cuts
+from advisor.portfolio.pool_cuts import Pool, aggregate_cut, alone_cuts, dominated, resource_cuts, sibling_cut
 from advisor.portfolio.pooled import pools_and_options
 
 TYPES = [NodeType("small", 10.0, 1.9, 3.5, 8), NodeType("medium", 19.0, 3.9, 7.5, 16),
@@ -75,6 +75,41 @@ def test_pattern_prices_are_dual_feasible_for_every_pattern(specs, demand):
                     and sum(counts) <= t.pod_slots)
             if fits:
                 assert sum(n * p for n, p in zip(counts, price, strict=True)) <= t.usd_per_month + 1e-6
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.5, 1.0, 1.5, 3.0]), st.sampled_from([0.5, 2.0, 4.0, 6.0]),
+                          st.integers(1, 3)), min_size=1, max_size=3),
+       st.lists(st.sampled_from([0.6, 0.9, 1.0, 1.3, 2.0]), min_size=len(TYPES), max_size=len(TYPES)),
+       st.lists(st.integers(0, 3), min_size=3, max_size=3), st.data())
+def test_a_cut_carried_to_a_sibling_pool_is_below_its_exact_cost(specs, factors, demand, data):
+    """Pool q (same kind, another purchase option: prices scaled per type) with a subset of p's members: p's
+    pattern cut, carried over, never exceeds what any member set of q really costs under q's prices."""
+    shapes = {f"s{i}": PodShape(f"s{i}", v, m, count=n) for i, (v, m, n) in enumerate(specs)}
+    p = pool_of(shapes)
+    q_types = [NodeType(t.instance_type, t.usd_per_month * f, t.alloc_vcpu, t.alloc_memory_gib, t.pod_slots)
+               for t, f in zip(TYPES, factors, strict=True)]
+    p.prices.monthly[("reserved",)] = np.array([t.usd_per_month for t in q_types])
+    p.prices.upfront[("reserved",)] = np.zeros(len(TYPES))
+    kept = data.draw(st.lists(st.sampled_from(sorted(shapes)), min_size=1, unique=True))
+    q = Pool("q", p.kind, False, p.prices, ("reserved",), p.allowed, {w: shapes[w] for w in kept},
+             {w: 0 for w in kept})
+    duals = PoolPacking(shapes.values(), TYPES).duals({w: d for w, d in zip(sorted(shapes), demand, strict=False)}, 5)
+    cut = sibling_cut(p, q, {shape_class(s): duals.price.get(w, 0.0) for w, s in shapes.items()})
+    # every type is offered to both and q's members are p's: the cut carries over (unless p priced them at 0)
+    assert cut or not any(duals.price.get(w, 0.0) * min(factors) * 100_000 >= 1 for w in kept)
+    for size in range(1, len(kept) + 1):
+        for subset in itertools.combinations(kept, size):
+            result = pack([shapes[w] for w in subset], q_types, time_limit_s=10)
+            assert result.status == "OPTIMAL"
+            assert sum(cut.get(w, 0) for w in subset) / 100_000 <= result.monthly_usd + 1e-6, (subset, cut)
+
+
+def test_a_cut_is_not_carried_to_a_pool_whose_members_could_bring_more():
+    p = pool_of({"a": PodShape("a", 1.0, 2.0, count=2)})
+    q = pool_of({"a": PodShape("a", 1.0, 2.0, count=2), "b": PodShape("b", 1.0, 2.0, count=1)}, key="q")
+    q.prices = p.prices   # the same kind: one price table
+    assert sibling_cut(p, q, {shape_class(PodShape("a", 1.0, 2.0)): 5.0}) == {}
 
 
 def test_a_pool_cheaper_on_every_type_stands_in_for_a_dearer_one():

@@ -216,6 +216,11 @@ def _size(s: PodShape) -> list[int]:
     return [_milli(s.vcpu), _mib(s.memory_gib), 1, int(s.gpus)]
 
 
+def shape_class(s: PodShape) -> tuple:
+    """What makes two shapes one class to packing: their whole-unit resources and GPU model."""
+    return (*_size(s), s.gpu_model or None)
+
+
 def _cap(n: NodeType) -> list[int]:
     return [int(math.floor(round(n.alloc_vcpu * 1000.0, 6))), int(math.floor(round(n.alloc_memory_gib * 1024.0, 6))),
             max(int(n.pod_slots), 0), max(int(n.gpus), 0)]
@@ -291,7 +296,7 @@ def _prepare(shapes: Iterable[PodShape], node_types: Iterable[NodeType]) -> _Pro
     for key in sorted(by_key):
         if counts[key] > 0:
             s = by_key[key]
-            groups.setdefault((*_size(s), s.gpu_model or None), []).append(key)
+            groups.setdefault(shape_class(s), []).append(key)
     classes = []
     for keys in groups.values():
         first = by_key[keys[0]]

@@ -99,12 +99,13 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     book: dict[tuple, GroupPrices] = {}   # node prices per kind of node group, shared by the relaxation and packing
     rejected: list[list[str]] = []        # what each plan that failed validation broke
 
-    def packed(chosen: Selection, share: float, patterns: dict | None) -> tuple[dict, Selection, list[dict], list[str]]:
+    def packed(chosen: Selection, share: float, patterns: dict | None,
+               cache: dict | None = None) -> tuple[dict, Selection, list[dict], list[str]]:
         """The plan document of a choice with its clusters packed (in up to `share` of the time limit, and not
         past 95 % of it), and what it breaks (nothing, if valid)."""
         budget = min(share * time_limit_s, started + 0.95 * time_limit_s - time.perf_counter())
         clusters = _clusters(catalog, workloads, chosen, budget_s=max(0.3, budget), quota_keys=tuple(limits.quotas),
-                             patterns=patterns, book=book)
+                             patterns=patterns, book=book, cache=cache)
         document = _document(catalog, portfolio, workloads, chosen, alone, fee_cents, clusters,
                              _hosts(workloads, chosen, host_prices))
         problems = validate(document, portfolio, catalog)
@@ -130,7 +131,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         fluid_options, pools = pools_and_options(catalog, workloads, options, book)
         relaxation = Relaxation(fluid_options, fee_cents, limits, host_prices,
                                 {k: p.upfront_ratio for k, p in pools.items()})
-        tightened = tighten(relaxation, pools, deadline=time.perf_counter() + left(0.72))
+        tightened = tighten(relaxation, pools, deadline=time.perf_counter() + left(0.6))
         selection = choosing.result()
         if selection.status == "INFEASIBLE":
             raise PlanInfeasible("no plan meets all of these constraints together: "
@@ -143,12 +144,13 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         # bounds the whole cut model with whole placements on the second core (a little above the LP: another
         # valid bound).
         frozen = {k: PoolModel(list(m.cuts), m.upfront_per_mille) for k, m in tightened.models.items()}
+        pooled_packings: dict = {}   # the pooled plans' packed pools, reused where a later plan keeps them
         bounding = background.submit(select, fluid_options, fee_cents, limits, time_limit_s=min(5.0, left(0.9)),
                                      host_prices=host_prices, pools=frozen,
                                      hint=rounded(tightened.solution)) if tightened.converged else None
         pooled = pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices,
-                              lambda chosen: packed(chosen, 0.13, tightened.packings),
-                              deadline=time.perf_counter() + left(0.82))
+                              lambda chosen: packed(chosen, 0.1, tightened.packings, pooled_packings),
+                              deadline=time.perf_counter() + left(0.68), search_until=started + 0.9 * time_limit_s)
         plans = [p[:3] for p in [*pooled.plans, packing_a.result()] if not p[3]]
         integer_bound = bounding.result().bound_cents if bounding else None
         binding = pricing.result()
@@ -316,9 +318,9 @@ def _alone_key(o: Option, w: Workload) -> tuple:
 # ----------------------------------------------------------------------------- shared capacity
 def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selection, *, budget_s: float,
               quota_keys: tuple = (), patterns: dict | None = None,
-              book: dict[tuple, GroupPrices] | None = None) -> list[dict[str, Any]]:
+              book: dict[tuple, GroupPrices] | None = None, cache: dict | None = None) -> list[dict[str, Any]]:
     """Workloads on the same kind of node group share one cluster's nodes, packed together (`book`: node
-    prices per kind, as `pools_and_options` collected them)."""
+    prices per kind, as `pools_and_options` collected them; `cache`: pools packed for earlier plans)."""
     from advisor.portfolio.clusters import pack_pool, pool_node_types
 
     patterns = patterns or {}
@@ -344,15 +346,20 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
     book = {} if book is None else book
     deadline = time.perf_counter() + budget_s
     packed: dict[tuple, dict[str, Any]] = {}
+    cache = {} if cache is None else cache
     for pool in sorted(pools, key=lambda k: (-size[k], str(k))):
         (key, job), members = pool, pools[pool]
+        same = (pool, tuple((w, id(selection.chosen[w].candidate)) for w in members))
+        if same in cache:       # packed before, in an earlier plan: the same members on the same node groups
+            packed[pool] = cache[same]
+            continue
         limit = min(budget_s * min(1.0, PACKING_SHARE * size[pool] / total), deadline - time.perf_counter())
         lp = relaxed(key)    # its types and patterns, when the relaxation priced this pool
         types = [] if job else lp.node_types if lp is not None else pool_node_types(catalog, key, book)
-        packed[pool] = pack_pool(catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members],
-                                 types=types, time_limit_s=max(0.05, limit),
-                                 keep_vcpu=any(r == key[1] for r, _ in quota_keys), own=bool(job),
-                                 patterns=lp.named_patterns() if lp is not None else [])
+        packed[pool] = cache[same] = pack_pool(
+            catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members], types=types,
+            time_limit_s=max(0.05, limit), keep_vcpu=any(r == key[1] for r, _ in quota_keys), own=bool(job),
+            patterns=lp.named_patterns() if lp is not None else [])
     return [packed[k] for k in sorted(pools, key=str)]
 
 

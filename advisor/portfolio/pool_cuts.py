@@ -35,7 +35,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from advisor.portfolio.clusters import GroupPrices
-from advisor.portfolio.packing import NodeType, PodShape, PoolPacking, may_host
+from advisor.portfolio.packing import NodeType, PodShape, PoolPacking, may_host, shape_class
 from advisor.portfolio.relaxation import Relaxation, Solution
 from advisor.portfolio.select import PoolModel
 
@@ -70,6 +70,14 @@ class Pool:
     @property
     def capacity(self) -> np.ndarray:
         return self.prices.capacity[self.mask]
+
+    @cached_property
+    def class_limits(self) -> dict[tuple, int]:
+        """Replicas per packing class that all possible members together could bring (patterns are capped there)."""
+        out: dict[tuple, int] = {}
+        for s in self.members.values():
+            out[shape_class(s)] = out.get(shape_class(s), 0) + s.count
+        return out
 
     @property
     def upfront_ratio(self) -> float:
@@ -156,6 +164,24 @@ def _alone(s: PodShape, cap: np.ndarray, price: np.ndarray, pool: Pool, gpu_ok: 
     return best[s.count]
 
 
+def sibling_cut(p: Pool, q: Pool, price: dict[tuple, float]) -> dict[str, int]:
+    """A pattern cut of pool `p` (`price`: USD per replica of each class, dual feasible for p's packing LP) carried
+    over to `q`, a pool of the same kind under another purchase option: scaled by the least ratio of q's node
+    prices to p's, it is dual feasible for q's packing LP too, provided every type q offers p offers and q's
+    possible members bring no more replicas of any class than p's (so no pattern of q is one p never priced).
+    Empty when that does not hold. (Without it the relaxation moves to the siblings of each pool it has just
+    priced, one purchase option per round of cuts.)"""
+    if p.prices is not q.prices or (q.mask & ~p.mask).any():
+        return {}
+    if any(n > p.class_limits.get(k, 0) for k, n in q.class_limits.items()):
+        return {}
+    mine, theirs = p.prices.monthly[p.option][q.mask], q.prices.monthly[q.option][q.mask]
+    if not len(mine) or (mine <= 0).any():
+        return {}
+    scale = float(np.min(theirs / mine))
+    return _millicents({w: scale * price.get(shape_class(s), 0.0) * s.count for w, s in q.members.items()})
+
+
 def dominated(pools: dict[str, Pool]) -> set[str]:
     """Pools another pool of the same kind stands in for at no higher cost (see the module docstring)."""
     out: set[str] = set()
@@ -236,6 +262,9 @@ def separate(out: Tightened, pools: dict[str, Pool], demand: dict[str, dict[str,
     whether every bound computed was proven (column generation converged)."""
     added, exact = 0, True
     seen = set() if seen is None else seen
+    siblings: dict[tuple, list[str]] = {}
+    for k in sorted(pools):
+        siblings.setdefault(pools[k].kind, []).append(k)
     for key in sorted(demand):
         if time.perf_counter() > deadline:
             return added, False
@@ -249,11 +278,17 @@ def separate(out: Tightened, pools: dict[str, Pool], demand: dict[str, dict[str,
         exact &= duals.converged
         at_demand = sum(duals.price.get(w, 0.0) * d for w, d in demand[key].items()) * 100
         if at_demand > theta.get(key, 0.0) * (1 + TOLERANCE) + 1:
-            cut = _millicents({w: duals.price.get(w, 0.0) * s.count for w, s in pools[key].members.items()})
-            if relaxation is not None:
-                relaxation.add_cut(key, cut)
-            out.models[key].cuts.append(cut)
-            out.pattern_cuts += 1
+            p = pools[key]
+            cut = _millicents({w: duals.price.get(w, 0.0) * s.count for w, s in p.members.items()})
+            by_class = {shape_class(s): duals.price.get(w, 0.0) for w, s in p.members.items()}
+            for q, c in [(key, cut)] + [(q, sibling_cut(p, pools[q], by_class)) for q in siblings.get(p.kind, ())
+                                        if q != key]:
+                if not c:
+                    continue
+                if relaxation is not None:
+                    relaxation.add_cut(q, c)
+                out.models[q].cuts.append(c)
+                out.pattern_cuts += 1
             added += 1
     return added, exact
 

@@ -21,7 +21,7 @@ from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.packing import PodShape
 from advisor.portfolio.pool_cuts import Pool, Tightened, dominated, separate
 from advisor.portfolio.relaxation import Relaxation
-from advisor.portfolio.select import Limits, Option, Selection, select
+from advisor.portfolio.select import Limits, Option, PoolModel, Selection, select
 from models.workload import Workload
 
 CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
@@ -105,13 +105,14 @@ class Pooled:
 
 def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, Pool],
                   options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, host_prices: dict,
-                  packed, deadline: float) -> Pooled:
+                  packed, deadline: float, search_until: float | None = None) -> Pooled:
     """Plan B: CP-SAT on the tightened cut model near the LP's choice (a workload the LP placed whole stays
     where it put it; the others choose among the options the LP used), mapped to real candidates and packed.
 
     The cut model prices pools at their packing LP bound, a little below whole nodes: when the packed plan
     spends over the budget or the upfront cap, the LP is solved again with that limit lowered by the excess
-    (and 0.5 % more) and the choice made again, up to three times."""
+    (and 0.5 % more) and the choice made again, up to three times. `deadline` ends the choice; whole-node
+    rounds (`_whole_node_rounds`) then search for cheaper plans until `search_until`."""
     out = Pooled()
     solution, current = tightened.solution, limits
     if solution is not None and solution.objective_cents is not None and (
@@ -142,7 +143,7 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
         reduced, hint = _near(solution, relaxation.options)
         chosen = select(reduced, fee_cents, current, time_limit_s=left, hint=hint, host_prices=host_prices,
                         pools=tightened.models)
-        for _ in range(4):   # cuts at the chosen pools' whole demand, then choose again, while any cut is added
+        for _ in range(2):   # cuts at the chosen pools' whole demand, then choose again, while any cut is added
             if not chosen.chosen or deadline - time.perf_counter() < 0.5:
                 break
             demand, priced = _chosen_demand(chosen, pools, tightened.models)
@@ -165,6 +166,8 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
             out.plans.append(plan_b)
             out.notes.append(f"pooled choice {attempt + 1}: ${plan_b[0]['totals']['monthly_usd']:,.2f} a month "
                              f"(the cut model priced it at ${chosen.objective_cents / 100:,.2f})")
+            _whole_node_rounds(out, chosen, plan_b, solution, relaxation, tightened, options, fee_cents, current,
+                               limits, host_prices, packed, search_until or deadline)
             break
         current = _margin(current, plan_b[0]["totals"], limits)
         out.notes.append(f"pooled choice {attempt + 1}: over a limit once packed ({'; '.join(plan_b[3])}); "
@@ -175,6 +178,64 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
     relaxation.set_limit("max_monthly_usd", limits.max_monthly_cents)
     relaxation.set_limit("max_upfront_usd", limits.max_upfront_cents)
     return out
+
+
+def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, relaxation: Relaxation,
+                       tightened: Tightened, options: dict[str, list[Option]], fee_cents: dict[str, int],
+                       current: Limits, limits: Limits, host_prices: dict, packed, deadline: float,
+                       rounds: int = 6) -> None:
+    """The cut model prices a pool at its packing LP bound; whole nodes cost more, most in small pools. Each
+    round charges every pool, for being used at all, what whole nodes cost over the model's price where it was
+    packed (the median of those elsewhere), widens each workload's options to every pool in use, chooses again
+    and packs: a plan search (the charges are no bound), every plan validated; it stops when a round finds
+    no cheaper plan, or at `deadline` (a round's choice takes at most 3 s, or what is left but 1 s for packing)."""
+    fluid = relaxation.options
+    in_use = {k for k, v in solution.theta.items() if v > 0.5} | {o.pool_key for o in chosen.chosen.values()}
+    in_use.discard(None)
+    wide: dict[str, list[Option]] = {}
+    for w, opts in fluid.items():
+        near = {i for i, v in solution.x.get(w, {}).items() if v > 1e-6}
+        keep = sorted(i for i, o in enumerate(opts) if i in near or o.pool_key in in_use or o is chosen.chosen.get(w))
+        wide[w] = [opts[i] for i in keep]
+    for n in range(rounds):
+        if deadline - time.perf_counter() < 1.5:
+            return
+        members: dict[str, list[str]] = defaultdict(list)
+        for w, o in chosen.chosen.items():
+            if o.pool_key:
+                members[o.pool_key].append(w)
+        real: dict[str, int] = {}
+        for c in plan_b[2]:
+            keys = {chosen.chosen[w].pool_key for w in c["members"] if w in chosen.chosen}
+            if len(keys) == 1 and None not in keys:
+                real[keys.pop()] = cents(c["monthly_usd"])
+        charge = {}
+        for k, ws in members.items():
+            model_price = max((sum(cut.get(w, 0) for w in ws) for cut in tightened.models[k].cuts), default=0) // 1000
+            if k in real:
+                charge[k] = max(real[k] - model_price, 0)
+        typical = int(np.median(list(charge.values()))) if charge else 0
+        models = {k: PoolModel(m.cuts, m.upfront_per_mille, fixed_cents=charge.get(k, typical))
+                  for k, m in tightened.models.items()}
+        hint = {w: wide[w].index(o) for w, o in chosen.chosen.items() if o in wide[w]}
+        again = select(wide, fee_cents, current, time_limit_s=min(3.0, deadline - time.perf_counter() - 1.0),
+                       hint=hint, host_prices=host_prices, pools=models)
+        if not again.chosen:
+            out.notes.append(f"whole-node round {n + 1}: {again.status}")
+            return
+        real_choice = _pooled_choice(again, options, fee_cents, limits, host_prices, deadline - time.perf_counter())
+        if real_choice is None:
+            return
+        plan = packed(real_choice)
+        note = (f"whole-node round {n + 1}: ${plan[0]['totals']['monthly_usd']:,.2f} a month"
+                f"{' (over a limit: ' + '; '.join(plan[3]) + ')' if plan[3] else ''}")
+        out.notes.append(note)
+        if plan[3]:
+            return
+        out.plans.append(plan)
+        if plan[0]["totals"]["monthly_usd"] >= plan_b[0]["totals"]["monthly_usd"]:
+            return
+        chosen, plan_b = again, plan
 
 
 def _most_used(values: dict[int, float]) -> int:

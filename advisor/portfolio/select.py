@@ -87,6 +87,7 @@ class PoolModel:
 
     cuts: list[dict[str, int]] = field(default_factory=list)
     upfront_per_mille: int = 0
+    fixed_cents: int = 0     # (plan search only, never a bound) a charge for using the pool at all
 
 
 @dataclass(frozen=True)
@@ -186,11 +187,17 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
         if not members:
             continue
         most = sum(max((cut.get(w, 0) for cut in pool.cuts), default=0) for w in members) // 1000 + 1
-        cost = model.new_int_var(0, most, f"pool[{k}]")   # no cut can ask for more than `most`
+        cost = model.new_int_var(0, most + pool.fixed_cents, f"pool[{k}]")   # no cut can ask for more
+        used = 0
+        if pool.fixed_cents:
+            used = model.new_bool_var(f"pool_used[{k}]")
+            for v in (v for w in sorted(members) for v in members[w]):
+                model.add_implication(v, used)
+            model.add(cost >= pool.fixed_cents * used)
         for cut in pool.cuts:
             terms = [coef * v for w, coef in sorted(cut.items()) if coef > 0 and w in members for v in members[w]]
             if terms:
-                model.add(1000 * cost >= sum(terms))
+                model.add(1000 * cost >= sum(terms) + 1000 * pool.fixed_cents * used)
         cost_terms.append(cost)
         if pool.upfront_per_mille:
             upfront = model.new_int_var(0, most * pool.upfront_per_mille // 1000 + 1, f"pool_upfront[{k}]")
