@@ -4,6 +4,7 @@ bound lies below the exact optimum with pooling (brute force over pools, exact p
 
 import itertools
 import math
+import time
 
 import numpy as np
 import pytest
@@ -12,10 +13,13 @@ from hypothesis import strategies as st
 
 from advisor.candidates.base import Context
 from advisor.portfolio.clusters import GroupPrices
+from advisor.portfolio.lagrangian import decompose
 from advisor.portfolio.packing import NodeType, PodShape, PoolPacking, pack, shape_class
 from advisor.portfolio.plan import _bounded, _fee_cents, _options, parse, plan
-from advisor.portfolio.pool_cuts import Pool, aggregate_cut, alone_cuts, dominated, resource_cuts, sibling_cut
+from advisor.portfolio.pool_cuts import Pool, aggregate_cut, alone_cuts, dominated, resource_cuts, sibling_cut, tighten
 from advisor.portfolio.pooled import pools_and_options
+from advisor.portfolio.relaxation import Relaxation
+from advisor.portfolio.select import Limits
 
 TYPES = [NodeType("small", 10.0, 1.9, 3.5, 8), NodeType("medium", 19.0, 3.9, 7.5, 16),
          NodeType("large", 37.0, 7.9, 15.5, 29), NodeType("highmem", 24.0, 1.9, 15.5, 8)]
@@ -162,3 +166,32 @@ def test_the_bound_is_below_the_exact_optimum_with_pooling(catalog):
     optimum = brute_force_with_pooling(d, catalog)
     s = p["solver"]
     assert s["bound_monthly_usd"] <= optimum + 0.01 <= s["objective_monthly_usd"] + 0.02
+
+
+def tightened_relaxation(d, catalog):
+    portfolio = parse(d)
+    workloads = {w.id: _bounded(w, portfolio) for w in portfolio.workloads}
+    options, _ = _options(Context(catalog), workloads)
+    fluid, pools = pools_and_options(catalog, workloads, options)
+    relaxation = Relaxation(fluid, _fee_cents(options), Limits(), {}, {k: p.upfront_ratio for k, p in pools.items()})
+    tightened = tighten(relaxation, pools, deadline=time.perf_counter() + 20)
+    return relaxation, pools, tightened
+
+
+SMALL = {"workloads": [{"id": f"k{i}", "vcpu": v, "memory_gib": m, "replicas": r, "orchestrator": "kubernetes",
+                        "hours_per_month": 300, "horizon_months": 1, "allowed_services": ["eks_ec2", "eks_fargate"]}
+                       for i, (v, m, r) in enumerate([(0.5, 1, 3), (1, 3, 2), (2, 6, 1)])]}
+
+
+def test_the_lagrangian_decomposition_adds_up_to_the_lp_and_whole_nodes_only_raise_it(catalog):
+    relaxation, pools, tightened = tightened_relaxation(SMALL, catalog)
+    assert tightened.converged
+    parts = decompose(relaxation)
+    as_lp = parts.solve(pools, time.perf_counter() + 10, integer=False)
+    assert abs(as_lp.bound_cents - relaxation.solver.value * 100) <= 1      # the bookkeeping of duals is exact
+    whole = parts.solve(pools, time.perf_counter() + 10)
+    assert whole.proven == whole.components
+    optimum = brute_force_with_pooling(SMALL, catalog)
+    assert as_lp.bound_cents <= whole.bound_cents <= round(optimum * 100) + 1
+    # whole nodes matter here: the packing LP's fractional nodes are below what any plan pays
+    assert whole.bound_cents > as_lp.bound_cents + 100

@@ -221,6 +221,11 @@ def shape_class(s: PodShape) -> tuple:
     return (*_size(s), s.gpu_model or None)
 
 
+def node_capacity(n: NodeType) -> list[int]:
+    """A node's allocatable capacity in packing's whole units (milli-vCPU, MiB, pod slots, GPUs), rounded down."""
+    return _cap(n)
+
+
 def _cap(n: NodeType) -> list[int]:
     return [int(math.floor(round(n.alloc_vcpu * 1000.0, 6))), int(math.floor(round(n.alloc_memory_gib * 1024.0, 6))),
             max(int(n.pod_slots), 0), max(int(n.gpus), 0)]

@@ -28,10 +28,11 @@ from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
 from advisor.portfolio.clusters import GroupPrices
+from advisor.portfolio.lagrangian import decompose
 from advisor.portfolio.pool_cuts import tighten
-from advisor.portfolio.pooled import CLUSTER_SERVICES, pooled_plans, pools_and_options, rounded
+from advisor.portfolio.pooled import CLUSTER_SERVICES, pooled_plans, pools_and_options
 from advisor.portfolio.relaxation import Relaxation
-from advisor.portfolio.select import HostPrice, Limits, Option, PoolModel, Selection, select
+from advisor.portfolio.select import HostPrice, Limits, Option, Selection, select
 from advisor.recommend import prefetch, to_option
 from advisor.workload_io import describe, field_errors
 from models.portfolio import Portfolio
@@ -140,19 +141,26 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
             raise PlanInfeasible(f"the solver found no plan within {time_limit_s:g} s ({selection.status})", [])
         timings["choice"] = round(selection.seconds, 3)
         mark = lap("relaxation", mark)
-        # Plan B: the relaxation's choice, packed for real. Meanwhile, once the relaxation has converged, CP-SAT
-        # bounds the whole cut model with whole placements on the second core (a little above the LP: another
-        # valid bound).
-        frozen = {k: PoolModel(list(m.cuts), m.upfront_per_mille) for k, m in tightened.models.items()}
+        # Plan B: the relaxation's choice, packed for real, and plans searched from it. Then, in the time left (up
+        # to 95 %), two bounds side by side: the relaxation at its last LP decomposed by Lagrange, each part solved
+        # with whole nodes (at least the LP's: `lagrangian.py`), and CP-SAT on the cut model with whole placements.
+        parts = decompose(relaxation)
         pooled_packings: dict = {}   # the pooled plans' packed pools, reused where a later plan keeps them
-        bounding = background.submit(select, fluid_options, fee_cents, limits, time_limit_s=min(5.0, left(0.9)),
-                                     host_prices=host_prices, pools=frozen,
-                                     hint=rounded(tightened.solution)) if tightened.converged else None
         pooled = pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices,
                               lambda chosen: packed(chosen, 0.1, tightened.packings, pooled_packings),
-                              deadline=time.perf_counter() + left(0.68), search_until=started + 0.9 * time_limit_s)
+                              deadline=time.perf_counter() + left(0.68), search_until=started + 0.88 * time_limit_s)
         plans = [p[:3] for p in [*pooled.plans, packing_a.result()] if not p[3]]
-        integer_bound = bounding.result().bound_cents if bounding else None
+        bound_until = started + 0.95 * time_limit_s
+        whole, cut_bound = None, None
+        if bound_until - time.perf_counter() > 0.5:
+            if tightened.converged:   # CP-SAT's bound on the cut model with whole placements, on the second core
+                cut_bound = background.submit(select, fluid_options, fee_cents, limits, host_prices=host_prices,
+                                              time_limit_s=min(5.0, bound_until - time.perf_counter()),
+                                              pools=tightened.models)
+            whole = parts.solve(pools, bound_until) if parts else None
+        integer_bound = max((b for b in (whole.bound_cents if whole else None,
+                                         cut_bound.result().bound_cents if cut_bound else None) if b is not None),
+                            default=None)
         binding = pricing.result()
     mark = lap("pooled choice and packing", mark)
     if not plans:
@@ -166,7 +174,10 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         "iterations": tightened.iterations, "pattern_cuts": tightened.pattern_cuts, "converged": tightened.converged,
         "pools": len(pools), "seconds": round(tightened.seconds, 3),
         "lp_bound_monthly_usd": tightened.bound_cents / 100 if tightened.bound_cents is not None else None,
-        "cp_sat_bound_monthly_usd": integer_bound / 100 if integer_bound is not None else None,
+        "whole_node_bound_monthly_usd": whole.bound_cents / 100 if whole and whole.bound_cents is not None else None,
+        "cp_sat_bound_monthly_usd": (cut_bound.result().bound_cents / 100
+                                     if cut_bound and cut_bound.result().bound_cents is not None else None),
+        "whole_node_components": {"solved": whole.components, "proven": whole.proven} if whole else None,
         "pooled_plans": pooled.notes, "rejected_plans": rejected,
         "plans_compared": [round(p[0]["totals"]["monthly_usd"], 2) for p in plans]}
     plan_doc["solver"]["timings"] = timings
@@ -185,7 +196,9 @@ def _prove(plan_doc: dict, bound_cents: int | None) -> None:
         "status": "OPTIMAL" if bound is not None and monthly - bound <= 0.01 else "FEASIBLE",
         "bound_monthly_usd": round(bound, 2) if bound is not None else None,
         "gap": (round((monthly - bound) / monthly, 6) if monthly > 0 else 0.0) if bound is not None else None,
-        "bound_basis": "LP relaxation of choice and packing together (pool cuts from packing-LP duals)"})
+        "bound_basis": "LP relaxation of choice and packing together (pool cuts from packing-LP duals), raised by "
+                       "whole nodes per pool (Lagrangian decomposition at the LP's duals) or whole placements "
+                       "(CP-SAT on the cut model)"})
 
 
 # ----------------------------------------------------------------------------- candidates as options

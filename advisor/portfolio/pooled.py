@@ -243,13 +243,6 @@ def _most_used(values: dict[int, float]) -> int:
     return max(values, key=lambda i: (values[i], -i))
 
 
-def rounded(solution) -> dict[str, int]:
-    """The option the LP used most, per workload (a hint)."""
-    if solution is None or solution.objective_cents is None:
-        return {}
-    return {w: _most_used(values) for w, values in solution.x.items() if values}
-
-
 def _chosen_demand(chosen: Selection, pools: dict[str, Pool],
                    models: dict) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
     """Replicas per pool and member in a choice, and what the cut model prices each pool at (cents)."""

@@ -35,8 +35,8 @@ class Solution:
 
 
 class _Row:
-    def __init__(self, lower: float, upper: float):
-        self.lower, self.upper, self.terms = lower, upper, {}
+    def __init__(self, lower: float, upper: float, index: int):
+        self.lower, self.upper, self.terms, self.index = lower, upper, {}, index
 
     def set(self, var: int, value: float) -> None:
         self.terms[var] = value
@@ -52,6 +52,9 @@ class _LP:
         self.rows: list[_Row] = []
         self.values = np.zeros(0)
         self.value = 0.0
+        # Per row, after a solve: (mu, kappa) with the LP's optimal duals, so that its Lagrangian term is
+        # mu * (row . x) - kappa (mu >= 0 on a row bounded above only, <= 0 below only: `lagrangian.py`).
+        self.duals: list[tuple[float, float]] = []
 
     def var(self, upper: float = np.inf) -> int:
         self.cost.append(0.0)
@@ -59,7 +62,7 @@ class _LP:
         return len(self.cost) - 1
 
     def row(self, lower: float, upper: float) -> _Row:
-        row = _Row(lower, upper)
+        row = _Row(lower, upper, len(self.rows))
         self.rows.append(row)
         return row
 
@@ -69,6 +72,7 @@ class _LP:
     def solve(self) -> str:
         n = len(self.cost)
         ub_rows, ub_rhs, eq_rows, eq_rhs = [], [], [], []
+        parts: list[tuple[str, int]] = []   # per row part: ("eq" | "upper" | "lower", row index)
         for row in self.rows:
             if row.lower == row.upper:
                 eq_rows.append(row.terms)
@@ -77,9 +81,11 @@ class _LP:
             if row.upper < np.inf:
                 ub_rows.append(row.terms)
                 ub_rhs.append(row.upper)
+                parts.append(("upper", row.index))
             if row.lower > -np.inf:
                 ub_rows.append({k: -v for k, v in row.terms.items()})
                 ub_rhs.append(-row.lower)
+                parts.append(("lower", row.index))
 
         def matrix(rows: list[dict]) -> coo_matrix | None:
             if not rows:
@@ -95,6 +101,18 @@ class _LP:
         if res.status != 0:
             return "INFEASIBLE" if res.status == 2 else f"NOT_SOLVED({res.message})"
         self.values, self.value = np.asarray(res.x), float(res.fun)
+        mu, kappa = np.zeros(len(self.rows)), np.zeros(len(self.rows))
+        if ub_rows:
+            for (part, i), m in zip(parts, res.ineqlin.marginals, strict=True):
+                y = max(-float(m), 0.0)          # the multiplier of an inequality is >= 0
+                sign, bound = (1.0, self.rows[i].upper) if part == "upper" else (-1.0, self.rows[i].lower)
+                mu[i] += sign * y
+                kappa[i] += sign * y * bound
+        if eq_rows:
+            eq_index = [row.index for row in self.rows if row.lower == row.upper]
+            for i, m in zip(eq_index, res.eqlin.marginals, strict=True):
+                mu[i], kappa[i] = -float(m), -float(m) * self.rows[i].lower
+        self.duals = list(zip(mu.tolist(), kappa.tolist(), strict=True))
         return "OPTIMAL"
 
 
@@ -121,10 +139,13 @@ class Relaxation:
         for v in self.theta.values():
             s.set_cost(v, 1)
         pool_up = {p: s.var(inf) for p, ratio in sorted(pool_upfront.items()) if ratio > 0}
+        self.pool_up, self.pool_ratio = pool_up, dict(pool_upfront)
+        self.kept: set[int] = set()      # rows a Lagrangian decomposition keeps (`lagrangian.py`): the rest couple
         for p, v in pool_up.items():     # a pool's upfront >= its least upfront-to-monthly ratio x its cost
             row = s.row(0, inf)
             row.set(v, 1)
             row.set(self.theta[p], -pool_upfront[p])
+            self.kept.add(row.index)
         budget = (s.row(-inf, limits.max_monthly_cents / USD)
                   if limits.max_monthly_cents is not None else None)
         if budget is not None:
@@ -148,8 +169,10 @@ class Relaxation:
         fee_rows: dict[tuple[str, str], _Row] = {}
         host_once: dict[tuple[str, str], _Row] = {}
         kept = undominated_all(options, limits, frozenset())
+        self.host_vars = hosts
         for w in sorted(options):
             one = s.row(1, 1)
+            self.kept.add(one.index)
             self.x[w] = []
             for i in kept[w]:
                 o = options[w][i]
@@ -205,6 +228,7 @@ class Relaxation:
     def add_cut(self, pool: str, coef: dict[str, float]) -> None:
         """theta[pool] >= sum_w coef[w] x (w's options in the pool); coef in thousandths of a cent a month."""
         row = self.solver.row(0, np.inf)
+        self.kept.add(row.index)
         row.set(self.theta[pool], 1)
         for w, c in sorted(coef.items()):
             if c >= 1000:     # less than a cent a month is left out (the cut only weakens)

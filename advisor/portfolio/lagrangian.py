@@ -1,0 +1,278 @@
+"""A lower bound that knows nodes are whole: the tightened relaxation, decomposed by Lagrange.
+
+The relaxation (`relaxation.py`) prices each node pool at its packing LP bound: fractional nodes. Here its
+coupling rows (budget, upfront cap, spot share, quotas, fees, hosts, owned commitments) are moved into the
+objective with the LP's optimal duals as multipliers. What is left falls apart into components: the
+workloads that may share a pool, with their exactly-one rows and the pools' cuts. Each component is solved
+as an integer program (CP-SAT) in which every pool also needs whole nodes: per node type, an integer count
+of nodes, the replicas of each class placed on that type (no more per node than fit, every resource within
+the type's nodes' capacity), the pool's monthly cost and upfront at least those nodes'. Every real plan
+satisfies all of it, so for any multipliers (>= 0 on inequalities)
+
+    L = sum over components of their integer optimum (or CP-SAT's proven bound on it)
+        + each variable outside every component at its cheapest bound - the multipliers' constants
+
+is a lower bound on every plan; with the LP's duals and the components solved as LPs it equals the LP
+bound (tested), and whole nodes can only raise it. Coefficients are floored (variables are >= 0) and pool
+costs are whole cents rounded down, so rounding never lifts it above the truth.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from advisor.portfolio.packing import NodeType, may_host, node_capacity, shape_class
+from advisor.portfolio.pool_cuts import Pool
+from advisor.portfolio.relaxation import USD, Relaxation
+
+UNITS = 1_000_000     # the integer objective's units per USD
+
+
+@dataclass
+class WholeNodeBound:
+    bound_cents: int | None      # None: no bound (the LP has no duals, or a variable is unbounded below)
+    components: int = 0
+    proven: int = 0              # components whose integer optimum CP-SAT proved
+    seconds: float = 0.0
+    choice: dict[str, int] | None = None   # the option each workload takes in the components' best solutions
+
+
+@dataclass
+class _Row:
+    lower: float
+    upper: float
+    terms: dict[int, float]
+
+
+@dataclass
+class Decomposition:
+    """What the bound needs of the relaxation at one LP solution, copied (the relaxation may change after)."""
+
+    reduced: np.ndarray                  # per variable: its cost plus the coupling rows' multipliers x its terms
+    constant: float                      # the multipliers' constants, and the variables outside every component
+    values: np.ndarray                   # the LP solution
+    components: list[tuple[list[int], list[_Row]]]
+    pool_of: dict[int, str]              # a pool's cost variable -> the pool
+    up_of: dict[int, int]                # a pool's upfront variable -> its cost variable
+    by_pool: dict[str, dict[str, list[int]]]
+    x: dict[str, list[tuple[int, int]]]
+
+    def solve(self, pools: dict[str, Pool], deadline: float, integer: bool = True, workers: int = 1) -> WholeNodeBound:
+        """L (see the module docstring). `integer=False` solves each component as an LP without whole nodes
+        (then L is the LP bound again: a check of the bookkeeping)."""
+        started = time.perf_counter()
+        total, proven = self.constant, 0
+        taken: set[int] = set()
+        ordered = sorted(self.components, key=lambda c: len(c[0]))
+        for k, (comp, rows) in enumerate(ordered):
+            at_lp = float(sum(self.reduced[v] * self.values[v] for v in comp))   # its LP optimum (compl. slackness)
+            if not integer:
+                total += at_lp
+                continue
+            if not any(v in self.pool_of for v in comp):     # one workload's options, nothing shared: its cheapest
+                total += max(float(min(self.reduced[v] for v in comp)), at_lp)
+                taken.add(min(comp, key=lambda v: (self.reduced[v], v)))
+                proven += 1
+                continue
+            left = deadline - time.perf_counter()
+            if left < 0.05:                                 # out of time: its LP optimum stands
+                total += at_lp
+                continue
+            value, optimal, chosen = _solve_component(self, comp, rows, pools, left / (len(ordered) - k), workers)
+            proven += optimal
+            total += max(value, at_lp)
+            taken |= chosen
+        choice = {w: next(i for i, v in pairs if v in taken) for w, pairs in self.x.items()
+                  if any(v in taken for _, v in pairs)}
+        return WholeNodeBound(math.floor(total * USD * (1 - 1e-9) - 1e-6), len(self.components), proven,
+                              time.perf_counter() - started, choice)
+
+
+def decompose(relaxation: Relaxation) -> Decomposition | None:
+    """The relaxation's last LP solution, decomposed (None if it has no duals or a variable outside every
+    component is unbounded below)."""
+    lp = relaxation.solver
+    if not lp.duals or len(lp.values) != len(lp.cost):
+        return None
+    rows = lp.rows[:len(lp.duals)]      # cuts added since the last solve are left out (a bound needs none of them)
+    n = len(lp.cost)
+    reduced = np.array(lp.cost, dtype=float)          # c + sum over coupling rows of mu x row
+    constant = 0.0
+    for row, (mu, kappa) in zip(rows, lp.duals, strict=True):
+        if row.index in relaxation.kept:
+            continue
+        constant -= kappa
+        for var, a in row.terms.items():
+            reduced[var] += mu * a
+    upper = np.array(lp.upper, dtype=float)
+    for key, var in relaxation.host_vars.items():     # an optimal plan buys no more hosts than its instances fill
+        upper[var] = _most_hosts(relaxation, key)
+    components = _components(relaxation, rows, n)
+    inside = {v for comp, _ in components for v in comp}
+    for var in range(n):
+        if var not in inside and reduced[var] < 0:
+            if not math.isfinite(upper[var]):
+                return None
+            constant += reduced[var] * upper[var]
+    pool_of = {var: key for key, var in relaxation.theta.items()}
+    up_of = {relaxation.pool_up[key]: var for var, key in pool_of.items() if key in relaxation.pool_up}
+    by_pool = {k: {w: list(vs) for w, vs in m.items()} for k, m in relaxation.by_pool.items()}
+    return Decomposition(reduced, constant, np.array(lp.values, dtype=float), components, pool_of, up_of, by_pool,
+                         {w: list(pairs) for w, pairs in relaxation.x.items()})
+
+
+def whole_node_bound(relaxation: Relaxation, pools: dict[str, Pool], deadline: float,
+                     integer: bool = True) -> WholeNodeBound:
+    """`decompose`, then `Decomposition.solve`."""
+    parts = decompose(relaxation)
+    return WholeNodeBound(None) if parts is None else parts.solve(pools, deadline, integer)
+
+
+def _most_hosts(relaxation: Relaxation, key: str) -> float:
+    milli = sum(max((o.host_milli for o in opts if o.host_key == key), default=0)
+                for opts in relaxation.options.values())
+    return float(math.ceil(milli / 1000) + 1)
+
+
+def _components(relaxation: Relaxation, rows: list, n: int) -> list[tuple[list[int], list[_Row]]]:
+    """Variables linked by the rows the decomposition keeps (union-find), with those rows (copied): each
+    workload's options, with those of every workload that may share a pool with it."""
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    kept = [row for row in rows if row.index in relaxation.kept and row.terms]
+    for row in kept:
+        first, *rest = list(row.terms)
+        for var in rest:
+            a, b = find(first), find(var)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    by_root: dict[int, list[_Row]] = {}
+    for row in kept:
+        by_root.setdefault(find(next(iter(row.terms))), []).append(_Row(row.lower, row.upper, dict(row.terms)))
+    variables: dict[int, list[int]] = {root: [] for root in by_root}
+    for var in range(n):
+        if find(var) in variables:
+            variables[find(var)].append(var)
+    return [(variables[root], by_root[root]) for root in sorted(by_root)]
+
+
+def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], pools: dict[str, Pool],
+                     time_limit_s: float, workers: int = 1) -> tuple[float, bool, set[int]]:
+    """The component's integer optimum in USD (CP-SAT's proven bound on it), whether it is proven, and the
+    choices its best solution takes (none if it found none)."""
+    model = cp_model.CpModel()
+    pool_of, up_of, reduced = parts.pool_of, parts.up_of, parts.reduced
+    ints: dict[int, cp_model.IntVar] = {}
+    objective = []
+    for v in comp:
+        if v in pool_of or v in up_of:      # a pool's monthly cost or upfront, in whole cents (rounded down)
+            top = _pool_top_cents(pools[pool_of[v if v in pool_of else up_of[v]]], upfront=v in up_of)
+            ints[v] = model.new_int_var(0, top, f"c{v}")
+            objective.append(math.floor(reduced[v] * UNITS / 100) * ints[v])
+        else:                               # a choice, 0 or 1
+            ints[v] = model.new_bool_var(f"x{v}")
+            objective.append(math.floor(reduced[v] * UNITS) * ints[v])
+    for row in rows:
+        if row.lower == row.upper:          # exactly one option
+            model.add(sum(ints[v] for v in row.terms) == 1)
+            continue
+        cents_var = next((v for v in row.terms if v in pool_of or v in up_of), None)
+        if cents_var in up_of:              # upfront >= ratio x cost, both in whole cents rounded down
+            theta = up_of[cents_var]
+            ratio = math.floor(-row.terms[theta] * 1000)
+            model.add(1000 * ints[cents_var] >= ratio * ints[theta] - 1000)
+        else:                               # a cut: cost (cents) >= sum of coef (thousandths of a cent) x choice
+            coefs = {v: round(-a * 1000 * USD) for v, a in row.terms.items() if v != cents_var}
+            model.add(1000 * ints[cents_var] >= sum(c * ints[v] for v, c in coefs.items()) - 1000)
+    upfront_of = {t: u for u, t in up_of.items()}
+    for v in comp:
+        if v in pool_of:
+            key = pool_of[v]
+            _whole_nodes(model, pools[key], parts.by_pool.get(key, {}), key, ints, ints[v],
+                         ints.get(upfront_of.get(v)))
+    model.minimize(sum(objective))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = 0
+    solver.parameters.linearization_level = 2
+    status = solver.solve(model)
+    if status == cp_model.INFEASIBLE or status == cp_model.MODEL_INVALID:
+        return -math.inf, False, set()
+    chosen = ({v for v in comp if v not in pool_of and v not in up_of and solver.value(ints[v])}
+              if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else set())
+    return solver.best_objective_bound / UNITS, status == cp_model.OPTIMAL, chosen
+
+
+def _pool_top_cents(pool: Pool, upfront: bool) -> int:
+    """No optimal plan's pool costs more than one cheapest node per replica of all its possible members."""
+    types = pool.types
+    price = max((t.upfront_usd if upfront else t.usd_per_month) for t in types) if types else 0.0
+    return int(math.ceil(price * 100)) * max(1, sum(s.count for s in pool.members.values())) + 1
+
+
+def _whole_nodes(model: cp_model.CpModel, pool: Pool, options_of: dict[str, list[int]], key: str, ints: dict,
+                 cost, upfront) -> None:
+    """Per node type: whole nodes, the replicas of each class on them (no more per node than fit, every
+    resource within their capacity); the pool's cost and upfront at least theirs."""
+    classes: dict[tuple, list[tuple[str, int]]] = {}
+    for w, s in sorted(pool.members.items()):
+        classes.setdefault(shape_class(s), []).append((w, s.count))
+    shape = {c: pool.members[ms[0][0]] for c, ms in classes.items()}
+    types = _undominated(pool.types, list(shape.values()))
+    if not types:
+        return
+    most = sum(s.count for s in pool.members.values())
+    nodes = [model.new_int_var(0, most, f"n[{key}][{t.instance_type}]") for t in types]
+    caps = [node_capacity(t) for t in types]
+    load = [[[] for _ in range(4)] for _ in types]
+    for c, ms in sorted(classes.items()):
+        size = c[:4]
+        placed = []
+        demand = sum(count * ints[v] for w, count in ms for v in options_of.get(w, ()) if v in ints)
+        for j, t in enumerate(types):
+            fits = min((caps[j][r] // size[r] for r in range(4) if size[r] > 0), default=most)
+            if fits < 1 or not may_host(shape[c], t):
+                continue
+            cap_c = sum(count for _, count in ms)
+            y = model.new_int_var(0, cap_c, "")
+            model.add(y <= min(fits, cap_c) * nodes[j])
+            placed.append(y)
+            for r in range(4):
+                if size[r] > 0:
+                    load[j][r].append(size[r] * y)
+        model.add(sum(placed) == demand)
+    for j in range(len(types)):
+        for r in range(4):
+            if load[j][r]:
+                model.add(sum(load[j][r]) <= caps[j][r] * nodes[j])
+    model.add(cost >= sum(math.floor(t.usd_per_month * 100) * v for t, v in zip(types, nodes, strict=True)))
+    if upfront is not None:
+        model.add(upfront >= sum(math.floor(t.upfront_usd * 100) * v for t, v in zip(types, nodes, strict=True)))
+
+
+def _undominated(types: list[NodeType], shapes: list) -> list[NodeType]:
+    """Types that may host some class, less those another type beats on price, upfront and every capacity
+    while hosting every class this one hosts (an optimal plan never needs them)."""
+    caps = np.array([node_capacity(t) for t in types], dtype=float).reshape(len(types), 4)
+    price = np.array([[t.usd_per_month, t.upfront_usd] for t in types], dtype=float).reshape(len(types), 2)
+    hosts = np.array([[may_host(s, t) for s in shapes] for t in types], dtype=bool).reshape(len(types), len(shapes))
+    useful = hosts.any(axis=1)
+    order = sorted(np.nonzero(useful)[0], key=lambda i: (price[i, 0], price[i, 1], types[i].instance_type))
+    kept: list[int] = []
+    for i in order:
+        if not any((caps[j] >= caps[i]).all() and (price[j] <= price[i]).all() and (hosts[j] >= hosts[i]).all()
+                   for j in kept):
+            kept.append(i)
+    return [types[i] for i in sorted(kept)]
