@@ -26,6 +26,7 @@ from models.workload import Workload
 
 CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
 PACKING_ROOM = 0.06     # whole nodes cost about this much more than the packing LP prices a pool at
+SEPARATION_ROUNDS = 1   # cuts at the chosen pools' demand, then choose again (more left the search less time)
 
 
 def pools_and_options(catalog: Catalog, workloads: dict[str, Workload], options: dict[str, list[Option]],
@@ -143,7 +144,7 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
         reduced, hint = _near(solution, relaxation.options)
         chosen = select(reduced, fee_cents, current, time_limit_s=left, hint=hint, host_prices=host_prices,
                         pools=tightened.models)
-        for _ in range(2):   # cuts at the chosen pools' whole demand, then choose again, while any cut is added
+        for _ in range(SEPARATION_ROUNDS):   # cuts at the chosen pools' whole demand, then choose again
             if not chosen.chosen or deadline - time.perf_counter() < 0.5:
                 break
             demand, priced = _chosen_demand(chosen, pools, tightened.models)
