@@ -186,10 +186,11 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
                        current: Limits, limits: Limits, host_prices: dict, packed, deadline: float,
                        rounds: int = 6) -> None:
     """The cut model prices a pool at its packing LP bound; whole nodes cost more, most in small pools. Each
-    round charges every pool, for being used at all, what whole nodes cost over the model's price where it was
-    packed (the median of those elsewhere), widens each workload's options to every pool in use, chooses again
-    and packs: a plan search (the charges are no bound), every plan validated; it stops when a round finds
-    no cheaper plan, or at `deadline` (a round's choice takes at most 3 s, or what is left but 1 s for packing)."""
+    round charges every pool, for being used at all, what whole nodes cost over the model's price when it was
+    last packed (the median of those elsewhere), widens each workload's options to every pool in use, chooses
+    again from the best plan so far and packs: a plan search (the charges are no bound), every plan validated.
+    It stops after two rounds without a cheaper plan, or at `deadline` (a round's choice takes at most 3 s, or
+    what is left but 1 s for packing)."""
     fluid = relaxation.options
     in_use = {k for k, v in solution.theta.items() if v > 0.5} | {o.pool_key for o in chosen.chosen.values()}
     in_use.discard(None)
@@ -198,27 +199,16 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
         near = {i for i, v in solution.x.get(w, {}).items() if v > 1e-6}
         keep = sorted(i for i, o in enumerate(opts) if i in near or o.pool_key in in_use or o is chosen.chosen.get(w))
         wide[w] = [opts[i] for i in keep]
+    charge: dict[str, int] = {}          # pool -> whole nodes over the model's price, as last packed
+    best, best_plan, misses = chosen, plan_b, 0
     for n in range(rounds):
-        if deadline - time.perf_counter() < 1.5:
+        if deadline - time.perf_counter() < 1.5 or misses >= 2:
             return
-        members: dict[str, list[str]] = defaultdict(list)
-        for w, o in chosen.chosen.items():
-            if o.pool_key:
-                members[o.pool_key].append(w)
-        real: dict[str, int] = {}
-        for c in plan_b[2]:
-            keys = {chosen.chosen[w].pool_key for w in c["members"] if w in chosen.chosen}
-            if len(keys) == 1 and None not in keys:
-                real[keys.pop()] = cents(c["monthly_usd"])
-        charge = {}
-        for k, ws in members.items():
-            model_price = max((sum(cut.get(w, 0) for w in ws) for cut in tightened.models[k].cuts), default=0) // 1000
-            if k in real:
-                charge[k] = max(real[k] - model_price, 0)
+        charge.update(_overcharge(chosen, plan_b, tightened))
         typical = int(np.median(list(charge.values()))) if charge else 0
         models = {k: PoolModel(m.cuts, m.upfront_per_mille, fixed_cents=charge.get(k, typical))
                   for k, m in tightened.models.items()}
-        hint = {w: wide[w].index(o) for w, o in chosen.chosen.items() if o in wide[w]}
+        hint = {w: wide[w].index(o) for w, o in best.chosen.items() if o in wide[w]}
         again = select(wide, fee_cents, current, time_limit_s=min(3.0, deadline - time.perf_counter() - 1.0),
                        hint=hint, host_prices=host_prices, pools=models)
         if not again.chosen:
@@ -228,15 +218,32 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
         if real_choice is None:
             return
         plan = packed(real_choice)
-        note = (f"whole-node round {n + 1}: ${plan[0]['totals']['monthly_usd']:,.2f} a month"
-                f"{' (over a limit: ' + '; '.join(plan[3]) + ')' if plan[3] else ''}")
-        out.notes.append(note)
+        out.notes.append(f"whole-node round {n + 1}: ${plan[0]['totals']['monthly_usd']:,.2f} a month"
+                         f"{' (over a limit: ' + '; '.join(plan[3]) + ')' if plan[3] else ''}")
         if plan[3]:
             return
         out.plans.append(plan)
-        if plan[0]["totals"]["monthly_usd"] >= plan_b[0]["totals"]["monthly_usd"]:
-            return
         chosen, plan_b = again, plan
+        if plan[0]["totals"]["monthly_usd"] < best_plan[0]["totals"]["monthly_usd"]:
+            best, best_plan, misses = again, plan, 0
+        else:
+            misses += 1
+
+
+def _overcharge(chosen: Selection, plan: tuple, tightened: Tightened) -> dict[str, int]:
+    """Per pool of a packed plan: what its nodes cost (cents) over the cut model's price of its members."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for w, o in chosen.chosen.items():
+        if o.pool_key:
+            members[o.pool_key].append(w)
+    out = {}
+    for c in plan[2]:
+        keys = {chosen.chosen[w].pool_key for w in c["members"] if w in chosen.chosen}
+        if len(keys) == 1 and None not in keys:
+            k = keys.pop()
+            price = max((sum(cut.get(w, 0) for w in members[k]) for cut in tightened.models[k].cuts), default=0)
+            out[k] = max(cents(c["monthly_usd"]) - price // 1000, 0)
+    return out
 
 
 def _most_used(values: dict[int, float]) -> int:
