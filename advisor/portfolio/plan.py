@@ -5,11 +5,12 @@ Steps: (1) every workload's candidates, as for one recommendation (workloads ali
 them); (2) the CP-SAT choice as if nothing were pooled (`select.py`: fees paid once, shared hosts, owned
 commitments, budget, upfront cap, spot share, quotas), on the second core, while (3) the relaxation with
 node pools priced by cuts is tightened to the LP bound of choice and packing together (`pooled.py`,
-`pool_cuts.py`, `relaxation.py`); (4) plan B, the pooled choice from that relaxation, and plan A, the
-choice from (2), each packed for real (`clusters.py`, `packing.py`) and validated: the cheaper is answered
-with the best bound proven; (5) the explanation: what the portfolio changed against choosing alone, and
-the price of each binding constraint (the choice model re-solved with it left out); (6) `validate.py`
-re-checks the answer independently.
+`pool_cuts.py`, `relaxation.py`); (4) plan B, the pooled choice from that relaxation, plans searched from
+it (whole-node rounds) and plan A, the choice from (2), each packed for real (`clusters.py`, `packing.py`)
+and validated: the cheapest is answered with the best bound proven (the LP's, the whole-node bound of
+`lagrangian.py`, CP-SAT's on the cut model); (5) the explanation: what the portfolio changed against
+choosing alone, and the price of each binding constraint (the choice model re-solved with it left out);
+(6) `validate.py` re-checks the answer independently.
 """
 
 from __future__ import annotations
@@ -65,9 +66,9 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
 
     `time_limit_s` bounds the whole answer: after the candidates, the choice (up to a quarter of what is left),
     the prices of its binding constraints (until 45 % of the time) and the choice packed (plan A, in up to 10 %)
-    run on the second core while the relaxation is tightened (until 72 %); then the pooled choice is made (until
-    82 %) and packed (plan B, 13 %), none past 95 % (each phase at least a little, so a tiny limit still
-    answers)."""
+    run on the second core while the relaxation is tightened (until 60 %); then the pooled choice is made (until
+    68 %) and packed (plan B, 10 %), whole-node rounds search for cheaper plans (until 88 %) and the bounds take
+    what is left until 95 % (each phase at least a little, so a tiny limit still answers)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
 
