@@ -218,11 +218,13 @@ def _options(ctx: Context, workloads: dict[str, Workload]) -> tuple[dict[str, li
     family_of = {r["instance_type"]: r["family"] for r in specs}
     options: dict[str, list[Option]] = {}
     rejections: dict[str, list] = {}
-    prefetch(list(workloads.values()), catalog=ctx.catalog)  # every frontier computed in bulk first
+    shapes = {wid: w.model_dump_json(exclude={"id"}) for wid, w in sorted(workloads.items())}
+    first = {shape: wid for wid, shape in reversed(shapes.items())}   # one workload per shape
+    prefetch([workloads[wid] for wid in sorted(first.values())], catalog=ctx.catalog)   # every frontier in bulk
     by_shape: dict[str, tuple[list, list[Option]]] = {}   # workloads alike but for their id share their options
     for wid in sorted(workloads):
         w = workloads[wid]
-        shape = w.model_dump_json(exclude={"id"})
+        shape = shapes[wid]
         if shape not in by_shape:
             generated = generate_all(w, ctx)
             kept = [c for c in sorted(generated.candidates, key=lambda c: c.sort_key)
