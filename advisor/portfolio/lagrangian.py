@@ -62,7 +62,7 @@ class Decomposition:
     by_pool: dict[str, dict[str, list[int]]]
     x: dict[str, list[tuple[int, int]]]
 
-    def solve(self, pools: dict[str, Pool], deadline: float, integer: bool = True, workers: int = 1) -> WholeNodeBound:
+    def solve(self, pools: dict[str, Pool], deadline: float, integer: bool = True) -> WholeNodeBound:
         """L (see the module docstring). `integer=False` solves each component as an LP without whole nodes
         (then L is the LP bound again: a check of the bookkeeping)."""
         started = time.perf_counter()
@@ -83,7 +83,7 @@ class Decomposition:
             if left < 0.05:                                 # out of time: its LP optimum stands
                 total += at_lp
                 continue
-            value, optimal, chosen = _solve_component(self, comp, rows, pools, left / (len(ordered) - k), workers)
+            value, optimal, chosen = _solve_component(self, comp, rows, pools, left / (len(ordered) - k))
             proven += optimal
             total += max(value, at_lp)
             taken |= chosen
@@ -126,14 +126,8 @@ def decompose(relaxation: Relaxation) -> Decomposition | None:
                          {w: list(pairs) for w, pairs in relaxation.x.items()})
 
 
-def whole_node_bound(relaxation: Relaxation, pools: dict[str, Pool], deadline: float,
-                     integer: bool = True) -> WholeNodeBound:
-    """`decompose`, then `Decomposition.solve`."""
-    parts = decompose(relaxation)
-    return WholeNodeBound(None) if parts is None else parts.solve(pools, deadline, integer)
-
-
 def _most_hosts(relaxation: Relaxation, key: str) -> float:
+    """No optimal plan buys more hosts of a key than every workload's largest share of one, rounded up."""
     milli = sum(max((o.host_milli for o in opts if o.host_key == key), default=0)
                 for opts in relaxation.options.values())
     return float(math.ceil(milli / 1000) + 1)
@@ -168,7 +162,7 @@ def _components(relaxation: Relaxation, rows: list, n: int) -> list[tuple[list[i
 
 
 def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], pools: dict[str, Pool],
-                     time_limit_s: float, workers: int = 1) -> tuple[float, bool, set[int]]:
+                     time_limit_s: float) -> tuple[float, bool, set[int]]:
     """The component's integer optimum in USD (CP-SAT's proven bound on it), whether it is proven, and the
     choices its best solution takes (none if it found none)."""
     model = cp_model.CpModel()
@@ -204,7 +198,7 @@ def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], po
     model.minimize(sum(objective))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit_s
-    solver.parameters.num_workers = workers
+    solver.parameters.num_workers = 1
     solver.parameters.random_seed = 0
     solver.parameters.linearization_level = 2
     status = solver.solve(model)
@@ -216,7 +210,8 @@ def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], po
 
 
 def _pool_top_cents(pool: Pool, upfront: bool) -> int:
-    """No optimal plan's pool costs more than one cheapest node per replica of all its possible members."""
+    """No optimal plan's pool costs (a month, or upfront) more than one of its dearest nodes per replica of all
+    its possible members: the domain of its cost in whole cents."""
     types = pool.types
     price = max((t.upfront_usd if upfront else t.usd_per_month) for t in types) if types else 0.0
     return int(math.ceil(price * 100)) * max(1, sum(s.count for s in pool.members.values())) + 1
