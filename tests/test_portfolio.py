@@ -164,3 +164,20 @@ def test_validate_checks_cluster_costs_upfront_and_quotas(catalog):
     if p["totals"]["upfront_usd"] > 0:
         capped = parse(doc(workloads, max_upfront_usd=p["totals"]["upfront_usd"] / 2))
         assert any("max_upfront_usd" in problem for problem in validate(p, capped, catalog))
+
+
+def test_plan_json_on_stdout_is_nothing_but_the_document(capfd, tmp_path):
+    """Native solvers must not write to stdout (a MIP solver's stray debug line once did): `advisor plan
+    --format json` is read by other tools. capfd sees what is written to file descriptor 1, not just Python's."""
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from advisor.portfolio.cli import run_plan
+
+    example = Path(__file__).resolve().parents[1] / "data" / "examples" / "portfolio.json"
+    with open(tmp_path / "console.txt", "w") as console:
+        run_plan(example, json_output=True, time_limit_s=20, console=Console(file=console))
+    out = capfd.readouterr().out
+    doc = json.loads(out)
+    assert doc["totals"]["monthly_usd"] > 0 and doc["solver"]["bound_monthly_usd"] is not None

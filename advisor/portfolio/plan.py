@@ -177,7 +177,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         "lp_bound_monthly_usd": tightened.bound_cents / 100 if tightened.bound_cents is not None else None,
         "whole_node_bound_monthly_usd": whole.bound_cents / 100 if whole and whole.bound_cents is not None else None,
         "cp_sat_bound_monthly_usd": (cut_bound.result().bound_cents / 100
-                                     if cut_bound and cut_bound.result().bound_cents is not None else None),
+                                     if cut_bound and (cut_bound.result().bound_cents or 0) > 0 else None),
         "whole_node_components": {"solved": whole.components, "proven": whole.proven} if whole else None,
         "pooled_plans": pooled.notes, "rejected_plans": rejected,
         "plans_compared": [round(p[0]["totals"]["monthly_usd"], 2) for p in plans]}
