@@ -53,6 +53,10 @@ def workloads(n: int) -> list[dict]:
     return out
 
 
+def usd(value: float | None) -> str:
+    return "none" if value is None else f"${value:,.2f}"
+
+
 def free_spot_share(doc: dict) -> float:
     vcpu = dict(load_catalog().specs.select("instance_type", "vcpu").iter_rows())
     total = spot = 0.0
@@ -96,9 +100,8 @@ def main() -> None:
               f"{bound} ({'converged' if r['converged'] else 'not converged'}: {r['iterations']} LPs, "
               f"{r['pattern_cuts']} pattern cuts, {r['pools']} pools); {seconds:.1f} s end to end; "
               f"target gap <= 1 % within 20 s")
-        print(f"  bounds: LP ${r['lp_bound_monthly_usd'] or 0:,.2f}, whole nodes "
-              f"${r['whole_node_bound_monthly_usd'] or 0:,.2f} ({r['whole_node_components']}), "
-              f"CP-SAT on the cut model ${r['cp_sat_bound_monthly_usd'] or 0:,.2f}")
+        print(f"  bounds: LP {usd(r['lp_bound_monthly_usd'])}, whole nodes {usd(r['whole_node_bound_monthly_usd'])} "
+              f"(components {r['whole_node_components']}), CP-SAT on the cut model {usd(r['cp_sat_bound_monthly_usd'])}")
         print(f"  plans compared (pooled choice, whole-node rounds, then choice-then-pack): "
               f"{', '.join(f'${v:,.2f}' for v in r['plans_compared'])}; timings {s['timings']}")
         print(f"  vs each alone ${t['alone_monthly_usd']:,.2f}: ratio {t['monthly_usd'] / t['alone_monthly_usd']:.3f}")

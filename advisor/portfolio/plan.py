@@ -135,6 +135,9 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
                                 {k: p.upfront_ratio for k, p in pools.items()})
         tightened = tighten(relaxation, pools, deadline=time.perf_counter() + left(0.6))
         selection = choosing.result()
+        if selection.status == "UNKNOWN":   # no plan in its share of a tiny limit: a plan is owed, so try longer
+            selection = select(options, fee_cents, limits, time_limit_s=max(5.0, 0.25 * time_limit_s), hint=hint,
+                               host_prices=host_prices)
         if selection.status == "INFEASIBLE":
             raise PlanInfeasible("no plan meets all of these constraints together: "
                                  + ", ".join(selection.conflicts), selection.conflicts)
@@ -150,7 +153,8 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         pooled = pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices,
                               lambda chosen: packed(chosen, 0.1, tightened.packings, pooled_packings),
                               deadline=time.perf_counter() + left(0.68), search_until=started + 0.88 * time_limit_s)
-        plans = [p[:3] for p in [*pooled.plans, packing_a.result()] if not p[3]]
+        plan_a_packed = packing_a.result() or packed(selection, 0.1, None)   # the choice retried: packed here
+        plans = [p[:3] for p in [*pooled.plans, plan_a_packed] if not p[3]]
         bound_until = started + 0.95 * time_limit_s
         whole, cut_bound = None, None
         if bound_until - time.perf_counter() > 0.5:
