@@ -101,7 +101,8 @@ def main() -> None:
               f"{r['pattern_cuts']} pattern cuts, {r['pools']} pools); {seconds:.1f} s end to end; "
               f"target gap <= 1 % within 20 s")
         print(f"  bounds: LP {usd(r['lp_bound_monthly_usd'])}, whole nodes {usd(r['whole_node_bound_monthly_usd'])} "
-              f"(components {r['whole_node_components']}), CP-SAT on the cut model {usd(r['cp_sat_bound_monthly_usd'])}")
+              f"(components {r['whole_node_components']}), "
+              f"CP-SAT on the cut model {usd(r['cp_sat_bound_monthly_usd'])}")
         print(f"  plans compared (pooled choice, whole-node rounds, then choice-then-pack): "
               f"{', '.join(f'${v:,.2f}' for v in r['plans_compared'])}; timings {s['timings']}")
         print(f"  vs each alone ${t['alone_monthly_usd']:,.2f}: ratio {t['monthly_usd'] / t['alone_monthly_usd']:.3f}")
