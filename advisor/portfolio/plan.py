@@ -148,21 +148,33 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         # Plan B: the relaxation's choice, packed for real, and plans searched from it. Then, in the time left (up
         # to 95 %), two bounds side by side: the relaxation at its last LP decomposed by Lagrange, each part solved
         # with whole nodes (at least the LP's: `lagrangian.py`), and CP-SAT on the cut model with whole placements.
+        # With time to spare (a third of the limit still ahead of the search), the whole-node bound is computed
+        # before the search instead, and its components' choices start it (the bound's choice is aware of whole
+        # nodes per pool, though it ignores the coupling constraints: the search restores them).
         parts = decompose(relaxation)
         pooled_packings: dict = {}   # the pooled plans' packed pools, reused where a later plan keeps them
+        search_until = started + 0.88 * time_limit_s
+        early: list = []
+
+        def seed() -> dict[str, int] | None:
+            if parts is None or search_until - time.perf_counter() < 0.3 * time_limit_s:
+                return None
+            early.append(parts.solve(pools, time.perf_counter() + 0.2 * time_limit_s))
+            return early[0].choice
+
         pooled = pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices,
                               lambda chosen: packed(chosen, 0.1, tightened.packings, pooled_packings),
-                              deadline=time.perf_counter() + left(0.68), search_until=started + 0.88 * time_limit_s)
+                              deadline=time.perf_counter() + left(0.68), search_until=search_until, seed=seed)
         plan_a_packed = packing_a.result() or packed(selection, 0.1, None)   # the choice retried: packed here
         plans = [p[:3] for p in [*pooled.plans, plan_a_packed] if not p[3]]
         bound_until = started + 0.95 * time_limit_s
-        whole, cut_bound = None, None
+        whole, cut_bound = (early[0] if early else None), None
         if bound_until - time.perf_counter() > 0.5:
             if tightened.converged:   # CP-SAT's bound on the cut model with whole placements, on the second core
                 cut_bound = background.submit(select, fluid_options, fee_cents, limits, host_prices=host_prices,
                                               time_limit_s=min(5.0, bound_until - time.perf_counter()),
                                               pools=tightened.models)
-            whole = parts.solve(pools, bound_until) if parts else None
+            whole = early[0] if early else parts.solve(pools, bound_until) if parts else None
         integer_bound = max((b for b in (whole.bound_cents if whole else None,
                                          cut_bound.result().bound_cents if cut_bound else None) if b is not None),
                             default=None)

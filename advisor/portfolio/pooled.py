@@ -106,14 +106,15 @@ class Pooled:
 
 def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, Pool],
                   options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, host_prices: dict,
-                  packed, deadline: float, search_until: float | None = None) -> Pooled:
+                  packed, deadline: float, search_until: float | None = None, seed=None) -> Pooled:
     """Plan B: CP-SAT on the tightened cut model near the LP's choice (a workload the LP placed whole stays
     where it put it; the others choose among the options the LP used), mapped to real candidates and packed.
 
     The cut model prices pools at their packing LP bound, a little below whole nodes: when the packed plan
     spends over the budget or the upfront cap, the LP is solved again with that limit lowered by the excess
     (and 0.5 % more) and the choice made again, up to three times. `deadline` ends the choice; whole-node
-    rounds (`_whole_node_rounds`) then search for cheaper plans until `search_until`."""
+    rounds (`_whole_node_rounds`) then search for cheaper plans until `search_until`, starting from `seed()`
+    (option per workload, in the relaxation's lists) when given and it returns one."""
     out = Pooled()
     solution, current = tightened.solution, limits
     if solution is not None and solution.objective_cents is not None and (
@@ -168,7 +169,7 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
             out.notes.append(f"pooled choice {attempt + 1}: ${plan_b[0]['totals']['monthly_usd']:,.2f} a month "
                              f"(the cut model priced it at ${chosen.objective_cents / 100:,.2f})")
             _whole_node_rounds(out, chosen, plan_b, solution, relaxation, tightened, options, fee_cents, current,
-                               limits, host_prices, packed, search_until or deadline)
+                               limits, host_prices, packed, search_until or deadline, seed() if seed else None)
             break
         current = _margin(current, plan_b[0]["totals"], limits)
         out.notes.append(f"pooled choice {attempt + 1}: over a limit once packed ({'; '.join(plan_b[3])}); "
@@ -184,23 +185,28 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
 def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, relaxation: Relaxation,
                        tightened: Tightened, options: dict[str, list[Option]], fee_cents: dict[str, int],
                        current: Limits, limits: Limits, host_prices: dict, packed, deadline: float,
-                       rounds: int = 6) -> None:
+                       start: dict[str, int] | None = None, rounds: int = 6) -> None:
     """The cut model prices a pool at its packing LP bound; whole nodes cost more, most in small pools. Each
     round charges every pool, for being used at all, what whole nodes cost over the model's price when it was
     last packed (the median of those elsewhere), widens each workload's options to every pool in use, chooses
-    again from the best plan so far and packs: a plan search (the charges are no bound), every plan validated.
-    It stops after two rounds without a cheaper plan, or at `deadline` (a round's choice takes at most 3 s, or
-    what is left but 1 s for packing)."""
+    again from the best plan so far (the first round from `start` where it names an option) and packs: a plan
+    search (the charges are no bound), every plan validated. It stops after two rounds without a cheaper plan,
+    or at `deadline` (a round's choice takes at most 3 s, or what is left but 1 s for packing)."""
     fluid = relaxation.options
-    in_use = {k for k, v in solution.theta.items() if v > 0.5} | {o.pool_key for o in chosen.chosen.values()}
+    start = start or {}
+    in_use = ({k for k, v in solution.theta.items() if v > 0.5} | {o.pool_key for o in chosen.chosen.values()}
+              | {fluid[w][i].pool_key for w, i in start.items()})
     in_use.discard(None)
     wide: dict[str, list[Option]] = {}
     for w, opts in fluid.items():
-        near = {i for i, v in solution.x.get(w, {}).items() if v > 1e-6}
+        near = {i for i, v in solution.x.get(w, {}).items() if v > 1e-6} | ({start[w]} if w in start else set())
         keep = sorted(i for i, o in enumerate(opts) if i in near or o.pool_key in in_use or o is chosen.chosen.get(w))
         wide[w] = [opts[i] for i in keep]
     charge: dict[str, int] = {}          # pool -> whole nodes over the model's price, as last packed
     best, best_plan, misses = chosen, plan_b, 0
+    if start:    # the first round starts from `start` where it names an option, from the plan elsewhere
+        best = Selection(chosen.status, chosen={w: fluid[w][start[w]] if w in start else o
+                                                for w, o in chosen.chosen.items()})
     for n in range(rounds):
         if deadline - time.perf_counter() < 1.5 or misses >= 2:
             return
