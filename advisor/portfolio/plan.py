@@ -167,6 +167,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
                               deadline=time.perf_counter() + left(0.68), search_until=search_until, seed=seed)
         plan_a_packed = packing_a.result() or packed(selection, 0.1, None)   # the choice retried: packed here
         plans = [p[:3] for p in [*pooled.plans, plan_a_packed] if not p[3]]
+        mark = lap("plans", mark)
         bound_until = started + 0.95 * time_limit_s
         whole, cut_bound = (early[0] if early else None), None
         if bound_until - time.perf_counter() > 0.5:
@@ -179,7 +180,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
                                          cut_bound.result().bound_cents if cut_bound else None) if b is not None),
                             default=None)
         binding = pricing.result()
-    mark = lap("pooled choice and packing", mark)
+    mark = lap("bounds", mark)
     if not plans:
         raise RuntimeError("no plan passed validation")
     plan_doc, chosen, clusters = min(plans, key=lambda p: p[0]["totals"]["monthly_usd"])
