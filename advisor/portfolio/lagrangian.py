@@ -38,7 +38,6 @@ class WholeNodeBound:
     bound_cents: int | None      # None: no bound (the LP has no duals, or a variable is unbounded below)
     components: int = 0
     proven: int = 0              # components whose integer optimum CP-SAT proved
-    seconds: float = 0.0
     choice: dict[str, int] | None = None   # the option each workload takes in the components' best solutions
 
 
@@ -65,7 +64,6 @@ class Decomposition:
     def solve(self, pools: dict[str, Pool], deadline: float, integer: bool = True) -> WholeNodeBound:
         """L (see the module docstring). `integer=False` solves each component as an LP without whole nodes
         (then L is the LP bound again: a check of the bookkeeping)."""
-        started = time.perf_counter()
         total, proven = self.constant, 0
         taken: set[int] = set()
         ordered = sorted(self.components, key=lambda c: len(c[0]))
@@ -89,8 +87,7 @@ class Decomposition:
             taken |= chosen
         choice = {w: next(i for i, v in pairs if v in taken) for w, pairs in self.x.items()
                   if any(v in taken for _, v in pairs)}
-        return WholeNodeBound(math.floor(total * USD * (1 - 1e-9) - 1e-6), len(self.components), proven,
-                              time.perf_counter() - started, choice)
+        return WholeNodeBound(math.floor(total * USD * (1 - 1e-9) - 1e-6), len(self.components), proven, choice)
 
 
 def decompose(relaxation: Relaxation) -> Decomposition | None:

@@ -428,14 +428,16 @@ def _result(prob: _Problem, nodes, bound: float, status: str, started: float, me
                          status=status, seconds=time.perf_counter() - started, method=method, notes=notes)
 
 
-def _infeasible(prob: _Problem, started: float, method: str) -> PackingResult:
-    notes = [f"shape {k!r} fits no node type (capacity, GPU count or GPU model)" for k in prob.unplaceable]
-    return PackingResult(groups=[], monthly_usd=math.inf, lower_bound_usd=math.inf, gap=0.0, status="INFEASIBLE",
-                         seconds=time.perf_counter() - started, method=method, notes=notes)
-
-
-def _empty(started: float, method: str) -> PackingResult:
-    return PackingResult([], 0.0, 0.0, 0.0, "OPTIMAL", time.perf_counter() - started, method)
+def _trivial(prob: _Problem, started: float, method: str) -> PackingResult | None:
+    """The answer when there is nothing to search: INFEASIBLE if some shape fits no node type, an empty
+    OPTIMAL packing if there is nothing to pack; None otherwise."""
+    if prob.unplaceable:
+        notes = [f"shape {k!r} fits no node type (capacity, GPU count or GPU model)" for k in prob.unplaceable]
+        return PackingResult(groups=[], monthly_usd=math.inf, lower_bound_usd=math.inf, gap=0.0, status="INFEASIBLE",
+                             seconds=time.perf_counter() - started, method=method, notes=notes)
+    if not prob.classes:
+        return PackingResult([], 0.0, 0.0, 0.0, "OPTIMAL", time.perf_counter() - started, method)
+    return None
 
 
 # ----------------------------------------------------------------------------- baselines
@@ -454,10 +456,8 @@ def ffd(shapes: Iterable[PodShape], node_types: Iterable[NodeType]) -> PackingRe
     then memory); a node keeps the types that still fit all its pods and finally takes the cheapest."""
     started = time.perf_counter()
     prob = _prepare(shapes, node_types)
-    if prob.unplaceable:
-        return _infeasible(prob, started, "ffd")
-    if not prob.classes:
-        return _empty(started, "ffd")
+    if (trivial := _trivial(prob, started, "ffd")) is not None:
+        return trivial
     nodes = _ffd_nodes(prob)
     return _result(prob, nodes, 0.0, "FEASIBLE", started, "ffd (Karpenter-like first-fit-decreasing)", [])
 
@@ -468,10 +468,8 @@ def best_single_type(shapes: Iterable[PodShape], node_types: Iterable[NodeType])
     by name). INFEASIBLE when no single type holds every shape (e.g. GPU and CPU-only pods)."""
     started = time.perf_counter()
     prob = _prepare(shapes, node_types)
-    if prob.unplaceable:
-        return _infeasible(prob, started, "best single type")
-    if not prob.classes:
-        return _empty(started, "best single type")
+    if (trivial := _trivial(prob, started, "best single type")) is not None:
+        return trivial
     best, best_cost = None, math.inf
     total = prob.demand @ prob.size
     for t in np.nonzero(prob.compat.all(axis=0))[0]:
@@ -1033,10 +1031,8 @@ def pack(shapes: Iterable[PodShape], node_types: Iterable[NodeType], *, time_lim
     started = time.perf_counter()
     deadline = started + time_limit_s
     prob = _prepare(shapes, node_types)
-    if prob.unplaceable:
-        return _infeasible(prob, started, "pack")
-    if not prob.classes:
-        return _empty(started, "pack")
+    if (trivial := _trivial(prob, started, "pack")) is not None:
+        return trivial
     notes: list[str] = []
     cols = _Columns(prob)
     ffd_nodes = _ffd_nodes(prob)

@@ -169,15 +169,17 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         plans = [p[:3] for p in [*pooled.plans, plan_a_packed] if not p[3]]
         mark = lap("plans", mark)
         bound_until = started + 0.95 * time_limit_s
-        whole, cut_bound = (early[0] if early else None), None
+        whole, cutting = (early[0] if early else None), None
         if bound_until - time.perf_counter() > 0.5:
             if tightened.converged:   # CP-SAT's bound on the cut model with whole placements, on the second core
-                cut_bound = background.submit(select, fluid_options, fee_cents, limits, host_prices=host_prices,
-                                              time_limit_s=min(5.0, bound_until - time.perf_counter()),
-                                              pools=tightened.models)
-            whole = early[0] if early else parts.solve(pools, bound_until) if parts else None
-        integer_bound = max((b for b in (whole.bound_cents if whole else None,
-                                         cut_bound.result().bound_cents if cut_bound else None) if b is not None),
+                cutting = background.submit(select, fluid_options, fee_cents, limits, host_prices=host_prices,
+                                            time_limit_s=min(5.0, bound_until - time.perf_counter()),
+                                            pools=tightened.models)
+            if whole is None and parts is not None:
+                whole = parts.solve(pools, bound_until)
+        cut_bound = cutting.result().bound_cents if cutting else None
+        cut_bound = cut_bound if cut_bound and cut_bound > 0 else None     # 0: nothing proven in the time
+        integer_bound = max((b for b in (whole.bound_cents if whole else None, cut_bound) if b is not None),
                             default=None)
         binding = pricing.result()
     mark = lap("bounds", mark)
@@ -193,8 +195,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         "pools": len(pools), "seconds": round(tightened.seconds, 3),
         "lp_bound_monthly_usd": tightened.bound_cents / 100 if tightened.bound_cents is not None else None,
         "whole_node_bound_monthly_usd": whole.bound_cents / 100 if whole and whole.bound_cents is not None else None,
-        "cp_sat_bound_monthly_usd": (cut_bound.result().bound_cents / 100
-                                     if cut_bound and (cut_bound.result().bound_cents or 0) > 0 else None),
+        "cp_sat_bound_monthly_usd": cut_bound / 100 if cut_bound is not None else None,
         "whole_node_components": {"solved": whole.components, "proven": whole.proven} if whole else None,
         "pooled_plans": pooled.notes, "rejected_plans": rejected,
         "plans_compared": [round(p[0]["totals"]["monthly_usd"], 2) for p in plans]}

@@ -139,7 +139,7 @@ class Relaxation:
         for v in self.theta.values():
             s.set_cost(v, 1)
         pool_up = {p: s.var(inf) for p, ratio in sorted(pool_upfront.items()) if ratio > 0}
-        self.pool_up, self.pool_ratio = pool_up, dict(pool_upfront)
+        self.pool_up = pool_up
         self.kept: set[int] = set()      # rows a Lagrangian decomposition keeps (`lagrangian.py`): the rest couple
         for p, v in pool_up.items():     # a pool's upfront >= its least upfront-to-monthly ratio x its cost
             row = s.row(0, inf)
