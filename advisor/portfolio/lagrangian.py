@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from advisor.portfolio.packing import NodeType, may_host, node_capacity, shape_class
 from advisor.portfolio.pool_cuts import Pool
 from advisor.portfolio.relaxation import USD, Relaxation
+from advisor.portfolio.whole_nodes import add_whole_nodes, most_cents
 
 UNITS = 1_000_000     # the integer objective's units per USD
 
@@ -168,7 +168,8 @@ def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], po
     objective = []
     for v in comp:
         if v in pool_of or v in up_of:      # a pool's monthly cost or upfront, in whole cents (rounded down)
-            top = _pool_top_cents(pools[pool_of[v if v in pool_of else up_of[v]]], upfront=v in up_of)
+            pool = pools[pool_of[v if v in pool_of else up_of[v]]]
+            top = most_cents(pool.types, pool.members, upfront=v in up_of)
             ints[v] = model.new_int_var(0, top, f"c{v}")
             objective.append(math.floor(reduced[v] * UNITS / 100) * ints[v])
         else:                               # a choice, 0 or 1
@@ -190,8 +191,9 @@ def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], po
     for v in comp:
         if v in pool_of:
             key = pool_of[v]
-            _whole_nodes(model, pools[key], parts.by_pool.get(key, {}), key, ints, ints[v],
-                         ints.get(upfront_of.get(v)))
+            chosen = {w: [ints[x] for x in xs if x in ints] for w, xs in parts.by_pool.get(key, {}).items()}
+            add_whole_nodes(model, pools[key].members, pools[key].types, chosen, ints[v], ints.get(upfront_of.get(v)),
+                            key)
     model.minimize(sum(objective))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit_s
@@ -204,67 +206,3 @@ def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], po
     chosen = ({v for v in comp if v not in pool_of and v not in up_of and solver.value(ints[v])}
               if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else set())
     return solver.best_objective_bound / UNITS, status == cp_model.OPTIMAL, chosen
-
-
-def _pool_top_cents(pool: Pool, upfront: bool) -> int:
-    """No optimal plan's pool costs (a month, or upfront) more than one of its dearest nodes per replica of all
-    its possible members: the domain of its cost in whole cents."""
-    types = pool.types
-    price = max((t.upfront_usd if upfront else t.usd_per_month) for t in types) if types else 0.0
-    return int(math.ceil(price * 100)) * max(1, sum(s.count for s in pool.members.values())) + 1
-
-
-def _whole_nodes(model: cp_model.CpModel, pool: Pool, options_of: dict[str, list[int]], key: str, ints: dict,
-                 cost, upfront) -> None:
-    """Per node type: whole nodes, the replicas of each class on them (no more per node than fit, every
-    resource within their capacity); the pool's cost and upfront at least theirs."""
-    classes: dict[tuple, list[tuple[str, int]]] = {}
-    for w, s in sorted(pool.members.items()):
-        classes.setdefault(shape_class(s), []).append((w, s.count))
-    shape = {c: pool.members[ms[0][0]] for c, ms in classes.items()}
-    types = _undominated(pool.types, list(shape.values()))
-    if not types:
-        return
-    most = sum(s.count for s in pool.members.values())
-    nodes = [model.new_int_var(0, most, f"n[{key}][{t.instance_type}]") for t in types]
-    caps = [node_capacity(t) for t in types]
-    load = [[[] for _ in range(4)] for _ in types]
-    for c, ms in sorted(classes.items()):
-        size = c[:4]
-        placed = []
-        demand = sum(count * ints[v] for w, count in ms for v in options_of.get(w, ()) if v in ints)
-        for j, t in enumerate(types):
-            fits = min((caps[j][r] // size[r] for r in range(4) if size[r] > 0), default=most)
-            if fits < 1 or not may_host(shape[c], t):
-                continue
-            cap_c = sum(count for _, count in ms)
-            y = model.new_int_var(0, cap_c, "")
-            model.add(y <= min(fits, cap_c) * nodes[j])
-            placed.append(y)
-            for r in range(4):
-                if size[r] > 0:
-                    load[j][r].append(size[r] * y)
-        model.add(sum(placed) == demand)
-    for j in range(len(types)):
-        for r in range(4):
-            if load[j][r]:
-                model.add(sum(load[j][r]) <= caps[j][r] * nodes[j])
-    model.add(cost >= sum(math.floor(t.usd_per_month * 100) * v for t, v in zip(types, nodes, strict=True)))
-    if upfront is not None:
-        model.add(upfront >= sum(math.floor(t.upfront_usd * 100) * v for t, v in zip(types, nodes, strict=True)))
-
-
-def _undominated(types: list[NodeType], shapes: list) -> list[NodeType]:
-    """Types that may host some class, less those another type beats on price, upfront and every capacity
-    while hosting every class this one hosts (an optimal plan never needs them)."""
-    caps = np.array([node_capacity(t) for t in types], dtype=float).reshape(len(types), 4)
-    price = np.array([[t.usd_per_month, t.upfront_usd] for t in types], dtype=float).reshape(len(types), 2)
-    hosts = np.array([[may_host(s, t) for s in shapes] for t in types], dtype=bool).reshape(len(types), len(shapes))
-    useful = hosts.any(axis=1)
-    order = sorted(np.nonzero(useful)[0], key=lambda i: (price[i, 0], price[i, 1], types[i].instance_type))
-    kept: list[int] = []
-    for i in order:
-        if not any((caps[j] >= caps[i]).all() and (price[j] <= price[i]).all() and (hosts[j] >= hosts[i]).all()
-                   for j in kept):
-            kept.append(i)
-    return [types[i] for i in sorted(kept)]

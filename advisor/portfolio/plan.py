@@ -6,11 +6,11 @@ them); (2) the CP-SAT choice as if nothing were pooled (`select.py`: fees paid o
 commitments, budget, upfront cap, spot share, quotas), on the second core, while (3) the relaxation with
 node pools priced by cuts is tightened to the LP bound of choice and packing together (`pooled.py`,
 `pool_cuts.py`, `relaxation.py`); (4) plan B, the pooled choice from that relaxation, plans searched from
-it (whole-node rounds) and plan A, the choice from (2), each packed for real (`clusters.py`, `packing.py`)
-and validated: the cheapest is answered with the best bound proven (the LP's, the whole-node bound of
-`lagrangian.py`, CP-SAT's on the cut model); (5) the explanation: what the portfolio changed against
-choosing alone, and the price of each binding constraint (the choice model re-solved with it left out);
-(6) `validate.py` re-checks the answer independently.
+it (the whole-node search of `search.py`, or whole-node rounds) and plan A, the choice from (2), each
+packed for real (`clusters.py`, `packing.py`) and validated: the cheapest is answered with the best bound
+proven (the LP's, the whole-node bound of `lagrangian.py`, CP-SAT's on the cut model); (5) the
+explanation: what the portfolio changed against choosing alone, and the price of each binding constraint
+(the choice model re-solved with it left out); (6) `validate.py` re-checks the answer independently.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from models.workload import MAX_USD, Workload
 
 INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
 STANDARD_FAMILIES = set("acdhimrtz")
+PLAN_PACKING_SHARE = 0.1   # packing one plan's pools may take this share of the time limit
 PACKING_SHARE = 8   # a pool's packing time limit: this many times its share of the replicas of the budget
 FEE_PREFIXES = {"EKS control plane": "eks", "dedicated per-region fee": "dedicated"}
 
@@ -67,8 +68,9 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     `time_limit_s` bounds the whole answer: after the candidates, the choice (up to a quarter of what is left),
     the prices of its binding constraints (until 45 % of the time) and the choice packed (plan A, in up to 10 %)
     run on the second core while the relaxation is tightened (until 60 %); then the pooled choice is made (until
-    68 %) and packed (plan B, 10 %), whole-node rounds search for cheaper plans (until 88 %) and the bounds take
-    what is left until 95 % (each phase at least a little, so a tiny limit still answers)."""
+    68 %) and packed (plan B, 10 %), the whole-node search (or, short of time, whole-node rounds) looks for a
+    cheaper plan (until 88 %) and the bounds take what is left until 95 % (each phase at least a little, so a
+    tiny limit still answers)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -118,7 +120,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     def plan_a(choosing) -> tuple | None:
         """Plan A: the choice as if nothing were pooled, packed (None if the choice has no plan)."""
         chosen = choosing.result()
-        return packed(chosen, 0.1, None) if chosen.chosen else None
+        return packed(chosen, PLAN_PACKING_SHARE, None) if chosen.chosen else None
 
     # On the second core (CP-SAT releases the GIL): the choice as if nothing were pooled, the prices of its
     # binding constraints, then plan A; meanwhile the relaxation is built and tightened on this core.
@@ -145,37 +147,28 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
             raise PlanInfeasible(f"the solver found no plan within {time_limit_s:g} s ({selection.status})", [])
         timings["choice"] = round(selection.seconds, 3)
         mark = lap("relaxation", mark)
-        # Plan B: the relaxation's choice, packed for real, and plans searched from it. Then, in the time left (up
-        # to 95 %), two bounds side by side: the relaxation at its last LP decomposed by Lagrange, each part solved
-        # with whole nodes (at least the LP's: `lagrangian.py`), and CP-SAT on the cut model with whole placements.
-        # With time to spare (a third of the limit still ahead of the search), the whole-node bound is computed
-        # before the search instead, and its components' choices start it (the bound's choice is aware of whole
-        # nodes per pool, though it ignores the coupling constraints: the search restores them).
+        # Plan B: the relaxation's choice, packed for real, and plans searched from it (the whole-node search, or
+        # whole-node rounds when time is short). Then, in the time left (up to 95 %), two bounds side by side:
+        # the relaxation at its last LP decomposed by Lagrange, each part solved with whole nodes (at least the
+        # LP's: `lagrangian.py`), and CP-SAT on the cut model with whole placements.
         parts = decompose(relaxation)
         pooled_packings: dict = {}   # the pooled plans' packed pools, reused where a later plan keeps them
-        search_until = started + 0.88 * time_limit_s
-        early: list = []
-
-        def seed() -> dict[str, int] | None:
-            if parts is None or search_until - time.perf_counter() < 0.3 * time_limit_s:
-                return None
-            early.append(parts.solve(pools, time.perf_counter() + 0.2 * time_limit_s))
-            return early[0].choice
-
         pooled = pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices,
-                              lambda chosen: packed(chosen, 0.1, tightened.packings, pooled_packings),
-                              deadline=time.perf_counter() + left(0.68), search_until=search_until, seed=seed)
-        plan_a_packed = packing_a.result() or packed(selection, 0.1, None)   # the choice retried: packed here
+                              lambda chosen: packed(chosen, PLAN_PACKING_SHARE, tightened.packings, pooled_packings),
+                              deadline=time.perf_counter() + left(0.68), search_until=started + 0.88 * time_limit_s,
+                              pack_s=PLAN_PACKING_SHARE * time_limit_s)
+        # plan A, packed on the second core (or here, when the choice was retried)
+        plan_a_packed = packing_a.result() or packed(selection, PLAN_PACKING_SHARE, None)
         plans = [p[:3] for p in [*pooled.plans, plan_a_packed] if not p[3]]
         mark = lap("plans", mark)
         bound_until = started + 0.95 * time_limit_s
-        whole, cutting = (early[0] if early else None), None
+        whole, cutting = None, None
         if bound_until - time.perf_counter() > 0.5:
             if tightened.converged:   # CP-SAT's bound on the cut model with whole placements, on the second core
                 cutting = background.submit(select, fluid_options, fee_cents, limits, host_prices=host_prices,
                                             time_limit_s=min(5.0, bound_until - time.perf_counter()),
                                             pools=tightened.models)
-            if whole is None and parts is not None:
+            if parts is not None:
                 whole = parts.solve(pools, bound_until)
         cut_bound = cutting.result().bound_cents if cutting else None
         cut_bound = cut_bound if cut_bound and cut_bound > 0 else None     # 0: nothing proven in the time

@@ -21,12 +21,14 @@ from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.packing import PodShape
 from advisor.portfolio.pool_cuts import Pool, Tightened, dominated, separate
 from advisor.portfolio.relaxation import Relaxation
+from advisor.portfolio.search import packed_by_pool, search_models
 from advisor.portfolio.select import Limits, Option, PoolModel, Selection, select
 from models.workload import Workload
 
 CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
 PACKING_ROOM = 0.06     # whole nodes cost about this much more than the packing LP prices a pool at
 SEPARATION_ROUNDS = 1   # cuts at the chosen pools' demand, then choose again (more left the search less time)
+SEARCH_MIN_S = 3.0      # the whole-node search needs this long (its model takes ~1-2 s to presolve)
 
 
 def pools_and_options(catalog: Catalog, workloads: dict[str, Workload], options: dict[str, list[Option]],
@@ -106,15 +108,15 @@ class Pooled:
 
 def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, Pool],
                   options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, host_prices: dict,
-                  packed, deadline: float, search_until: float | None = None, seed=None) -> Pooled:
+                  packed, deadline: float, search_until: float | None = None, pack_s: float = 1.0) -> Pooled:
     """Plan B: CP-SAT on the tightened cut model near the LP's choice (a workload the LP placed whole stays
     where it put it; the others choose among the options the LP used), mapped to real candidates and packed.
 
     The cut model prices pools at their packing LP bound, a little below whole nodes: when the packed plan
     spends over the budget or the upfront cap, the LP is solved again with that limit lowered by the excess
-    (and 0.5 % more) and the choice made again, up to three times. `deadline` ends the choice; whole-node
-    rounds (`_whole_node_rounds`) then search for cheaper plans until `search_until`, starting from `seed()`
-    (option per workload, in the relaxation's lists) when given and it returns one."""
+    (and 0.5 % more) and the choice made again, up to three times. `deadline` ends the choice; then, until
+    `search_until`, the whole-node search (`_whole_node_search`) looks for a cheaper plan when it has at least
+    SEARCH_MIN_S besides packing (`pack_s`), whole-node rounds (`_whole_node_rounds`) when it has less."""
     out = Pooled()
     solution, current = tightened.solution, limits
     if solution is not None and solution.objective_cents is not None and (
@@ -168,8 +170,13 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
             out.plans.append(plan_b)
             out.notes.append(f"pooled choice {attempt + 1}: ${plan_b[0]['totals']['monthly_usd']:,.2f} a month "
                              f"(the cut model priced it at ${chosen.objective_cents / 100:,.2f})")
-            _whole_node_rounds(out, chosen, plan_b, solution, relaxation, tightened, options, fee_cents, current,
-                               limits, host_prices, packed, search_until or deadline, seed() if seed else None)
+            until = search_until or deadline
+            if until - time.perf_counter() - pack_s < SEARCH_MIN_S:
+                _whole_node_rounds(out, chosen, plan_b, solution, relaxation, tightened, options, fee_cents, current,
+                                   limits, host_prices, packed, until)
+            else:
+                _whole_node_search(out, chosen, plan_b, solution, relaxation, tightened, pools, options, fee_cents,
+                                   limits, host_prices, packed, until, pack_s)
             break
         current = _margin(current, plan_b[0]["totals"], limits)
         out.notes.append(f"pooled choice {attempt + 1}: over a limit once packed ({'; '.join(plan_b[3])}); "
@@ -182,31 +189,67 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
     return out
 
 
-def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, relaxation: Relaxation,
-                       tightened: Tightened, options: dict[str, list[Option]], fee_cents: dict[str, int],
-                       current: Limits, limits: Limits, host_prices: dict, packed, deadline: float,
-                       start: dict[str, int] | None = None, rounds: int = 6) -> None:
-    """The cut model prices a pool at its packing LP bound; whole nodes cost more, most in small pools. Each
-    round charges every pool, for being used at all, what whole nodes cost over the model's price when it was
-    last packed (the median of those elsewhere), widens each workload's options to every pool in use, chooses
-    again from the best plan so far (the first round from `start` where it names an option) and packs: a plan
-    search (the charges are no bound), every plan validated. It stops after two rounds without a cheaper plan,
-    or at `deadline` (a round's choice takes at most 3 s, or what is left but 1 s for packing)."""
-    fluid = relaxation.options
-    start = start or {}
-    in_use = ({k for k, v in solution.theta.items() if v > 0.5} | {o.pool_key for o in chosen.chosen.values()}
-              | {fluid[w][i].pool_key for w, i in start.items()})
+def _wide(solution, chosen: Selection, fluid: dict[str, list[Option]]) -> dict[str, list[Option]]:
+    """Each workload's options the LP used, its option in the choice, and every option in a pool that the LP
+    or the choice uses: where a plan search looks."""
+    in_use = {k for k, v in solution.theta.items() if v > 0.5} | {o.pool_key for o in chosen.chosen.values()}
     in_use.discard(None)
     wide: dict[str, list[Option]] = {}
     for w, opts in fluid.items():
-        near = {i for i, v in solution.x.get(w, {}).items() if v > 1e-6} | ({start[w]} if w in start else set())
+        near = {i for i, v in solution.x.get(w, {}).items() if v > 1e-6}
         keep = sorted(i for i, o in enumerate(opts) if i in near or o.pool_key in in_use or o is chosen.chosen.get(w))
         wide[w] = [opts[i] for i in keep]
+    return wide
+
+
+def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, relaxation: Relaxation,
+                       tightened: Tightened, pools: dict[str, Pool], options: dict[str, list[Option]],
+                       fee_cents: dict[str, int], limits: Limits, host_prices: dict, packed, deadline: float,
+                       pack_s: float) -> None:
+    """From the packed plan B, CP-SAT on the choice model with pools priced at whole nodes too (`search.py`),
+    under the real limits, until `deadline` less the time packing takes; the choice found is packed and
+    validated. When it spends over a limit once packed, the limit is lowered by the excess and the search
+    runs again from the best plan, while there is time."""
+    wide = _wide(solution, chosen, relaxation.options)
+    best, best_plan, current = chosen, plan_b, limits
+    for attempt in range(3):
+        left = deadline - time.perf_counter() - pack_s
+        if left < 0.5:
+            return
+        start = packed_by_pool(best.chosen, best_plan[2])
+        models = search_models(tightened.models, pools, tightened.packings, start)
+        hint = {w: wide[w].index(o) for w, o in best.chosen.items() if o in wide[w]}
+        again = select(wide, fee_cents, current, time_limit_s=left, hint=hint, host_prices=host_prices,
+                       pools=models, workers=2)
+        if not again.chosen:
+            out.notes.append(f"whole-node search {attempt + 1}: {again.status}")
+            return
+        real_choice = _pooled_choice(again, options, fee_cents, limits, host_prices, deadline - time.perf_counter())
+        if real_choice is None:
+            return
+        plan = packed(real_choice)
+        out.notes.append(f"whole-node search {attempt + 1}: ${plan[0]['totals']['monthly_usd']:,.2f} a month "
+                         f"(the model priced it at ${again.objective_cents / 100:,.2f})"
+                         f"{' (over a limit: ' + '; '.join(plan[3]) + ')' if plan[3] else ''}")
+        if not plan[3]:
+            out.plans.append(plan)
+            return
+        current = _margin(current, plan[0]["totals"], limits)
+
+
+def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, relaxation: Relaxation,
+                       tightened: Tightened, options: dict[str, list[Option]], fee_cents: dict[str, int],
+                       current: Limits, limits: Limits, host_prices: dict, packed, deadline: float,
+                       rounds: int = 6) -> None:
+    """The cut model prices a pool at its packing LP bound; whole nodes cost more, most in small pools. Each
+    round charges every pool, for being used at all, what whole nodes cost over the model's price when it was
+    last packed (the median of those elsewhere), widens each workload's options to every pool in use, chooses
+    again from the best plan so far and packs: a plan
+    search (the charges are no bound), every plan validated. It stops after two rounds without a cheaper plan,
+    or at `deadline` (a round's choice takes at most 3 s, or what is left but 1 s for packing)."""
+    wide = _wide(solution, chosen, relaxation.options)
     charge: dict[str, int] = {}          # pool -> whole nodes over the model's price, as last packed
     best, best_plan, misses = chosen, plan_b, 0
-    if start:    # the first round starts from `start` where it names an option, from the plan elsewhere
-        best = Selection(chosen.status, chosen={w: fluid[w][start[w]] if w in start else o
-                                                for w, o in chosen.chosen.items()})
     for n in range(rounds):
         if deadline - time.perf_counter() < 1.5 or misses >= 2:
             return

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from advisor.candidates.base import Candidate
+from advisor.portfolio.packing import NodeType, PodShape
+from advisor.portfolio.whole_nodes import add_whole_nodes, most_cents
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,11 @@ class PoolModel:
     cuts: list[dict[str, int]] = field(default_factory=list)
     upfront_per_mille: int = 0
     fixed_cents: int = 0     # (plan search only, never a bound) a charge for using the pool at all
+    # (member shapes, node types): the pool also costs at least whole nodes of those types holding its members'
+    # replicas, its upfront at least theirs (`whole_nodes.py`)
+    whole_nodes: tuple[dict[str, PodShape], list[NodeType]] | None = None
+    # (plan search) the real packing of the hinted choice's members: (node type, nodes, replicas per node by member)
+    packed_hint: list[tuple[str, int, dict[str, int]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -141,25 +148,88 @@ def undominated_all(options: dict[str, list[Option]], limits: Limits, drop: froz
 
 def select(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
            time_limit_s: float, hint: dict[str, int] | None = None, drop: frozenset[str] = frozenset(),
-           host_prices: dict[str, HostPrice] | None = None, pools: dict[str, PoolModel] | None = None) -> Selection:
+           host_prices: dict[str, HostPrice] | None = None, pools: dict[str, PoolModel] | None = None,
+           workers: int = 1) -> Selection:
     """Solve the choice; `drop` names constraints to leave out (to price a binding constraint).
 
-    The model is built on each workload's undominated options only; answers map back to the full lists."""
+    The model is built on each workload's undominated options only; answers map back to the full lists.
+    `workers` > 1 (a plan search only): CP-SAT's parallel portfolio, whose answer under a time limit may
+    vary from run to run."""
     kept = undominated_all(options, limits, drop)
     reduced = {w: [options[w][i] for i in kept[w]] for w in options}
     position = {w: {i: k for k, i in enumerate(kept[w])} for w in options}
     reduced_hint = {w: position[w][i] for w, i in (hint or {}).items() if i in position[w]}
     args = {"time_limit_s": time_limit_s, "hint": reduced_hint, "drop": drop, "host_prices": host_prices,
-            "pools": pools or {}}
+            "pools": pools or {}, "workers": workers}
     result = _solve(reduced, fee_cents, limits, assumptions=False, **args)
     if result.status == "INFEASIBLE":  # solve again with each constraint behind a literal, to name the conflict
         result = _solve(reduced, fee_cents, limits, assumptions=True, **args)
     return result
 
 
+@dataclass
+class ChoiceModel:
+    """The choice model built (`build`), with the handles needed to solve it and read a plan from it."""
+
+    model: cp_model.CpModel
+    options: dict[str, list[Option]]
+    x: dict[str, list[cp_model.IntVar]]
+    fee: dict[str, cp_model.IntVar]
+    hosts: dict[str, cp_model.IntVar]
+    ri_vars: dict[tuple[str, int], cp_model.IntVar]
+    sp_vars: dict[tuple[str, int], cp_model.IntVar]
+    objective: cp_model.LinearExpr        # monthly cost in cents
+    scale: int                            # the model minimizes objective x scale + a tie-break below one cent
+    guards: dict[str, cp_model.IntVar]
+
+    def read(self, solver: cp_model.CpSolver, status: int) -> Selection:
+        """The plan in a solver's answer (or its status, conflicts and bound when there is none)."""
+        name = solver.status_name(status)
+        if status == cp_model.MODEL_INVALID:
+            raise ValueError(f"invalid choice model: {self.model.validate()[:500]}")
+        if status == cp_model.INFEASIBLE:
+            core = solver.sufficient_assumptions_for_infeasibility()
+            by_index = {v.index: k for k, v in self.guards.items()}
+            return Selection(name, conflicts=sorted(by_index[i] for i in core if i in by_index),
+                             seconds=solver.wall_time)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # no plan, but the bound is still proven
+            return Selection(name, seconds=solver.wall_time, bound_cents=int(solver.best_objective_bound // self.scale))
+        picked = {w: next(i for i, v in enumerate(xs) if solver.value(v)) for w, xs in self.x.items()}
+        return Selection(
+            name, chosen={w: self.options[w][i] for w, i in picked.items()},
+            fees_paid=[k for k, v in self.fee.items() if solver.value(v)],
+            hosts={k: solver.value(v) for k, v in self.hosts.items() if solver.value(v)},
+            ri_used={w: solver.value(v) for (w, i), v in self.ri_vars.items() if picked[w] == i and solver.value(v)},
+            sp_used_cents={w: solver.value(v) for (w, i), v in self.sp_vars.items()
+                           if picked[w] == i and solver.value(v)},
+            objective_cents=round(solver.value(self.objective)),
+            bound_cents=int(solver.best_objective_bound // self.scale), seconds=solver.wall_time)
+
+
 def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
            time_limit_s: float, hint: dict[str, int] | None, drop: frozenset[str],
-           host_prices: dict[str, HostPrice] | None, pools: dict[str, PoolModel], assumptions: bool) -> Selection:
+           host_prices: dict[str, HostPrice] | None, pools: dict[str, PoolModel], assumptions: bool,
+           workers: int = 1) -> Selection:
+    built = build(options, fee_cents, limits, hint=hint, drop=drop, host_prices=host_prices, pools=pools,
+                  assumptions=assumptions)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = 0
+    solver.parameters.linearization_level = 2  # the LP relaxation proves the bound on large portfolios
+    # Stop once the cost is proven to the cent, or to a millionth on large portfolios (8 cents on $80,000 a
+    # month): what is left is the tie-break among equal costs, or less than any price is precise to.
+    ceiling = sum(max(o.cost_cents for o in opts) for opts in options.values() if opts)
+    solver.parameters.absolute_gap_limit = float(built.scale * max(1, ceiling // 1_000_000))
+    return built.read(solver, solver.solve(built.model))
+
+
+def build(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
+          hint: dict[str, int] | None = None, drop: frozenset[str] = frozenset(),
+          host_prices: dict[str, HostPrice] | None = None, pools: dict[str, PoolModel] | None = None,
+          assumptions: bool = False) -> ChoiceModel:
+    """The choice model (see the module docstring) on exactly these options (no dominance pruning)."""
+    pools = pools or {}
     model = cp_model.CpModel()
     names = sorted(options)
     x = {w: [model.new_bool_var(f"x[{w}][{i}]") for i in range(len(options[w]))] for w in names}
@@ -187,6 +257,8 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
         if not members:
             continue
         most = sum(max((cut.get(w, 0) for cut in pool.cuts), default=0) for w in members) // 1000 + 1
+        if pool.whole_nodes:
+            most = max(most, most_cents(pool.whole_nodes[1], pool.whole_nodes[0], upfront=False))
         cost = model.new_int_var(0, most + pool.fixed_cents, f"pool[{k}]")   # no cut can ask for more
         used = 0
         if pool.fixed_cents:
@@ -199,10 +271,25 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
             if terms:
                 model.add(1000 * cost >= sum(terms) + 1000 * pool.fixed_cents * used)
         cost_terms.append(cost)
-        if pool.upfront_per_mille:
-            upfront = model.new_int_var(0, most * pool.upfront_per_mille // 1000 + 1, f"pool_upfront[{k}]")
+        upfront = None
+        if pool.upfront_per_mille or pool.whole_nodes:
+            top = most * pool.upfront_per_mille // 1000 + 1
+            if pool.whole_nodes:
+                top = max(top, most_cents(pool.whole_nodes[1], pool.whole_nodes[0], upfront=True))
+            upfront = model.new_int_var(0, top, f"pool_upfront[{k}]")
             model.add(1000 * upfront >= pool.upfront_per_mille * cost)
             pool_upfront.append(upfront)
+        if pool.whole_nodes:
+            shapes, types = pool.whole_nodes
+            nodes_cents = add_whole_nodes(model, {w: shapes[w] for w in members}, types, members, cost, upfront, k,
+                                          hint=pool.packed_hint if hint else None)
+            if hint:     # the pool's cost and upfront at the hinted choice, so that the hint is complete
+                inside = [w for w in members if w in hint and options[w][hint[w]].pool_key == k]
+                at_cuts = max((sum(cut.get(w, 0) for w in inside) for cut in pool.cuts), default=0)
+                hinted = max(-(-at_cuts // 1000), nodes_cents[0]) + (pool.fixed_cents if inside else 0)
+                model.add_hint(cost, hinted)
+                if upfront is not None:
+                    model.add_hint(upfront, max(-(-pool.upfront_per_mille * hinted // 1000), nodes_cents[1]))
     covered: list = []
     ri_vars: dict[tuple[str, int], cp_model.IntVar] = {}
     for key, owned in sorted(limits.ri_owned.items()):
@@ -266,33 +353,4 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
         for w, i in hint.items():
             for j, var in enumerate(x[w]):
                 model.add_hint(var, j == i)
-
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = 0
-    solver.parameters.linearization_level = 2  # the LP relaxation proves the bound on large portfolios
-    # Stop once the cost is proven to the cent, or to a millionth on large portfolios (8 cents on $80,000 a
-    # month): what is left is the tie-break among equal costs, or less than any price is precise to.
-    ceiling = sum(max(o.cost_cents for o in opts) for opts in options.values() if opts)
-    solver.parameters.absolute_gap_limit = float(scale * max(1, ceiling // 1_000_000))
-    status = solver.solve(model)
-    name = solver.status_name(status)
-    if status == cp_model.MODEL_INVALID:
-        raise ValueError(f"invalid choice model: {model.validate()[:500]}")
-    if status == cp_model.INFEASIBLE:
-        core = solver.sufficient_assumptions_for_infeasibility()
-        by_index = {v.index: k for k, v in guards.items()}
-        return Selection(name, conflicts=sorted(by_index[i] for i in core if i in by_index),
-                         seconds=solver.wall_time)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # no plan, but the bound is still proven
-        return Selection(name, seconds=solver.wall_time, bound_cents=int(solver.best_objective_bound // scale))
-    chosen = {w: options[w][next(i for i, v in enumerate(x[w]) if solver.value(v))] for w in names}
-    picked = {w: next(i for i, v in enumerate(x[w]) if solver.value(v)) for w in names}
-    return Selection(
-        name, chosen=chosen, fees_paid=[k for k, v in fee.items() if solver.value(v)],
-        hosts={k: solver.value(v) for k, v in hosts.items() if solver.value(v)},
-        ri_used={w: solver.value(v) for (w, i), v in ri_vars.items() if picked[w] == i and solver.value(v)},
-        sp_used_cents={w: solver.value(v) for (w, i), v in sp_vars.items() if picked[w] == i and solver.value(v)},
-        objective_cents=round(solver.value(objective)), bound_cents=int(solver.best_objective_bound // scale),
-        seconds=solver.wall_time)
+    return ChoiceModel(model, options, x, fee, hosts, ri_vars, sp_vars, objective, scale, guards)

@@ -1,0 +1,58 @@
+"""Plan search with whole nodes: the choice model in which every pool also costs at least whole nodes
+(`whole_nodes.py`), started from a packed plan.
+
+The cut model prices a pool at its packing LP bound; a packed plan pays for whole nodes, several percent more
+in pools of a few large nodes, and a choice made at LP prices drifts to memberships that pack badly. Priced
+with whole nodes per type as well, the model's cost of a choice comes within a fraction of a percent of what
+it costs once packed, so a cheaper model solution is, nearly always, a cheaper plan. The search gives CP-SAT
+the packed plan as a complete solution (choices, nodes per type, replicas per type) and lets its parallel
+portfolio (large-neighbourhood search on the second worker) improve it. The node types are cut down to a
+few per pool (`search_types`) so that the model stays small enough to search in seconds: a heuristic
+choice of types, never a bound (the packing afterwards may use any type).
+"""
+
+from __future__ import annotations
+
+from advisor.portfolio.packing import NodeType, PoolPacking, may_host, node_capacity, shape_class
+from advisor.portfolio.pool_cuts import Pool
+from advisor.portfolio.select import PoolModel
+
+Packed = list[tuple[str, int, dict[str, int]]]     # node groups: (type, nodes, replicas per node by member)
+
+
+def search_models(models: dict[str, PoolModel], pools: dict[str, Pool], packings: dict[str, PoolPacking],
+                  start: dict[str, Packed]) -> dict[str, PoolModel]:
+    """Each pool's cut model with whole nodes of its search types, and the start's packing of it as a hint."""
+    return {k: PoolModel(m.cuts, m.upfront_per_mille,
+                         whole_nodes=(pools[k].members, search_types(pools[k], packings.get(k), start.get(k, []))),
+                         packed_hint=start.get(k, []))
+            for k, m in sorted(models.items()) if k in pools}
+
+
+def search_types(pool: Pool, packing: PoolPacking | None, start: Packed) -> list[NodeType]:
+    """The node types the search prices a pool with: those of the relaxation's packing patterns for it, those
+    the start's nodes use, and per member shape its cheapest type per replica."""
+    keep = {name for name, _, _ in start}
+    if packing is not None:
+        keep |= {packing.prob.types[t].instance_type for t, _ in packing.patterns}
+    for shape in {shape_class(s): s for s in pool.members.values()}.values():
+        size = shape_class(shape)[:4]
+        best: tuple[float, str] | None = None
+        for t in pool.types:
+            cap = node_capacity(t)
+            fits = min((cap[r] // size[r] for r in range(4) if size[r] > 0), default=0)
+            if fits >= 1 and may_host(shape, t) and (best is None or t.usd_per_month / fits < best[0]):
+                best = (t.usd_per_month / fits, t.instance_type)
+        if best is not None:
+            keep.add(best[1])
+    return [t for t in pool.types if t.instance_type in keep]
+
+
+def packed_by_pool(chosen: dict, clusters: list[dict]) -> dict[str, Packed]:
+    """A packed plan's node groups per pool of the choice (`chosen`: workload -> option with its pool)."""
+    out: dict[str, Packed] = {}
+    for c in clusters:
+        keys = {chosen[w].pool_key for w in c["members"] if w in chosen}
+        if len(keys) == 1 and None not in keys:
+            out[keys.pop()] = [(n["instance_type"], n["count"], n["replicas_per_node"]) for n in c["nodes"]]
+    return out
