@@ -219,8 +219,10 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
     solver.parameters.linearization_level = 2  # the LP relaxation proves the bound on large portfolios
     # Stop once the cost is proven to the cent, or to a millionth on large portfolios (8 cents on $80,000 a
     # month): what is left is the tie-break among equal costs, or less than any price is precise to.
+    # With two workers, which of several solutions within that gap is answered depends on their timing: prove
+    # the optimum itself instead, so that a search that ends proven answers the same plan on every run.
     ceiling = sum(max(o.cost_cents for o in opts) for opts in options.values() if opts)
-    solver.parameters.absolute_gap_limit = float(built.scale * max(1, ceiling // 1_000_000))
+    solver.parameters.absolute_gap_limit = float(built.scale * max(1, ceiling // 1_000_000)) if workers == 1 else 0.0
     return built.read(solver, solver.solve(built.model))
 
 
