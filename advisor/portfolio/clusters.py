@@ -96,10 +96,11 @@ def pool_node_types(catalog: Catalog, key: tuple, book: dict[tuple, GroupPrices]
 
 def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: list[Option],
               *, types: list[NodeType], time_limit_s: float, keep_vcpu: bool = False, own: bool = False,
-              patterns: list | tuple = ()) -> dict[str, Any]:
+              patterns: list | tuple = (), node_search: bool = True) -> dict[str, Any]:
     """The pool's members packed together (one member too: a mix of types may beat its own group), kept only
     when that costs less a month and no more upfront (and, with `keep_vcpu`, no more node vCPU against a
-    quota) than their own node groups side by side; `own` keeps the own groups (job-shaped node groups)."""
+    quota) than their own node groups side by side; `own` keeps the own groups (job-shaped node groups);
+    `node_search`: see `packing.pack`."""
     service, region, os, tenancy, option, term, offering_class, plan_type, payment, horizon, hours, arch = key
     candidates = [o.candidate for o in chosen]
     vcpu_of = dict(catalog.specs.select("instance_type", "vcpu").iter_rows())
@@ -125,7 +126,7 @@ def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: lis
     shapes = [PodShape(key=w.id, vcpu=w.vcpu, memory_gib=w.memory_gib, gpus=w.gpus, gpu_model=w.gpu_model,
                        count=int(c.config.get("replicas", w.replicas)))
               for w, c in zip(members, candidates, strict=True)]
-    result = pack(shapes, types, time_limit_s=time_limit_s, patterns=patterns)
+    result = pack(shapes, types, time_limit_s=time_limit_s, patterns=patterns, node_search=node_search)
     by_type = {t.instance_type: t for t in types}
     upfront = sum(g.count * by_type[g.instance_type].upfront_usd for g in result.groups)
     vcpu = sum(g.count * vcpu_of.get(g.instance_type, 0) for g in result.groups)

@@ -963,6 +963,9 @@ def _as_counts(cols: _Columns, nodes: list[tuple[int, np.ndarray]]) -> dict[int,
     return counts
 
 
+NODE_MODEL_MAX = 16        # packings of at most this many nodes are also searched node by node (`_node_model`)
+NODE_MODEL_SHARE = 0.2     # its deterministic time: this share of pack()'s time limit
+NODE_MODEL_MIN_S = 0.2     # and it runs only with at least this much of pack()'s time left
 MASTER_CONFIGS = ({"linearization_level": 2}, {"linearization_level": 2, "random_seed": 7})
 
 
@@ -1019,7 +1022,8 @@ def _integer_master(prob: _Problem, cols: _Columns, hint: dict[int, int], det_ti
 
 
 def pack(shapes: Iterable[PodShape], node_types: Iterable[NodeType], *, time_limit_s: float = 10.0,
-         seed: int = 0, patterns: Iterable[tuple[str, dict[tuple, int]]] = ()) -> PackingResult:
+         seed: int = 0, patterns: Iterable[tuple[str, dict[tuple, int]]] = (),
+         node_search: bool = True) -> PackingResult:
     """The least-cost packing: column generation for the LP bound, CP-SAT over the generated
     patterns (hinted with the better of FFD and the rounded-down LP completed by FFD), then surplus
     removal and re-typing. The bound and the gap are reported as proven; OPTIMAL only when proven.
@@ -1027,7 +1031,9 @@ def pack(shapes: Iterable[PodShape], node_types: Iterable[NodeType], *, time_lim
     Time: column generation may use up to half of `time_limit_s` (a safety net: it normally ends by
     convergence); the integer master gets a deterministic-time budget of 0.2 x `time_limit_s` per
     search (about 2 wall seconds per deterministic second here), capped by the wall clock. `patterns` (node
-    type, replicas per shape resources: `PoolPacking.named_patterns`) start column generation off."""
+    type, replicas per shape resources: `PoolPacking.named_patterns`) start column generation off. With
+    `node_search`, a packing of at most NODE_MODEL_MAX nodes left short of its bound is then searched node by
+    node (`_node_model`): the patterns column generation made may miss the best packing of a few large nodes."""
     started = time.perf_counter()
     deadline = started + time_limit_s
     prob = _prepare(shapes, node_types)
@@ -1070,11 +1076,80 @@ def pack(shapes: Iterable[PodShape], node_types: Iterable[NodeType], *, time_lim
             proven = proven_restricted and bound.enumerated
         else:
             notes.append("CP-SAT found no solution in time: the hint (FFD or rounded LP) stands")
+    if (node_search and not proven and len(incumbent) <= NODE_MODEL_MAX
+            and deadline - time.perf_counter() > NODE_MODEL_MIN_S
+            and _nodes_cost(prob, incumbent) > bound.value * (1 + REL_TOL)):
+        # Few nodes: the patterns column generation made may miss the best packing; search it node by node
+        types = sorted({int(prob.kept[0])} | set(cols.types) | {t for t, _ in incumbent})
+        better = _node_model(prob, incumbent, types, det_time=NODE_MODEL_SHARE * time_limit_s,
+                             wall_s=max(deadline - time.perf_counter(), 0.05))
+        if better is not None and _nodes_cost(prob, better) < _nodes_cost(prob, incumbent) - 1e-9:
+            incumbent = better
+            notes.append("a node-by-node search (CP-SAT) improved on the patterns' packing")
     method = (f"CP-SAT over {len(cols.cols)} patterns; LP bound by column generation "
               f"({bound.parts} component{'s' if bound.parts != 1 else ''}, {bound.iterations} LPs, "
               f"{bound.exact_calls} exact pricings"
               f"{', all maximal patterns enumerated' if bound.enumerated else ''})")
     return _result(prob, incumbent, bound.value, "OPTIMAL" if proven else "FEASIBLE", started, method, notes)
+
+
+def _node_model(prob: _Problem, incumbent: list[tuple[int, np.ndarray]], types: list[int], det_time: float,
+                wall_s: float) -> list[tuple[int, np.ndarray]] | None:
+    """The packing searched node by node: as many nodes as the incumbent has (plus one), each of one of
+    `types` (those of the patterns and the incumbent) or empty, the replicas of each class on it within its
+    capacity and GPU rules, nodes in order of price; hinted with the incumbent (so never worse), on one worker
+    with a deterministic-time limit. A heuristic (an optimal packing may need more nodes or other types): None
+    when it finds nothing."""
+    kept = types
+    caps = prob.cap[kept]
+    price = [int(round(prob.types[t].usd_per_month * 10_000)) for t in kept]
+    m, n_nodes = len(prob.classes), len(incumbent) + 1
+    model = cp_model.CpModel()
+    use = [[model.new_bool_var("") for _ in kept] for _ in range(n_nodes)]
+    held = [[model.new_int_var(0, int(prob.demand[i]), "") for i in range(m)] for _ in range(n_nodes)]
+    cost = []
+    for b in range(n_nodes):
+        model.add(sum(use[b]) <= 1)
+        for r in range(prob.size.shape[1]):
+            model.add(sum(int(prob.size[i, r]) * held[b][i] for i in range(m))
+                      <= sum(int(caps[j, r]) * use[b][j] for j in range(len(kept))))
+        for j, t in enumerate(kept):
+            for i in np.nonzero(~prob.kind[:, t])[0]:
+                model.add(held[b][int(i)] == 0).only_enforce_if(use[b][j])
+        cost.append(sum(p * u for p, u in zip(price, use[b], strict=True)))
+    for b in range(n_nodes - 1):           # nodes in order of price: fewer equivalent orderings
+        model.add(cost[b] >= cost[b + 1])
+    for i in range(m):
+        model.add(sum(held[b][i] for b in range(n_nodes)) == int(prob.demand[i]))
+    model.minimize(sum(cost))
+    start = []
+    for _, a in incumbent:     # each incumbent node on the cheapest kept type that holds it
+        load = a @ prob.size
+        fits = [j for j, k in enumerate(kept) if (caps[j] >= load).all() and prob.kind[a > 0][:, k].all()]
+        if not fits:
+            return None
+        start.append((min(fits, key=lambda j: (price[j], j)), a))
+    start.sort(key=lambda node: -price[node[0]])
+    for b in range(n_nodes):
+        j0, a = start[b] if b < len(start) else (-1, np.zeros(m, dtype=np.int64))
+        for j in range(len(kept)):
+            model.add_hint(use[b][j], j == j0)
+        for i in range(m):
+            model.add_hint(held[b][i], int(a[i]))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = SEED_BASE
+    solver.parameters.max_deterministic_time = max(det_time, 0.01)
+    solver.parameters.max_time_in_seconds = max(wall_s, 0.01)
+    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    nodes = []
+    for b in range(n_nodes):
+        j = next((j for j in range(len(kept)) if solver.value(use[b][j])), None)
+        a = np.array([solver.value(held[b][i]) for i in range(m)], dtype=np.int64)
+        if j is not None and a.any():
+            nodes.append((kept[j], a))
+    return _finish(prob, nodes)
 
 
 # ----------------------------------------------------------------------------- the independent checker

@@ -43,6 +43,9 @@ INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
 STANDARD_FAMILIES = set("acdhimrtz")
 PLAN_PACKING_SHARE = 0.1   # packing one plan's pools may take this share of the time limit
 PACKING_SHARE = 8   # a pool's packing time limit: this many times its share of the replicas of the budget
+# Packing searches small pools node by node too (`packing.pack`) when a plan's packing has this long: better
+# packings, but the time it takes starves the other pools and the bounds when the budget is short (20 s limit)
+NODE_SEARCH_BUDGET_S = 3.0
 FEE_PREFIXES = {"EKS control plane": "eks", "dedicated per-region fee": "dedicated"}
 
 
@@ -386,7 +389,7 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
         packed[pool] = cache[same] = pack_pool(
             catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members], types=types,
             time_limit_s=max(0.05, limit), keep_vcpu=any(r == key[1] for r, _ in quota_keys), own=bool(job),
-            patterns=lp.named_patterns() if lp is not None else [])
+            patterns=lp.named_patterns() if lp is not None else [], node_search=budget_s >= NODE_SEARCH_BUDGET_S)
     return [packed[k] for k in sorted(pools, key=str)]
 
 
