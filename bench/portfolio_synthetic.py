@@ -6,7 +6,8 @@ upfront, and half of its share of vCPU on Spot (recorded below; `--derive` deriv
 Reported per time limit: the plan's cost, the proven lower bound (the best of the LP relaxation of choice
 and packing together tightened by pool cuts, its Lagrangian decomposition with whole nodes, and CP-SAT on
 the cut model) and the gap (target: gap <= 1 % within 20 s), seconds, the plans compared (the pooled
-choice, the whole-node rounds' plans and the choice made as if nothing were pooled, all packed), against
+choice, the whole-node search's plan or the whole-node rounds' plans, and the choice made as if nothing
+were pooled, all packed), against
 the sum of choosing each workload alone (the baseline) and what each binding constraint costs.
 
 Run: python bench/portfolio_synthetic.py [--workloads 1000] [--time-limit 20 60] [--derive]
@@ -103,7 +104,7 @@ def main() -> None:
         print(f"  bounds: LP {usd(r['lp_bound_monthly_usd'])}, whole nodes {usd(r['whole_node_bound_monthly_usd'])} "
               f"(components {r['whole_node_components']}), "
               f"CP-SAT on the cut model {usd(r['cp_sat_bound_monthly_usd'])}")
-        print(f"  plans compared (pooled choice, whole-node rounds, then choice-then-pack): "
+        print(f"  plans compared (pooled choice, whole-node search or rounds, then choice-then-pack): "
               f"{', '.join(f'${v:,.2f}' for v in r['plans_compared'])}; timings {s['timings']}")
         print(f"  vs each alone ${t['alone_monthly_usd']:,.2f}: ratio {t['monthly_usd'] / t['alone_monthly_usd']:.3f}")
         for b in doc["explanation"]["binding_constraints"]:
