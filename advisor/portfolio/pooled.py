@@ -225,16 +225,10 @@ def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
             return
         again = select(wide, fee_cents, current, time_limit_s=left, hint=hint, host_prices=host_prices,
                        pools=models, workers=2)
-        if not again.chosen:
-            out.notes.append(f"whole-node search {attempt + 1}: {again.status}")
+        plan = _packed_choice(out, f"whole-node search {attempt + 1}", again, options, fee_cents, limits, host_prices,
+                              packed, deadline, priced=True)
+        if plan is None:
             return
-        real_choice = _pooled_choice(again, options, fee_cents, limits, host_prices, deadline - time.perf_counter())
-        if real_choice is None:
-            return
-        plan = packed(real_choice)
-        out.notes.append(f"whole-node search {attempt + 1}: ${plan[0]['totals']['monthly_usd']:,.2f} a month "
-                         f"(the model priced it at ${again.objective_cents / 100:,.2f})"
-                         f"{' (over a limit: ' + '; '.join(plan[3]) + ')' if plan[3] else ''}")
         if not plan[3]:
             out.plans.append(plan)
             return
@@ -264,16 +258,9 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
         hint = {w: wide[w].index(o) for w, o in best.chosen.items() if o in wide[w]}
         again = select(wide, fee_cents, current, time_limit_s=min(3.0, deadline - time.perf_counter() - 1.0),
                        hint=hint, host_prices=host_prices, pools=models)
-        if not again.chosen:
-            out.notes.append(f"whole-node round {n + 1}: {again.status}")
-            return
-        real_choice = _pooled_choice(again, options, fee_cents, limits, host_prices, deadline - time.perf_counter())
-        if real_choice is None:
-            return
-        plan = packed(real_choice)
-        out.notes.append(f"whole-node round {n + 1}: ${plan[0]['totals']['monthly_usd']:,.2f} a month"
-                         f"{' (over a limit: ' + '; '.join(plan[3]) + ')' if plan[3] else ''}")
-        if plan[3]:
+        plan = _packed_choice(out, f"whole-node round {n + 1}", again, options, fee_cents, limits, host_prices,
+                              packed, deadline, priced=False)
+        if plan is None or plan[3]:
             return
         out.plans.append(plan)
         chosen, plan_b = again, plan
@@ -281,6 +268,24 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
             best, best_plan, misses = again, plan, 0
         else:
             misses += 1
+
+
+def _packed_choice(out: Pooled, label: str, again: Selection, options: dict[str, list[Option]],
+                   fee_cents: dict[str, int], limits: Limits, host_prices: dict, packed, deadline: float,
+                   priced: bool) -> tuple | None:
+    """A search's choice mapped to the real candidates, packed and validated, with a note (and the model's price
+    of it, when `priced`); None when the search found no choice."""
+    if not again.chosen:
+        out.notes.append(f"{label}: {again.status}")
+        return None
+    real_choice = _pooled_choice(again, options, fee_cents, limits, host_prices, deadline - time.perf_counter())
+    if real_choice is None:
+        return None
+    plan = packed(real_choice)
+    price = f" (the model priced it at ${again.objective_cents / 100:,.2f})" if priced else ""
+    out.notes.append(f"{label}: ${plan[0]['totals']['monthly_usd']:,.2f} a month{price}"
+                     f"{' (over a limit: ' + '; '.join(plan[3]) + ')' if plan[3] else ''}")
+    return plan
 
 
 def _overcharge(chosen: Selection, plan: tuple, tightened: Tightened) -> dict[str, int]:
