@@ -210,29 +210,34 @@ def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
     """From the packed plan B, CP-SAT on the choice model with pools priced at whole nodes too (`search.py`),
     until `deadline` less the time packing takes; the choice found is packed and validated. The upfront cap
     is held SEARCH_UPFRONT_ROOM lower (packing minimises the monthly cost and may pick nodes with more upfront
-    than the model's); a plan over a limit once packed lowers that limit by the excess and the search runs
-    again, while there is time. (One search with all the time did better than passes restarted from each
-    packed plan: $74,249-74,421 against $74,440-74,642 at 40 s.)"""
+    than the model's), but never below plan B's upfront (the hint must stay a solution). A plan over a limit
+    once packed lowers that limit by the excess and the search runs again, while there is time; a search
+    proven optimal with time to spare (small portfolios) runs once more at the real cap, from its plan. (One
+    search with all the time did better than passes restarted from each packed plan: $74,249-74,421 against
+    $74,440-74,642 at 40 s.)"""
     wide = _wide(solution, chosen, relaxation.options)
-    start = packed_by_pool(chosen.chosen, plan_b[2])
-    models = search_models(tightened.models, pools, tightened.packings, start)
-    hint = {w: wide[w].index(o) for w, o in chosen.chosen.items() if o in wide[w]}
-    current = dataclasses.replace(limits, max_upfront_cents=None if limits.max_upfront_cents is None
-                                  else int(limits.max_upfront_cents * (1 - SEARCH_UPFRONT_ROOM)))
+    real_cap = limits.max_upfront_cents
+    current = dataclasses.replace(limits, max_upfront_cents=None if real_cap is None else max(
+        int(real_cap * (1 - SEARCH_UPFRONT_ROOM)), cents(plan_b[0]["totals"]["upfront_usd"])))
     for attempt in range(3):
         left = deadline - time.perf_counter() - pack_s
         if left < SEARCH_MIN_S:
             return
+        models = search_models(tightened.models, pools, tightened.packings, packed_by_pool(chosen.chosen, plan_b[2]))
+        hint = {w: wide[w].index(o) for w, o in chosen.chosen.items() if o in wide[w]}
         again = select(wide, fee_cents, current, time_limit_s=left, hint=hint, host_prices=host_prices,
                        pools=models, workers=2)
         plan = _packed_choice(out, f"whole-node search {attempt + 1}", again, options, fee_cents, limits, host_prices,
                               packed, deadline, priced=True)
         if plan is None:
             return
-        if not plan[3]:
-            out.plans.append(plan)
+        if plan[3]:
+            current = _margin(current, plan[0]["totals"], limits)
+            continue
+        out.plans.append(plan)
+        if again.status != "OPTIMAL" or current.max_upfront_cents == real_cap:
             return
-        current = _margin(current, plan[0]["totals"], limits)
+        chosen, plan_b, current = again, plan, dataclasses.replace(current, max_upfront_cents=real_cap)
 
 
 def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, relaxation: Relaxation,
