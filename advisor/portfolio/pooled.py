@@ -247,9 +247,9 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
     """The cut model prices a pool at its packing LP bound; whole nodes cost more, most in small pools. Each
     round charges every pool, for being used at all, what whole nodes cost over the model's price when it was
     last packed (the median of those elsewhere), widens each workload's options to every pool in use, chooses
-    again from the best plan so far and packs: a plan
-    search (the charges are no bound), every plan validated. It stops after two rounds without a cheaper plan,
-    or at `deadline` (a round's choice takes at most 3 s, or what is left but 1 s for packing)."""
+    again from the best plan so far and packs: a plan search (the charges are no bound), every plan validated.
+    It stops after two rounds without a cheaper plan, or at `deadline` (a round's choice takes at most 3 s, or
+    what is left but 1 s for packing)."""
     wide = _wide(solution, chosen, relaxation.options)
     charge: dict[str, int] = {}          # pool -> whole nodes over the model's price, as last packed
     best, best_plan, misses = chosen, plan_b, 0
