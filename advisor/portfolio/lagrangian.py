@@ -38,7 +38,6 @@ class WholeNodeBound:
     bound_cents: int | None      # None: no bound (the LP has no duals, or a variable is unbounded below)
     components: int = 0
     proven: int = 0              # components whose integer optimum CP-SAT proved
-    choice: dict[str, int] | None = None   # the option each workload takes in the components' best solutions
 
 
 @dataclass
@@ -59,13 +58,11 @@ class Decomposition:
     pool_of: dict[int, str]              # a pool's cost variable -> the pool
     up_of: dict[int, int]                # a pool's upfront variable -> its cost variable
     by_pool: dict[str, dict[str, list[int]]]
-    x: dict[str, list[tuple[int, int]]]
 
     def solve(self, pools: dict[str, Pool], deadline: float, integer: bool = True) -> WholeNodeBound:
         """L (see the module docstring). `integer=False` solves each component as an LP without whole nodes
         (then L is the LP bound again: a check of the bookkeeping)."""
         total, proven = self.constant, 0
-        taken: set[int] = set()
         ordered = sorted(self.components, key=lambda c: len(c[0]))
         for k, (comp, rows) in enumerate(ordered):
             at_lp = float(sum(self.reduced[v] * self.values[v] for v in comp))   # its LP optimum (compl. slackness)
@@ -74,20 +71,16 @@ class Decomposition:
                 continue
             if not any(v in self.pool_of for v in comp):     # one workload's options, nothing shared: its cheapest
                 total += max(float(min(self.reduced[v] for v in comp)), at_lp)
-                taken.add(min(comp, key=lambda v: (self.reduced[v], v)))
                 proven += 1
                 continue
             left = deadline - time.perf_counter()
             if left < 0.05:                                 # out of time: its LP optimum stands
                 total += at_lp
                 continue
-            value, optimal, chosen = _solve_component(self, comp, rows, pools, left / (len(ordered) - k))
+            value, optimal = _solve_component(self, comp, rows, pools, left / (len(ordered) - k))
             proven += optimal
             total += max(value, at_lp)
-            taken |= chosen
-        choice = {w: next(i for i, v in pairs if v in taken) for w, pairs in self.x.items()
-                  if any(v in taken for _, v in pairs)}
-        return WholeNodeBound(math.floor(total * USD * (1 - 1e-9) - 1e-6), len(self.components), proven, choice)
+        return WholeNodeBound(math.floor(total * USD * (1 - 1e-9) - 1e-6), len(self.components), proven)
 
 
 def decompose(relaxation: Relaxation) -> Decomposition | None:
@@ -119,8 +112,7 @@ def decompose(relaxation: Relaxation) -> Decomposition | None:
     pool_of = {var: key for key, var in relaxation.theta.items()}
     up_of = {relaxation.pool_up[key]: var for var, key in pool_of.items() if key in relaxation.pool_up}
     by_pool = {k: {w: list(vs) for w, vs in m.items()} for k, m in relaxation.by_pool.items()}
-    return Decomposition(reduced, constant, np.array(lp.values, dtype=float), components, pool_of, up_of, by_pool,
-                         {w: list(pairs) for w, pairs in relaxation.x.items()})
+    return Decomposition(reduced, constant, np.array(lp.values, dtype=float), components, pool_of, up_of, by_pool)
 
 
 def _most_hosts(relaxation: Relaxation, key: str) -> float:
@@ -159,9 +151,8 @@ def _components(relaxation: Relaxation, rows: list, n: int) -> list[tuple[list[i
 
 
 def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], pools: dict[str, Pool],
-                     time_limit_s: float) -> tuple[float, bool, set[int]]:
-    """The component's integer optimum in USD (CP-SAT's proven bound on it), whether it is proven, and the
-    choices its best solution takes (none if it found none)."""
+                     time_limit_s: float) -> tuple[float, bool]:
+    """The component's integer optimum in USD (CP-SAT's proven bound on it) and whether it is proven."""
     model = cp_model.CpModel()
     pool_of, up_of, reduced = parts.pool_of, parts.up_of, parts.reduced
     ints: dict[int, cp_model.IntVar] = {}
@@ -202,7 +193,5 @@ def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], po
     solver.parameters.linearization_level = 2
     status = solver.solve(model)
     if status == cp_model.INFEASIBLE or status == cp_model.MODEL_INVALID:
-        return -math.inf, False, set()
-    chosen = ({v for v in comp if v not in pool_of and v not in up_of and solver.value(ints[v])}
-              if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else set())
-    return solver.best_objective_bound / UNITS, status == cp_model.OPTIMAL, chosen
+        return -math.inf, False
+    return solver.best_objective_bound / UNITS, status == cp_model.OPTIMAL
