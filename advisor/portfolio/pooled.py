@@ -29,7 +29,8 @@ CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
 PACKING_ROOM = 0.06     # whole nodes cost about this much more than the packing LP prices a pool at
 SEPARATION_ROUNDS = 1   # cuts at the chosen pools' demand, then choose again (more left the search less time)
 SEARCH_MIN_S = 3.0      # the whole-node search needs this long (its model takes ~1-2 s to presolve)
-SEARCH_UPFRONT_ROOM = 0.01   # the search's upfront cap: this share below the real one
+SEARCH_RESERVE_S = 1.0  # besides packing, for mapping the choice to candidates and validating the plan
+SEARCH_UPFRONT_ROOM = 0.01  # the search's upfront cap: this share below the real one
 
 
 def pools_and_options(catalog: Catalog, workloads: dict[str, Workload], options: dict[str, list[Option]],
@@ -117,7 +118,8 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
     spends over the budget or the upfront cap, the LP is solved again with that limit lowered by the excess
     (and 0.5 % more) and the choice made again, up to three times. `deadline` ends the choice; then, until
     `search_until`, the whole-node search (`_whole_node_search`) looks for a cheaper plan when it has at least
-    SEARCH_MIN_S besides packing (`pack_s`), whole-node rounds (`_whole_node_rounds`) when it has less."""
+    SEARCH_MIN_S besides packing (`pack_s`) and SEARCH_RESERVE_S, whole-node rounds (`_whole_node_rounds`) when
+    it has less."""
     out = Pooled()
     solution, current = tightened.solution, limits
     if solution is not None and solution.objective_cents is not None and (
@@ -172,7 +174,7 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
             out.notes.append(f"pooled choice {attempt + 1}: ${plan_b[0]['totals']['monthly_usd']:,.2f} a month "
                              f"(the cut model priced it at ${chosen.objective_cents / 100:,.2f})")
             until = search_until or deadline
-            if until - time.perf_counter() - pack_s < SEARCH_MIN_S:
+            if until - time.perf_counter() - pack_s - SEARCH_RESERVE_S < SEARCH_MIN_S:
                 _whole_node_rounds(out, chosen, plan_b, solution, relaxation, tightened, options, fee_cents, current,
                                    limits, host_prices, packed, until)
             else:
@@ -220,7 +222,7 @@ def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
     current = dataclasses.replace(limits, max_upfront_cents=None if real_cap is None else max(
         int(real_cap * (1 - SEARCH_UPFRONT_ROOM)), cents(plan_b[0]["totals"]["upfront_usd"])))
     for attempt in range(3):
-        left = deadline - time.perf_counter() - pack_s
+        left = deadline - time.perf_counter() - pack_s - SEARCH_RESERVE_S
         if left < SEARCH_MIN_S:
             return
         models = search_models(tightened.models, pools, tightened.packings, packed_by_pool(chosen.chosen, plan_b[2]))
