@@ -30,6 +30,7 @@ from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
 from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.lagrangian import decompose
+from advisor.portfolio.packing import NODE_MODEL_MAX
 from advisor.portfolio.pool_cuts import tighten
 from advisor.portfolio.pooled import CLUSTER_SERVICES, pooled_plans, pools_and_options
 from advisor.portfolio.relaxation import Relaxation
@@ -44,7 +45,8 @@ STANDARD_FAMILIES = set("acdhimrtz")
 PLAN_PACKING_SHARE = 0.1   # packing one plan's pools may take this share of the time limit
 PACKING_SHARE = 8   # a pool's packing time limit: this many times its share of the replicas of the budget
 # Packing searches small pools node by node too (`packing.pack`) when a plan's packing has this long: better
-# packings, but the time it takes starves the other pools and the bounds when the budget is short (20 s limit)
+# packings, but the time it takes starves the other pools when the budget is short (20 s limit); then small
+# pools short of their bound are packed again that way in the time the others leave
 NODE_SEARCH_BUDGET_S = 3.0
 FEE_PREFIXES = {"EKS control plane": "eks", "dedicated per-region fee": "dedicated"}
 
@@ -377,19 +379,37 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
     deadline = time.perf_counter() + budget_s
     packed: dict[tuple, dict[str, Any]] = {}
     cache = {} if cache is None else cache
-    for pool in sorted(pools, key=lambda k: (-size[k], str(k))):
+    node_search = budget_s >= NODE_SEARCH_BUDGET_S
+
+    def same(pool: tuple) -> tuple:   # a pool's cache key: its members on their node groups
+        return pool, tuple((w, id(selection.chosen[w].candidate)) for w in pools[pool])
+
+    def pack_one(pool: tuple, limit: float, search: bool) -> dict[str, Any]:
         (key, job), members = pool, pools[pool]
-        same = (pool, tuple((w, id(selection.chosen[w].candidate)) for w in members))
-        if same in cache:       # packed before, in an earlier plan: the same members on the same node groups
-            packed[pool] = cache[same]
-            continue
-        limit = min(budget_s * min(1.0, PACKING_SHARE * size[pool] / total), deadline - time.perf_counter())
         lp = relaxed(key)    # its types and patterns, when the relaxation priced this pool
         types = [] if job else lp.node_types if lp is not None else pool_node_types(catalog, key, book)
-        packed[pool] = cache[same] = pack_pool(
+        return pack_pool(
             catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members], types=types,
             time_limit_s=max(0.05, limit), keep_vcpu=any(r == key[1] for r, _ in quota_keys), own=bool(job),
-            patterns=lp.named_patterns() if lp is not None else [], node_search=budget_s >= NODE_SEARCH_BUDGET_S)
+            patterns=lp.named_patterns() if lp is not None else [], node_search=search)
+
+    for pool in sorted(pools, key=lambda k: (-size[k], str(k))):
+        if same(pool) in cache:       # packed before, in an earlier plan: the same members on the same node groups
+            packed[pool] = cache[same(pool)]
+            continue
+        limit = min(budget_s * min(1.0, PACKING_SHARE * size[pool] / total), deadline - time.perf_counter())
+        packed[pool] = cache[same(pool)] = pack_one(pool, limit, node_search)
+    if not node_search:   # in the time left, small pools short of their bound packed again, searched node by node
+        short = [p for p, c in packed.items() if c["status"] == "FEASIBLE" and c["lower_bound_usd"] is not None
+                 and sum(n["count"] for n in c["nodes"]) <= NODE_MODEL_MAX]
+        for pool in sorted(short, key=lambda p: (packed[p]["lower_bound_usd"] - packed[p]["monthly_usd"], str(p))):
+            left = deadline - time.perf_counter()
+            if left < 0.3:
+                break
+            again = pack_one(pool, min(left, 1.0), True)
+            if (again["monthly_usd"] < packed[pool]["monthly_usd"] - 0.005
+                    and again["upfront_usd"] <= packed[pool]["upfront_usd"] + 0.005):
+                packed[pool] = cache[same(pool)] = again
     return [packed[k] for k in sorted(pools, key=str)]
 
 
