@@ -401,11 +401,12 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
         packed[pool] = cache[same(pool)] = pack_one(pool, limit, node_search)
     if not node_search:   # in the time left, small pools short of their bound packed again, searched node by node
         short = [p for p, c in packed.items() if c["status"] == "FEASIBLE" and c["lower_bound_usd"] is not None
-                 and sum(n["count"] for n in c["nodes"]) <= NODE_MODEL_MAX]
+                 and sum(n["count"] for n in c["nodes"]) <= NODE_MODEL_MAX and ("searched", same(p)) not in cache]
         for pool in sorted(short, key=lambda p: (packed[p]["lower_bound_usd"] - packed[p]["monthly_usd"], str(p))):
             left = deadline - time.perf_counter()
             if left < 0.3:
                 break
+            cache["searched", same(pool)] = True      # (an earlier plan's pass need not search it again)
             again = pack_one(pool, min(left, 1.0), True)
             if (again["monthly_usd"] < packed[pool]["monthly_usd"] - 0.005
                     and again["upfront_usd"] <= packed[pool]["upfront_usd"] + 0.005):
