@@ -106,6 +106,7 @@ def main() -> None:
               f"CP-SAT on the cut model {usd(r['cp_sat_bound_monthly_usd'])}")
         print(f"  plans compared (pooled choice, whole-node search or rounds, then choice-then-pack): "
               f"{', '.join(f'${v:,.2f}' for v in r['plans_compared'])}; timings {s['timings']}")
+        print(f"  how each plan was found (the model's price against the packed cost): {'; '.join(r['pooled_plans'])}")
         print(f"  vs each alone ${t['alone_monthly_usd']:,.2f}: ratio {t['monthly_usd'] / t['alone_monthly_usd']:.3f}")
         for b in doc["explanation"]["binding_constraints"]:
             print(f"  {b['message']}")

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from ortools.sat.python import cp_model
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from advisor.portfolio.pool_cuts import Pool
 from advisor.portfolio.relaxation import USD, Relaxation
@@ -123,31 +125,22 @@ def _most_hosts(relaxation: Relaxation, key: str) -> float:
 
 
 def _components(relaxation: Relaxation, rows: list, n: int) -> list[tuple[list[int], list[_Row]]]:
-    """Variables linked by the rows the decomposition keeps (union-find), with those rows (copied): each
-    workload's options, with those of every workload that may share a pool with it."""
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    """Variables linked by the rows the decomposition keeps (connected components of the graph those rows
+    make), with those rows (copied): each workload's options, with those of every workload that may share a
+    pool with it. In order of their first variable."""
     kept = [row for row in rows if row.index in relaxation.kept and row.terms]
+    edges = [(next(iter(row.terms)), var) for row in kept for var in row.terms]
+    first, other = zip(*edges, strict=True) if edges else ((), ())
+    graph = coo_matrix((np.ones(len(edges)), (first, other)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    by_label: dict[int, list[_Row]] = {}
     for row in kept:
-        first, *rest = list(row.terms)
-        for var in rest:
-            a, b = find(first), find(var)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    by_root: dict[int, list[_Row]] = {}
-    for row in kept:
-        by_root.setdefault(find(next(iter(row.terms))), []).append(_Row(row.lower, row.upper, dict(row.terms)))
-    variables: dict[int, list[int]] = {root: [] for root in by_root}
+        by_label.setdefault(int(label[next(iter(row.terms))]), []).append(_Row(row.lower, row.upper, dict(row.terms)))
+    variables: dict[int, list[int]] = {k: [] for k in by_label}
     for var in range(n):
-        if find(var) in variables:
-            variables[find(var)].append(var)
-    return [(variables[root], by_root[root]) for root in sorted(by_root)]
+        if int(label[var]) in variables:
+            variables[int(label[var])].append(var)
+    return sorted(((variables[k], by_label[k]) for k in by_label), key=lambda c: c[0][0])
 
 
 def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], pools: dict[str, Pool],

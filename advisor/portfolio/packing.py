@@ -58,7 +58,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 from scipy.optimize import linprog
-from scipy.sparse import csc_matrix
+from scipy.sparse import coo_matrix, csc_matrix
+from scipy.sparse.csgraph import connected_components
 
 from advisor.portfolio.ffd import first_fit_decreasing, per_node
 
@@ -780,26 +781,16 @@ def _column_generation(prob: _Problem, cols: _Columns, deadline: float, max_iter
 
 def _components(prob: _Problem) -> list[np.ndarray]:
     """Classes that can never share a node fall into separate components (e.g. CPU-only and GPU
-    pods): each is solved on its own and the bounds add up."""
-    m = len(prob.classes)
-    parent = list(range(m))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for t in range(prob.cap.shape[0]):
-        members = np.nonzero(prob.compat[:, t])[0]
-        for i in members[1:]:
-            a, b = find(int(members[0])), find(int(i))
-            if a != b:
-                parent[max(a, b)] = min(a, b)
+    pods): each is solved on its own and the bounds add up. (Classes and types as one bipartite graph,
+    linked where a class fits a type; components in order of their first class.)"""
+    m, n_types = prob.compat.shape
+    rows, cols = np.nonzero(prob.compat)
+    graph = coo_matrix((np.ones(rows.size), (rows, m + cols)), shape=(m + n_types, m + n_types))
+    _, label = connected_components(graph, directed=False)
     groups: dict[int, list[int]] = {}
     for i in range(m):
-        groups.setdefault(find(i), []).append(i)
-    return [np.array(g, dtype=np.int64) for _, g in sorted(groups.items())]
+        groups.setdefault(int(label[i]), []).append(i)
+    return [np.array(g, dtype=np.int64) for g in sorted(groups.values())]
 
 
 def _subproblem(prob: _Problem, cls: np.ndarray) -> tuple[_Problem, np.ndarray]:

@@ -167,71 +167,10 @@ def select(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
     return result
 
 
-@dataclass
-class ChoiceModel:
-    """The choice model built (`build`), with the handles needed to solve it and read a plan from it."""
-
-    model: cp_model.CpModel
-    options: dict[str, list[Option]]
-    x: dict[str, list[cp_model.IntVar]]
-    fee: dict[str, cp_model.IntVar]
-    hosts: dict[str, cp_model.IntVar]
-    ri_vars: dict[tuple[str, int], cp_model.IntVar]
-    sp_vars: dict[tuple[str, int], cp_model.IntVar]
-    objective: cp_model.LinearExpr        # monthly cost in cents
-    scale: int                            # the model minimizes objective x scale + a tie-break below one cent
-    guards: dict[str, cp_model.IntVar]
-
-    def read(self, solver: cp_model.CpSolver, status: int) -> Selection:
-        """The plan in a solver's answer (or its status, conflicts and bound when there is none)."""
-        name = solver.status_name(status)
-        if status == cp_model.MODEL_INVALID:
-            raise ValueError(f"invalid choice model: {self.model.validate()[:500]}")
-        if status == cp_model.INFEASIBLE:
-            core = solver.sufficient_assumptions_for_infeasibility()
-            by_index = {v.index: k for k, v in self.guards.items()}
-            return Selection(name, conflicts=sorted(by_index[i] for i in core if i in by_index),
-                             seconds=solver.wall_time)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # no plan, but the bound is still proven
-            return Selection(name, seconds=solver.wall_time, bound_cents=int(solver.best_objective_bound // self.scale))
-        picked = {w: next(i for i, v in enumerate(xs) if solver.value(v)) for w, xs in self.x.items()}
-        return Selection(
-            name, chosen={w: self.options[w][i] for w, i in picked.items()},
-            fees_paid=[k for k, v in self.fee.items() if solver.value(v)],
-            hosts={k: solver.value(v) for k, v in self.hosts.items() if solver.value(v)},
-            ri_used={w: solver.value(v) for (w, i), v in self.ri_vars.items() if picked[w] == i and solver.value(v)},
-            sp_used_cents={w: solver.value(v) for (w, i), v in self.sp_vars.items()
-                           if picked[w] == i and solver.value(v)},
-            objective_cents=round(solver.value(self.objective)),
-            bound_cents=int(solver.best_objective_bound // self.scale), seconds=solver.wall_time)
-
-
 def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
            time_limit_s: float, hint: dict[str, int] | None, drop: frozenset[str],
            host_prices: dict[str, HostPrice] | None, pools: dict[str, PoolModel], assumptions: bool,
            workers: int = 1) -> Selection:
-    built = build(options, fee_cents, limits, hint=hint, drop=drop, host_prices=host_prices, pools=pools,
-                  assumptions=assumptions)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = 0
-    solver.parameters.linearization_level = 2  # the LP relaxation proves the bound on large portfolios
-    # Stop once the cost is proven to the cent, or to a millionth on large portfolios (8 cents on $80,000 a
-    # month): what is left is the tie-break among equal costs, or less than any price is precise to.
-    # With two workers, which of several solutions within that gap is answered depends on their timing: prove
-    # the optimum itself instead, so that a search that ends proven answers the same plan on every run.
-    ceiling = sum(max(o.cost_cents for o in opts) for opts in options.values() if opts)
-    solver.parameters.absolute_gap_limit = float(built.scale * max(1, ceiling // 1_000_000)) if workers == 1 else 0.0
-    return built.read(solver, solver.solve(built.model))
-
-
-def build(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
-          hint: dict[str, int] | None = None, drop: frozenset[str] = frozenset(),
-          host_prices: dict[str, HostPrice] | None = None, pools: dict[str, PoolModel] | None = None,
-          assumptions: bool = False) -> ChoiceModel:
-    """The choice model (see the module docstring) on exactly these options (no dominance pruning)."""
-    pools = pools or {}
     model = cp_model.CpModel()
     names = sorted(options)
     x = {w: [model.new_bool_var(f"x[{w}][{i}]") for i in range(len(options[w]))] for w in names}
@@ -355,4 +294,35 @@ def build(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: L
         for w, i in hint.items():
             for j, var in enumerate(x[w]):
                 model.add_hint(var, j == i)
-    return ChoiceModel(model, options, x, fee, hosts, ri_vars, sp_vars, objective, scale, guards)
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = 0
+    solver.parameters.linearization_level = 2  # the LP relaxation proves the bound on large portfolios
+    # Stop once the cost is proven to the cent, or to a millionth on large portfolios (8 cents on $80,000 a
+    # month): what is left is the tie-break among equal costs, or less than any price is precise to.
+    # With two workers, which of several solutions within that gap is answered depends on their timing: prove
+    # the optimum itself instead, so that a search that ends proven answers the same plan on every run.
+    ceiling = sum(max(o.cost_cents for o in opts) for opts in options.values() if opts)
+    solver.parameters.absolute_gap_limit = float(scale * max(1, ceiling // 1_000_000)) if workers == 1 else 0.0
+    status = solver.solve(model)
+    name = solver.status_name(status)
+    if status == cp_model.MODEL_INVALID:
+        raise ValueError(f"invalid choice model: {model.validate()[:500]}")
+    if status == cp_model.INFEASIBLE:
+        core = solver.sufficient_assumptions_for_infeasibility()
+        by_index = {v.index: k for k, v in guards.items()}
+        return Selection(name, conflicts=sorted(by_index[i] for i in core if i in by_index),
+                         seconds=solver.wall_time)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # no plan, but the bound is still proven
+        return Selection(name, seconds=solver.wall_time, bound_cents=int(solver.best_objective_bound // scale))
+    chosen = {w: options[w][next(i for i, v in enumerate(x[w]) if solver.value(v))] for w in names}
+    picked = {w: next(i for i, v in enumerate(x[w]) if solver.value(v)) for w in names}
+    return Selection(
+        name, chosen=chosen, fees_paid=[k for k, v in fee.items() if solver.value(v)],
+        hosts={k: solver.value(v) for k, v in hosts.items() if solver.value(v)},
+        ri_used={w: solver.value(v) for (w, i), v in ri_vars.items() if picked[w] == i and solver.value(v)},
+        sp_used_cents={w: solver.value(v) for (w, i), v in sp_vars.items() if picked[w] == i and solver.value(v)},
+        objective_cents=round(solver.value(objective)), bound_cents=int(solver.best_objective_bound // scale),
+        seconds=solver.wall_time)
