@@ -146,6 +146,22 @@ def _components(relaxation: Relaxation, rows: list, n: int) -> list[tuple[list[i
 def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], pools: dict[str, Pool],
                      time_limit_s: float) -> tuple[float, bool]:
     """The component's integer optimum in USD (CP-SAT's proven bound on it) and whether it is proven."""
+    model = component_model(parts, comp, rows, pools)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    solver.parameters.linearization_level = 2
+    status = solver.solve(model)
+    if status == cp_model.INFEASIBLE or status == cp_model.MODEL_INVALID:
+        return -math.inf, False
+    return solver.best_objective_bound / UNITS, status == cp_model.OPTIMAL
+
+
+def component_model(parts: Decomposition, comp: list[int], rows: list[_Row],
+                    pools: dict[str, Pool]) -> cp_model.CpModel:
+    """One component as an integer program (objective in UNITS per USD): its choices, pool costs and upfronts
+    at their reduced costs, exactly one option per workload, the pools' cuts and whole nodes."""
     model = cp_model.CpModel()
     pool_of, up_of, reduced = parts.pool_of, parts.up_of, parts.reduced
     ints: dict[int, cp_model.IntVar] = {}
@@ -179,12 +195,4 @@ def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], po
             add_whole_nodes(model, pools[key].members, pools[key].types, chosen, ints[v], ints.get(upfront_of.get(v)),
                             key)
     model.minimize(sum(objective))
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = 0
-    solver.parameters.linearization_level = 2
-    status = solver.solve(model)
-    if status == cp_model.INFEASIBLE or status == cp_model.MODEL_INVALID:
-        return -math.inf, False
-    return solver.best_objective_bound / UNITS, status == cp_model.OPTIMAL
+    return model
