@@ -229,7 +229,7 @@ def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
         hint = {w: wide[w].index(o) for w, o in chosen.chosen.items() if o in wide[w]}
         again = select(wide, fee_cents, current, time_limit_s=left, hint=hint, host_prices=host_prices,
                        pools=models, workers=2)
-        plan = _packed_choice(out, f"whole-node search {attempt + 1}", again, options, fee_cents, limits, host_prices,
+        plan = packed_choice(out, f"whole-node search {attempt + 1}", again, options, fee_cents, limits, host_prices,
                               packed, deadline, priced=True)
         if plan is None:
             return
@@ -265,7 +265,7 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
         hint = {w: wide[w].index(o) for w, o in best.chosen.items() if o in wide[w]}
         again = select(wide, fee_cents, current, time_limit_s=min(3.0, deadline - time.perf_counter() - 1.0),
                        hint=hint, host_prices=host_prices, pools=models)
-        plan = _packed_choice(out, f"whole-node round {n + 1}", again, options, fee_cents, limits, host_prices,
+        plan = packed_choice(out, f"whole-node round {n + 1}", again, options, fee_cents, limits, host_prices,
                               packed, deadline, priced=False)
         if plan is None or plan[3]:
             return
@@ -277,7 +277,7 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
             misses += 1
 
 
-def _packed_choice(out: Pooled, label: str, again: Selection, options: dict[str, list[Option]],
+def packed_choice(out: Pooled, label: str, again: Selection, options: dict[str, list[Option]],
                    fee_cents: dict[str, int], limits: Limits, host_prices: dict, packed, deadline: float,
                    priced: bool) -> tuple | None:
     """A search's choice mapped to the real candidates, packed and validated, with a note (and the model's price
@@ -349,7 +349,7 @@ def _pooled_choice(relaxed: Selection, options: dict[str, list[Option]], fee_cen
     fixed = {w: [next(r for r in options[w] if r.candidate is o.candidate)] for w, o in relaxed.chosen.items()}
     everything = frozenset({"max_monthly_usd", "max_upfront_usd", "max_spot_share",
                             *(f"vcpu_quotas.{r}.{k}" for r, k in limits.quotas)})
-    chosen = select(fixed, fee_cents, limits, time_limit_s=min(time_limit_s, 2.0), host_prices=host_prices,
+    chosen = select(fixed, fee_cents, limits, time_limit_s=min(max(time_limit_s, 0.5), 2.0), host_prices=host_prices,
                     drop=everything)
     return chosen if chosen.chosen else None
 
