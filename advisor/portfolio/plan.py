@@ -223,7 +223,7 @@ def _bound_models(models: dict[str, PoolModel], pools: dict[str, Pool]) -> tuple
     (at most WHOLE_NODE_BOUND_PAIRS member shapes x node types over its pools) each pool is also priced at whole
     nodes of every type on offer to it (`whole_nodes.py`: a relaxation of packing, so still a bound). Then its
     optimum is nearly the plan's and its choice a plan worth packing (synthetic portfolios of 20 and 30
-    workloads: plans 0.6 % cheaper than the search's, proven optimal; the example: gap 0.29 % -> 0). Larger
+    workloads: plans 0.9 % and 0.3 % cheaper than the search's, proven optimal; the example: gap 0.29 % -> 0). Larger
     models prove and find less than the cuts alone (50 workloads: $5,963 against $5,978, nothing better found
     in 13 s; 100 workloads: nothing proven in 5 s)."""
     pairs = 0
