@@ -111,3 +111,21 @@ def test_the_whole_node_search_reaches_the_brute_force_optimum(catalog, spec):
     # and proven: CP-SAT's bound prices a small portfolio's pools at whole nodes of every type (a valid bound)
     assert optimum - 0.02 <= p["solver"]["bound_monthly_usd"] <= optimum + 0.005
     assert p["solver"]["status"] == "OPTIMAL"
+
+
+def test_a_search_proven_early_goes_on_over_every_option(catalog, monkeypatch):
+    """The LP's support misses the optimum here; the search proves its narrowed model quickly, then searches every
+    option and reaches the brute-force optimum. Without that pass (and without the bound model's plan, which would
+    find it too on a portfolio this small) the answer stays dearer."""
+    from advisor.portfolio import plan as planning
+    from advisor.portfolio import pooled
+
+    spec = [(2, 8, 3), (1.5, 0.5, 2), (1, 0.5, 1)]
+    d = {"workloads": [{"id": f"k{i}", "vcpu": v, "memory_gib": m, "replicas": r, "orchestrator": "kubernetes",
+                        "hours_per_month": 300, "horizon_months": 1, "allowed_services": ["eks_ec2", "eks_fargate"]}
+                       for i, (v, m, r) in enumerate(spec)]}
+    monkeypatch.setattr(planning, "WHOLE_NODE_BOUND_PAIRS", 0)
+    optimum = brute_force_with_pooling(d, catalog)
+    assert plan(d, catalog=catalog, time_limit_s=10)["totals"]["monthly_usd"] == pytest.approx(optimum, abs=0.011)
+    monkeypatch.setattr(pooled, "WIDE_SEARCH_OPTIONS", 0)
+    assert plan(d, catalog=catalog, time_limit_s=10)["totals"]["monthly_usd"] > optimum + 1
