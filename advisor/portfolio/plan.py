@@ -8,7 +8,8 @@ node pools priced by cuts is tightened to the LP bound of choice and packing tog
 `pool_cuts.py`, `relaxation.py`); (4) plan B, the pooled choice from that relaxation, plans searched from
 it (the whole-node search of `search.py`, or whole-node rounds) and plan A, the choice from (2), each
 packed for real (`clusters.py`, `packing.py`) and validated: the cheapest is answered with the best bound
-proven (the LP's, the whole-node bound of `lagrangian.py`, CP-SAT's on the cut model); (5) the
+proven (the LP's, the whole-node bound of `lagrangian.py`, CP-SAT's on the cut model: on a small portfolio
+with whole nodes of every type, its choice packed as one more plan); (5) the
 explanation: what the portfolio changed against choosing alone, and the price of each binding constraint
 (the choice model re-solved with it left out); (6) `validate.py` re-checks the answer independently.
 """

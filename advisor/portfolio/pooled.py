@@ -236,7 +236,7 @@ def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
         again = select(wide, fee_cents, current, time_limit_s=left, hint=hint, host_prices=host_prices,
                        pools=models, workers=2)
         plan = packed_choice(out, f"whole-node search {attempt + 1}", again, options, fee_cents, limits, host_prices,
-                              packed, deadline, priced=True)
+                             packed, deadline, priced=True)
         if plan is None:
             return
         if plan[3]:
@@ -278,7 +278,7 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
         again = select(wide, fee_cents, current, time_limit_s=min(3.0, deadline - time.perf_counter() - 1.0),
                        hint=hint, host_prices=host_prices, pools=models)
         plan = packed_choice(out, f"whole-node round {n + 1}", again, options, fee_cents, limits, host_prices,
-                              packed, deadline, priced=False)
+                             packed, deadline, priced=False)
         if plan is None or plan[3]:
             return
         out.plans.append(plan)
@@ -290,8 +290,8 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
 
 
 def packed_choice(out: Pooled, label: str, again: Selection, options: dict[str, list[Option]],
-                   fee_cents: dict[str, int], limits: Limits, host_prices: dict, packed, deadline: float,
-                   priced: bool) -> tuple | None:
+                  fee_cents: dict[str, int], limits: Limits, host_prices: dict, packed, deadline: float,
+                  priced: bool) -> tuple | None:
     """A search's choice mapped to the real candidates, packed and validated, with a note (and the model's price
     of it, when `priced`); None when the search found no choice."""
     if not again.chosen:
