@@ -108,7 +108,7 @@ def test_the_whole_node_search_reaches_the_brute_force_optimum(catalog, spec):
     search = next(n for n in notes if n.startswith("whole-node search"))
     packed, priced = (float(v.replace(",", "")) for v in re.findall(r"\$([\d,.]+)", search))
     assert packed == pytest.approx(priced, abs=0.02) == pytest.approx(optimum, abs=0.011)
-    # and proven: CP-SAT's bound prices a small portfolio's pools at whole nodes of every type (a valid bound)
+    # and proven optimal, by a bound that never exceeds the brute-force optimum
     assert optimum - 0.02 <= p["solver"]["bound_monthly_usd"] <= optimum + 0.005
     assert p["solver"]["status"] == "OPTIMAL"
 

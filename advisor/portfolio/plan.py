@@ -184,11 +184,11 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
                                             if exact_nodes else min(5.0, left_s), pools=bound_models)
             if parts is not None:
                 whole = parts.solve(pools, bound_until)
-        cut_bound = cutting.result().bound_cents if cutting else None
-        cut_bound = cut_bound if cut_bound and cut_bound > 0 else None     # 0: nothing proven in the time
-        if exact_nodes and cutting.result().chosen:   # priced at whole nodes of every type: a plan worth packing
-            bound_plan = packed_choice(pooled, "the bound model's choice", cutting.result(), options, fee_cents,
-                                       limits, host_prices, pack_pooled, started + time_limit_s, priced=True)
+        cut = cutting.result() if cutting else None
+        cut_bound = cut.bound_cents if cut and cut.bound_cents and cut.bound_cents > 0 else None   # 0: none proven
+        if exact_nodes and cut.chosen:   # priced at whole nodes of every type: a plan worth packing
+            bound_plan = packed_choice(pooled, "the bound model's choice", cut, options, fee_cents, limits,
+                                       host_prices, pack_pooled, started + time_limit_s, priced=True)
             if bound_plan is not None and not bound_plan[3]:
                 plans.append(bound_plan[:3])
         integer_bound = max((b for b in (whole.bound_cents if whole else None, cut_bound) if b is not None),
