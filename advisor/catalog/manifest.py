@@ -22,22 +22,47 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+PROVENANCE = "provenance.json"
+
+
+def _sources(sources: list[dict]) -> dict:
+    return {"sources": sorted({f"{s['title']} ({s.get('url', '')})" for s in sources}),
+            "as_of": max(s["as_of"] for s in sources)}
+
+
 def _describe(path: Path, data_dir: Path) -> dict:
     entry: dict = {"path": path.relative_to(data_dir).as_posix(), "sha256": sha256_file(path)}
     if path.suffix == ".json":
         doc = json.loads(path.read_text())
         if isinstance(doc, dict) and "sources" in doc:
             entry["topic"] = doc.get("topic")
-            entry["sources"] = sorted(
-                {f"{s['title']} ({s.get('url', '')})" for s in doc["sources"].values()})
-            entry["as_of"] = max(s["as_of"] for s in doc["sources"].values())
+            entry.update(_sources(list(doc["sources"].values())))
+    else:
+        entry.update(_table_sources(path))
     return entry
 
 
+def _table_sources(path: Path) -> dict:
+    """A table's sources, from the `provenance.json` beside it (`files`: table name -> source id)."""
+    prov_path = path.parent / PROVENANCE
+    if not prov_path.exists():
+        raise CatalogError(f"{path} has no {PROVENANCE} beside it naming its source and as-of date")
+    prov = json.loads(prov_path.read_text())
+    source_id = prov.get("files", {}).get(path.name)
+    if source_id not in prov.get("sources", {}):
+        raise CatalogError(f"{prov_path} names no source for {path.name}")
+    return {"topic": prov.get("topic"), **_sources([prov["sources"][source_id]])}
+
+
+def provenance(folder: Path) -> dict:
+    """A table folder's `provenance.json` (its sources with as-of dates, and which file each source made)."""
+    return json.loads((folder / PROVENANCE).read_text())
+
+
 def data_files(data_dir: Path) -> list[Path]:
-    """Every fact file under data/ (examples are inputs, not facts, and are left out)."""
-    return sorted(p for p in data_dir.rglob("*.json")
-                  if p.name != MANIFEST and "examples" not in p.parts)
+    """Every fact file under data/: JSON facts and CSV tables (examples are inputs, not facts: left out)."""
+    return sorted(p for p in data_dir.rglob("*") if p.suffix in (".json", ".csv")
+                  and p.name != MANIFEST and "examples" not in p.parts)
 
 
 def build(data_dir: Path = DATA_DIR) -> dict:
