@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from advisor.errors import AdvisorError
@@ -263,7 +264,7 @@ def catalog_show(instance_type: Annotated[str, typer.Argument(help="e.g. m5.larg
 def catalog_check(format: FormatOpt = Format.table,
                   summary: Annotated[bool, typer.Option(help="counts and rules only, not every repair")] = False,
                   ) -> None:
-    """Counts of list/repaired/imported/missing prices per region, every repair, version and as-of date."""
+    """Price qualities per region and OS, how each price was made, each source's age, version and as-of date."""
     from advisor.catalog.check import report
     from advisor.catalog.store import load_catalog
 
@@ -275,9 +276,12 @@ def catalog_check(format: FormatOpt = Format.table,
         return
     out.print(f"catalog version {rep['catalog']['version']}, as of {rep['catalog']['as_of']}")
     out.print(_table("sources", rep["sources"], ["name", "as_of", "detail"]))
+    out.print(_table("freshness", rep["freshness"], ["name", "as_of", "age_days", "stale"]))
+    out.print(("[yellow]" if rep["stale"] else "") + escape(rep["advice"]) + ("[/]" if rep["stale"] else ""))
     out.print(_table("on-demand prices by quality", rep["counts"],
-                     ["region", "os", "list", "repaired", "imported", "missing"]))
-    out.print(_table("repair rules fired", rep["rules"], ["repair_rule", "prices", "meaning"]))
+                     ["region", "os", "list", "derived", "estimate", "imported", "missing"]))
+    out.print(_table("how prices were made", rep["derivations"], ["price_quality", "basis", "prices"]))
+    out.print(_table("libcloud repair rules behind figures used", rep["rules"], ["repair_rule", "prices", "meaning"]))
     out.print(f"prices <= 0 not marked missing: {rep['nonpositive_unmarked']}")
     if not summary:
         out.print(_table(f"every repair ({len(rep['repairs'])})", rep["repairs"],

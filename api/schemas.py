@@ -122,12 +122,13 @@ class InstanceTypeRow(BaseModel):
     gpu_model: str | None
     arch: str | None
     on_demand_usd_per_hour: float | None = Field(description="null when the price is missing (never 0)")
-    price_quality: str | None = Field(description="list, repaired, imported or missing")
-    repair_rule: str | None
+    price_quality: str | None = Field(description="list, derived, estimate, imported or missing")
+    repair_rule: str | None = Field(None, description="the libcloud repair rule behind a figure used, if any")
+    price_basis: str | None = Field(None, description="how the price was made (published, or the rule)")
     burstable: bool | None
     baseline_cpu_share: float | None
     instance_store_gib: float | None
-    network_performance: str | None
+    network_gbps: float | None = Field(None, description="peak network bandwidth, Gbit/s")
     normalization_factor: float | None
     current_generation: bool | None
 

@@ -116,6 +116,13 @@ def load_specs() -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+def current_generation() -> dict[str, bool]:
+    """AWS's currentGeneration attribute per type, as libcloud copied it from the price list."""
+    from libcloud.compute.constants.ec2_instance_types import INSTANCE_TYPES
+
+    return {name: INSTANCE_TYPES[name]["extra"].get("currentGeneration") == "Yes" for name in sorted(INSTANCE_TYPES)}
+
+
 def load_on_demand() -> pl.DataFrame:
     """Every (type, region, os) price libcloud lists, 0.0 included (repair decides what it means)."""
     pricing = json.loads(PRICING_FILE.read_text())["compute"]

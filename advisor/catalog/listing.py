@@ -10,7 +10,7 @@ from advisor.errors import FactMissing
 
 LIST_COLUMNS = ["instance_type", "vcpu", "memory_gib", "gpus", "gpu_model", "arch", "on_demand_usd_per_hour",
                 "price_quality", "repair_rule", "burstable", "baseline_cpu_share", "instance_store_gib",
-                "network_performance", "normalization_factor", "current_generation"]
+                "network_gbps", "normalization_factor", "current_generation", "price_basis"]
 
 
 def instances(catalog: Catalog, region: str, os: str = "linux") -> pl.DataFrame:
@@ -20,8 +20,8 @@ def instances(catalog: Catalog, region: str, os: str = "linux") -> pl.DataFrame:
         known = ", ".join(catalog.regions())
         raise FactMissing(f"no prices for {os} in region {region!r}; known regions: {known}")
     return (catalog.specs.join(prices.select("instance_type", "usd_per_hour", "price_quality", "repair_rule",
-                                             "source", "published"), on="instance_type", how="inner")
-            .rename({"usd_per_hour": "on_demand_usd_per_hour"})
+                                             "basis", "source", "published"), on="instance_type", how="inner")
+            .rename({"usd_per_hour": "on_demand_usd_per_hour", "basis": "price_basis"})
             .sort("instance_type"))
 
 
@@ -37,7 +37,7 @@ def record(catalog: Catalog, instance_type: str, region: str, os: str = "linux")
         raise FactMissing(f"{instance_type} is not offered for {os} in {region}")
     price = row.row(0, named=True)
     out.update(region=region, os=os, on_demand_usd_per_hour=price["on_demand_usd_per_hour"],
-               price_quality=price["price_quality"], repair_rule=price["repair_rule"],
+               price_quality=price["price_quality"], repair_rule=price["repair_rule"], price_basis=price["price_basis"],
                price_source=price["source"], price_published=price["published"])
     try:
         out["rates"] = rates.all_rates(catalog, instance_type, region, os)

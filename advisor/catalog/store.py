@@ -1,4 +1,4 @@
-"""The catalog: EC2 specs and prices (libcloud, repaired), imported facts and data/ facts, versioned.
+"""The catalog: EC2 specs and prices (data/ec2, derived by rule; libcloud as fallback), imports and facts, versioned.
 
 Compiling the EC2 tables takes a few hundred milliseconds; the result is cached as Parquet under
 `$ADVISOR_HOME/cache/<version>/`, keyed by a hash of every source, so a warm load only reads
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import polars as pl
 
-from advisor.catalog import ec2_source, manifest, overlay, repair
+from advisor.catalog import ec2_prices, ec2_source, ec2_specs, manifest, overlay, repair
 from advisor.catalog.facts import FactBook
 
 # Bump when the compiled tables change shape or meaning; the compiling modules' own source is hashed
 # into the version too, so an edited repair rule never reads a stale cache.
-COMPILER_VERSION = "1"
+COMPILER_VERSION = "2"
 
 FACTS_DIR = manifest.DATA_DIR / "facts"
 
@@ -74,7 +74,7 @@ def compute_version() -> str:
     """Content hash of every source the catalog is built from (libcloud, data/, imports, compiler)."""
     manifest.check()
     parts = [COMPILER_VERSION.encode(), ec2_source.libcloud_version().encode()]
-    parts += [Path(m.__file__).read_bytes() for m in (ec2_source, repair, sys.modules[__name__])]
+    parts += [Path(m.__file__).read_bytes() for m in (ec2_source, ec2_specs, ec2_prices, repair, sys.modules[__name__])]
     parts += [p.read_bytes() for p in ec2_source.source_files()]
     parts.append((manifest.DATA_DIR / manifest.MANIFEST).read_bytes())
     parts.append(overlay.fingerprint().encode())
@@ -118,49 +118,42 @@ def _load(version: str) -> Catalog:
 
 
 def _compile(facts: FactBook) -> tuple[dict[str, pl.DataFrame], dict]:
-    specs = _with_fact_columns(ec2_source.load_specs(), facts)
-    on_demand = repair.repair(ec2_source.load_on_demand(), specs).with_columns(
-        source=pl.lit(f"apache-libcloud {ec2_source.libcloud_version()} pricing.json"),
-        published=pl.lit(ec2_source.pricing_updated()),
-    )
+    specs = _with_fact_columns(ec2_specs.load_specs(ec2_source.current_generation(),
+                                                    facts.value("gpus.family_gpu")), facts)
+    provenance = manifest.provenance(manifest.DATA_DIR / "ec2")
+    list_as_of = provenance["sources"]["PRICES"]["as_of"]
+    on_demand = ec2_prices.build(specs, facts, list_as_of)
     imported = [(item, item.frame()) for item in overlay.stored()]
     prices = pl.concat([f for i, f in imported if i.kind == "prices"] or [pl.DataFrame(schema=_PRICE_SCHEMA)],
                        how="diagonal_relaxed")
     on_demand = _apply_imported_on_demand(on_demand, prices)
     spot = _merge_spot([(i, f) for i, f in imported if i.kind in ("spot_advisor", "spot_history")])
     sources = [
-        {"name": "apache-libcloud EC2 on-demand prices and specs", "as_of": ec2_source.pricing_updated(),
+        {"name": "EC2 us-east-1 Linux on-demand list prices", "as_of": list_as_of,
+         "detail": provenance["sources"]["PRICES"]["title"]},
+        {"name": "EC2 instance specs (DescribeInstanceTypes)", "as_of": provenance["sources"]["SPECS"]["as_of"],
+         "detail": provenance["sources"]["SPECS"]["title"]},
+        {"name": "apache-libcloud price list (regional ratios, fallback)", "as_of": ec2_source.pricing_updated(),
          "detail": f"apache-libcloud {ec2_source.libcloud_version()}: data/pricing.json, "
-                   "compute/constants/ec2_instance_types.py; repaired (see catalog check)"},
+                   "compute/constants/ec2_instance_types.py; other regions' prices are the us-east-1 list x each "
+                   "type's own ratio there; repaired where needed (see catalog check)"},
         {"name": "data/ facts", "as_of": facts.as_of(),
-         "detail": "data/manifest.json lists each file's sources"},
+         "detail": "data/manifest.json lists each file's sources (OS licence fees: data/facts/os_licensing.json)"},
     ] + [{"name": f"imported {i.kind}", "as_of": i.published, "detail": i.source} for i, _ in imported]
     newest_import = max((i.published for i, f in imported if i.kind == "prices"), default=None)
-    as_of = max(filter(None, [ec2_source.pricing_updated(), newest_import]))
+    as_of = max(filter(None, [list_as_of, newest_import]))
     tables = {"specs": specs, "on_demand": on_demand,
               "imported_prices": prices.sort(list(_PRICE_SCHEMA)), "spot": spot}
     return tables, {"as_of": as_of, "sources": sources}
 
 
 def _with_fact_columns(specs: pl.DataFrame, facts: FactBook) -> pl.DataFrame:
-    """Add GPU model and burstable baseline, which libcloud does not carry, from data/ facts."""
-    gpus = facts.value("gpus.family_gpu")
-    gpu_frame = pl.DataFrame(
-        [{"family": fam, "gpu_model": g["model"], "gpu_vendor": g.get("vendor"),
-          "gpu_memory_gib_each": float(g["memory_gib_per_gpu"]) if g.get("memory_gib_per_gpu") else None}
-         for fam, g in sorted(gpus.items())],
-        schema={"family": pl.String, "gpu_model": pl.String, "gpu_vendor": pl.String,
-                "gpu_memory_gib_each": pl.Float64})
+    """Add the burstable baseline, which neither spec source carries, from data/ facts."""
     baseline = facts.value("burstable.baseline_per_vcpu")
     base_frame = pl.DataFrame({"instance_type": sorted(baseline),
                                "baseline_cpu_share": [float(baseline[k]) for k in sorted(baseline)]},
                               schema={"instance_type": pl.String, "baseline_cpu_share": pl.Float64})
-    return (specs.join(gpu_frame, on="family", how="left")
-            .with_columns(gpu_model=pl.when(pl.col("gpus") > 0).then(pl.col("gpu_model")),
-                          gpu_vendor=pl.when(pl.col("gpus") > 0).then(pl.col("gpu_vendor")),
-                          gpu_memory_gib_each=pl.when(pl.col("gpus") > 0).then(pl.col("gpu_memory_gib_each")))
-            .join(base_frame, on="instance_type", how="left")
-            .sort("instance_type"))
+    return specs.join(base_frame, on="instance_type", how="left").sort("instance_type")
 
 
 def _apply_imported_on_demand(on_demand: pl.DataFrame, prices: pl.DataFrame) -> pl.DataFrame:
@@ -176,6 +169,7 @@ def _apply_imported_on_demand(on_demand: pl.DataFrame, prices: pl.DataFrame) -> 
         usd_per_hour=pl.when(has).then(pl.col("_imp_price")).otherwise(pl.col("usd_per_hour")),
         price_quality=pl.when(has).then(pl.lit("imported")).otherwise(pl.col("price_quality")),
         repair_rule=pl.when(has).then(pl.lit(None, pl.String)).otherwise(pl.col("repair_rule")),
+        basis=pl.when(has).then(pl.lit("imported AWS price file (replaces the bundled figure)")).otherwise(pl.col("basis")),
         source=pl.when(has).then(pl.col("_imp_source")).otherwise(pl.col("source")),
         published=pl.when(has).then(pl.col("_imp_published")).otherwise(pl.col("published")),
     ).drop("_imp_price", "_imp_source", "_imp_published").sort(key))
