@@ -17,10 +17,16 @@ from advisor.errors import FactMissing
 from advisor.explain import alternatives, cap_rejections, dedupe
 from advisor.optimize.choose import choose
 from advisor.pricing import money
-from models.recommendation import Baseline, CatalogRef, CostLine, Option, Recommendation, Rejection
+from models.recommendation import Baseline, CatalogRef, CostLine, Option, Recommendation, Rejection, SourceAsOf
 from models.workload import Workload
 
 DEFAULT_TOP_K = 5
+
+
+def catalog_ref(catalog: Catalog) -> CatalogRef:
+    """The catalog version an answer rests on, with each source's as-of date."""
+    return CatalogRef(version=catalog.version, as_of=catalog.as_of,
+                      sources=[SourceAsOf(name=s.name, as_of=s.as_of) for s in catalog.sources])
 
 
 def to_option(c: Candidate) -> Option:
@@ -62,7 +68,7 @@ def recommend(workload: Workload, *, catalog: Catalog | None = None, top_k: int 
                   for r in rejected],
         baseline=baseline,
         savings_vs_baseline_usd=savings,
-        catalog=CatalogRef(version=catalog.version, as_of=catalog.as_of),
+        catalog=catalog_ref(catalog),
     )
 
 

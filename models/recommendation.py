@@ -57,11 +57,20 @@ class Baseline(BaseModel):
     count: int | None = None
 
 
+class SourceAsOf(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    as_of: str
+
+
 class CatalogRef(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     version: str
     as_of: str
+    sources: list[SourceAsOf] = Field(default_factory=list,
+                                      description="each source the prices rest on, with its as-of date")
 
 
 class Recommendation(BaseModel):

@@ -242,7 +242,7 @@ def _candidate(ctx: Context, w: Workload, row: dict, service: str, hours: float,
     count = int(row["count"])
     lines = [Line(f"{unit} {option_words(row)} x{count}: {rate_words(row, w.horizon_months, row['hours'])}",
                   row["compute_monthly"], row["quality"] == "estimate")]
-    cfg = dict(config)
+    cfg = dict(config, price_quality=row["quality"])
     if row.get("replicas_per_node"):
         cfg.update(nodes=count, replicas_per_node=row["replicas_per_node"])
         if row.get("max_pods"):

@@ -1,9 +1,10 @@
 """Region-dependent facts: the listed value where the facts have one, else a labelled estimate.
 
-Fargate, Lambda, EBS and similar prices are sourced for a few regions. Elsewhere the us-east-1
-value is scaled by the region's median EC2 on-demand price ratio to us-east-1 (Linux, list and
-repaired prices), and the answer says it is an estimate. A region with no EC2 prices at all has
-no estimate: FactMissing.
+Fargate, Lambda, EBS and similar prices are sourced for a few regions. A fact may name the regions AWS
+prices exactly as us-east-1 (`priced_as_anchor_in`: Lambda's single price table for the commercial
+regions): there the us-east-1 value is the answer, not an estimate. Elsewhere the us-east-1 value is
+scaled by the region's median EC2 on-demand price ratio to us-east-1 (Linux), and the answer says it
+is an estimate. A region with no EC2 prices at all has no estimate: FactMissing.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ def regional(catalog: Catalog, key: str, region: str) -> RegionalValue:
         return RegionalValue(fact.value, fact.is_estimate, fact.key)
     if ANCHOR not in fact_regions:
         raise FactMissing(f"fact {key} has no value for {region} nor {ANCHOR}")
+    same_as_anchor = facts.anchor_regions(key)
+    if same_as_anchor and region in facts.value(same_as_anchor):
+        fact = facts.get(key, ANCHOR)
+        return RegionalValue(fact.value, fact.is_estimate, f"{key}: {region} is priced as {ANCHOR} ({same_as_anchor})")
     factor = region_multiplier(catalog, region)
     scaled = _scale(facts.get(key, ANCHOR).value, factor)
     return RegionalValue(scaled, True, f"{key} for {ANCHOR} x {factor} ({region}'s median EC2 price ratio)")

@@ -86,6 +86,10 @@ class FactBook:
         """Regions a by-region fact has values for ([] for a global fact)."""
         return sorted(self._spec(key).spec.get("by_region", {}))
 
+    def anchor_regions(self, key: str) -> str | None:
+        """The fact naming the regions where `key` is priced as us-east-1 (`priced_as_anchor_in`), if any."""
+        return self._spec(key).spec.get("priced_as_anchor_in")
+
     def get(self, key: str, region: str | None = None) -> Fact:
         """The fact `key`; for a by-region fact, its value in `region` or FactMissing."""
         raw = self._spec(key)

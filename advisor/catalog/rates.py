@@ -1,7 +1,9 @@
 """Every purchase option's rate per instance type, as one table: imported where known, else estimated.
 
-Imported Price List rows are used where present (`imported`); otherwise commitment rates are the
-on-demand price x the ratios in data/facts (`estimate`, and said so). A missing on-demand price
+Imported Price List rows are used where present (`imported`); then the Reserved Instance rates AWS
+published for their own types (`data/facts/reserved.json` published_rates: us-east-1, Linux, shared
+tenancy; `list`); otherwise commitment rates are the on-demand price x the ratios in data/facts
+(`estimate`, and said so). A missing on-demand price
 means no rate at all: such types never reach this table.
 
 Rates are per instance-hour; a commitment also has an upfront fee per instance per term.
@@ -59,6 +61,11 @@ def priced(catalog: Catalog, types: pl.DataFrame, region: str, os: str, tenancy:
                                               & (pl.col("tenancy") == tenancy))
     if tenancy == "dedicated":
         base = _dedicated_base(catalog, base, imported)
+    elif region == PUBLISHED_REGION and os == PUBLISHED_OS:
+        imported = pl.concat([imported, published_reserved(catalog).join(
+            imported.select("instance_type", "purchase_option", "term", "offering_class", "payment"),
+            on=["instance_type", "purchase_option", "term", "offering_class", "payment"], how="anti")],
+            how="diagonal_relaxed")
     parts = [
         base.select("instance_type", purchase_option=pl.lit("on_demand"), usd_per_hour=pl.col("od"),
                     upfront_usd=pl.lit(0.0), quality=pl.col("od_quality"), basis=pl.col("od_basis")
@@ -74,6 +81,22 @@ def priced(catalog: Catalog, types: pl.DataFrame, region: str, os: str, tenancy:
     out = pl.concat(parts, how="diagonal_relaxed").with_columns(tenancy=pl.lit(tenancy))
     out = out.select(list(RATE_SCHEMA)).cast(RATE_SCHEMA).sort("instance_type", *KEY, nulls_last=True)
     return out.with_columns(option_id=option_id())
+
+
+PUBLISHED_REGION, PUBLISHED_OS = "us-east-1", "linux"
+
+
+def published_reserved(catalog: Catalog) -> pl.DataFrame:
+    """The Reserved Instance rates AWS published for their own types (reserved.published_rates), as
+    rate rows: an imported file for the same offer wins over them."""
+    rows = [{"instance_type": r["instance_type"], "purchase_option": "reserved", "term": r["term"],
+             "offering_class": r["class"], "payment": payment_code(r["payment"]),
+             "usd_per_hour": float(r["usd_per_hour"]), "upfront_usd": float(r["upfront_usd"]),
+             "source": f"published RI rate: {r['source']}"}
+            for r in catalog.facts.value("reserved.published_rates")]
+    return pl.DataFrame(rows, schema={"instance_type": pl.String, "purchase_option": pl.String, "term": pl.String,
+                                      "offering_class": pl.String, "payment": pl.String, "usd_per_hour": pl.Float64,
+                                      "upfront_usd": pl.Float64, "source": pl.String})
 
 
 def option_id() -> pl.Expr:
@@ -127,7 +150,8 @@ def _commitments(catalog: Catalog, base: pl.DataFrame, imported: pl.DataFrame) -
     return joined.with_columns(
         usd_per_hour=pl.when(has).then(pl.col("_imp_hourly")).otherwise(pl.col("usd_per_hour")),
         upfront_usd=pl.when(has).then(pl.col("_imp_upfront")).otherwise(pl.col("upfront_usd")),
-        quality=pl.when(has).then(pl.lit("imported")).otherwise(pl.col("quality")),
+        quality=pl.when(has & pl.col("_imp_source").str.starts_with("published RI rate")).then(pl.lit("list"))
+        .when(has).then(pl.lit("imported")).otherwise(pl.col("quality")),
         basis=pl.when(has).then(pl.col("_imp_source")).otherwise(pl.col("basis")),
     ).select("instance_type", *KEY, "usd_per_hour", "upfront_usd", "quality", "basis")
 
