@@ -484,7 +484,7 @@ def test_catalog_check_summary_without_the_repairs_list(client):
     body = client.get("/v1/catalog/check").json()
     assert isinstance(body["repairs"], int) and body["repairs"] > 0
     assert body["nonpositive_unmarked"] == 0
-    assert {"region", "os", "list", "repaired", "imported", "missing"} <= set(body["counts"][0])
+    assert {"region", "os", "list", "derived", "estimate", "imported", "missing"} <= set(body["counts"][0])
 
 
 # --- auth ----------------------------------------------------------------------------------------------------

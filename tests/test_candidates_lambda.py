@@ -192,8 +192,10 @@ def test_concurrency_quota_note(catalog):
 def test_region_estimates(catalog):
     g = run(catalog, region="eu-west-1", **EXAMPLE)
     assert only(g, "x86_64").estimates == ()            # listed for eu-west-1
-    assert only(g, "arm64").estimates == ("Lambda duration arm64",)  # arm64 not sourced there: scaled
-    assert any(ln.estimate for ln in only(g, "arm64").lines)
+    assert only(g, "arm64").estimates == ()             # Lambda's one price table covers eu-west-1
+    opt_in = run(catalog, region="af-south-1", **EXAMPLE)  # an opt-in region, priced higher: scaled, an estimate
+    assert "Lambda duration arm64" in only(opt_in, "arm64").estimates
+    assert any(ln.estimate for ln in only(opt_in, "arm64").lines)
 
 
 # ------------------------------------------------------------------ rejections
