@@ -134,8 +134,8 @@ def _specs(catalog) -> None:
         "instance_type")
     specs = priced.join(catalog.specs, on="instance_type").join(ref, on="instance_type", how="left")
     described = specs.filter(pl.col("r_vcpu").is_not_null())
-    equal = described.filter((pl.col("vcpu") == pl.col("r_vcpu")) & ((pl.col("memory_gib") - pl.col("r_mem")).abs() < 1e-9)
-                         & (pl.col("gpus") == pl.col("r_gpus")))
+    same_memory = (pl.col("memory_gib") - pl.col("r_mem")).abs() < 1e-9
+    equal = described.filter((pl.col("vcpu") == pl.col("r_vcpu")) & same_memory & (pl.col("gpus") == pl.col("r_gpus")))
     gpu_named = specs.filter(pl.col("r_model").is_not_null() & (pl.col("gpus") > 0))
     model_ok = gpu_named.filter(pl.col("gpu_model").str.to_lowercase().str.replace_all(" ", "-")
                                 .str.contains(pl.col("r_model").str.split("-").list.first()))

@@ -117,7 +117,8 @@ def linux_prices(listed: pl.DataFrame, libcloud: pl.DataFrame, specs: pl.DataFra
         published=pl.lit(list_as_of),
     )
     # A type AWS no longer lists in us-east-1 (retired there) keeps libcloud's regional figure as published.
-    legacy = joined.filter(pl.col("_list").is_null() & ~pl.col("instance_type").is_in(listed["instance_type"].to_list()))
+    retired = ~pl.col("instance_type").is_in(listed["instance_type"].to_list())
+    legacy = joined.filter(pl.col("_list").is_null() & retired)
     legacy = legacy.with_columns(
         basis=pl.lit("price list figure (libcloud); the type is not sold in us-east-1 any more"),
         source=pl.lit(_libcloud_source()), published=pl.lit(ec2_source.pricing_updated()),

@@ -169,7 +169,8 @@ def _apply_imported_on_demand(on_demand: pl.DataFrame, prices: pl.DataFrame) -> 
         usd_per_hour=pl.when(has).then(pl.col("_imp_price")).otherwise(pl.col("usd_per_hour")),
         price_quality=pl.when(has).then(pl.lit("imported")).otherwise(pl.col("price_quality")),
         repair_rule=pl.when(has).then(pl.lit(None, pl.String)).otherwise(pl.col("repair_rule")),
-        basis=pl.when(has).then(pl.lit("imported AWS price file (replaces the bundled figure)")).otherwise(pl.col("basis")),
+        basis=pl.when(has).then(pl.lit("imported AWS price file (replaces the bundled figure)"))
+        .otherwise(pl.col("basis")),
         source=pl.when(has).then(pl.col("_imp_source")).otherwise(pl.col("source")),
         published=pl.when(has).then(pl.col("_imp_published")).otherwise(pl.col("published")),
     ).drop("_imp_price", "_imp_source", "_imp_published").sort(key))
