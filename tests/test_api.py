@@ -104,6 +104,8 @@ def test_docs_pages_load_their_assets_from_this_server(client, path, asset):
     urls = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert urls and all(u.startswith("/") and not u.startswith("//") for u in urls), urls
     assert "googleapis" not in page.text and "cdn." not in page.text
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "img-src 'self' data:;" in policy and "http" not in policy
     script = client.get(f"/docs/assets/{asset}")
     assert script.status_code == 200 and len(script.content) > 500_000
 

@@ -89,6 +89,8 @@ def browser() -> Iterator[webdriver.Chrome]:
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
                  "--disable-extensions", "--hide-scrollbars", "--force-device-scale-factor=1",
+                 # no network: every host name but the test server's fails to resolve
+                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
                  f"--user-data-dir={profile}", f"--window-size={DESKTOP[0]},{DESKTOP[1]}"):
         options.add_argument(flag)
     try:
@@ -224,3 +226,36 @@ def test_upload_csv_shows_every_row(server, browser, shots, tmp_path):
     size(browser, PHONE)
     browser.get(f"{server}/review")
     shoot(browser, shots, "review-form-phone")
+
+
+def _external_fetches(driver: webdriver.Chrome, server: str) -> list[str]:
+    """Resources the page loaded from anywhere but the server. ReDoc's bundle asks for its logo from its CDN:
+    the page's Content-Security-Policy (img-src 'self') blocks that before any request (duration 0), so a
+    blocked image does not count; anything else from elsewhere does."""
+    entries = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.toJSON())")
+    return [e["name"] for e in entries if not e["name"].startswith(server)
+            and not (e["initiatorType"] == "img" and e["duration"] == 0 and e["transferSize"] == 0)]
+
+
+def test_api_docs_render_with_no_network(server, browser, shots):
+    """/docs and /redoc draw the API's operations with every asset from this server (names resolve to nothing)."""
+    size(browser, DESKTOP)
+    browser.get(f"{server}/docs")
+    operations = WebDriverWait(browser, WAIT_S).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path"))
+    paths = {o.get_attribute("data-path") or o.text for o in operations}
+    assert "/v1/recommendations" in paths
+    assert _external_fetches(browser, server) == []
+    shoot(browser, shots, "api-docs-desktop")
+
+    browser.get(f"{server}/redoc")
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: "Recommend a placement for one workload" in d.find_element(By.TAG_NAME, "body").text)
+    assert _external_fetches(browser, server) == []
+    shoot(browser, shots, "api-redoc-desktop")
+
+
+def test_index_opens_the_review_page_in_a_browser(server, browser):
+    browser.get(f"{server}/")
+    wait_for(browser, "form")
+    assert browser.current_url == f"{server}/review"

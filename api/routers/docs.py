@@ -22,16 +22,27 @@ ASSET_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", 
 # What the documentation pages need, open without an API key like the pages themselves.
 OPEN_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", *(f"{ASSETS_PATH}/{f}" for f in ASSET_FILES)})
 
+# Belt and braces: the browser may load nothing from another host, even what a bundle asks for itself
+# (ReDoc's sidebar links its logo from its CDN; it is hidden and never fetched).
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+       "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; font-src 'self' data:")
+HIDE_CDN_IMAGES = "<style>img[src^='http']{display:none}</style>"
+
 router = APIRouter(include_in_schema=False)
+
+
+def _local_only(page: HTMLResponse) -> HTMLResponse:
+    body = bytes(page.body).decode().replace("</head>", f"{HIDE_CDN_IMAGES}</head>", 1)
+    return HTMLResponse(body, headers={"Content-Security-Policy": CSP})
 
 
 @router.get("/docs")
 async def swagger_ui() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{TITLE}: API",
+    return _local_only(get_swagger_ui_html(openapi_url="/openapi.json", title=f"{TITLE}: API",
                                swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
                                swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
                                swagger_favicon_url=f"{ASSETS_PATH}/favicon.png",
-                               oauth2_redirect_url="/docs/oauth2-redirect")
+                               oauth2_redirect_url="/docs/oauth2-redirect"))
 
 
 @router.get("/docs/oauth2-redirect")
@@ -41,9 +52,9 @@ async def swagger_ui_redirect() -> HTMLResponse:
 
 @router.get("/redoc")
 async def redoc() -> HTMLResponse:
-    return get_redoc_html(openapi_url="/openapi.json", title=f"{TITLE}: API reference",
+    return _local_only(get_redoc_html(openapi_url="/openapi.json", title=f"{TITLE}: API reference",
                           redoc_js_url=f"{ASSETS_PATH}/redoc.standalone.js",
-                          redoc_favicon_url=f"{ASSETS_PATH}/favicon.png", with_google_fonts=False)
+                          redoc_favicon_url=f"{ASSETS_PATH}/favicon.png", with_google_fonts=False))
 
 
 def install(app: FastAPI) -> None:
