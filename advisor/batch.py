@@ -19,10 +19,11 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
+from advisor.batch_io import structural_problem
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import AdvisorError, InputError
 from advisor.recommend import prefetch, recommend
-from advisor.workload_io import describe, field_errors
+from advisor.workload_io import check_region, describe, field_errors
 from models.recommendation import Recommendation
 from models.workload import Workload
 
@@ -140,12 +141,17 @@ def answer_shapes(keys: list[tuple], catalog: Catalog, include_free_tier: bool) 
 
     The valid shapes' instance and node frontiers are computed in bulk first (`prefetch`)."""
     workloads: list[Workload | dict[str, Any]] = []
+    regions = catalog.regions()
     for key in keys:
         data = {k: v for k, v in key if v is not None}
         try:
-            workloads.append(Workload.model_validate({"id": "shape", **data}))
+            workload = Workload.model_validate({"id": "shape", **data})
+            check_region(workload, regions)
+            workloads.append(workload)
         except ValidationError as exc:
             workloads.append({"status": "error", "error": describe(field_errors(exc))})
+        except InputError as exc:
+            workloads.append({"status": "error", "error": str(exc)})
     valid = [w for w in workloads if isinstance(w, Workload)]
     for start in range(0, len(valid), PREFETCH_SHAPES):
         prefetch(valid[start:start + PREFETCH_SHAPES], catalog=catalog, include_free_tier=include_free_tier)
@@ -343,7 +349,7 @@ def read_csv_bytes(data: bytes) -> pl.DataFrame:
     try:
         return pl.read_csv(io.BytesIO(data), infer_schema=False)
     except pl.exceptions.PolarsError as exc:
-        raise InputError(f"not a readable CSV: {str(exc).splitlines()[0]}") from None
+        raise InputError(structural_problem(io.StringIO(data.decode("utf-8", "replace"), newline=""), exc)) from None
 
 
 def evaluate_csv(data: bytes, *, catalog: Catalog | None = None, include_free_tier: bool = False) -> BatchResult:

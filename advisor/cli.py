@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from advisor.errors import AdvisorError
@@ -74,9 +75,10 @@ def recommend_cmd(
     format: FormatOpt = Format.table,
 ) -> None:
     """Recommend the cheapest sound placement for one workload, with alternatives and rejections."""
+    from advisor.catalog.store import load_catalog
     from advisor.recommend import recommend
     from advisor.render import recommendation
-    from advisor.workload_io import load_document, parse_workload
+    from advisor.workload_io import check_region, load_document, parse_workload
 
     data: dict = {}
     if file is not None:
@@ -94,7 +96,10 @@ def recommend_cmd(
                 raise typer.BadParameter(f"--set takes field=value, got {item!r}")
             data[key.strip()] = value.strip()
         data.setdefault("id", "workload")
-    rec = recommend(parse_workload(data), top_k=top_k, include_free_tier=include_free_tier)
+    workload = parse_workload(data)
+    catalog = load_catalog()
+    check_region(workload, catalog.regions())
+    rec = recommend(workload, catalog=catalog, top_k=top_k, include_free_tier=include_free_tier)
     if format is Format.json:
         sys.stdout.write(rec.model_dump_json(indent=2) + "\n")
         return
@@ -112,6 +117,8 @@ def evaluate_cmd(
     chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)", min=1000)] = 100_000,
     workers: Annotated[int, typer.Option(help="processes answering distinct shapes", min=1, max=64)]
     = min(os_module.cpu_count() or 1, 4),
+    fail_on_errors: Annotated[bool, typer.Option(help="exit 1 when any row is in error (everything is still "
+                                                      "written): for CI jobs")] = False,
 ) -> None:
     """Evaluate a whole workload CSV: one output row per input row, in order, answered or explained."""
     import json as _json
@@ -119,11 +126,16 @@ def evaluate_cmd(
     import polars as pl
 
     from advisor.batch import OUTPUT_SCHEMA, Evaluator, evaluate_chunks
-    from advisor.batch_io import ChunkWriter, read_chunks
+    from advisor.batch_io import FORMATS, ChunkWriter, read_chunks
     from advisor.batch_io import output_format as pick_format
     from advisor.catalog.store import load_catalog
 
-    fmt = pick_format(output, output_format)
+    fmt = _usage(lambda: pick_format(output, output_format), "--output")
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"unknown format {fmt!r}; use csv, parquet or json", param_hint="--format")
+    if fmt == "parquet" and str(output) == "-":
+        raise typer.BadParameter("Parquet cannot be written to standard output; give a file name",
+                                 param_hint="--output")
     evaluator = Evaluator(load_catalog(), include_free_tier, workers=workers)
     header = _csv_header(file)
     empty = pl.DataFrame(schema={**{c: pl.String for c in header}, **OUTPUT_SCHEMA})
@@ -138,6 +150,19 @@ def evaluate_cmd(
         beside.write_text(_json.dumps(summary, indent=2) + "\n")
         report.print(f"wrote {summary['rows']} rows to {output}; summary in {beside}")
     report.print(_summary_table(summary))
+    if fail_on_errors and summary["errors"]:
+        err.print(f"[red]error:[/] {summary['errors']} of {summary['rows']} rows are in error (--fail-on-errors)")
+        raise typer.Exit(1)
+
+
+def _usage(pick, option: str):
+    """A wrong way to call a command (an output name or format it cannot write) is a usage error: exit 2."""
+    from advisor.errors import InputError
+
+    try:
+        return pick()
+    except InputError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 def _csv_header(file: Path) -> list[str]:
@@ -204,8 +229,11 @@ def report_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="REPORT.html (self-contained) or REPORT.md")],
 ) -> None:
     """Write an architecture-review report: choice, alternatives, rejections, what-ifs, charts, provenance."""
-    from advisor.review.report import write_report
+    from advisor.review.report import HTML_SUFFIXES, MD_SUFFIXES, write_report
 
+    if output.suffix.lower() not in HTML_SUFFIXES + MD_SUFFIXES:
+        raise typer.BadParameter(f"the report file must end in .html or .md (got {output.name!r})",
+                                 param_hint="--output")
     written = write_report(file, output)
     out.print(f"wrote {written}")
 
@@ -316,7 +344,7 @@ def main() -> None:
     try:
         app()
     except AdvisorError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise SystemExit(1) from None
 
 

@@ -133,7 +133,7 @@ def test_form_errors_name_each_field():
     parsed = form.parse(values, regions=["us-east-1", "eu-west-1"])
     assert parsed.workload is None
     assert set(parsed.errors) == {"vcpu", "replicas", "region", "allowed_services", "top_k"}
-    assert parsed.errors["vcpu"] == ["Input should be greater than 0"]
+    assert parsed.errors["vcpu"] == ["must be greater than 0"]
     cross = form.parse({**form.defaults(), "requests_per_month": "100"})
     assert "requests_per_month" in cross.errors
 
