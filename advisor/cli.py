@@ -21,6 +21,14 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
 catalog_app = typer.Typer(no_args_is_help=True, help="Look up and refresh the prices and limits advice rests on.")
 app.add_typer(catalog_app, name="catalog")
 
+EXIT_CODES = {
+    0: "done (with `evaluate`, rows in error are answers too, unless `--fail-on-errors`)",
+    1: "bad input: the message names the field (and the CSV line); the facts cannot be used; with "
+       "`evaluate --fail-on-errors`, rows in error",
+    2: "usage error: an unknown command or option, a missing argument, an output name or format the command "
+       "cannot write",
+}
+
 out = Console()
 err = Console(stderr=True)
 
@@ -69,7 +77,9 @@ def recommend_cmd(
     interruptible: Annotated[bool | None, typer.Option(help="can be stopped with 2 minutes' notice")] = None,
     requests_per_month: Annotated[float | None, typer.Option(help="requests a month")] = None,
     avg_duration_ms: Annotated[float | None, typer.Option(help="average request duration, ms")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="any other field: --set gpus=1")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="any other workload field, repeatable: --set gpus=1 "
+                                                                 "--set tenancy=dedicated (`advisor fields` lists "
+                                                                 "them)")] = None,
     top_k: Annotated[int, typer.Option(help="alternatives to list in full", min=0, max=100)] = 5,
     include_free_tier: Annotated[bool, typer.Option(help="count account-wide free tiers")] = False,
     format: FormatOpt = Format.table,
@@ -236,6 +246,37 @@ def report_cmd(
                                  param_hint="--output")
     written = write_report(file, output)
     out.print(f"wrote {written}")
+
+
+@app.command("fields")
+def fields_cmd(
+    name: Annotated[str | None, typer.Argument(help="one field (e.g. vcpu); all when left out")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, json, or markdown (the README's whole "
+                                                                "generated reference)")] = "table",
+) -> None:
+    """Every workload field with its type, default and meaning (the README's reference, from the model)."""
+    from dataclasses import asdict
+
+    from advisor.reference import markdown, workload_fields
+
+    rows = workload_fields()
+    if name is not None:
+        rows = [r for r in rows if r.name == name]
+        if not rows:
+            raise typer.BadParameter(f"no workload field {name!r}; `advisor fields` lists them", param_hint="NAME")
+    if format == "markdown":
+        sys.stdout.write(markdown() + "\n")
+    elif format == "json":
+        _print_json([asdict(r) for r in rows])
+    elif format == "table":
+        table = Table(title="workload fields" if name is None else None, show_lines=name is None)
+        for col in ("field", "type", "default", "meaning"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(r.name, escape(r.kind), escape(r.default), escape(r.meaning))
+        out.print(table)
+    else:
+        raise typer.BadParameter(f"unknown format {format!r}; use table, json or markdown", param_hint="--format")
 
 
 @app.command("serve")
