@@ -358,26 +358,44 @@ def catalog_import(files: Annotated[list[Path], typer.Argument(help="Price List 
                                                                     "spot-advisor-data.json, spot price history")],
                    as_of: Annotated[str | None, typer.Option(help="publication date for files without one")] = None,
                    ) -> None:
-    """Import official AWS price files; imported facts replace estimates and carry their date."""
+    """Import official AWS price files into this ADVISOR_HOME's catalog (every process using it sees them)."""
     from advisor.catalog import overlay
     from advisor.catalog.importers import import_file
-    from advisor.catalog.store import load_catalog
+    from advisor.catalog.store import compute_version, load_catalog
 
+    before = compute_version()
     for path in files:
         batch = import_file(path, as_of=as_of)
         stored = overlay.save(batch.kind, batch.frame, batch.published, batch.source)
         out.print(f"imported {batch.frame.height} {batch.kind} rows from {path} (published {batch.published}) "
-                  f"-> {stored.path.name}")
+                  f"-> {stored.path}", highlight=False)
+    _changed(before, compute_version())
     catalog = load_catalog()
-    out.print(f"catalog version {catalog.version}, as of {catalog.as_of}")
+    out.print(f"catalog version {catalog.version}, as of {catalog.as_of}", highlight=False)
+
+
+def _changed(before: str, after: str) -> None:
+    """Say which catalog an import changed: the one under ADVISOR_HOME, shared by every process using it."""
+    from advisor.catalog import overlay
+
+    home = overlay.advisor_home()
+    if before == after:
+        out.print(f"the catalog under {home} is unchanged (version {after})", highlight=False)
+        return
+    out.print(f"changed the catalog under {home} (ADVISOR_HOME): version {before} -> {after}. Every process "
+              f"using this ADVISOR_HOME answers from it from now on; to keep imports apart, give each job its own "
+              f"ADVISOR_HOME; to refuse any other catalog, set {overlay.PIN_VARIABLE}={after}", highlight=False)
 
 
 @catalog_app.command("clear-imports")
 def catalog_clear_imports() -> None:
-    """Forget every imported file: answers come from the bundled data again."""
+    """Forget every import under this ADVISOR_HOME: answers come from the bundled data again."""
     from advisor.catalog import overlay
+    from advisor.catalog.store import compute_version
 
-    out.print(f"removed {overlay.clear()} imports")
+    before = compute_version()
+    out.print(f"removed {overlay.clear()} imports from {overlay.imports_dir()}", highlight=False)
+    _changed(before, compute_version())
 
 
 def main() -> None:
