@@ -13,7 +13,7 @@ from advisor.catalog.store import load_catalog
 from advisor.cli import app
 from advisor.errors import CatalogError
 
-FIXTURE = Path(__file__).parent / "fixtures" / "importers" / "get_products_m5_large.json"
+FIXTURE = Path(__file__).parent / "fixtures" / "import" / "get_products_m5_large.json"
 runner = CliRunner()
 
 
