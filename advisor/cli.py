@@ -113,7 +113,7 @@ def recommend_cmd(
     if format is Format.json:
         sys.stdout.write(rec.model_dump_json(indent=2) + "\n")
         return
-    out.print(recommendation(rec))
+    out.print(recommendation(rec, top_k=top_k))
 
 
 @app.command("evaluate")
