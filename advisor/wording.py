@@ -92,8 +92,10 @@ def what_runs(o: Any) -> str:
         head = f"{_plural(count, unit)} of {size}" if service != "batch" else f"jobs of {size}"
         return ", ".join(p for p in (head + on, arch) if p)
     instance = get("instance_type")
-    if not instance:
-        return _plural(count, "unit") if count else ""
+    if not instance:  # a CSV row carries no config: the count in the service's own unit
+        unit = "pod" if service == "eks_fargate" else "job" if service == "batch" else "task" \
+            if "fargate" in service else "unit"
+        return _plural(count, unit) + (" on Fargate" if unit != "unit" else "") if count else ""
     if service == "lightsail":
         return f"{count} x Lightsail {instance}"
     if "replicas_per_node" in config:

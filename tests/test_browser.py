@@ -205,7 +205,9 @@ def test_report_opens_offline_with_nothing_missing(browser, tmp_path):
     wait_for(browser, "#answer")
     assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
     svgs = browser.find_elements(By.CSS_SELECTOR, "figure.chart svg")
-    assert len(svgs) == 4 and all(s.size["width"] > 300 and s.size["height"] > 100 for s in svgs)
+    # cost by option, cost vs operations effort, what-if; no risk chart: no option of this workload has any risk
+    assert len(svgs) == 3 and all(s.size["width"] > 300 and s.size["height"] > 100 for s in svgs)
+    assert not browser.find_elements(By.CSS_SELECTOR, "#chart-cost-vs-risk")
     assert "checkout-api" in browser.title
 
 
@@ -217,8 +219,11 @@ def test_upload_csv_shows_every_row(server, browser, shots, tmp_path):
     browser.find_element(By.ID, "upload-file").send_keys(str(path))
     browser.find_element(By.ID, "submit-upload").click()
     wait_for(browser, "#rows")
-    ids = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#rows tbody tr td:nth-child(2)")]
+    ids = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#rows tbody tr.row td:nth-child(2)")]
     assert ids == ["web-1", "fn-1", "worker-1", "bad-1"]
+    wrap = browser.find_element(By.CSS_SELECTOR, "#rows").find_element(By.XPATH, "..")
+    assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth + 1", wrap), \
+        "the row table fits the page (no sideways scroll): a printout keeps every column"
     assert "vcpu: not a number" in browser.find_element(By.ID, "rows").text
     assert browser.find_elements(By.CSS_SELECTOR, "#chart-cost-by-service svg")
     size(browser, (DESKTOP[0], 1600))  # tall enough for the summary, the chart and every row
