@@ -104,6 +104,10 @@ class Evaluator:
 
     def evaluate(self, chunk: pl.DataFrame, first_row: int) -> pl.DataFrame:
         """The chunk's input columns followed by OUTPUT_COLUMNS, one row per input row, same order."""
+        reserved = sorted({ROW, "_error", "_k"} & set(chunk.columns))
+        if reserved:  # the evaluator's own working columns: an input column of that name would be overwritten
+            raise InputError(f"column {reserved[0]!r} is a name the evaluator uses itself; rename it",
+                             field=reserved[0])
         present = [c for c in CONTRACT_FIELDS if c in chunk.columns]
         shape_cols = ["_k", *[c for c in SHAPE_FIELDS if c in present]]
         frame = (chunk.with_row_index(ROW, offset=first_row)

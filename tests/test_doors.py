@@ -146,3 +146,10 @@ def test_a_malformed_region_is_printed_as_written(capsys, monkeypatch):
                            capsys, monkeypatch)
     assert code == 1
     assert "(got '[a-z]-east-1')" in stderr
+
+
+def test_a_column_named_like_the_evaluators_own_is_refused_clearly(client):
+    """Found by the schemathesis run: a pass-through key `_row` broke the evaluation (a 500)."""
+    answer = client.post("/v1/evaluations", json={"workloads": [{"id": "a", "vcpu": 1, "memory_gib": 2, "_row": 1}]})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == "_row"
