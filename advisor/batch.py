@@ -19,10 +19,11 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
+from advisor.batch_io import structural_problem
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import AdvisorError, InputError
 from advisor.recommend import prefetch, recommend
-from advisor.workload_io import describe, field_errors
+from advisor.workload_io import check_region, describe, field_errors
 from models.recommendation import Recommendation
 from models.workload import Workload
 
@@ -103,6 +104,10 @@ class Evaluator:
 
     def evaluate(self, chunk: pl.DataFrame, first_row: int) -> pl.DataFrame:
         """The chunk's input columns followed by OUTPUT_COLUMNS, one row per input row, same order."""
+        reserved = sorted({ROW, "_error", "_k"} & set(chunk.columns))
+        if reserved:  # the evaluator's own working columns: an input column of that name would be overwritten
+            raise InputError(f"column {reserved[0]!r} is a name the evaluator uses itself; rename it",
+                             field=reserved[0])
         present = [c for c in CONTRACT_FIELDS if c in chunk.columns]
         shape_cols = ["_k", *[c for c in SHAPE_FIELDS if c in present]]
         frame = (chunk.with_row_index(ROW, offset=first_row)
@@ -140,12 +145,17 @@ def answer_shapes(keys: list[tuple], catalog: Catalog, include_free_tier: bool) 
 
     The valid shapes' instance and node frontiers are computed in bulk first (`prefetch`)."""
     workloads: list[Workload | dict[str, Any]] = []
+    regions = catalog.regions()
     for key in keys:
         data = {k: v for k, v in key if v is not None}
         try:
-            workloads.append(Workload.model_validate({"id": "shape", **data}))
+            workload = Workload.model_validate({"id": "shape", **data})
+            check_region(workload, regions)
+            workloads.append(workload)
         except ValidationError as exc:
             workloads.append({"status": "error", "error": describe(field_errors(exc))})
+        except InputError as exc:
+            workloads.append({"status": "error", "error": str(exc)})
     valid = [w for w in workloads if isinstance(w, Workload)]
     for start in range(0, len(valid), PREFETCH_SHAPES):
         prefetch(valid[start:start + PREFETCH_SHAPES], catalog=catalog, include_free_tier=include_free_tier)
@@ -343,7 +353,7 @@ def read_csv_bytes(data: bytes) -> pl.DataFrame:
     try:
         return pl.read_csv(io.BytesIO(data), infer_schema=False)
     except pl.exceptions.PolarsError as exc:
-        raise InputError(f"not a readable CSV: {str(exc).splitlines()[0]}") from None
+        raise InputError(structural_problem(io.StringIO(data.decode("utf-8", "replace"), newline=""), exc)) from None
 
 
 def evaluate_csv(data: bytes, *, catalog: Catalog | None = None, include_free_tier: bool = False) -> BatchResult:

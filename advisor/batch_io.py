@@ -7,10 +7,11 @@ values as they are.
 
 from __future__ import annotations
 
+import csv
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -36,7 +37,28 @@ def read_chunks(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
     try:
         yield from pl.scan_csv(path, infer_schema=False).collect_batches(chunk_size=chunk_rows)
     except pl.exceptions.PolarsError as exc:
-        raise InputError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            raise InputError(f"{path}: {structural_problem(handle, exc)}") from None
+
+
+def structural_problem(lines: Iterable[str], exc: Exception | None = None) -> str | None:
+    """Why a CSV cannot be read, naming the line (line 1 is the header): an unclosed quote, a row with more
+    cells than the header; None when the structure is sound. `exc`, the fast reader's error, is the answer of
+    last resort. Run after the fast reader failed (or on a bounded upload), so a large sound file never pays."""
+    reader = csv.reader(lines, strict=True)
+    width, start = None, 1
+    try:
+        for row in reader:
+            if width is None:
+                width = len(row)
+            elif len(row) > width:
+                return f"line {start}: {len(row)} cells, but the header has {width}"
+            start = reader.line_num + 1
+    except csv.Error as err:
+        if "end of data" in str(err) or "EOF" in str(err):
+            return f"line {start}: a quoted cell is never closed (a \" without its closing \")"
+        return f"line {reader.line_num}: not a well-formed CSV row ({err})"
+    return None if exc is None else f"not a readable CSV ({str(exc).splitlines()[0]})"
 
 
 def neutralise(frame: pl.DataFrame) -> pl.DataFrame:

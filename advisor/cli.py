@@ -21,6 +21,14 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
 catalog_app = typer.Typer(no_args_is_help=True, help="Look up and refresh the prices and limits advice rests on.")
 app.add_typer(catalog_app, name="catalog")
 
+EXIT_CODES = {
+    0: "done (with `evaluate`, rows in error are answers too, unless `--fail-on-errors`)",
+    1: "bad input: the message names the field (and the CSV line); the facts cannot be used; with "
+       "`evaluate --fail-on-errors`, rows in error",
+    2: "usage error: an unknown command or option, a missing argument, an output name or format the command "
+       "cannot write",
+}
+
 out = Console()
 err = Console(stderr=True)
 
@@ -69,15 +77,18 @@ def recommend_cmd(
     interruptible: Annotated[bool | None, typer.Option(help="can be stopped with 2 minutes' notice")] = None,
     requests_per_month: Annotated[float | None, typer.Option(help="requests a month")] = None,
     avg_duration_ms: Annotated[float | None, typer.Option(help="average request duration, ms")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="any other field: --set gpus=1")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="any other workload field, repeatable: --set gpus=1 "
+                                                                 "--set tenancy=dedicated (`advisor fields` lists "
+                                                                 "them)")] = None,
     top_k: Annotated[int, typer.Option(help="alternatives to list in full", min=0, max=100)] = 5,
     include_free_tier: Annotated[bool, typer.Option(help="count account-wide free tiers")] = False,
     format: FormatOpt = Format.table,
 ) -> None:
     """Recommend the cheapest sound placement for one workload, with alternatives and rejections."""
+    from advisor.catalog.store import load_catalog
     from advisor.recommend import recommend
     from advisor.render import recommendation
-    from advisor.workload_io import load_document, parse_workload
+    from advisor.workload_io import check_region, load_document, parse_workload
 
     data: dict = {}
     if file is not None:
@@ -95,11 +106,14 @@ def recommend_cmd(
                 raise typer.BadParameter(f"--set takes field=value, got {item!r}")
             data[key.strip()] = value.strip()
         data.setdefault("id", "workload")
-    rec = recommend(parse_workload(data), top_k=top_k, include_free_tier=include_free_tier)
+    workload = parse_workload(data)
+    catalog = load_catalog()
+    check_region(workload, catalog.regions())
+    rec = recommend(workload, catalog=catalog, top_k=top_k, include_free_tier=include_free_tier)
     if format is Format.json:
         sys.stdout.write(rec.model_dump_json(indent=2) + "\n")
         return
-    out.print(recommendation(rec))
+    out.print(recommendation(rec, top_k=top_k))
 
 
 @app.command("evaluate")
@@ -113,6 +127,8 @@ def evaluate_cmd(
     chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)", min=1000)] = 100_000,
     workers: Annotated[int, typer.Option(help="processes answering distinct shapes", min=1, max=64)]
     = min(os_module.cpu_count() or 1, 4),
+    fail_on_errors: Annotated[bool, typer.Option(help="exit 1 when any row is in error (everything is still "
+                                                      "written): for CI jobs")] = False,
 ) -> None:
     """Evaluate a whole workload CSV: one output row per input row, in order, answered or explained."""
     import json as _json
@@ -120,11 +136,16 @@ def evaluate_cmd(
     import polars as pl
 
     from advisor.batch import OUTPUT_SCHEMA, Evaluator, evaluate_chunks
-    from advisor.batch_io import ChunkWriter, read_chunks
+    from advisor.batch_io import FORMATS, ChunkWriter, read_chunks
     from advisor.batch_io import output_format as pick_format
     from advisor.catalog.store import load_catalog
 
-    fmt = pick_format(output, output_format)
+    fmt = _usage(lambda: pick_format(output, output_format), "--output")
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"unknown format {fmt!r}; use csv, parquet or json", param_hint="--format")
+    if fmt == "parquet" and str(output) == "-":
+        raise typer.BadParameter("Parquet cannot be written to standard output; give a file name",
+                                 param_hint="--output")
     evaluator = Evaluator(load_catalog(), include_free_tier, workers=workers)
     header = _csv_header(file)
     empty = pl.DataFrame(schema={**{c: pl.String for c in header}, **OUTPUT_SCHEMA})
@@ -139,6 +160,19 @@ def evaluate_cmd(
         beside.write_text(_json.dumps(summary, indent=2) + "\n")
         report.print(f"wrote {summary['rows']} rows to {output}; summary in {beside}")
     report.print(_summary_table(summary))
+    if fail_on_errors and summary["errors"]:
+        err.print(f"[red]error:[/] {summary['errors']} of {summary['rows']} rows are in error (--fail-on-errors)")
+        raise typer.Exit(1)
+
+
+def _usage(pick, option: str):
+    """A wrong way to call a command (an output name or format it cannot write) is a usage error: exit 2."""
+    from advisor.errors import InputError
+
+    try:
+        return pick()
+    except InputError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 def _csv_header(file: Path) -> list[str]:
@@ -205,10 +239,44 @@ def report_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="REPORT.html (self-contained) or REPORT.md")],
 ) -> None:
     """Write an architecture-review report: choice, alternatives, rejections, what-ifs, charts, provenance."""
-    from advisor.review.report import write_report
+    from advisor.review.report import HTML_SUFFIXES, MD_SUFFIXES, write_report
 
+    if output.suffix.lower() not in HTML_SUFFIXES + MD_SUFFIXES:
+        raise typer.BadParameter(f"the report file must end in .html or .md (got {output.name!r})",
+                                 param_hint="--output")
     written = write_report(file, output)
     out.print(f"wrote {written}")
+
+
+@app.command("fields")
+def fields_cmd(
+    name: Annotated[str | None, typer.Argument(help="one field (e.g. vcpu); all when left out")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, json, or markdown (the README's whole "
+                                                                "generated reference)")] = "table",
+) -> None:
+    """Every workload field with its type, default and meaning (the README's reference, from the model)."""
+    from dataclasses import asdict
+
+    from advisor.reference import markdown, workload_fields
+
+    rows = workload_fields()
+    if name is not None:
+        rows = [r for r in rows if r.name == name]
+        if not rows:
+            raise typer.BadParameter(f"no workload field {name!r}; `advisor fields` lists them", param_hint="NAME")
+    if format == "markdown":
+        sys.stdout.write(markdown() + "\n")
+    elif format == "json":
+        _print_json([asdict(r) for r in rows])
+    elif format == "table":
+        table = Table(title="workload fields" if name is None else None, show_lines=name is None)
+        for col in ("field", "type", "default", "meaning"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(r.name, escape(r.kind), escape(r.default), escape(r.meaning))
+        out.print(table)
+    else:
+        raise typer.BadParameter(f"unknown format {format!r}; use table, json or markdown", param_hint="--format")
 
 
 @app.command("serve")
@@ -293,26 +361,44 @@ def catalog_import(files: Annotated[list[Path], typer.Argument(help="Price List 
                                                                     "spot-advisor-data.json, spot price history")],
                    as_of: Annotated[str | None, typer.Option(help="publication date for files without one")] = None,
                    ) -> None:
-    """Import official AWS price files; imported facts replace estimates and carry their date."""
+    """Import official AWS price files into this ADVISOR_HOME's catalog (every process using it sees them)."""
     from advisor.catalog import overlay
     from advisor.catalog.importers import import_file
-    from advisor.catalog.store import load_catalog
+    from advisor.catalog.store import compute_version, load_catalog
 
+    before = compute_version()
     for path in files:
         batch = import_file(path, as_of=as_of)
         stored = overlay.save(batch.kind, batch.frame, batch.published, batch.source)
         out.print(f"imported {batch.frame.height} {batch.kind} rows from {path} (published {batch.published}) "
-                  f"-> {stored.path.name}")
+                  f"-> {stored.path}", highlight=False)
+    _changed(before, compute_version())
     catalog = load_catalog()
-    out.print(f"catalog version {catalog.version}, as of {catalog.as_of}")
+    out.print(f"catalog version {catalog.version}, as of {catalog.as_of}", highlight=False)
+
+
+def _changed(before: str, after: str) -> None:
+    """Say which catalog an import changed: the one under ADVISOR_HOME, shared by every process using it."""
+    from advisor.catalog import overlay
+
+    home = overlay.advisor_home()
+    if before == after:
+        out.print(f"the catalog under {home} is unchanged (version {after})", highlight=False)
+        return
+    out.print(f"changed the catalog under {home} (ADVISOR_HOME): version {before} -> {after}. Every process "
+              f"using this ADVISOR_HOME answers from it from now on; to keep imports apart, give each job its own "
+              f"ADVISOR_HOME; to refuse any other catalog, set {overlay.PIN_VARIABLE}={after}", highlight=False)
 
 
 @catalog_app.command("clear-imports")
 def catalog_clear_imports() -> None:
-    """Forget every imported file: answers come from the bundled data again."""
+    """Forget every import under this ADVISOR_HOME: answers come from the bundled data again."""
     from advisor.catalog import overlay
+    from advisor.catalog.store import compute_version
 
-    out.print(f"removed {overlay.clear()} imports")
+    before = compute_version()
+    out.print(f"removed {overlay.clear()} imports from {overlay.imports_dir()}", highlight=False)
+    _changed(before, compute_version())
 
 
 def main() -> None:
@@ -320,7 +406,7 @@ def main() -> None:
     try:
         app()
     except AdvisorError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise SystemExit(1) from None
 
 

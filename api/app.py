@@ -12,12 +12,12 @@ from starlette.middleware import Middleware
 
 from api import errors
 from api.middleware import ApiKeyAuth, BodyLimit, RequestContext
-from api.routers import catalog, evaluations, meta, plans, recommendations, review
+from api.routers import catalog, docs, evaluations, meta, plans, recommendations, review
 from api.settings import Settings
 from api.state import AppState
 
 # Paths that need no API key: health and metrics (probes, scrapers), the index and the documentation.
-OPEN_PATHS = frozenset({"/", "/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+OPEN_PATHS = frozenset({"/", "/healthz", "/metrics", "/openapi.json", *docs.OPEN_PATHS})
 
 DESCRIPTION = """Where, and how, should a workload run on AWS, and what will it cost?
 
@@ -50,9 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     middleware.append(Middleware(BodyLimit, max_bytes=settings.max_body_bytes))
 
     app = FastAPI(title="AWS workload placement advisor", version=meta.API_VERSION, description=DESCRIPTION,
-                  lifespan=lifespan, middleware=middleware)
+                  lifespan=lifespan, middleware=middleware, docs_url=None, redoc_url=None)
     app.state.advisor = state
     errors.install(app)
+    docs.install(app)
 
     # Documents the header in OpenAPI (the check itself is ApiKeyAuth, before any body is read).
     v1_dependencies = [] if settings.api_key is None else [

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from advisor.errors import AdvisorError, CatalogError, FactMissing, ImportFormatError, InputError
+from advisor.workload_io import message_for
 from api.logs import request_id_var
 
 log = logging.getLogger("api.errors")
@@ -47,8 +48,8 @@ class ErrorBody(BaseModel):
     request_id: str | None = None
 
     model_config = {"json_schema_extra": {"examples": [{
-        "status": 422, "code": "invalid_input", "message": "workload.vcpu: Input should be greater than 0",
-        "errors": [{"field": "workload.vcpu", "message": "Input should be greater than 0", "type": "greater_than",
+        "status": 422, "code": "invalid_input", "message": "workload.vcpu: must be greater than 0",
+        "errors": [{"field": "workload.vcpu", "message": "must be greater than 0", "type": "greater_than",
                     "value": -1, "row": None}], "request_id": "3f2a9c0e5b8d4e6f9a1b2c3d4e5f6a7b"}]}}
 
 
@@ -114,7 +115,7 @@ def validation_items(errors: Iterable[dict[str, Any]], *, row: int | None = None
     items = []
     for err in errors:
         field = _field(err.get("loc", ()))
-        items.append(ErrorItem(field=f"{prefix}{field}" if prefix else field, message=str(err.get("msg", "invalid")),
+        items.append(ErrorItem(field=f"{prefix}{field}" if prefix else field, message=message_for(err),
                                row=row, type=str(err.get("type")) if err.get("type") else None,
                                value=shorten(err.get("input"))))
     return items

@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     catalog_refresh_seconds: float = Field(30.0, ge=0, le=86_400,
                                            description="how often the catalog version is re-checked (imports)")
     warm_up: bool = Field(True, description="load the catalog and solve a sample workload at start-up")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="DEBUG, INFO, WARNING or ERROR: the least severe log record written")
     max_connections: int = Field(1000, ge=1, le=100_000, description="open connections per worker before 503")
 
     @field_validator("api_key", mode="before")

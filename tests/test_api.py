@@ -83,6 +83,33 @@ def test_index_links_every_resource(client):
             "metrics", "openapi", "docs"} <= set(body["links"])
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
+
+
+def test_index_sends_a_browser_to_the_review_page(client):
+    page = client.get("/", headers={"Accept": BROWSER_ACCEPT}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/review"
+    for accept in ("*/*", "application/json", "application/json, text/html"):
+        answer = client.get("/", headers={"Accept": accept}, follow_redirects=False)
+        assert answer.status_code == 200, accept
+        assert answer.json()["links"]["review"] == "/review"
+
+
+@pytest.mark.parametrize("path, asset", [("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")])
+def test_docs_pages_load_their_assets_from_this_server(client, path, asset):
+    import re
+
+    page = client.get(path)
+    assert page.status_code == 200
+    urls = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert urls and all(u.startswith("/") and not u.startswith("//") for u in urls), urls
+    assert "googleapis" not in page.text and "cdn." not in page.text
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "img-src 'self' data:;" in policy and "http" not in policy
+    script = client.get(f"/docs/assets/{asset}")
+    assert script.status_code == 200 and len(script.content) > 500_000
+
+
 def test_healthz_names_the_catalog_version(client, catalog):
     response = client.get("/healthz")
     assert response.status_code == 200
@@ -503,7 +530,8 @@ def test_api_key_required_when_configured():
         assert_error(c.get("/v1/catalog/version", headers={"X-API-Key": "s3cr\xe9t".encode("latin-1")}), 401)
         assert c.get("/v1/catalog/version", headers={"X-API-Key": "s3cret-key"}).status_code == 200
         # open: probes, scrapers, index and documentation
-        for path in ("/healthz", "/metrics", "/", "/openapi.json", "/docs"):
+        for path in ("/healthz", "/metrics", "/", "/openapi.json", "/docs", "/redoc",
+                     "/docs/assets/swagger-ui-bundle.js", "/docs/assets/redoc.standalone.js"):
             assert c.get(path).status_code == 200, path
         # checked before any body is read: a huge unauthenticated upload is refused with 401, not 413
         assert_error(c.post("/v1/evaluations", content=b"x" * (6 * 1024 * 1024), headers={"content-type": "text/csv"}),

@@ -89,6 +89,8 @@ def browser() -> Iterator[webdriver.Chrome]:
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
                  "--disable-extensions", "--hide-scrollbars", "--force-device-scale-factor=1",
+                 # no network: every host name but the test server's fails to resolve
+                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
                  f"--user-data-dir={profile}", f"--window-size={DESKTOP[0]},{DESKTOP[1]}"):
         options.add_argument(flag)
     try:
@@ -203,7 +205,9 @@ def test_report_opens_offline_with_nothing_missing(browser, tmp_path):
     wait_for(browser, "#answer")
     assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
     svgs = browser.find_elements(By.CSS_SELECTOR, "figure.chart svg")
-    assert len(svgs) == 4 and all(s.size["width"] > 300 and s.size["height"] > 100 for s in svgs)
+    # cost by option, cost vs operations effort, what-if; no risk chart: no option of this workload has any risk
+    assert len(svgs) == 3 and all(s.size["width"] > 300 and s.size["height"] > 100 for s in svgs)
+    assert not browser.find_elements(By.CSS_SELECTOR, "#chart-cost-vs-risk")
     assert "checkout-api" in browser.title
 
 
@@ -215,8 +219,11 @@ def test_upload_csv_shows_every_row(server, browser, shots, tmp_path):
     browser.find_element(By.ID, "upload-file").send_keys(str(path))
     browser.find_element(By.ID, "submit-upload").click()
     wait_for(browser, "#rows")
-    ids = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#rows tbody tr td:nth-child(2)")]
+    ids = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#rows tbody tr.row td:nth-child(2)")]
     assert ids == ["web-1", "fn-1", "worker-1", "bad-1"]
+    wrap = browser.find_element(By.CSS_SELECTOR, "#rows").find_element(By.XPATH, "..")
+    assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth + 1", wrap), \
+        "the row table fits the page (no sideways scroll): a printout keeps every column"
     assert "vcpu: not a number" in browser.find_element(By.ID, "rows").text
     assert browser.find_elements(By.CSS_SELECTOR, "#chart-cost-by-service svg")
     size(browser, (DESKTOP[0], 1600))  # tall enough for the summary, the chart and every row
@@ -224,3 +231,36 @@ def test_upload_csv_shows_every_row(server, browser, shots, tmp_path):
     size(browser, PHONE)
     browser.get(f"{server}/review")
     shoot(browser, shots, "review-form-phone")
+
+
+def _external_fetches(driver: webdriver.Chrome, server: str) -> list[str]:
+    """Resources the page loaded from anywhere but the server. ReDoc's bundle asks for its logo from its CDN:
+    the page's Content-Security-Policy (img-src 'self') blocks that before any request (duration 0), so a
+    blocked image does not count; anything else from elsewhere does."""
+    entries = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.toJSON())")
+    return [e["name"] for e in entries if not e["name"].startswith(server)
+            and not (e["initiatorType"] == "img" and e["duration"] == 0 and e["transferSize"] == 0)]
+
+
+def test_api_docs_render_with_no_network(server, browser, shots):
+    """/docs and /redoc draw the API's operations with every asset from this server (names resolve to nothing)."""
+    size(browser, DESKTOP)
+    browser.get(f"{server}/docs")
+    operations = WebDriverWait(browser, WAIT_S).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path"))
+    paths = {o.get_attribute("data-path") or o.text for o in operations}
+    assert "/v1/recommendations" in paths
+    assert _external_fetches(browser, server) == []
+    shoot(browser, shots, "api-docs-desktop")
+
+    browser.get(f"{server}/redoc")
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: "Recommend a placement for one workload" in d.find_element(By.TAG_NAME, "body").text)
+    assert _external_fetches(browser, server) == []
+    shoot(browser, shots, "api-redoc-desktop")
+
+
+def test_index_opens_the_review_page_in_a_browser(server, browser):
+    browser.get(f"{server}/")
+    wait_for(browser, "form")
+    assert browser.current_url == f"{server}/review"

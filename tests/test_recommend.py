@@ -156,10 +156,14 @@ def test_capacity_guarantee_uses_a_reservation(catalog):
 
 
 def test_scheduled_instances_are_always_rejected_with_aws_words(catalog):
+    """In our words, with AWS's own statement quoted as AWS's (never as if the product said it)."""
     rec = recommend(Workload(id="w", vcpu=2, memory_gib=8), catalog=catalog)
     scheduled = [r for r in rec.rejected if r.option == "scheduled"]
     assert scheduled and scheduled[0].reason == "scheduled_no_longer_sold"
-    assert "Scheduled Reserved Instances" in scheduled[0].message
+    statement = catalog.facts.value("scheduled_instances.api_statement")
+    assert scheduled[0].message.startswith("AWS no longer sells Scheduled Instances")
+    assert f'AWS: "{statement}"' in scheduled[0].message
+    assert "We do not have" not in scheduled[0].message
 
 
 def test_batch_wins_jobs_at_equal_cost_because_it_is_managed(catalog):

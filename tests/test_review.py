@@ -133,7 +133,7 @@ def test_form_errors_name_each_field():
     parsed = form.parse(values, regions=["us-east-1", "eu-west-1"])
     assert parsed.workload is None
     assert set(parsed.errors) == {"vcpu", "replicas", "region", "allowed_services", "top_k"}
-    assert parsed.errors["vcpu"] == ["Input should be greater than 0"]
+    assert parsed.errors["vcpu"] == ["must be greater than 0"]
     cross = form.parse({**form.defaults(), "requests_per_month": "100"})
     assert "requests_per_month" in cross.errors
 
@@ -152,10 +152,12 @@ def test_pareto_front_and_categories():
         < charts.risk_rank(">20%")
 
 
-def test_charts_are_svg_with_unique_ids(constrained):
+def test_charts_are_svg_with_unique_ids(constrained, catalog):
     _w, rec, ifs = constrained
     options = [rec.choice, *rec.alternatives]
-    drawn = [charts.cost_by_option(options), charts.cost_vs_risk(options), charts.cost_vs_ops(options),
+    spot = recommend(Workload(id="spot", vcpu=2, memory_gib=8, interruptible=True), catalog=catalog)
+    varied = [spot.choice, *spot.alternatives]  # risk and operations effort vary: both trade-off charts drawn
+    drawn = [charts.cost_by_option(options), charts.cost_vs_risk(varied), charts.cost_vs_ops(varied),
              charts.what_if_chart(rec.choice.monthly_usd, [x.as_dict() for x in ifs]),
              charts.cost_by_service({"ec2": {"rows": 2, "monthly_usd": 10.0}}),
              charts.packed_nodes([{"label": "eks", "nodes": 3, "replicas": 7}])]
@@ -166,6 +168,37 @@ def test_charts_are_svg_with_unique_ids(constrained):
         ids += re.findall(r'\sid="([^"]+)"', c.inline)
     assert len(ids) == len(set(ids)), "charts inlined on one page must not share an id"
     assert charts.cost_by_option([]) is None
+
+
+def test_a_flat_chart_is_not_drawn(constrained, catalog):
+    """Interruption risk: no option of a non-interruptible workload has any, so the chart would say nothing."""
+    _w, rec, _ifs = constrained
+    options = [rec.choice, *rec.alternatives]
+    assert {o.interruption_risk for o in options} == {"none"}
+    assert charts.cost_vs_risk(options) is None
+    spot = recommend(Workload(id="spot", vcpu=2, memory_gib=8, interruptible=True), catalog=catalog)
+    varied = [spot.choice, *spot.alternatives]
+    assert len({o.interruption_risk for o in varied}) > 1
+    assert charts.cost_vs_risk(varied) is not None
+
+
+def test_money_ticks_are_short_and_few():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    assert [charts.money_tick(v) for v in (0, 750, 1500, 1750, 12_000, 1_250_000, -181.64)] == \
+        ["$0", "$750", "$1.5k", "$1.75k", "$12k", "$1.25M", "-$182"]
+    for high in (2_000, 2_345.67, 87_654, 3.2e6):
+        fig = Figure(figsize=(4.0, 2.0))
+        ax = fig.add_subplot()
+        ax.set_xlim(0, high)
+        charts._money_axis(ax)
+        fig.canvas.draw() if hasattr(fig.canvas, "draw") else None
+        ticks = [t for t in ax.get_xticks() if 0 <= t <= high]
+        labels = [charts.money_tick(t) for t in ticks]
+        assert 2 <= len(ticks) <= 6 and all(len(x) <= 6 for x in labels), labels
 
 
 # --- the page ------------------------------------------------------------------------------------------------
@@ -233,8 +266,10 @@ def test_review_post_shows_the_whole_answer(client, catalog):
     assert rec.catalog.version in text and rec.catalog.as_of in text
     assert 'id="estimates"' in text and "estimate" in text
     assert "Requiring dedicated tenancy costs" in text
-    for key in ("cost-by-option", "cost-vs-risk", "cost-vs-ops", "what-if"):
+    for key in ("cost-by-option", "what-if"):
         assert f'id="chart-{key}"' in text
+    # flat, so not drawn: no option has any interruption risk, and every option left is ECS on EC2 (medium ops)
+    assert 'id="chart-cost-vs-risk"' not in text and 'id="chart-cost-vs-ops"' not in text
     page = Page(text)
     assert len(page.ids) == len(set(page.ids))
     # the form comes back filled in, to try other inputs
@@ -356,7 +391,7 @@ def test_report_html_is_self_contained(tmp_path):
     out = write_report(src, tmp_path / "review.html")
     html = out.read_text()
     assert_self_contained(html)
-    assert html.count("<svg") == 4
+    assert html.count("<svg") == 2  # cost by option and what-if; risk and ops effort are flat here
     assert "Requiring dedicated tenancy costs" in html
     assert "The inputs" in html and "ledger" in html
     assert "apache-libcloud" in html  # provenance: sources
@@ -367,8 +402,7 @@ def test_report_markdown_writes_charts_beside_it(tmp_path):
     out = write_report(EXAMPLES / "api.json", tmp_path / "r" / "REPORT.md")
     md = out.read_text()
     svgs = sorted(p.name for p in out.parent.glob("*.svg"))
-    assert svgs == ["REPORT-cost-by-option.svg", "REPORT-cost-vs-ops.svg", "REPORT-cost-vs-risk.svg",
-                    "REPORT-what-if.svg"]
+    assert svgs == ["REPORT-cost-by-option.svg", "REPORT-cost-vs-ops.svg", "REPORT-what-if.svg"]
     for name in svgs:
         assert f"]({name})" in md
         assert (out.parent / name).read_text().lstrip().startswith("<?xml")

@@ -70,8 +70,10 @@ def _fit(catalog: Catalog, w: Workload) -> tuple[pl.DataFrame | None, tuple[str,
 def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generated:
     g = Generated()
     g.reject(SERVICE.value, "scheduled", "scheduled_no_longer_sold",
-             ctx.catalog.facts.value("scheduled_instances.aws_statement")
-             + " Substitutes: capacity_reservation, savings_plan.")
+             "AWS no longer sells Scheduled Instances (AWS: \""
+             + ctx.catalog.facts.value("scheduled_instances.api_statement")
+             + "\"); reserve capacity with an On-Demand Capacity Reservation, or get the discount with a "
+               "Savings Plan")
     if (rejection := gate(SERVICE, w)) is not None:
         g.rejections.insert(0, rejection)
         return g

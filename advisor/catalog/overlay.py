@@ -24,6 +24,20 @@ def imports_dir() -> Path:
     return advisor_home() / "imports"
 
 
+PIN_VARIABLE = "ADVISOR_CATALOG_VERSION"
+
+
+def check_pin(version: str) -> None:
+    """A process that pinned a catalog version refuses any other (an import elsewhere under the same
+    ADVISOR_HOME changes it), rather than quietly answering from other prices."""
+    from advisor.errors import CatalogError
+
+    pinned = os.environ.get(PIN_VARIABLE, "").strip()
+    if pinned and pinned != version:
+        raise CatalogError(f"{PIN_VARIABLE}={pinned} but the catalog under {advisor_home()} is version {version} "
+                           f"(imports changed it): unset {PIN_VARIABLE}, or use the ADVISOR_HOME that has it")
+
+
 @dataclass(frozen=True)
 class StoredImport:
     kind: str

@@ -91,8 +91,10 @@ _loaded: dict[str, Catalog] = {}
 
 
 def load_catalog() -> Catalog:
-    """The current catalog (cached in memory per version, and on disk as Parquet)."""
+    """The current catalog (cached in memory per version, and on disk as Parquet); refuses any version other
+    than ADVISOR_CATALOG_VERSION when that is set."""
     version = compute_version()
+    overlay.check_pin(version)
     with _lock:
         if version not in _loaded:
             _loaded[version] = _load(version)

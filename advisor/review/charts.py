@@ -149,12 +149,26 @@ def _scope_ids(svg: str, key: str) -> str:
 
 
 def _money_axis(ax: Any, axis: str = "x") -> None:
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    fmt = FuncFormatter(lambda v, _pos: f"${v:,.0f}")
-    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+    # few ticks, short labels: "$1,500$1,750$2,000" collided on a narrow chart
+    which = ax.xaxis if axis == "x" else ax.yaxis
+    which.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10], min_n_ticks=2))
+    which.set_major_formatter(FuncFormatter(lambda v, _pos: money_tick(v)))
     ax.grid(axis=axis, color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
+
+
+def money_tick(value: float) -> str:
+    """'$0', '$750', '$1.5k', '$1.75k', '$12k', '$1.2M': at most six characters, so neighbours never touch."""
+    size = abs(value)
+    if size >= 1e6:
+        text = f"{size / 1e6:.2f}".rstrip("0").rstrip(".") + "M"
+    elif size >= 1e3:
+        text = f"{size / 1e3:.2f}".rstrip("0").rstrip(".") + "k"
+    else:
+        text = f"{size:,.0f}"
+    return ("-$" if value < 0 else "$") + text
 
 
 def cost_by_option(options: Sequence[Any]) -> Chart | None:
@@ -202,6 +216,8 @@ def _tradeoff(key: str, title: str, options: Sequence[Any], rank: Any, axis_labe
         return None
     costs = [float(_get(o, "monthly_usd")) for o in options]
     ranks = [rank(o) for o in options]
+    if len(set(ranks)) < 2:
+        return None  # every option at one level (e.g. no risk anywhere): the chart would say nothing
     front = set(pareto_front(list(zip(costs, ranks, strict=True))))
 
     def draw(fig: Any) -> None:

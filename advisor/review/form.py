@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from advisor.workload_io import field_errors
+from advisor.workload_io import field_errors, unknown_region
 from models.workload import Arch, Ops, Orchestrator, Packaging, Service, Tenancy, Workload
 
 GPU_MODELS = ("T4", "T4G", "A10G", "L4", "L40S", "A100", "H100", "H200", "V100")
@@ -211,22 +211,18 @@ def parse(form: Any, *, regions: Iterable[str] = ()) -> Parsed:
             raise ValueError
     except ValueError:
         errors.setdefault("top_k", []).append(f"a whole number from 0 to {MAX_TOP_K}")
-    known = set(regions)
-    region = data.get("region")
-    if known and region and region not in known:
-        errors.setdefault("region", []).append(f"not a region in the catalog ({len(known)} known, e.g. us-east-1, "
-                                               "eu-west-1)")
+    region_problem = unknown_region(str(data.get("region") or ""), regions) if data.get("region") else None
+    if region_problem:
+        errors.setdefault("region", []).append(region_problem)
     workload = None
     try:
         workload = Workload.model_validate(data)
     except ValidationError as exc:
         for e in field_errors(exc):
             name = str(e["field"]).split(".")[0]
-            message = str(e["message"]).removeprefix("Value error, ")
-            if name == "region" and message.startswith("String should match pattern"):
-                if "region" in errors:
-                    continue
-                message = "not a region code (like us-east-1 or eu-west-1)"
+            message = str(e["message"])
+            if name == "region" and "region" in errors:
+                continue
             errors.setdefault(name if name in FIELDS else "_form", []).append(message)
     if errors:
         workload = None

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from advisor import wording
 from advisor.batch import OUTPUT_COLUMNS, BatchResult, evaluate_records
 from advisor.catalog.store import Catalog
 from advisor.errors import AdvisorError
@@ -32,56 +32,19 @@ PAGE_ROWS = 1000     # rows of a CSV shown on the page (the report shows up to R
 REPORT_ROWS = 10_000
 PORTFOLIO_UNAVAILABLE = "portfolio planning not available yet"
 
-SERVICE_NAMES = {
-    "ec2": "EC2", "ecs_ec2": "ECS on EC2", "ecs_fargate": "ECS on Fargate", "eks_ec2": "EKS on EC2",
-    "eks_fargate": "EKS on Fargate", "lambda": "Lambda", "batch": "AWS Batch", "lightsail": "Lightsail",
-    "beanstalk": "Elastic Beanstalk",
-}
+SERVICE_NAMES = wording.SERVICE_NAMES
 
 
 # --- formatting (Jinja filters) ----------------------------------------------------------------------------
 
-def usd(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    return f"-${-float(value):,.2f}" if float(value) < 0 else f"${float(value):,.2f}"
+usd = wording.usd
+service_name = wording.service_name
+purchase = wording.purchase
+what = wording.what_runs
 
 
 def pct(value: Any) -> str:
     return "—" if value is None else f"{float(value):.0f} %"
-
-
-def service_name(service: Any) -> str:
-    return SERVICE_NAMES.get(str(service), str(service))
-
-
-def purchase(o: Any) -> str:
-    """'EC2 instance savings plan, 3yr, all upfront' for an Option or a dict of its fields."""
-    get = o.get if isinstance(o, dict) else (lambda k, d=None: getattr(o, k, d))
-    kind = str(get("purchase_option") or "")
-    words = {"on_demand": "on-demand", "spot": "Spot", "capacity_reservation": "On-Demand Capacity Reservation",
-             "scheduled": "Scheduled Instances"}
-    if kind == "reserved":
-        text = f"reserved instance ({get('offering_class') or 'standard'})"
-    elif kind == "savings_plan":
-        plan = str(get("plan_type") or "").replace("ec2_instance", "EC2 instance").replace("compute", "compute")
-        text = f"{plan} savings plan".strip()
-    else:
-        text = words.get(kind, kind.replace("_", " "))
-    extra = [str(v).replace("_", " ") for v in (get("term"), get("payment")) if v]
-    return ", ".join([text, *extra])
-
-
-def what(o: Any) -> str:
-    """'3 x m6g.large' (or the service's own unit when there is no instance type)."""
-    get = o.get if isinstance(o, dict) else (lambda k, d=None: getattr(o, k, d))
-    if get("instance_type"):
-        return f"{get('count')} x {get('instance_type')}"
-    count, service = get("count"), str(get("service") or "")
-    if not count or "fargate" not in service:
-        return ""
-    unit = "pod" if service.startswith("eks") else "task"
-    return f"{count} {unit}{'s' if count != 1 else ''}"
 
 
 def plain(value: Any) -> str:
@@ -112,6 +75,7 @@ def _env(markdown: bool) -> Environment:
         autoescape=False if markdown else select_autoescape(["html", "svg"], default=True),
         trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined, keep_trailing_newline=True)
     env.filters.update(usd=usd, pct=pct, service_name=service_name, purchase=purchase, what=what, plain=plain,
+                       tidy=wording.tidy,
                        md=md_cell, option_label=charts.option_label)
     return env
 
@@ -170,7 +134,8 @@ def single_context(w: Workload, *, catalog: Catalog, top_k: int = 5, include_fre
     """Everything the review of one workload shows: the recommendation, what-ifs, charts, inputs, provenance."""
     rec = rec or recommend(w, catalog=catalog, top_k=top_k, include_free_tier=include_free_tier,
                            time_limit_s=time_limit_s)
-    options = ([rec.choice] if rec.choice else []) + list(rec.alternatives)
+    rows = wording.fold(([rec.choice] if rec.choice else []) + list(rec.alternatives))  # twins: one row, a note
+    options = [r.option for r in rows]
     ifs = [x.as_dict() for x in what_ifs(w, rec, catalog=catalog, include_free_tier=include_free_tier,
                                          time_limit_s=time_limit_s)]
     stated = rec.choice.monthly_usd if rec.choice else None
@@ -178,7 +143,9 @@ def single_context(w: Workload, *, catalog: Catalog, top_k: int = 5, include_fre
              charts.cost_vs_ops(options), charts.what_if_chart(stated, ifs)]
     return {
         "kind": "single", "title": f"Architecture review: {w.id}", "workload": w, "rec": rec,
-        "options": options, "summary": summary_sentence(w, rec), "inputs": _inputs(w), "whatifs": ifs,
+        "options": options, "notes": [r.note for r in rows],
+        "summary": summary_sentence(w, rec), "inputs": _inputs(w),
+        "whatifs": ifs,
         "charts": {c.key: c for c in drawn if c is not None}, "estimates": estimates(options),
         "provenance": provenance(catalog), "include_free_tier": include_free_tier, "top_k": top_k,
     }

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from advisor.batch_io import structural_problem
 from api.deps import CatalogDep, EvaluatorDep, SettingsDep, is_json, media_type
 from api.errors import ApiError, describe, error_responses, validation_items
 from api.schemas import CSV_EXAMPLE, EvaluationRequest, EvaluationResponse
@@ -45,6 +46,9 @@ def count_csv_rows(data: bytes, settings: Settings) -> int:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ApiError(400, "invalid_csv", f"the CSV is not UTF-8 text (bad byte at offset {exc.start})") from None
+    problem = structural_problem(io.StringIO(text, newline=""))
+    if problem:
+        raise ApiError(400, "invalid_csv", f"the body is not a readable CSV: {problem}")
     rows = 0
     try:
         reader = csv.reader(io.StringIO(text, newline=""))

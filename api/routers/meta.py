@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from api.deps import StateDep
 from api.schemas import Health, Index
@@ -17,14 +17,26 @@ log = logging.getLogger("api")
 router = APIRouter(tags=["meta"])
 
 
-@router.get("/", response_model=Index, summary="What this API offers, as links")
-async def index() -> Index:
+def wants_html(request: Request) -> bool:
+    """A browser lists text/html before any JSON; API clients (curl, httpx, fetch) send */* or application/json."""
+    accept = request.headers.get("accept", "").lower()
+    html, json = accept.find("text/html"), accept.find("application/json")
+    return html >= 0 and (json < 0 or html < json)
+
+
+@router.get("/", response_model=Index, summary="What this API offers, as links",
+            description="An API client gets the links as JSON; a browser (Accept: text/html) is redirected to "
+                        "the review page.",
+            responses={303: {"description": "A browser is sent to /review"}})
+async def index(request: Request) -> Index | RedirectResponse:
+    if wants_html(request):
+        return RedirectResponse("/review", status_code=303)
     return Index(name="AWS workload placement advisor", api_version=API_VERSION, links={
         "recommendations": "/v1/recommendations", "evaluations": "/v1/evaluations", "plans": "/v1/plans",
         "catalog_version": "/v1/catalog/version", "instance_types": "/v1/catalog/instance-types",
         "instance_type": "/v1/catalog/instance-types/{instance_type}", "limits": "/v1/catalog/limits",
         "catalog_check": "/v1/catalog/check", "health": "/healthz", "metrics": "/metrics",
-        "openapi": "/openapi.json", "docs": "/docs", "review": "/review"})
+        "openapi": "/openapi.json", "docs": "/docs", "redoc": "/redoc", "review": "/review"})
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness, with the catalog version in use",

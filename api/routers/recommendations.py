@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from advisor.workload_io import unknown_region
 from api.deps import CatalogDep, JsonBody, SolverDep, StateDep
 from api.errors import ApiError, ErrorItem, error_responses
 from api.schemas import RECOMMENDATION_EXAMPLE, RecommendationRequest
@@ -13,12 +14,12 @@ router = APIRouter(prefix="/recommendations", tags=["recommendations"])
 
 
 def check_region(known: frozenset[str], region: str, field: str) -> None:
-    """An unknown region is the client's mistake (422 naming the field), not a missing fact."""
-    if known and region not in known:
-        listed = ", ".join(sorted(known))
-        raise ApiError(422, "invalid_input", f"{field}: region {region!r} is not in the catalog",
-                       errors=[ErrorItem(field=field, message=f"unknown region; known: {listed}", type="unknown_region",
-                                  value=region)])
+    """An unknown region is the client's mistake (422 naming the field, the CLI's and CSV's words), not a
+    missing fact."""
+    problem = unknown_region(region, known)
+    if problem:
+        raise ApiError(422, "invalid_input", f"{field}: {problem}",
+                       errors=[ErrorItem(field=field, message=problem, type="unknown_region", value=region)])
 
 
 @router.post(
