@@ -43,7 +43,7 @@ ANSWER_MEANINGS: dict[str, str] = {
     "catalog": "the facts the answer rests on",
     "catalog.version": "content hash of every price and fact used (changes with an import)",
     "catalog.as_of": "date of the newest EC2 price source (the bundled list, or an import)",
-    "catalog.sources": "each source the answer rests on (EC2 list prices, specs, regional ratios, data/ facts, imports)",
+    "catalog.sources": "each source the answer rests on (EC2 list prices, specs, regional ratios, facts, imports)",
     "catalog.sources.name": "what the source is",
     "catalog.sources.as_of": "the source's own as-of date (catalog check flags those older than 90 days)",
     "baseline.description": "how the baseline is built",
