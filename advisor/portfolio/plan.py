@@ -30,6 +30,7 @@ from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
 from advisor.portfolio.clusters import GroupPrices
+from advisor.portfolio.facts import fee_kind, is_standard_family, quota_kind, sp_cover_cents
 from advisor.portfolio.lagrangian import decompose
 from advisor.portfolio.packing import NODE_MODEL_MAX, shape_class
 from advisor.portfolio.pool_cuts import Pool, tighten
@@ -43,14 +44,12 @@ from models.portfolio import Portfolio
 from models.workload import MAX_USD, Workload
 
 INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
-STANDARD_FAMILIES = set("acdhimrtz")
 PLAN_PACKING_SHARE = 0.1   # packing one plan's pools may take this share of the time limit
 PACKING_SHARE = 8   # a pool's packing time limit: this many times its share of the replicas of the budget
 # Packing searches small pools node by node too (`packing.pack`) when a plan's packing has this long: better
 # packings, but the time it takes starves the other pools when the budget is short (20 s limit); then small
 # pools short of their bound are packed again that way in the time the others leave
 NODE_SEARCH_BUDGET_S = 3.0
-FEE_PREFIXES = {"EKS control plane": "eks", "dedicated per-region fee": "dedicated"}
 WHOLE_NODE_BOUND_PAIRS = 6000   # CP-SAT's bound prices pools at whole nodes up to this many shapes x node types
 BOUND_PLAN_PACKING_SHARE = 0.05  # then its choice is packed as a plan too, in this share of the time limit
 
@@ -94,7 +93,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     portfolio = doc if isinstance(doc, Portfolio) else parse(doc)
     catalog = catalog or load_catalog()
     ctx = Context(catalog)
-    workloads = {w.id: _bounded(w, portfolio) for w in portfolio.workloads}
+    workloads = {w.id: bounded(w, portfolio) for w in portfolio.workloads}
     options, rejections = _options(ctx, workloads)
     empty = sorted(w for w, opts in options.items() if not opts)
     if empty:
@@ -106,6 +105,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     limits = _limits(catalog, portfolio, options)
     alone = {w: min(opts, key=lambda o: _alone_key(o, workloads[w])) for w, opts in options.items()}
     hint = {w: options[w].index(alone[w]) for w in options}
+    offered = {w: [o.candidate for o in opts] for w, opts in options.items()}   # what the auditor matches
     mark = lap("candidates", started)
     from advisor.portfolio.validate import validate  # noqa: PLC0415 - validate imports this module
 
@@ -121,7 +121,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
                              patterns=patterns, book=book, cache=cache)
         document = _document(catalog, portfolio, workloads, chosen, alone, fee_cents, clusters,
                              _hosts(workloads, chosen, host_prices))
-        problems = validate(document, portfolio, catalog)
+        problems = validate(document, portfolio, catalog, offered)
         if problems:
             rejected.append(problems)
         return (document, chosen, clusters, problems)
@@ -213,7 +213,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         "plans_compared": [round(p[0]["totals"]["monthly_usd"], 2) for p in plans]}
     plan_doc["solver"]["timings"] = timings
     plan_doc["solver"]["seconds"] = round(time.perf_counter() - started, 3)
-    problems = validate(plan_doc, portfolio, catalog)
+    problems = validate(plan_doc, portfolio, catalog, offered)
     if problems:
         raise RuntimeError("plan failed validation: " + "; ".join(problems))
     return plan_doc
@@ -257,7 +257,7 @@ def _prove(plan_doc: dict, bound_cents: int | None) -> None:
 
 
 # ----------------------------------------------------------------------------- candidates as options
-def _bounded(w: Workload, portfolio: Portfolio) -> Workload:
+def bounded(w: Workload, portfolio: Portfolio) -> Workload:
     """With an upfront cap on the portfolio, every workload keeps its whole monthly-vs-upfront frontier
     (an upfront cap of its own, set to the largest allowed value, turns that pruning mode on without
     excluding anything): the choice model then decides where the upfront cash goes."""
@@ -291,10 +291,9 @@ def _options(ctx: Context, workloads: dict[str, Workload]) -> tuple[dict[str, li
 def _option(w: Workload, c: Candidate, vcpu_of: dict, family_of: dict) -> Option:
     fees, shared = [], 0.0
     for line in c.lines:
-        for prefix, kind in FEE_PREFIXES.items():
-            if line.item.startswith(prefix):
-                fees.append(f"{kind}:{w.region}")
-                shared += cents(line.monthly_usd)
+        if kind := fee_kind(line.item):
+            fees.append(f"{kind}:{w.region}")
+            shared += cents(line.monthly_usd)
     if c.service in INSTANCE_SERVICES and c.instance_type and c.tenancy != "host":
         vcpu = vcpu_of.get(c.instance_type, 0) * c.count
     elif c.service in ("ecs_fargate", "eks_fargate") or c.config.get("compute_environment", "").startswith("FARGATE"):
@@ -302,8 +301,8 @@ def _option(w: Workload, c: Candidate, vcpu_of: dict, family_of: dict) -> Option
     else:
         vcpu = 0.0
     standard = (c.service in INSTANCE_SERVICES and c.instance_type is not None and c.tenancy != "host"
-                and family_of.get(c.instance_type, "x")[0] in STANDARD_FAMILIES)
-    quota = ("spot" if c.purchase_option == "spot" else "on_demand") if standard else None
+                and is_standard_family(family_of.get(c.instance_type)))
+    quota = quota_kind(c.purchase_option) if standard else None
     compute = next((x for x in c.lines), None)
     on_demand = c.purchase_option == "on_demand" and c.tenancy == "shared"
     host_key, host_milli, upfront = None, 0, cents(c.upfront_usd)
@@ -345,10 +344,9 @@ def _fee_cents(options: dict[str, list[Option]]) -> dict[str, int]:
     for opts in options.values():
         for o in opts:
             for line in o.candidate.lines:
-                for prefix, kind in FEE_PREFIXES.items():
-                    if line.item.startswith(prefix):
-                        key = f"{kind}:{o.region}"
-                        fees[key] = max(fees.get(key, 0), cents(line.monthly_usd))
+                if kind := fee_kind(line.item):
+                    key = f"{kind}:{o.region}"
+                    fees[key] = max(fees.get(key, 0), cents(line.monthly_usd))
     return fees
 
 
@@ -367,15 +365,12 @@ def _limits(catalog: Catalog, portfolio: Portfolio, options: dict[str, list[Opti
     owned = defaultdict(int)
     for holding in c.existing_commitments.reserved:
         owned[(holding.instance_type, holding.region)] += holding.count
-    ratio = next(r["hourly_ratio"] for r in catalog.facts.value("savings_plans.ratios")
-                 if r.get("plan", r.get("plan_type")) == "compute" and r["term"] == "1yr"
-                 and r["payment"].lower().startswith("no"))
     return Limits(
         max_monthly_cents=cents(c.max_monthly_usd) if c.max_monthly_usd is not None else None,
         max_upfront_cents=cents(c.max_upfront_usd) if c.max_upfront_usd is not None else None,
         max_spot_share_milli=round(c.max_spot_share * 1000) if c.max_spot_share is not None else None,
         quotas=quotas, ri_owned=dict(owned),
-        sp_cover_cents=cents(c.existing_commitments.savings_plan_usd_per_hour * 730 / ratio))
+        sp_cover_cents=sp_cover_cents(catalog, c.existing_commitments.savings_plan_usd_per_hour))
 
 
 def _alone_key(o: Option, w: Workload) -> tuple:
@@ -564,7 +559,7 @@ def _explain(answered: Selection, alone: dict[str, Option], fee_cents: dict[str,
             changed.append({"workload_id": wid, "alone": _label(a), "alone_monthly_usd": a.monthly_usd,
                             "in_portfolio": _label(o.candidate), "monthly_usd": o.candidate.monthly_usd})
     fees_alone = sum(line.monthly_usd for o in alone.values() for line in o.candidate.lines
-                     if any(line.item.startswith(p) for p in FEE_PREFIXES))
+                     if fee_kind(line.item))
     return {
         "changed_against_alone": changed,
         "shared_fees": {"paid_once_monthly_usd": sum(fee_cents[k] for k in answered.fees_paid) / 100,
