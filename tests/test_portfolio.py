@@ -200,3 +200,36 @@ def test_plan_json_on_stdout_is_nothing_but_the_document(capfd, tmp_path):
     out = capfd.readouterr().out
     doc = json.loads(out)
     assert doc["totals"]["monthly_usd"] > 0 and doc["solver"]["bound_monthly_usd"] is not None
+
+
+def test_a_bound_above_the_plan_is_reported_as_a_defect_not_hidden_as_gap_0(caplog):
+    """`_prove` reports the bound as computed: one a cent under the plan proves it; one $50 above it is a defect,
+    logged and listed, status FEASIBLE, the gap negative."""
+    doc = {"totals": {"monthly_usd": 1000.0}, "solver": {}, "shared": {"clusters": []}}
+    planning._prove(doc, 99_999)
+    assert doc["solver"]["status"] == "OPTIMAL" and doc["solver"]["bound_monthly_usd"] == 999.99
+    assert doc["solver"]["defects"] == []
+    planning._prove(doc, 105_000)
+    s = doc["solver"]
+    assert s["bound_monthly_usd"] == 1050.0 and s["gap"] == pytest.approx(-0.05)
+    assert s["status"] == "FEASIBLE" and len(s["defects"]) == 1 and "$1,050.00" in s["defects"][0]
+    assert any("bound defect" in r.getMessage() for r in caplog.records)
+    clustered = {"totals": {"monthly_usd": 1000.0}, "solver": {},
+                 "shared": {"clusters": [{"id": "pool-a", "bound_defect": "bound defect: $9 above $8"}]}}
+    planning._prove(clustered, 100_000)
+    assert clustered["solver"]["status"] == "FEASIBLE" and clustered["solver"]["defects"] == [
+        "pool-a: bound defect: $9 above $8"]
+
+
+def test_every_error_the_core_raises_survives_pickling():
+    """Errors cross from an API worker process to the server by pickle: each comes back whole."""
+    import pickle
+
+    from advisor.errors import AdvisorError, CatalogError, FactMissing, ImportFormatError, InputError
+
+    errors = [PlanInfeasible("no plan meets max_monthly_usd", ["max_monthly_usd", "vcpu_quotas.us-east-1.spot"]),
+              PlanInfeasible("nothing found"), InputError("bad", field="workloads.0.vcpu", row=3),
+              AdvisorError("x"), CatalogError("y"), FactMissing("z"), ImportFormatError("w")]
+    for error in errors:
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error) and back.__dict__ == error.__dict__

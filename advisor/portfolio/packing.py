@@ -48,6 +48,7 @@ phase cut short by the wall-clock limit (a safety net, reported in `notes`) may 
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import time
@@ -71,6 +72,7 @@ ENUMERATE_LIMIT = 5_000   # all maximal patterns are enumerated when there are a
 WORKERS = 2
 CHUNK = 4               # exact pricings per batch (the threads share them)
 SEED_BASE = 20_250_302
+log = logging.getLogger("advisor.portfolio")
 
 
 # ----------------------------------------------------------------------------- the API's types
@@ -119,6 +121,7 @@ class PackingResult:
     seconds: float
     method: str
     notes: list[str] = field(default_factory=list)   # unplaceable shapes, phases cut short
+    defect: str | None = None   # the bound is above the packing's cost: a defect, reported (see `_result`)
 
     @property
     def nodes(self) -> int:
@@ -419,14 +422,24 @@ def _groups(prob: _Problem, nodes: list[tuple[int, np.ndarray]]) -> list[NodeGro
 
 def _result(prob: _Problem, nodes, bound: float, status: str, started: float, method: str,
             notes: list[str]) -> PackingResult:
-    """`bound` is the best proven lower bound; a packing proven optimal is its own bound."""
+    """`bound` is the best proven lower bound, reported as computed (`status` OPTIMAL: the packing was proven
+    optimal over every maximal pattern, so its cost is a bound too). A bound above the packing's cost by more
+    than the tolerance is a defect of the bound, never an optimum: logged, noted, and the status says so."""
     cost = _nodes_cost(prob, nodes)
-    bound = cost if status == "OPTIMAL" else min(bound, cost)
-    if status != "INFEASIBLE" and cost <= bound * (1 + REL_TOL) + 1e-9:
+    if status == "OPTIMAL":
+        bound = max(bound, cost)
+    defect = None
+    if bound > cost * (1 + REL_TOL) + 1e-9:
+        defect = f"bound defect: the lower bound ${bound:,.4f} is above the packing's cost ${cost:,.4f}"
+        log.error("packing %s (%s)", defect, method)
+        notes = [*notes, defect]
+        status = "FEASIBLE"
+    elif status != "INFEASIBLE" and cost <= bound * (1 + REL_TOL) + 1e-9:
         status = "OPTIMAL"
     gap = (cost - bound) / cost if cost > 0 else 0.0
-    return PackingResult(groups=_groups(prob, nodes), monthly_usd=cost, lower_bound_usd=bound, gap=max(gap, 0.0),
-                         status=status, seconds=time.perf_counter() - started, method=method, notes=notes)
+    return PackingResult(groups=_groups(prob, nodes), monthly_usd=cost, lower_bound_usd=bound, gap=gap,
+                         status=status, seconds=time.perf_counter() - started, method=method, notes=notes,
+                         defect=defect)
 
 
 def _trivial(prob: _Problem, started: float, method: str) -> PackingResult | None:

@@ -16,6 +16,7 @@ explanation: what the portfolio changed against choosing alone, and the price of
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import defaultdict
@@ -52,14 +53,18 @@ PACKING_SHARE = 8   # a pool's packing time limit: this many times its share of 
 NODE_SEARCH_BUDGET_S = 3.0
 WHOLE_NODE_BOUND_PAIRS = 6000   # CP-SAT's bound prices pools at whole nodes up to this many shapes x node types
 BOUND_PLAN_PACKING_SHARE = 0.05  # then its choice is packed as a plan too, in this share of the time limit
+log = logging.getLogger("advisor.portfolio")
 
 
 class PlanInfeasible(InputError):
-    """No plan meets the portfolio's constraints; `conflicts` names the constraints that clash."""
+    """No plan meets the portfolio's constraints; `conflicts` names the constraints that clash.
 
-    def __init__(self, message: str, conflicts: list[str]):
+    Picklable (it crosses from an API worker process to the server): every argument has a default, so
+    unpickling's `PlanInfeasible(message)` works and the attributes come back from its `__dict__`."""
+
+    def __init__(self, message: str, conflicts: list[str] | tuple[str, ...] = ()):
         super().__init__(message, field="constraints")
-        self.conflicts = conflicts
+        self.conflicts = list(conflicts)
 
 
 def parse(doc: Any) -> Portfolio:
@@ -243,14 +248,27 @@ def _proven(monthly_usd: float, bound_usd: float) -> bool:
     return round(monthly_usd * 100) - round(bound_usd * 100) <= max(1, round(monthly_usd * 100 * 1e-5))
 
 
+def _bound_defect(monthly_usd: float, bound_usd: float) -> bool:
+    """A lower bound above the plan by more than the rounding tolerance of `_proven`: the bound is wrong."""
+    return round(bound_usd * 100) - round(monthly_usd * 100) > max(1, round(monthly_usd * 100 * 1e-5))
+
+
 def _prove(plan_doc: dict, bound_cents: int | None) -> None:
-    """Status, bound and gap of the answered plan against the best proven lower bound."""
+    """Status, bound and gap of the answered plan against the best proven lower bound, reported as computed.
+    A bound above the plan beyond the tolerance is a defect (a bug in a bound, or a plan priced wrong): it is
+    logged and reported in `solver.defects`, the status stays FEASIBLE and the gap shows it (negative)."""
     solver, monthly = plan_doc["solver"], plan_doc["totals"]["monthly_usd"]
-    bound = None if bound_cents is None else min(bound_cents / 100, monthly)
+    bound = None if bound_cents is None else bound_cents / 100
+    defects = [f"{c['id']}: {c['bound_defect']}" for c in plan_doc["shared"]["clusters"] if c.get("bound_defect")]
+    if bound is not None and _bound_defect(monthly, bound):
+        defects.append(f"bound defect: the proven lower bound ${bound:,.2f} is above the plan's ${monthly:,.2f}")
+    for defect in defects:
+        log.error("plan %s", defect)
     solver.update({
-        "status": "OPTIMAL" if bound is not None and _proven(monthly, bound) else "FEASIBLE",
+        "status": "OPTIMAL" if bound is not None and _proven(monthly, bound) and not defects else "FEASIBLE",
         "bound_monthly_usd": round(bound, 2) if bound is not None else None,
         "gap": (round((monthly - bound) / monthly, 6) if monthly > 0 else 0.0) if bound is not None else None,
+        "defects": defects,
         "bound_basis": "LP relaxation of choice and packing together (pool cuts from packing-LP duals), raised by "
                        "whole nodes per pool (Lagrangian decomposition at the LP's duals) or whole placements "
                        "(CP-SAT on the cut model, with whole nodes per pool on small portfolios)"})
