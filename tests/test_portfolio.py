@@ -233,3 +233,45 @@ def test_every_error_the_core_raises_survives_pickling():
     for error in errors:
         back = pickle.loads(pickle.dumps(error))
         assert type(back) is type(error) and str(back) == str(error) and back.__dict__ == error.__dict__
+
+
+def _busy_cores(n: int = 2) -> list:
+    """Processes that keep `n` cores busy (the caller stops them)."""
+    import subprocess
+    import sys
+
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def test_the_same_portfolio_gives_the_same_plan_on_an_idle_and_a_busy_machine(catalog):
+    """Every limit is on the planner's deterministic clock: byte for byte the same plan (timings aside) while two
+    other processes keep both cores busy."""
+    with open("data/examples/portfolio.json") as handle:
+        example = json.load(handle)
+    idle = plan(example, catalog=catalog, time_limit_s=5)
+    burners = _busy_cores()
+    try:
+        busy = plan(example, catalog=catalog, time_limit_s=5)
+    finally:
+        for p in burners:
+            p.kill()
+            p.wait()
+    assert idle["solver"]["work"]["reproducible"] and busy["solver"]["work"]["reproducible"]
+    first, again = (json.dumps(planning.without_timings(p), sort_keys=True) for p in (idle, busy))
+    assert first == again
+    assert "timings" in idle["solver"] and "timings" not in json.loads(first)["solver"]
+
+
+def test_the_cli_and_the_api_answer_the_same_limit_identically(tmp_path):
+    from typer.testing import CliRunner
+
+    from advisor.cli import app
+    from api import jobs
+
+    with open("data/examples/portfolio.json") as handle:
+        example = json.load(handle)
+    result = CliRunner().invoke(app, ["plan", "data/examples/portfolio.json", "--format", "json", "--time-limit", "5"])
+    assert result.exit_code == 0, result.output
+    by_cli = json.loads(result.output)
+    by_api = json.loads(jobs.plan(example, 5.0))
+    assert planning.without_timings(by_cli) == planning.without_timings(by_api)

@@ -16,6 +16,7 @@ explanation: what the portfolio changed against choosing alone, and the price of
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -30,6 +31,7 @@ from advisor.candidates.registry import generate_all
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
+from advisor.portfolio import clock
 from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.facts import fee_kind, is_standard_family, quota_kind, sp_cover_cents
 from advisor.portfolio.lagrangian import decompose
@@ -84,7 +86,18 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     68 %) and packed (plan B, 10 %), the whole-node search (or, short of time, whole-node rounds) looks for a
     cheaper plan (until 88 %) and the bounds take what is left until 95 % (each phase at least a little, so a
     tiny limit still answers)."""
-    started = time.perf_counter()
+    wall_started = time.perf_counter()
+    work = clock.Clock(wall_deadline=wall_started + clock.WALL_FACTOR * time_limit_s + clock.WALL_GRACE_S)
+    token = clock.use(work)
+    try:
+        return _plan(doc, catalog, time_limit_s, wall_started, work)
+    finally:
+        clock.reset(token)
+
+
+def _plan(doc: Any, catalog: Catalog | None, time_limit_s: float, wall_started: float,
+          work: clock.Clock) -> dict[str, Any]:
+    started = 0.0    # every phase's limit is on the planner's clock (deterministic); timings are wall seconds
     timings: dict[str, float] = {}
 
     def lap(name: str, since: float) -> float:
@@ -93,7 +106,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         return now
 
     def left(until: float) -> float:
-        return max(started + until * time_limit_s - time.perf_counter(), 0.5)
+        return max(started + until * time_limit_s - clock.now(), 0.5)
 
     portfolio = doc if isinstance(doc, Portfolio) else parse(doc)
     catalog = catalog or load_catalog()
@@ -111,7 +124,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     alone = {w: min(opts, key=lambda o: _alone_key(o, workloads[w])) for w, opts in options.items()}
     hint = {w: options[w].index(alone[w]) for w in options}
     offered = {w: [o.candidate for o in opts] for w, opts in options.items()}   # what the auditor matches
-    mark = lap("candidates", started)
+    mark = lap("candidates", wall_started)
     from advisor.portfolio.validate import validate  # noqa: PLC0415 - validate imports this module
 
     book: dict[tuple, GroupPrices] = {}   # node prices per kind of node group, shared by the relaxation and packing
@@ -121,7 +134,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
                cache: dict | None = None) -> tuple[dict, Selection, list[dict], list[str]]:
         """The plan document of a choice with its clusters packed (in up to `share` of the time limit, and not
         past 95 % of it), and what it breaks (nothing, if valid)."""
-        budget = min(share * time_limit_s, started + 0.95 * time_limit_s - time.perf_counter())
+        budget = min(share * time_limit_s, started + 0.95 * time_limit_s - clock.now())
         clusters = _clusters(catalog, workloads, chosen, budget_s=max(0.3, budget), quota_keys=tuple(limits.quotas),
                              patterns=patterns, book=book, cache=cache)
         document = _document(catalog, portfolio, workloads, chosen, alone, fee_cents, clusters,
@@ -139,17 +152,18 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     # On the second core (CP-SAT releases the GIL): the choice as if nothing were pooled, the prices of its
     # binding constraints, then plan A; meanwhile the relaxation is built and tightened on this core.
     with ThreadPoolExecutor(1) as background:
-        choosing = background.submit(select, options, fee_cents, limits, time_limit_s=max(1.0, left(1.0) / 4),
-                                     hint=hint, host_prices=host_prices)
-        pricing = background.submit(_binding_prices, options, fee_cents, limits, choosing, host_prices,
-                                    deadline=started + 0.45 * time_limit_s)
-        packing_a = background.submit(plan_a, choosing)
+        second = work.fork()   # the second core's work, on a clock of its own (deterministic either way)
+        choosing = background.submit(clock.running_on(second, select), options, fee_cents, limits,
+                                     time_limit_s=max(1.0, left(1.0) / 4), hint=hint, host_prices=host_prices)
+        pricing = background.submit(clock.running_on(second, _binding_prices), options, fee_cents, limits, choosing,
+                                    host_prices, deadline=started + 0.45 * time_limit_s)
+        packing_a = background.submit(clock.running_on(second, plan_a), choosing)
         # The relaxation: cluster nodes priced per pool by cuts, tightened until every pool it uses is priced at
         # its packing LP bound: a lower bound on every plan, pooling included.
         fluid_options, pools = pools_and_options(catalog, workloads, options, book)
         relaxation = Relaxation(fluid_options, fee_cents, limits, host_prices,
                                 {k: p.upfront_ratio for k, p in pools.items()})
-        tightened = tighten(relaxation, pools, deadline=time.perf_counter() + left(0.6))
+        tightened = tighten(relaxation, pools, deadline=clock.now() + left(0.6))
         selection = choosing.result()
         if selection.status == "UNKNOWN":   # no plan in its share of a tiny limit: a plan is owed, so try longer
             selection = select(options, fee_cents, limits, time_limit_s=max(5.0, 0.25 * time_limit_s), hint=hint,
@@ -171,7 +185,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
             return packed(chosen, PLAN_PACKING_SHARE, tightened.packings, pooled_packings)
 
         pooled = pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices, pack_pooled,
-                              deadline=time.perf_counter() + left(0.68), search_until=started + 0.88 * time_limit_s,
+                              deadline=clock.now() + left(0.68), search_until=started + 0.88 * time_limit_s,
                               pack_s=PLAN_PACKING_SHARE * time_limit_s)
         # plan A, packed on the second core (or here, when the choice was retried)
         plan_a_packed = packing_a.result() or packed(selection, PLAN_PACKING_SHARE, None)
@@ -179,12 +193,13 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         mark = lap("plans", mark)
         bound_until = started + 0.95 * time_limit_s
         whole, cutting, exact_nodes = None, None, False
-        if bound_until - time.perf_counter() > 0.5:
+        if bound_until - clock.now() > 0.5:
             if tightened.converged:   # CP-SAT's bound on the cut model with whole placements, on the second core
                 bound_models, exact_nodes = _bound_models(tightened.models, pools)
                 # With whole nodes its choice is a plan too: it takes what is left but the time to pack that plan
-                left_s = bound_until - time.perf_counter()
-                cutting = background.submit(select, fluid_options, fee_cents, limits, host_prices=host_prices,
+                left_s = bound_until - clock.now()
+                cutting = background.submit(clock.running_on(work.fork(), select), fluid_options, fee_cents, limits,
+                                            host_prices=host_prices,
                                             time_limit_s=max(0.5, left_s - BOUND_PLAN_PACKING_SHARE * time_limit_s)
                                             if exact_nodes else min(5.0, left_s), pools=bound_models)
             if parts is not None:
@@ -214,14 +229,34 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         "whole_node_bound_monthly_usd": whole.bound_cents / 100 if whole and whole.bound_cents is not None else None,
         "cp_sat_bound_monthly_usd": cut_bound / 100 if cut_bound is not None else None,
         "whole_node_components": {"solved": whole.components, "proven": whole.proven} if whole else None,
-        "pooled_plans": pooled.notes, "rejected_plans": rejected,
+        "pooled_plans": pooled.notes, "rejected_plans": sorted(rejected),
         "plans_compared": [round(p[0]["totals"]["monthly_usd"], 2) for p in plans]}
     plan_doc["solver"]["timings"] = timings
-    plan_doc["solver"]["seconds"] = round(time.perf_counter() - started, 3)
+    plan_doc["solver"]["seconds"] = round(time.perf_counter() - wall_started, 3)
+    plan_doc["solver"]["work"] = {
+        "time_limit_nominal_s": time_limit_s, "used_nominal_s": round(clock.now(), 3),
+        "wall_clock_safety_net_s": round(clock.WALL_FACTOR * time_limit_s + clock.WALL_GRACE_S, 3),
+        "wall_clock_stopped": list(work.tripped),
+        "reproducible": not work.tripped}
     problems = validate(plan_doc, portfolio, catalog, offered)
     if problems:
         raise RuntimeError("plan failed validation: " + "; ".join(problems))
     return plan_doc
+
+
+TIMING_FIELDS = (("solver", "seconds"), ("solver", "timings"), ("solver", "relaxation", "seconds"))
+
+
+def without_timings(plan_doc: dict[str, Any]) -> dict[str, Any]:
+    """The plan without its wall-clock timings (`TIMING_FIELDS`): the part that is the same, byte for byte, on
+    every run with the same input and time limit (unless `solver.work.wall_clock_stopped` names a phase)."""
+    out = copy.deepcopy(plan_doc)
+    for path in TIMING_FIELDS:
+        holder = out
+        for key in path[:-1]:
+            holder = holder.get(key, {})
+        holder.pop(path[-1], None)
+    return out
 
 
 def _bound_models(models: dict[str, PoolModel], pools: dict[str, Pool]) -> tuple[dict[str, PoolModel], bool]:
@@ -427,7 +462,7 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
     # before their limit: column generation converges, or every pattern is enumerated and CP-SAT proves its
     # plan), the largest pools first, none past the budget's end.
     book = {} if book is None else book
-    deadline = time.perf_counter() + budget_s
+    deadline = clock.now() + budget_s
     packed: dict[tuple, dict[str, Any]] = {}
     cache = {} if cache is None else cache
     node_search = budget_s >= NODE_SEARCH_BUDGET_S
@@ -448,13 +483,13 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
         if same(pool) in cache:       # packed before, in an earlier plan: the same members on the same node groups
             packed[pool] = cache[same(pool)]
             continue
-        limit = min(budget_s * min(1.0, PACKING_SHARE * size[pool] / total), deadline - time.perf_counter())
+        limit = min(budget_s * min(1.0, PACKING_SHARE * size[pool] / total), deadline - clock.now())
         packed[pool] = cache[same(pool)] = pack_one(pool, limit, node_search)
     if not node_search:   # in the time left, small pools short of their bound packed again, searched node by node
         short = [p for p, c in packed.items() if c["status"] == "FEASIBLE" and c["lower_bound_usd"] is not None
                  and sum(n["count"] for n in c["nodes"]) <= NODE_MODEL_MAX and ("searched", same(p)) not in cache]
         for pool in sorted(short, key=lambda p: (packed[p]["lower_bound_usd"] - packed[p]["monthly_usd"], str(p))):
-            left = deadline - time.perf_counter()
+            left = deadline - clock.now()
             if left < 0.3:
                 break
             cache["searched", same(pool)] = True      # (an earlier plan's pass need not search it again)
@@ -555,7 +590,7 @@ def _binding_prices(options: dict[str, list[Option]], fee_cents: dict[str, int],
     noise = max(0, selection.objective_cents // 500_000)   # large choices are proven to a millionth (select.py)
     binding = []
     for n, name in enumerate(active):
-        share = (deadline - time.perf_counter()) / (len(active) - n)
+        share = (deadline - clock.now()) / (len(active) - n)
         relaxed = select(options, fee_cents, limits, time_limit_s=min(5.0, max(0.5, share)), hint=hint,
                          drop=frozenset({name}), host_prices=host_prices)
         if relaxed.objective_cents is not None and relaxed.objective_cents < selection.objective_cents - noise:
