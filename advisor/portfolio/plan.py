@@ -216,7 +216,7 @@ def _plan(doc: Any, catalog: Catalog | None, time_limit_s: float, wall_started: 
         binding = pricing.result()
     mark = lap("bounds", mark)
     if not plans:
-        raise RuntimeError("no plan passed validation")
+        raise RuntimeError("no plan passed validation: " + " | ".join("; ".join(r[:3]) for r in rejected[:3]))
     plan_doc, chosen, clusters = min(plans, key=lambda p: p[0]["totals"]["monthly_usd"])
     bounds = [b for b in (tightened.bound_cents, integer_bound) if b is not None]
     _prove(plan_doc, max(bounds) if bounds else None)
@@ -530,9 +530,13 @@ def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workl
                            "covered_by_owned_reserved": selection.ri_used.get(wid, 0),
                            "covered_by_owned_savings_plan_usd": round(selection.sp_used_cents.get(wid, 0) / 100, 2)})
     fees = sum(fee_cents[k] for k in selection.fees_paid)
-    packing_savings = sum(c["standalone_monthly_usd"] - c["monthly_usd"] for c in clusters)
+    # In cents as the model counts them (each member's node line rounded on its own), so that the total is the
+    # sum of its parts to the cent (the auditor adds them up the same way)
+    packing_savings_cents = sum(sum(cents(selection.chosen[w].candidate.lines[0].monthly_usd) for w in c["members"])
+                                - cents(c["monthly_usd"]) for c in clusters)
+    packing_savings = packing_savings_cents / 100
     host_savings = sum((h["standalone_hosts"] - h["count"]) * h["monthly_usd_per_host"] for h in hosts)
-    monthly = selection.objective_cents / 100 - packing_savings  # host sharing is in the model's objective
+    monthly = (selection.objective_cents - packing_savings_cents) / 100  # host sharing is in the model's objective
     alone_total = sum(cents(alone[w].candidate.monthly_usd) for w in alone) / 100
     commitments = _commitments(portfolio, selection)
     in_clusters = {w for c in clusters for w in c["members"]}
