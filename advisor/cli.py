@@ -233,6 +233,18 @@ def plan_cmd(
     run_plan(file, json_output=format is Format.json, time_limit_s=time_limit, console=out)
 
 
+@app.command("validate")
+def validate_cmd(
+    plan_file: Annotated[Path, typer.Argument(help="a plan: the JSON of `advisor plan --format json`")],
+    portfolio_file: Annotated[Path, typer.Argument(help="the portfolio JSON it was planned for")],
+) -> None:
+    """Audit a plan: every price recomputed from the catalog, every total and constraint checked (exit 1 names
+    each discrepancy)."""
+    from advisor.portfolio.cli import run_validate
+
+    raise typer.Exit(run_validate(plan_file, portfolio_file, console=out))
+
+
 @app.command("report")
 def report_cmd(
     file: Annotated[Path, typer.Argument(help="workload JSON/YAML, workload CSV, or portfolio JSON")],

@@ -156,6 +156,12 @@ async def _api_handler(request: Request, exc: ApiError) -> JSONResponse:
 async def _advisor_handler(request: Request, exc: AdvisorError) -> JSONResponse:
     message = str(exc) or type(exc).__name__
     if isinstance(exc, InputError):
+        conflicts = getattr(exc, "conflicts", None)   # a portfolio no plan can meet: each clashing constraint
+        if conflicts:
+            items = [ErrorItem(field=c if c.startswith("workloads.") else f"constraints.{c}", row=exc.row,
+                               message=f"{c} conflicts with {', '.join(x for x in conflicts if x != c) or 'itself'}",
+                               type="conflicting_constraint") for c in conflicts]
+            return error_json(422, "invalid_input", message, items)
         item = ErrorItem(field=exc.field, row=exc.row, message=message)
         return error_json(422, "invalid_input", message, [item])
     if isinstance(exc, FactMissing):

@@ -46,7 +46,7 @@ def converged_relaxation() -> tuple[Relaxation, dict[str, Pool]]:
     catalog = load_catalog()
     portfolio = planning.parse({"workloads": portfolio_synthetic.workloads(1000),
                                 "constraints": portfolio_synthetic.RECORDED})
-    workloads = {w.id: planning._bounded(w, portfolio) for w in portfolio.workloads}
+    workloads = {w.id: planning.bounded(w, portfolio) for w in portfolio.workloads}
     options, _ = planning._options(Context(catalog), workloads)
     fees, hosts = planning._fee_cents(options), planning._host_prices(options)
     fluid, pools = pools_and_options(catalog, workloads, options, {})

@@ -370,3 +370,25 @@ def test_the_node_by_node_search_never_answers_worse(specs):
     assert validate_packing(shapes, SEARCH_TYPES, searched) == []
     assert searched.monthly_usd <= without.monthly_usd + 1e-9
     assert searched.lower_bound_usd <= searched.monthly_usd + 1e-9
+
+
+def test_an_artificially_high_bound_is_reported_as_a_defect_never_as_optimal(monkeypatch):
+    """The bound is reported as computed: a bound three times too high shows as itself, with a defect note,
+    a negative gap and status FEASIBLE (with the old clipping it read OPTIMAL, gap 0)."""
+    from advisor.portfolio import packing
+
+    shapes, types = tiny_case(random.Random(3))
+    honest = pack(shapes, types, time_limit_s=5)
+    real = packing._bound_by_components
+
+    def inflated(*args, **kwargs):
+        bound = real(*args, **kwargs)
+        bound.value *= 3
+        return bound
+
+    monkeypatch.setattr(packing, "_bound_by_components", inflated)
+    result = pack(shapes, types, time_limit_s=5)
+    assert result.lower_bound_usd == pytest.approx(3 * honest.lower_bound_usd, rel=1e-9)
+    assert result.lower_bound_usd > result.monthly_usd
+    assert result.status == "FEASIBLE" and result.gap < 0
+    assert result.defect and result.defect in result.notes

@@ -15,7 +15,7 @@ from advisor.candidates.base import Context
 from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.lagrangian import decompose
 from advisor.portfolio.packing import NodeType, PodShape, PoolPacking, pack, shape_class
-from advisor.portfolio.plan import _bounded, _fee_cents, _options, parse, plan
+from advisor.portfolio.plan import _fee_cents, _options, bounded, parse, plan
 from advisor.portfolio.pool_cuts import Pool, aggregate_cut, alone_cuts, dominated, resource_cuts, sibling_cut, tighten
 from advisor.portfolio.pooled import pools_and_options
 from advisor.portfolio.relaxation import Relaxation
@@ -129,7 +129,7 @@ def test_a_pool_cheaper_on_every_type_stands_in_for_a_dearer_one():
 def brute_force_with_pooling(d, catalog) -> float:
     """Every choice of one pool (or a non-pooled option) per workload, each pool packed exactly: the optimum."""
     portfolio = parse(d)
-    workloads = {w.id: _bounded(w, portfolio) for w in portfolio.workloads}
+    workloads = {w.id: bounded(w, portfolio) for w in portfolio.workloads}
     options, _ = _options(Context(catalog), workloads)
     fees = _fee_cents(options)
     fluid, pools = pools_and_options(catalog, workloads, options)
@@ -170,7 +170,7 @@ def test_the_bound_is_below_the_exact_optimum_with_pooling(catalog):
 
 def tightened_relaxation(d, catalog):
     portfolio = parse(d)
-    workloads = {w.id: _bounded(w, portfolio) for w in portfolio.workloads}
+    workloads = {w.id: bounded(w, portfolio) for w in portfolio.workloads}
     options, _ = _options(Context(catalog), workloads)
     fluid, pools = pools_and_options(catalog, workloads, options)
     relaxation = Relaxation(fluid, _fee_cents(options), Limits(), {}, {k: p.upfront_ratio for k, p in pools.items()})

@@ -4,7 +4,6 @@ paid once, owned commitments are used, the choice is optimal against brute force
 import itertools
 import json
 import math
-import re
 
 import pytest
 from polars import col as pl_col
@@ -35,21 +34,19 @@ def test_plan_of_the_example_validates_and_is_deterministic(catalog):
     assert first["totals"]["upfront_usd"] <= example["constraints"]["max_upfront_usd"]
 
 
-def test_a_small_portfolio_is_proven_optimal_with_whole_nodes_in_the_bound(catalog, monkeypatch):
-    """The example binds its upfront and spot caps, so the Lagrangian bound leaves a duality gap (0.29 %); CP-SAT's
-    bound with every pool priced at whole nodes closes it. Without them (the size gate at 0) it stays open."""
+def test_a_small_portfolio_is_within_half_a_percent_of_its_bound_with_or_without_whole_nodes(catalog, monkeypatch):
+    """The example binds its upfront and spot caps, so the Lagrangian bound leaves a duality gap; CP-SAT's bound
+    with every pool priced at whole nodes raises it. On the deterministic clock (clock.py) that model gets too
+    few units at 10 s to prove the optimum it proved on the wall clock ($3,066.90, OPTIMAL): the plan is
+    $3,068.10 with a gap under 0.5 %; and at 10 s the cut model without whole nodes (the size gate at 0) now
+    proves more ($3,057.96 against $3,055.61): the gate should weigh the deterministic budget (open)."""
     with open("data/examples/portfolio.json") as handle:
         example = json.load(handle)
-    proven = plan(example, catalog=catalog, time_limit_s=10)["solver"]
-    assert proven["status"] == "OPTIMAL" and proven["gap"] < 1e-5
-    # its choice is packed as a plan as well, and whole nodes priced it at what it costs packed
-    note = next(n for n in proven["relaxation"]["pooled_plans"] if n.startswith("the bound model's choice"))
-    packed, priced = (float(v.replace(",", "")) for v in re.findall(r"\$([\d,.]+)", note))
-    assert packed == pytest.approx(priced, abs=0.02) and packed >= proven["objective_monthly_usd"]
-    monkeypatch.setattr(planning, "WHOLE_NODE_BOUND_PAIRS", 0)
-    open_gap = plan(example, catalog=catalog, time_limit_s=10)["solver"]
-    assert open_gap["status"] == "FEASIBLE" and open_gap["gap"] > 1e-3
-    assert open_gap["bound_monthly_usd"] < proven["bound_monthly_usd"] <= proven["objective_monthly_usd"]
+    for gate in (planning.WHOLE_NODE_BOUND_PAIRS, 0):
+        monkeypatch.setattr(planning, "WHOLE_NODE_BOUND_PAIRS", gate)
+        solver = plan(example, catalog=catalog, time_limit_s=10)["solver"]
+        assert solver["gap"] < 5e-3 and solver["bound_monthly_usd"] <= solver["objective_monthly_usd"]
+        assert solver["defects"] == [] and solver["work"]["reproducible"]
 
 
 def test_eks_control_plane_is_paid_once_per_region(catalog):
@@ -200,3 +197,78 @@ def test_plan_json_on_stdout_is_nothing_but_the_document(capfd, tmp_path):
     out = capfd.readouterr().out
     doc = json.loads(out)
     assert doc["totals"]["monthly_usd"] > 0 and doc["solver"]["bound_monthly_usd"] is not None
+
+
+def test_a_bound_above_the_plan_is_reported_as_a_defect_not_hidden_as_gap_0(caplog):
+    """`_prove` reports the bound as computed: one a cent under the plan proves it; one $50 above it is a defect,
+    logged and listed, status FEASIBLE, the gap negative."""
+    doc = {"totals": {"monthly_usd": 1000.0}, "solver": {}, "shared": {"clusters": []}}
+    planning._prove(doc, 99_999)
+    assert doc["solver"]["status"] == "OPTIMAL" and doc["solver"]["bound_monthly_usd"] == 999.99
+    assert doc["solver"]["defects"] == []
+    planning._prove(doc, 105_000)
+    s = doc["solver"]
+    assert s["bound_monthly_usd"] == 1050.0 and s["gap"] == pytest.approx(-0.05)
+    assert s["status"] == "FEASIBLE" and len(s["defects"]) == 1 and "$1,050.00" in s["defects"][0]
+    assert any("bound defect" in r.getMessage() for r in caplog.records)
+    clustered = {"totals": {"monthly_usd": 1000.0}, "solver": {},
+                 "shared": {"clusters": [{"id": "pool-a", "bound_defect": "bound defect: $9 above $8"}]}}
+    planning._prove(clustered, 100_000)
+    assert clustered["solver"]["status"] == "FEASIBLE" and clustered["solver"]["defects"] == [
+        "pool-a: bound defect: $9 above $8"]
+
+
+def test_every_error_the_core_raises_survives_pickling():
+    """Errors cross from an API worker process to the server by pickle: each comes back whole."""
+    import pickle
+
+    from advisor.errors import AdvisorError, CatalogError, FactMissing, ImportFormatError, InputError
+
+    errors = [PlanInfeasible("no plan meets max_monthly_usd", ["max_monthly_usd", "vcpu_quotas.us-east-1.spot"]),
+              PlanInfeasible("nothing found"), InputError("bad", field="workloads.0.vcpu", row=3),
+              AdvisorError("x"), CatalogError("y"), FactMissing("z"), ImportFormatError("w")]
+    for error in errors:
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error) and back.__dict__ == error.__dict__
+
+
+def _busy_cores(n: int = 2) -> list:
+    """Processes that keep `n` cores busy (the caller stops them)."""
+    import subprocess
+    import sys
+
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def test_the_same_portfolio_gives_the_same_plan_on_an_idle_and_a_busy_machine(catalog):
+    """Every limit is on the planner's deterministic clock: byte for byte the same plan (timings aside) while two
+    other processes keep both cores busy."""
+    with open("data/examples/portfolio.json") as handle:
+        example = json.load(handle)
+    idle = plan(example, catalog=catalog, time_limit_s=5)
+    burners = _busy_cores()
+    try:
+        busy = plan(example, catalog=catalog, time_limit_s=5)
+    finally:
+        for p in burners:
+            p.kill()
+            p.wait()
+    assert idle["solver"]["work"]["reproducible"] and busy["solver"]["work"]["reproducible"]
+    first, again = (json.dumps(planning.without_timings(p), sort_keys=True) for p in (idle, busy))
+    assert first == again
+    assert "timings" in idle["solver"] and "timings" not in json.loads(first)["solver"]
+
+
+def test_the_cli_and_the_api_answer_the_same_limit_identically(tmp_path):
+    from typer.testing import CliRunner
+
+    from advisor.cli import app
+    from api import jobs
+
+    with open("data/examples/portfolio.json") as handle:
+        example = json.load(handle)
+    result = CliRunner().invoke(app, ["plan", "data/examples/portfolio.json", "--format", "json", "--time-limit", "5"])
+    assert result.exit_code == 0, result.output
+    by_cli = json.loads(result.output)
+    by_api = json.loads(jobs.plan(example, 5.0))
+    assert planning.without_timings(by_cli) == planning.without_timings(by_api)

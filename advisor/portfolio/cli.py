@@ -1,4 +1,5 @@
-"""`advisor plan`: read a portfolio file, plan it, print a table or the contract's JSON."""
+"""`advisor plan`: read a portfolio file, plan it, print a table or the contract's JSON; `advisor validate`:
+audit a plan against its portfolio and the catalog."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from advisor.errors import InputError
 from advisor.portfolio.plan import plan
 from advisor.workload_io import load_document
 
@@ -42,3 +44,26 @@ def run_plan(file: Path, *, json_output: bool, time_limit_s: float, console: Con
             f"{g['count']} x {g['instance_type']} {g['replicas_per_node']}" for g in cluster["nodes"]))
     for b in doc["explanation"]["binding_constraints"]:
         console.print(f"[yellow]{b['message']}[/]")
+
+
+def run_validate(plan_file: Path, portfolio_file: Path, *, console: Console) -> int:
+    """Audit a plan (`advisor plan --format json`) against its portfolio: 0 when every price, total and
+    constraint checks out against the catalog, else 1 with each discrepancy on its own line."""
+    from advisor.catalog.store import load_catalog
+    from advisor.portfolio.plan import parse
+    from advisor.portfolio.validate import audit
+
+    document = load_document(plan_file)
+    if not isinstance(document, dict) or not {"placements", "shared", "totals"} <= set(document):
+        raise InputError(f"{plan_file} is not a plan document (placements, shared, totals)", field="plan")
+    problems, figures = audit(document, parse(load_document(portfolio_file)), load_catalog())
+    if problems:
+        for problem in problems:
+            console.print(f"[red]discrepancy:[/] {problem}", highlight=False, soft_wrap=True)
+        console.print(f"{len(problems)} discrepancies; the plan's parts cost ${figures.monthly_cents / 100:,.2f} "
+                      "a month by the catalog", highlight=False, soft_wrap=True)
+        return 1
+    console.print(f"the plan checks out: ${figures.monthly_cents / 100:,.2f} a month, "
+                  f"${figures.upfront_cents / 100:,.2f} upfront, recomputed from the catalog",
+                  highlight=False, soft_wrap=True)
+    return 0

@@ -134,11 +134,13 @@ def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: lis
             or upfront > standalone_upfront + 0.005 or (keep_vcpu and vcpu > standalone_vcpu)):
         return {**base, **standalone_plan,
                 "lower_bound_usd": round(result.lower_bound_usd, 2) if result.status != "INFEASIBLE" else None,
-                "gap": None, "status": "KEPT_OWN_GROUPS", "method": result.method}
+                "gap": None, "status": "KEPT_OWN_GROUPS", "method": result.method,
+                **({"bound_defect": result.defect} if result.defect else {})}
     nodes = [{"instance_type": g.instance_type, "purchase_option": option, "count": g.count,
               "replicas_per_node": dict(sorted(g.replicas_per_node.items())),
               "monthly_usd_per_node": by_type[g.instance_type].usd_per_month,
               "upfront_usd_per_node": by_type[g.instance_type].upfront_usd} for g in result.groups]
     return {**base, "nodes": nodes, "monthly_usd": round(result.monthly_usd, 2), "upfront_usd": round(upfront, 2),
             "vcpu": vcpu, "lower_bound_usd": round(result.lower_bound_usd, 2), "gap": round(result.gap, 6),
-            "status": result.status, "method": result.method}
+            "status": result.status, "method": result.method, **({"bound_defect": result.defect} if result.defect
+                                                                 else {})}

@@ -20,7 +20,6 @@ costs are whole cents rounded down, so rounding never lifts it above the truth.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +27,7 @@ from ortools.sat.python import cp_model
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from advisor.portfolio import clock
 from advisor.portfolio.pool_cuts import Pool
 from advisor.portfolio.relaxation import USD, Relaxation
 from advisor.portfolio.whole_nodes import add_whole_nodes, most_cents
@@ -75,7 +75,7 @@ class Decomposition:
                 total += max(float(min(self.reduced[v] for v in comp)), at_lp)
                 proven += 1
                 continue
-            left = deadline - time.perf_counter()
+            left = deadline - clock.now()
             if left < 0.05:                                 # out of time: its LP optimum stands
                 total += at_lp
                 continue
@@ -148,11 +148,12 @@ def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], po
     """The component's integer optimum in USD (CP-SAT's proven bound on it) and whether it is proven."""
     model = component_model(parts, comp, rows, pools)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
+    det_limit = clock.limits(solver.parameters, time_limit_s)
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = 0
     solver.parameters.linearization_level = 2
     status = solver.solve(model)
+    clock.account(solver, det_limit, "whole-node bound", status == cp_model.OPTIMAL)
     if status == cp_model.INFEASIBLE or status == cp_model.MODEL_INVALID:
         return -math.inf, False
     return solver.best_objective_bound / UNITS, status == cp_model.OPTIMAL

@@ -48,6 +48,7 @@ phase cut short by the wall-clock limit (a safety net, reported in `notes`) may 
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import time
@@ -61,6 +62,7 @@ from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, csc_matrix
 from scipy.sparse.csgraph import connected_components
 
+from advisor.portfolio import clock
 from advisor.portfolio.ffd import first_fit_decreasing, per_node
 
 CPU, MEM, PODS, GPU = range(4)
@@ -71,6 +73,7 @@ ENUMERATE_LIMIT = 5_000   # all maximal patterns are enumerated when there are a
 WORKERS = 2
 CHUNK = 4               # exact pricings per batch (the threads share them)
 SEED_BASE = 20_250_302
+log = logging.getLogger("advisor.portfolio")
 
 
 # ----------------------------------------------------------------------------- the API's types
@@ -119,6 +122,7 @@ class PackingResult:
     seconds: float
     method: str
     notes: list[str] = field(default_factory=list)   # unplaceable shapes, phases cut short
+    defect: str | None = None   # the bound is above the packing's cost: a defect, reported (see `_result`)
 
     @property
     def nodes(self) -> int:
@@ -419,14 +423,24 @@ def _groups(prob: _Problem, nodes: list[tuple[int, np.ndarray]]) -> list[NodeGro
 
 def _result(prob: _Problem, nodes, bound: float, status: str, started: float, method: str,
             notes: list[str]) -> PackingResult:
-    """`bound` is the best proven lower bound; a packing proven optimal is its own bound."""
+    """`bound` is the best proven lower bound, reported as computed (`status` OPTIMAL: the packing was proven
+    optimal over every maximal pattern, so its cost is a bound too). A bound above the packing's cost by more
+    than the tolerance is a defect of the bound, never an optimum: logged, noted, and the status says so."""
     cost = _nodes_cost(prob, nodes)
-    bound = cost if status == "OPTIMAL" else min(bound, cost)
-    if status != "INFEASIBLE" and cost <= bound * (1 + REL_TOL) + 1e-9:
+    if status == "OPTIMAL":
+        bound = max(bound, cost)
+    defect = None
+    if bound > cost * (1 + REL_TOL) + 1e-9:
+        defect = f"bound defect: the lower bound ${bound:,.4f} is above the packing's cost ${cost:,.4f}"
+        log.error("packing %s (%s)", defect, method)
+        notes = [*notes, defect]
+        status = "FEASIBLE"
+    elif status != "INFEASIBLE" and cost <= bound * (1 + REL_TOL) + 1e-9:
         status = "OPTIMAL"
     gap = (cost - bound) / cost if cost > 0 else 0.0
-    return PackingResult(groups=_groups(prob, nodes), monthly_usd=cost, lower_bound_usd=bound, gap=max(gap, 0.0),
-                         status=status, seconds=time.perf_counter() - started, method=method, notes=notes)
+    return PackingResult(groups=_groups(prob, nodes), monthly_usd=cost, lower_bound_usd=bound, gap=gap,
+                         status=status, seconds=time.perf_counter() - started, method=method, notes=notes,
+                         defect=defect)
 
 
 def _trivial(prob: _Problem, started: float, method: str) -> PackingResult | None:
@@ -572,9 +586,10 @@ def _exact_pricing(pi: np.ndarray, size: np.ndarray, cap: np.ndarray, u: np.ndar
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = SEED_BASE
     solver.parameters.max_deterministic_time = det_time
-    solver.parameters.max_time_in_seconds = max(wall, 0.01)
+    solver.parameters.max_time_in_seconds = clock.current().wall_left(0.01)
     seen = _Collector(xs, keep)
     status = solver.solve(model, seen)
+    clock.account(solver, det_time, "packing (pricing)", status == cp_model.OPTIMAL)
     most = min(int(cap[PODS]), int(u[items].sum()))
     found = []
     for values in reversed(seen.solutions):            # the last is the best
@@ -636,8 +651,10 @@ class _Columns:
 
 def _solve_master_lp(cols: _Columns) -> tuple[np.ndarray, np.ndarray, float]:
     prob = cols.prob
-    res = linprog(cols.costs(), A_ub=-cols.matrix(), b_ub=-prob.demand.astype(float), bounds=(0, None),
+    matrix = cols.matrix()
+    res = linprog(cols.costs(), A_ub=-matrix, b_ub=-prob.demand.astype(float), bounds=(0, None),
                   method="highs")
+    clock.current().charge_lp(int(matrix.nnz), matrix.shape[0])
     if res.status != 0:
         raise RuntimeError(f"master LP failed: {res.message}")
     pi = np.maximum(-np.asarray(res.ineqlin.marginals, dtype=float), 0.0)
@@ -734,7 +751,7 @@ def _column_generation(prob: _Problem, cols: _Columns, deadline: float, max_iter
         if ratio <= 1.0 + PRICE_EPS:
             converged = True
             break
-        if time.perf_counter() > deadline:
+        if clock.now() > deadline:
             stopped = "time"
             break
         if iteration > max_iterations:
@@ -755,9 +772,8 @@ def _column_generation(prob: _Problem, cols: _Columns, deadline: float, max_iter
         with ThreadPoolExecutor(WORKERS) as pool:   # CP-SAT releases the GIL; results come back in order
             for start in range(0, len(todo), CHUNK):   # the most promising types first; stop at a column
                 chunk = todo[start:start + CHUNK]
-                wall = max(deadline - time.perf_counter(), 0.05)
-                priced = list(pool.map(lambda j, pi=pi, wall=wall: _exact_pricing(
-                    pi, prob.size, prob.cap[kept[j]], u[kept[j]], det_time=2.0, wall=wall), chunk))
+                priced = list(pool.map(clock.sharing(lambda j, pi=pi: _exact_pricing(
+                    pi, prob.size, prob.cap[kept[j]], u[kept[j]], det_time=2.0, wall=0.0)), chunk))
                 for j, (found, bound, optimal) in zip(chunk, priced, strict=True):
                     t = kept[j]
                     proven &= optimal
@@ -819,7 +835,7 @@ def _bound_by_components(prob: _Problem, cols: _Columns, deadline: float,
             if t in in_part:
                 sub_cols.add(int(np.searchsorted(tys, t)), a[cls])
         share = sum(work[k:]) and work[k] / sum(work[k:])
-        part_deadline = time.perf_counter() + max(deadline - time.perf_counter(), 0.0) * max(share, 0.25)
+        part_deadline = clock.now() + max(deadline - clock.now(), 0.0) * max(share, 0.25)
         bound = _column_generation(sub, sub_cols, part_deadline, enumerate_limit=enumerate_limit)
         for j, (t, a) in enumerate(zip(sub_cols.types, sub_cols.cols, strict=True)):
             full = np.zeros(len(prob.classes), dtype=np.int64)
@@ -863,7 +879,7 @@ def lower_bound(shapes: Iterable[PodShape], node_types: Iterable[NodeType],
     cols = _Columns(prob)
     for t, a in _ffd_nodes(prob):
         cols.add(t, a)
-    bound = _bound_by_components(prob, cols, time.perf_counter() + time_limit_s)
+    bound = _bound_by_components(prob, cols, clock.now() + time_limit_s)
     return bound.value, _named_patterns(prob, cols, bound.x)
 
 
@@ -914,7 +930,7 @@ class PoolPacking:
         cols = _Columns(prob)
         for t, a in self.patterns or _ffd_nodes(prob):
             cols.add(t, a)
-        bound = _bound_by_components(prob, cols, time.perf_counter() + time_limit_s, enumerate_limit=0)
+        bound = _bound_by_components(prob, cols, clock.now() + time_limit_s, enumerate_limit=0)
         self.patterns = list(zip(cols.types, cols.cols, strict=True))
         prices = np.maximum(bound.duals, 0.0)
         return Duals(float(prices @ prob.demand), {k: float(prices[i]) for k, i in self.class_of.items()},
@@ -994,15 +1010,16 @@ def _integer_master(prob: _Problem, cols: _Columns, hint: dict[int, int], det_ti
         for key, value in config.items():
             setattr(solver.parameters, key, SEED_BASE + seed + value if key == "random_seed" else value)
         solver.parameters.max_deterministic_time = max(det_time, 0.05)
-        solver.parameters.max_time_in_seconds = max(wall, 0.05)
+        solver.parameters.max_time_in_seconds = clock.current().wall_left()
         status = solver.solve(model)
+        clock.account(solver, max(det_time, 0.05), "packing", status == cp_model.OPTIMAL)
         cut = status != cp_model.OPTIMAL and solver.deterministic_time < 0.99 * det_time
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return status, math.inf, None, cut
         return status, solver.objective_value, [solver.value(x) for x in xs], cut
 
     with ThreadPoolExecutor(len(MASTER_CONFIGS)) as pool:
-        runs = list(pool.map(solve, MASTER_CONFIGS))
+        runs = list(pool.map(clock.sharing(solve), MASTER_CONFIGS))
     cut = any(r[3] for r in runs)
     found = [r for r in runs if r[2] is not None]
     if not found:
@@ -1025,8 +1042,8 @@ def pack(shapes: Iterable[PodShape], node_types: Iterable[NodeType], *, time_lim
     type, replicas per shape resources: `PoolPacking.named_patterns`) start column generation off. With
     `node_search`, a packing of at most NODE_MODEL_MAX nodes left short of its bound is then searched node by
     node (`_node_model`): the patterns column generation made may miss the best packing of a few large nodes."""
-    started = time.perf_counter()
-    deadline = started + time_limit_s
+    started = time.perf_counter()      # for the seconds reported; every limit is the planner's clock's
+    deadline = clock.now() + time_limit_s
     prob = _prepare(shapes, node_types)
     if (trivial := _trivial(prob, started, "pack")) is not None:
         return trivial
@@ -1044,7 +1061,7 @@ def pack(shapes: Iterable[PodShape], node_types: Iterable[NodeType], *, time_lim
                 a[class_of[resources]] = min(n, prob.demand[class_of[resources]])
         if name in type_of and a.any() and (a @ prob.size <= prob.cap[type_of[name]]).all():
             cols.add(type_of[name], a)
-    bound = _bound_by_components(prob, cols, started + 0.5 * time_limit_s)
+    bound = _bound_by_components(prob, cols, clock.now() + 0.5 * time_limit_s)
     if bound.stopped:
         notes.append(f"column generation stopped early ({bound.stopped}): the bound is Farley's")
     candidates = [ffd_nodes]
@@ -1054,7 +1071,7 @@ def pack(shapes: Iterable[PodShape], node_types: Iterable[NodeType], *, time_lim
     proven = False
     if _nodes_cost(prob, incumbent) > bound.value * (1 + REL_TOL) + 1e-9:
         hint = _as_counts(cols, incumbent)
-        wall = max(deadline - time.perf_counter() - 0.1, 0.05)
+        wall = clock.current().wall_left()
         solved, proven_restricted, cut = _integer_master(prob, cols, hint, det_time=0.2 * time_limit_s, wall=wall,
                                                          seed=seed)
         if cut:
@@ -1068,12 +1085,12 @@ def pack(shapes: Iterable[PodShape], node_types: Iterable[NodeType], *, time_lim
         else:
             notes.append("CP-SAT found no solution in time: the hint (FFD or rounded LP) stands")
     if (node_search and not proven and len(incumbent) <= NODE_MODEL_MAX
-            and deadline - time.perf_counter() > NODE_MODEL_MIN_S
+            and deadline - clock.now() > NODE_MODEL_MIN_S
             and _nodes_cost(prob, incumbent) > bound.value * (1 + REL_TOL)):
         # Few nodes: the patterns column generation made may miss the best packing; search it node by node
         types = sorted({int(prob.kept[0])} | set(cols.types) | {t for t, _ in incumbent})
         better = _node_model(prob, incumbent, types, det_time=NODE_MODEL_SHARE * time_limit_s,
-                             wall_s=max(deadline - time.perf_counter(), 0.05))
+                             wall_s=clock.current().wall_left())
         if better is not None and _nodes_cost(prob, better) < _nodes_cost(prob, incumbent) - 1e-9:
             incumbent = better
             notes.append("a node-by-node search (CP-SAT) improved on the patterns' packing")
@@ -1132,7 +1149,9 @@ def _node_model(prob: _Problem, incumbent: list[tuple[int, np.ndarray]], types: 
     solver.parameters.random_seed = SEED_BASE
     solver.parameters.max_deterministic_time = max(det_time, 0.01)
     solver.parameters.max_time_in_seconds = max(wall_s, 0.01)
-    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    status = solver.solve(model)
+    clock.account(solver, max(det_time, 0.01), "packing (node search)", status == cp_model.OPTIMAL)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     nodes = []
     for b in range(n_nodes):

@@ -16,6 +16,8 @@ explanation: what the portfolio changed against choosing alone, and the price of
 
 from __future__ import annotations
 
+import copy
+import logging
 import math
 import time
 from collections import defaultdict
@@ -29,7 +31,9 @@ from advisor.candidates.registry import generate_all
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
+from advisor.portfolio import clock
 from advisor.portfolio.clusters import GroupPrices
+from advisor.portfolio.facts import fee_kind, is_standard_family, quota_kind, sp_cover_cents
 from advisor.portfolio.lagrangian import decompose
 from advisor.portfolio.packing import NODE_MODEL_MAX, shape_class
 from advisor.portfolio.pool_cuts import Pool, tighten
@@ -43,24 +47,26 @@ from models.portfolio import Portfolio
 from models.workload import MAX_USD, Workload
 
 INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
-STANDARD_FAMILIES = set("acdhimrtz")
 PLAN_PACKING_SHARE = 0.1   # packing one plan's pools may take this share of the time limit
 PACKING_SHARE = 8   # a pool's packing time limit: this many times its share of the replicas of the budget
 # Packing searches small pools node by node too (`packing.pack`) when a plan's packing has this long: better
 # packings, but the time it takes starves the other pools when the budget is short (20 s limit); then small
 # pools short of their bound are packed again that way in the time the others leave
 NODE_SEARCH_BUDGET_S = 3.0
-FEE_PREFIXES = {"EKS control plane": "eks", "dedicated per-region fee": "dedicated"}
 WHOLE_NODE_BOUND_PAIRS = 6000   # CP-SAT's bound prices pools at whole nodes up to this many shapes x node types
 BOUND_PLAN_PACKING_SHARE = 0.05  # then its choice is packed as a plan too, in this share of the time limit
+log = logging.getLogger("advisor.portfolio")
 
 
 class PlanInfeasible(InputError):
-    """No plan meets the portfolio's constraints; `conflicts` names the constraints that clash."""
+    """No plan meets the portfolio's constraints; `conflicts` names the constraints that clash.
 
-    def __init__(self, message: str, conflicts: list[str]):
+    Picklable (it crosses from an API worker process to the server): every argument has a default, so
+    unpickling's `PlanInfeasible(message)` works and the attributes come back from its `__dict__`."""
+
+    def __init__(self, message: str, conflicts: list[str] | tuple[str, ...] = ()):
         super().__init__(message, field="constraints")
-        self.conflicts = conflicts
+        self.conflicts = list(conflicts)
 
 
 def parse(doc: Any) -> Portfolio:
@@ -80,7 +86,18 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     68 %) and packed (plan B, 10 %), the whole-node search (or, short of time, whole-node rounds) looks for a
     cheaper plan (until 88 %) and the bounds take what is left until 95 % (each phase at least a little, so a
     tiny limit still answers)."""
-    started = time.perf_counter()
+    wall_started = time.perf_counter()
+    work = clock.Clock(wall_deadline=wall_started + clock.WALL_FACTOR * time_limit_s + clock.WALL_GRACE_S)
+    token = clock.use(work)
+    try:
+        return _plan(doc, catalog, time_limit_s, wall_started, work)
+    finally:
+        clock.reset(token)
+
+
+def _plan(doc: Any, catalog: Catalog | None, time_limit_s: float, wall_started: float,
+          work: clock.Clock) -> dict[str, Any]:
+    started = 0.0    # every phase's limit is on the planner's clock (deterministic); timings are wall seconds
     timings: dict[str, float] = {}
 
     def lap(name: str, since: float) -> float:
@@ -89,12 +106,12 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         return now
 
     def left(until: float) -> float:
-        return max(started + until * time_limit_s - time.perf_counter(), 0.5)
+        return max(started + until * time_limit_s - clock.now(), 0.5)
 
     portfolio = doc if isinstance(doc, Portfolio) else parse(doc)
     catalog = catalog or load_catalog()
     ctx = Context(catalog)
-    workloads = {w.id: _bounded(w, portfolio) for w in portfolio.workloads}
+    workloads = {w.id: bounded(w, portfolio) for w in portfolio.workloads}
     options, rejections = _options(ctx, workloads)
     empty = sorted(w for w, opts in options.items() if not opts)
     if empty:
@@ -106,7 +123,8 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     limits = _limits(catalog, portfolio, options)
     alone = {w: min(opts, key=lambda o: _alone_key(o, workloads[w])) for w, opts in options.items()}
     hint = {w: options[w].index(alone[w]) for w in options}
-    mark = lap("candidates", started)
+    offered = {w: [o.candidate for o in opts] for w, opts in options.items()}   # what the auditor matches
+    mark = lap("candidates", wall_started)
     from advisor.portfolio.validate import validate  # noqa: PLC0415 - validate imports this module
 
     book: dict[tuple, GroupPrices] = {}   # node prices per kind of node group, shared by the relaxation and packing
@@ -116,12 +134,12 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
                cache: dict | None = None) -> tuple[dict, Selection, list[dict], list[str]]:
         """The plan document of a choice with its clusters packed (in up to `share` of the time limit, and not
         past 95 % of it), and what it breaks (nothing, if valid)."""
-        budget = min(share * time_limit_s, started + 0.95 * time_limit_s - time.perf_counter())
+        budget = min(share * time_limit_s, started + 0.95 * time_limit_s - clock.now())
         clusters = _clusters(catalog, workloads, chosen, budget_s=max(0.3, budget), quota_keys=tuple(limits.quotas),
                              patterns=patterns, book=book, cache=cache)
         document = _document(catalog, portfolio, workloads, chosen, alone, fee_cents, clusters,
                              _hosts(workloads, chosen, host_prices))
-        problems = validate(document, portfolio, catalog)
+        problems = validate(document, portfolio, catalog, offered)
         if problems:
             rejected.append(problems)
         return (document, chosen, clusters, problems)
@@ -134,17 +152,18 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     # On the second core (CP-SAT releases the GIL): the choice as if nothing were pooled, the prices of its
     # binding constraints, then plan A; meanwhile the relaxation is built and tightened on this core.
     with ThreadPoolExecutor(1) as background:
-        choosing = background.submit(select, options, fee_cents, limits, time_limit_s=max(1.0, left(1.0) / 4),
-                                     hint=hint, host_prices=host_prices)
-        pricing = background.submit(_binding_prices, options, fee_cents, limits, choosing, host_prices,
-                                    deadline=started + 0.45 * time_limit_s)
-        packing_a = background.submit(plan_a, choosing)
+        second = work.fork()   # the second core's work, on a clock of its own (deterministic either way)
+        choosing = background.submit(clock.running_on(second, select), options, fee_cents, limits,
+                                     time_limit_s=max(1.0, left(1.0) / 4), hint=hint, host_prices=host_prices)
+        pricing = background.submit(clock.running_on(second, _binding_prices), options, fee_cents, limits, choosing,
+                                    host_prices, deadline=started + 0.45 * time_limit_s)
+        packing_a = background.submit(clock.running_on(second, plan_a), choosing)
         # The relaxation: cluster nodes priced per pool by cuts, tightened until every pool it uses is priced at
         # its packing LP bound: a lower bound on every plan, pooling included.
         fluid_options, pools = pools_and_options(catalog, workloads, options, book)
         relaxation = Relaxation(fluid_options, fee_cents, limits, host_prices,
                                 {k: p.upfront_ratio for k, p in pools.items()})
-        tightened = tighten(relaxation, pools, deadline=time.perf_counter() + left(0.6))
+        tightened = tighten(relaxation, pools, deadline=clock.now() + left(0.6))
         selection = choosing.result()
         if selection.status == "UNKNOWN":   # no plan in its share of a tiny limit: a plan is owed, so try longer
             selection = select(options, fee_cents, limits, time_limit_s=max(5.0, 0.25 * time_limit_s), hint=hint,
@@ -166,7 +185,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
             return packed(chosen, PLAN_PACKING_SHARE, tightened.packings, pooled_packings)
 
         pooled = pooled_plans(tightened, relaxation, pools, options, fee_cents, limits, host_prices, pack_pooled,
-                              deadline=time.perf_counter() + left(0.68), search_until=started + 0.88 * time_limit_s,
+                              deadline=clock.now() + left(0.68), search_until=started + 0.88 * time_limit_s,
                               pack_s=PLAN_PACKING_SHARE * time_limit_s)
         # plan A, packed on the second core (or here, when the choice was retried)
         plan_a_packed = packing_a.result() or packed(selection, PLAN_PACKING_SHARE, None)
@@ -174,12 +193,13 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         mark = lap("plans", mark)
         bound_until = started + 0.95 * time_limit_s
         whole, cutting, exact_nodes = None, None, False
-        if bound_until - time.perf_counter() > 0.5:
+        if bound_until - clock.now() > 0.5:
             if tightened.converged:   # CP-SAT's bound on the cut model with whole placements, on the second core
                 bound_models, exact_nodes = _bound_models(tightened.models, pools)
                 # With whole nodes its choice is a plan too: it takes what is left but the time to pack that plan
-                left_s = bound_until - time.perf_counter()
-                cutting = background.submit(select, fluid_options, fee_cents, limits, host_prices=host_prices,
+                left_s = bound_until - clock.now()
+                cutting = background.submit(clock.running_on(work.fork(), select), fluid_options, fee_cents, limits,
+                                            host_prices=host_prices,
                                             time_limit_s=max(0.5, left_s - BOUND_PLAN_PACKING_SHARE * time_limit_s)
                                             if exact_nodes else min(5.0, left_s), pools=bound_models)
             if parts is not None:
@@ -196,7 +216,7 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         binding = pricing.result()
     mark = lap("bounds", mark)
     if not plans:
-        raise RuntimeError("no plan passed validation")
+        raise RuntimeError("no plan passed validation: " + " | ".join("; ".join(r[:3]) for r in rejected[:3]))
     plan_doc, chosen, clusters = min(plans, key=lambda p: p[0]["totals"]["monthly_usd"])
     bounds = [b for b in (tightened.bound_cents, integer_bound) if b is not None]
     _prove(plan_doc, max(bounds) if bounds else None)
@@ -209,14 +229,34 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
         "whole_node_bound_monthly_usd": whole.bound_cents / 100 if whole and whole.bound_cents is not None else None,
         "cp_sat_bound_monthly_usd": cut_bound / 100 if cut_bound is not None else None,
         "whole_node_components": {"solved": whole.components, "proven": whole.proven} if whole else None,
-        "pooled_plans": pooled.notes, "rejected_plans": rejected,
+        "pooled_plans": pooled.notes, "rejected_plans": sorted(rejected),
         "plans_compared": [round(p[0]["totals"]["monthly_usd"], 2) for p in plans]}
     plan_doc["solver"]["timings"] = timings
-    plan_doc["solver"]["seconds"] = round(time.perf_counter() - started, 3)
-    problems = validate(plan_doc, portfolio, catalog)
+    plan_doc["solver"]["seconds"] = round(time.perf_counter() - wall_started, 3)
+    plan_doc["solver"]["work"] = {
+        "time_limit_nominal_s": time_limit_s, "used_nominal_s": round(clock.now(), 3),
+        "wall_clock_safety_net_s": round(clock.WALL_FACTOR * time_limit_s + clock.WALL_GRACE_S, 3),
+        "wall_clock_stopped": list(work.tripped),
+        "reproducible": not work.tripped}
+    problems = validate(plan_doc, portfolio, catalog, offered)
     if problems:
         raise RuntimeError("plan failed validation: " + "; ".join(problems))
     return plan_doc
+
+
+TIMING_FIELDS = (("solver", "seconds"), ("solver", "timings"), ("solver", "relaxation", "seconds"))
+
+
+def without_timings(plan_doc: dict[str, Any]) -> dict[str, Any]:
+    """The plan without its wall-clock timings (`TIMING_FIELDS`): the part that is the same, byte for byte, on
+    every run with the same input and time limit (unless `solver.work.wall_clock_stopped` names a phase)."""
+    out = copy.deepcopy(plan_doc)
+    for path in TIMING_FIELDS:
+        holder = out
+        for key in path[:-1]:
+            holder = holder.get(key, {})
+        holder.pop(path[-1], None)
+    return out
 
 
 def _bound_models(models: dict[str, PoolModel], pools: dict[str, Pool]) -> tuple[dict[str, PoolModel], bool]:
@@ -243,21 +283,34 @@ def _proven(monthly_usd: float, bound_usd: float) -> bool:
     return round(monthly_usd * 100) - round(bound_usd * 100) <= max(1, round(monthly_usd * 100 * 1e-5))
 
 
+def _bound_defect(monthly_usd: float, bound_usd: float) -> bool:
+    """A lower bound above the plan by more than the rounding tolerance of `_proven`: the bound is wrong."""
+    return round(bound_usd * 100) - round(monthly_usd * 100) > max(1, round(monthly_usd * 100 * 1e-5))
+
+
 def _prove(plan_doc: dict, bound_cents: int | None) -> None:
-    """Status, bound and gap of the answered plan against the best proven lower bound."""
+    """Status, bound and gap of the answered plan against the best proven lower bound, reported as computed.
+    A bound above the plan beyond the tolerance is a defect (a bug in a bound, or a plan priced wrong): it is
+    logged and reported in `solver.defects`, the status stays FEASIBLE and the gap shows it (negative)."""
     solver, monthly = plan_doc["solver"], plan_doc["totals"]["monthly_usd"]
-    bound = None if bound_cents is None else min(bound_cents / 100, monthly)
+    bound = None if bound_cents is None else bound_cents / 100
+    defects = [f"{c['id']}: {c['bound_defect']}" for c in plan_doc["shared"]["clusters"] if c.get("bound_defect")]
+    if bound is not None and _bound_defect(monthly, bound):
+        defects.append(f"bound defect: the proven lower bound ${bound:,.2f} is above the plan's ${monthly:,.2f}")
+    for defect in defects:
+        log.error("plan %s", defect)
     solver.update({
-        "status": "OPTIMAL" if bound is not None and _proven(monthly, bound) else "FEASIBLE",
+        "status": "OPTIMAL" if bound is not None and _proven(monthly, bound) and not defects else "FEASIBLE",
         "bound_monthly_usd": round(bound, 2) if bound is not None else None,
         "gap": (round((monthly - bound) / monthly, 6) if monthly > 0 else 0.0) if bound is not None else None,
+        "defects": defects,
         "bound_basis": "LP relaxation of choice and packing together (pool cuts from packing-LP duals), raised by "
                        "whole nodes per pool (Lagrangian decomposition at the LP's duals) or whole placements "
                        "(CP-SAT on the cut model, with whole nodes per pool on small portfolios)"})
 
 
 # ----------------------------------------------------------------------------- candidates as options
-def _bounded(w: Workload, portfolio: Portfolio) -> Workload:
+def bounded(w: Workload, portfolio: Portfolio) -> Workload:
     """With an upfront cap on the portfolio, every workload keeps its whole monthly-vs-upfront frontier
     (an upfront cap of its own, set to the largest allowed value, turns that pruning mode on without
     excluding anything): the choice model then decides where the upfront cash goes."""
@@ -291,10 +344,9 @@ def _options(ctx: Context, workloads: dict[str, Workload]) -> tuple[dict[str, li
 def _option(w: Workload, c: Candidate, vcpu_of: dict, family_of: dict) -> Option:
     fees, shared = [], 0.0
     for line in c.lines:
-        for prefix, kind in FEE_PREFIXES.items():
-            if line.item.startswith(prefix):
-                fees.append(f"{kind}:{w.region}")
-                shared += cents(line.monthly_usd)
+        if kind := fee_kind(line.item):
+            fees.append(f"{kind}:{w.region}")
+            shared += cents(line.monthly_usd)
     if c.service in INSTANCE_SERVICES and c.instance_type and c.tenancy != "host":
         vcpu = vcpu_of.get(c.instance_type, 0) * c.count
     elif c.service in ("ecs_fargate", "eks_fargate") or c.config.get("compute_environment", "").startswith("FARGATE"):
@@ -302,8 +354,8 @@ def _option(w: Workload, c: Candidate, vcpu_of: dict, family_of: dict) -> Option
     else:
         vcpu = 0.0
     standard = (c.service in INSTANCE_SERVICES and c.instance_type is not None and c.tenancy != "host"
-                and family_of.get(c.instance_type, "x")[0] in STANDARD_FAMILIES)
-    quota = ("spot" if c.purchase_option == "spot" else "on_demand") if standard else None
+                and is_standard_family(family_of.get(c.instance_type)))
+    quota = quota_kind(c.purchase_option) if standard else None
     compute = next((x for x in c.lines), None)
     on_demand = c.purchase_option == "on_demand" and c.tenancy == "shared"
     host_key, host_milli, upfront = None, 0, cents(c.upfront_usd)
@@ -345,10 +397,9 @@ def _fee_cents(options: dict[str, list[Option]]) -> dict[str, int]:
     for opts in options.values():
         for o in opts:
             for line in o.candidate.lines:
-                for prefix, kind in FEE_PREFIXES.items():
-                    if line.item.startswith(prefix):
-                        key = f"{kind}:{o.region}"
-                        fees[key] = max(fees.get(key, 0), cents(line.monthly_usd))
+                if kind := fee_kind(line.item):
+                    key = f"{kind}:{o.region}"
+                    fees[key] = max(fees.get(key, 0), cents(line.monthly_usd))
     return fees
 
 
@@ -367,15 +418,12 @@ def _limits(catalog: Catalog, portfolio: Portfolio, options: dict[str, list[Opti
     owned = defaultdict(int)
     for holding in c.existing_commitments.reserved:
         owned[(holding.instance_type, holding.region)] += holding.count
-    ratio = next(r["hourly_ratio"] for r in catalog.facts.value("savings_plans.ratios")
-                 if r.get("plan", r.get("plan_type")) == "compute" and r["term"] == "1yr"
-                 and r["payment"].lower().startswith("no"))
     return Limits(
         max_monthly_cents=cents(c.max_monthly_usd) if c.max_monthly_usd is not None else None,
         max_upfront_cents=cents(c.max_upfront_usd) if c.max_upfront_usd is not None else None,
         max_spot_share_milli=round(c.max_spot_share * 1000) if c.max_spot_share is not None else None,
         quotas=quotas, ri_owned=dict(owned),
-        sp_cover_cents=cents(c.existing_commitments.savings_plan_usd_per_hour * 730 / ratio))
+        sp_cover_cents=sp_cover_cents(catalog, c.existing_commitments.savings_plan_usd_per_hour))
 
 
 def _alone_key(o: Option, w: Workload) -> tuple:
@@ -414,7 +462,7 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
     # before their limit: column generation converges, or every pattern is enumerated and CP-SAT proves its
     # plan), the largest pools first, none past the budget's end.
     book = {} if book is None else book
-    deadline = time.perf_counter() + budget_s
+    deadline = clock.now() + budget_s
     packed: dict[tuple, dict[str, Any]] = {}
     cache = {} if cache is None else cache
     node_search = budget_s >= NODE_SEARCH_BUDGET_S
@@ -435,13 +483,13 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
         if same(pool) in cache:       # packed before, in an earlier plan: the same members on the same node groups
             packed[pool] = cache[same(pool)]
             continue
-        limit = min(budget_s * min(1.0, PACKING_SHARE * size[pool] / total), deadline - time.perf_counter())
+        limit = min(budget_s * min(1.0, PACKING_SHARE * size[pool] / total), deadline - clock.now())
         packed[pool] = cache[same(pool)] = pack_one(pool, limit, node_search)
     if not node_search:   # in the time left, small pools short of their bound packed again, searched node by node
         short = [p for p, c in packed.items() if c["status"] == "FEASIBLE" and c["lower_bound_usd"] is not None
                  and sum(n["count"] for n in c["nodes"]) <= NODE_MODEL_MAX and ("searched", same(p)) not in cache]
         for pool in sorted(short, key=lambda p: (packed[p]["lower_bound_usd"] - packed[p]["monthly_usd"], str(p))):
-            left = deadline - time.perf_counter()
+            left = deadline - clock.now()
             if left < 0.3:
                 break
             cache["searched", same(pool)] = True      # (an earlier plan's pass need not search it again)
@@ -482,9 +530,13 @@ def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workl
                            "covered_by_owned_reserved": selection.ri_used.get(wid, 0),
                            "covered_by_owned_savings_plan_usd": round(selection.sp_used_cents.get(wid, 0) / 100, 2)})
     fees = sum(fee_cents[k] for k in selection.fees_paid)
-    packing_savings = sum(c["standalone_monthly_usd"] - c["monthly_usd"] for c in clusters)
+    # In cents as the model counts them (each member's node line rounded on its own), so that the total is the
+    # sum of its parts to the cent (the auditor adds them up the same way)
+    packing_savings_cents = sum(sum(cents(selection.chosen[w].candidate.lines[0].monthly_usd) for w in c["members"])
+                                - cents(c["monthly_usd"]) for c in clusters)
+    packing_savings = packing_savings_cents / 100
     host_savings = sum((h["standalone_hosts"] - h["count"]) * h["monthly_usd_per_host"] for h in hosts)
-    monthly = selection.objective_cents / 100 - packing_savings  # host sharing is in the model's objective
+    monthly = (selection.objective_cents - packing_savings_cents) / 100  # host sharing is in the model's objective
     alone_total = sum(cents(alone[w].candidate.monthly_usd) for w in alone) / 100
     commitments = _commitments(portfolio, selection)
     in_clusters = {w for c in clusters for w in c["members"]}
@@ -542,7 +594,7 @@ def _binding_prices(options: dict[str, list[Option]], fee_cents: dict[str, int],
     noise = max(0, selection.objective_cents // 500_000)   # large choices are proven to a millionth (select.py)
     binding = []
     for n, name in enumerate(active):
-        share = (deadline - time.perf_counter()) / (len(active) - n)
+        share = (deadline - clock.now()) / (len(active) - n)
         relaxed = select(options, fee_cents, limits, time_limit_s=min(5.0, max(0.5, share)), hint=hint,
                          drop=frozenset({name}), host_prices=host_prices)
         if relaxed.objective_cents is not None and relaxed.objective_cents < selection.objective_cents - noise:
@@ -564,7 +616,7 @@ def _explain(answered: Selection, alone: dict[str, Option], fee_cents: dict[str,
             changed.append({"workload_id": wid, "alone": _label(a), "alone_monthly_usd": a.monthly_usd,
                             "in_portfolio": _label(o.candidate), "monthly_usd": o.candidate.monthly_usd})
     fees_alone = sum(line.monthly_usd for o in alone.values() for line in o.candidate.lines
-                     if any(line.item.startswith(p) for p in FEE_PREFIXES))
+                     if fee_kind(line.item))
     return {
         "changed_against_alone": changed,
         "shared_fees": {"paid_once_monthly_usd": sum(fee_cents[k] for k in answered.fees_paid) / 100,

@@ -34,6 +34,7 @@ from functools import cached_property
 import numpy as np
 from scipy.optimize import linprog
 
+from advisor.portfolio import clock
 from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.packing import NodeType, PodShape, PoolPacking, may_host, shape_class
 from advisor.portfolio.relaxation import Relaxation, Solution
@@ -227,7 +228,7 @@ def initial_models(pools: dict[str, Pool]) -> dict[str, PoolModel]:
 
 
 def tighten(relaxation: Relaxation, pools: dict[str, Pool], deadline: float, per_pool_s: float = 1.0) -> Tightened:
-    """Kelley's loop (see the module docstring); stops at convergence or at `deadline`."""
+    """Kelley's loop (see the module docstring); stops at convergence or at `deadline` (the planner's clock)."""
     started = time.perf_counter()
     out = Tightened(None, None, models=initial_models(pools))
     for k, model in out.models.items():
@@ -248,7 +249,7 @@ def tighten(relaxation: Relaxation, pools: dict[str, Pool], deadline: float, per
         if not added:
             out.converged = exact
             break
-        if time.perf_counter() > deadline:
+        if clock.now() > deadline:
             break
     out.seconds = time.perf_counter() - started
     return out
@@ -266,7 +267,7 @@ def separate(out: Tightened, pools: dict[str, Pool], demand: dict[str, dict[str,
     for k in sorted(pools):
         siblings.setdefault(pools[k].kind, []).append(k)
     for key in sorted(demand):
-        if time.perf_counter() > deadline:
+        if clock.now() > deadline:
             return added, False
         signature = (key, tuple(sorted((w, round(d, 6)) for w, d in demand[key].items())))
         if signature in seen:
@@ -274,7 +275,7 @@ def separate(out: Tightened, pools: dict[str, Pool], demand: dict[str, dict[str,
         seen.add(signature)
         if key not in out.packings:
             out.packings[key] = PoolPacking(pools[key].members.values(), pools[key].types)
-        duals = out.packings[key].duals(demand[key], min(per_pool_s, max(deadline - time.perf_counter(), 0.05)))
+        duals = out.packings[key].duals(demand[key], min(per_pool_s, max(deadline - clock.now(), 0.05)))
         exact &= duals.converged
         at_demand = sum(duals.price.get(w, 0.0) * d for w, d in demand[key].items()) * 100
         if at_demand > theta.get(key, 0.0) * (1 + TOLERANCE) + 1:

@@ -8,7 +8,6 @@ tightened relaxation and packs it for real.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -17,6 +16,7 @@ import numpy as np
 from advisor.candidates.base import Candidate
 from advisor.catalog.store import Catalog
 from advisor.optimize.choose import cents
+from advisor.portfolio import clock
 from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.packing import PodShape
 from advisor.portfolio.pool_cuts import Pool, Tightened, dominated, separate
@@ -144,7 +144,7 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
         if solution is None or solution.objective_cents is None:
             out.notes.append(f"pooled choice {attempt + 1}: the LP has no solution")
             break
-        left = deadline - time.perf_counter()
+        left = deadline - clock.now()
         if left <= 0.2:
             out.notes.append("no time left for a pooled choice")
             break
@@ -152,13 +152,13 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
         chosen = select(reduced, fee_cents, current, time_limit_s=left, hint=hint, host_prices=host_prices,
                         pools=tightened.models)
         for _ in range(SEPARATION_ROUNDS):   # cuts at the chosen pools' whole demand, then choose again
-            if not chosen.chosen or deadline - time.perf_counter() < 0.5:
+            if not chosen.chosen or deadline - clock.now() < 0.5:
                 break
             demand, priced = _chosen_demand(chosen, pools, tightened.models)
             if not separate(tightened, pools, demand, theta=priced, deadline=deadline)[0]:
                 break
             hint = {w: reduced[w].index(o) for w, o in chosen.chosen.items()}
-            again = select(reduced, fee_cents, current, time_limit_s=max(deadline - time.perf_counter(), 0.2),
+            again = select(reduced, fee_cents, current, time_limit_s=max(deadline - clock.now(), 0.2),
                            hint=hint, host_prices=host_prices, pools=tightened.models)
             if not again.chosen:
                 break
@@ -175,7 +175,7 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
             out.notes.append(f"pooled choice {attempt + 1}: ${plan_b[0]['totals']['monthly_usd']:,.2f} a month "
                              f"(the cut model priced it at ${chosen.objective_cents / 100:,.2f})")
             until = search_until or deadline
-            if until - time.perf_counter() - pack_s - SEARCH_RESERVE_S < SEARCH_MIN_S:
+            if until - clock.now() - pack_s - SEARCH_RESERVE_S < SEARCH_MIN_S:
                 _whole_node_rounds(out, chosen, plan_b, solution, relaxation, tightened, options, fee_cents, current,
                                    limits, host_prices, packed, until)
             else:
@@ -228,7 +228,7 @@ def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
     current = dataclasses.replace(limits, max_upfront_cents=None if real_cap is None else max(
         int(real_cap * (1 - SEARCH_UPFRONT_ROOM)), cents(plan_b[0]["totals"]["upfront_usd"])))
     for attempt in range(4):
-        left = deadline - time.perf_counter() - pack_s - SEARCH_RESERVE_S
+        left = deadline - clock.now() - pack_s - SEARCH_RESERVE_S
         if left < SEARCH_MIN_S:
             return
         models = search_models(tightened.models, pools, tightened.packings, packed_by_pool(chosen.chosen, plan_b[2]))
@@ -268,14 +268,14 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
     charge: dict[str, int] = {}          # pool -> whole nodes over the model's price, as last packed
     best, best_plan, misses = chosen, plan_b, 0
     for n in range(rounds):
-        if deadline - time.perf_counter() < 1.5 or misses >= 2:
+        if deadline - clock.now() < 1.5 or misses >= 2:
             return
         charge.update(_overcharge(chosen, plan_b, tightened))
         typical = int(np.median(list(charge.values()))) if charge else 0
         models = {k: PoolModel(m.cuts, m.upfront_per_mille, fixed_cents=charge.get(k, typical))
                   for k, m in tightened.models.items()}
         hint = {w: wide[w].index(o) for w, o in best.chosen.items() if o in wide[w]}
-        again = select(wide, fee_cents, current, time_limit_s=min(3.0, deadline - time.perf_counter() - 1.0),
+        again = select(wide, fee_cents, current, time_limit_s=min(3.0, deadline - clock.now() - 1.0),
                        hint=hint, host_prices=host_prices, pools=models)
         plan = packed_choice(out, f"whole-node round {n + 1}", again, options, fee_cents, limits, host_prices,
                              packed, deadline, priced=False)
@@ -297,7 +297,7 @@ def packed_choice(out: Pooled, label: str, again: Selection, options: dict[str, 
     if not again.chosen:
         out.notes.append(f"{label}: {again.status}")
         return None
-    real_choice = _pooled_choice(again, options, fee_cents, limits, host_prices, deadline - time.perf_counter())
+    real_choice = _pooled_choice(again, options, fee_cents, limits, host_prices, deadline - clock.now())
     if real_choice is None:
         return None
     plan = packed(real_choice)

@@ -21,6 +21,7 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
+from advisor.portfolio import clock
 from advisor.portfolio.select import HostPrice, Limits, Option, undominated_all
 
 USD = 100.0   # the LP works in dollars (cents / USD), vCPU and shares: coefficients near 1
@@ -98,6 +99,7 @@ class _LP:
         res = linprog(np.array(self.cost), A_ub=matrix(ub_rows), b_ub=np.array(ub_rhs) if ub_rows else None,
                       A_eq=matrix(eq_rows), b_eq=np.array(eq_rhs) if eq_rows else None,
                       bounds=list(zip([0.0] * n, self.upper, strict=True)), method="highs")
+        clock.current().charge_lp(sum(len(terms) for terms in ub_rows + eq_rows), len(ub_rows) + len(eq_rows))
         if res.status != 0:
             return "INFEASIBLE" if res.status == 2 else f"NOT_SOLVED({res.message})"
         self.values, self.value = np.asarray(res.x), float(res.fun)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from advisor.candidates.base import Candidate
+from advisor.portfolio import clock
 from advisor.portfolio.packing import NodeType, PodShape
 from advisor.portfolio.whole_nodes import add_whole_nodes, most_cents
 
@@ -153,8 +154,8 @@ def select(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
     """Solve the choice; `drop` names constraints to leave out (to price a binding constraint).
 
     The model is built on each workload's undominated options only; answers map back to the full lists.
-    `workers` > 1 (a plan search only): CP-SAT's parallel portfolio, whose answer under a time limit may
-    vary from run to run."""
+    `time_limit_s` is in the planner's nominal seconds (`clock.py`: deterministic time). `workers` > 1 (a plan
+    search only): CP-SAT's parallel portfolio, interleaved in one thread so that it is deterministic too."""
     kept = undominated_all(options, limits, drop)
     reduced = {w: [options[w][i] for i in kept[w]] for w in options}
     position = {w: {i: k for k, i in enumerate(kept[w])} for w in options}
@@ -296,8 +297,11 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
                 model.add_hint(var, j == i)
 
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
+    per_det = clock.WHOLE_NODES_PER_DET if any(p.whole_nodes for p in pools.values()) else clock.NOMINAL_PER_DET
+    det_limit = clock.limits(solver.parameters, time_limit_s, per_det)   # deterministic: the same on a busy machine
     solver.parameters.num_workers = workers
+    if workers > 1:   # the parallel portfolio (LNS on the second worker), interleaved deterministically
+        solver.parameters.interleave_search = True
     solver.parameters.random_seed = 0
     solver.parameters.linearization_level = 2  # the LP relaxation proves the bound on large portfolios
     # Stop once the cost is proven to the cent, or to a millionth on large portfolios (8 cents on $80,000 a
@@ -307,6 +311,8 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
     ceiling = sum(max(o.cost_cents for o in opts) for opts in options.values() if opts)
     solver.parameters.absolute_gap_limit = float(scale * max(1, ceiling // 1_000_000)) if workers == 1 else 0.0
     status = solver.solve(model)
+    clock.account(solver, det_limit, "choice" if per_det == clock.NOMINAL_PER_DET else "choice (whole nodes)",
+                  status in (cp_model.OPTIMAL, cp_model.INFEASIBLE), per_det)
     name = solver.status_name(status)
     if status == cp_model.MODEL_INVALID:
         raise ValueError(f"invalid choice model: {model.validate()[:500]}")

@@ -1,144 +1,457 @@
-"""An independent check of any plan: every workload placed once, every node within capacity, every
-constraint met, every cost recomputed from the catalog (not taken from the solver)."""
+"""An independent audit of any plan document: every price recomputed from the catalog and every total from
+its parts, every constraint checked against those recomputed figures, never against the solver's.
+
+What is recomputed, and from what:
+- each placement: the workload's candidates generated again from the catalog (the same rates and horizon
+  arithmetic as one recommendation); the plan's choice must be one of them, its cost lines, monthly and
+  upfront exactly the catalog's;
+- each cluster node group: its node type's price per node-month and upfront from the rate table, under the
+  cluster's purchase option, hours and horizon (`clusters.group_prices`); every node within its allocatable
+  capacity and every replica placed;
+- each Dedicated Host: its price per host from the members' host candidates, enough hosts for the instances;
+- fees paid once: each fee's price from the candidates' fee lines, paid exactly where a placement needs it;
+- owned commitments: reserved instances and savings-plan dollars used at most once, on what they can cover;
+- the totals: monthly (placements outside clusters and hosts + clusters' nodes + hosts + fees - what owned
+  commitments cover), upfront, fees, packing and host savings, each from the recomputed parts; then the
+  budget, upfront cap, spot share and vCPU quotas against those.
+
+`audit` returns the problems and the recomputed figures; `validate` the problems only ([] when sound).
+"""
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
+from advisor.candidates.base import Candidate, Context
 from advisor.catalog.store import Catalog
+from advisor.optimize.choose import cents
+from advisor.portfolio.facts import fee_kind, is_standard_family, quota_kind, sp_cover_cents
+from advisor.portfolio.packing import gpu_model_matches
+from advisor.recommend import to_option
 from models.portfolio import Portfolio
+from models.workload import Workload
 
-TOLERANCE_USD = 0.05
-
-
-def validate(plan: dict[str, Any], portfolio: Portfolio, catalog: Catalog) -> list[str]:
-    """Problems found ([] when the plan is sound)."""
-    problems: list[str] = []
-    ids = [w.id for w in portfolio.workloads]
-    placed = [p["workload_id"] for p in plan["placements"]]
-    if sorted(placed) != sorted(ids):
-        problems.append(f"placements {sorted(placed)} do not match the workloads {sorted(ids)}")
-    by_id = {w.id: w for w in portfolio.workloads}
-    for p in plan["placements"]:
-        choice = p["choice"]
-        lines = round(sum(x["monthly_usd"] for x in choice["cost_lines"]), 2)
-        if abs(lines - choice["monthly_usd"]) > 0.011:
-            problems.append(f"{p['workload_id']}: cost lines add to {lines}, not {choice['monthly_usd']}")
-        w = by_id.get(p["workload_id"])
-        if w is not None and not w.allows_name(choice["service"]):
-            problems.append(f"{w.id}: {choice['service']} is not in its allowed_services")
-    problems += _clusters(plan, by_id, catalog)
-    problems += _constraints(plan, portfolio, catalog)
-    return problems
-
-
-def _clusters(plan: dict[str, Any], by_id: dict, catalog: Catalog) -> list[str]:
-    problems = []
-    specs = {r["instance_type"]: r for r in catalog.specs.to_dicts()}
-    from advisor.candidates.frontiers import node_types
-
-    for cluster in plan["shared"]["clusters"]:
-        alloc = {r["instance_type"]: r for r in node_types(catalog, cluster["service"], cluster["region"],
-                                                           cluster["os"]).to_dicts()}
-        placed: dict[str, int] = {}
-        for group in cluster["nodes"]:
-            node = alloc.get(group["instance_type"])
-            if node is None or group["instance_type"] not in specs:
-                problems.append(f"{cluster['id']}: unknown node type {group['instance_type']}")
-                continue
-            need_cpu = sum(n * by_id[w].vcpu for w, n in group["replicas_per_node"].items())
-            need_mem = sum(n * by_id[w].memory_gib for w, n in group["replicas_per_node"].items())
-            need_gpu = sum(n * by_id[w].gpus for w, n in group["replicas_per_node"].items())
-            pods = sum(group["replicas_per_node"].values())
-            if (need_cpu > node["alloc_vcpu"] + 1e-6 or need_mem > node["alloc_memory_gib"] + 1e-6
-                    or pods > node["pod_slots"] or need_gpu > node["gpus"]):
-                problems.append(f"{cluster['id']}: a {group['instance_type']} node is over capacity "
-                                f"({need_cpu:g} vCPU, {need_mem:g} GiB, {pods} pods, {need_gpu} GPUs)")
-            for w, n in group["replicas_per_node"].items():
-                placed[w] = placed.get(w, 0) + n * group["count"]
-        for w in cluster["members"]:
-            choice = next(p["choice"] for p in plan["placements"] if p["workload_id"] == w)
-            wanted = choice["config"].get("replicas", by_id[w].replicas)
-            if placed.get(w, 0) < wanted:
-                problems.append(f"{cluster['id']}: {w} has {placed.get(w, 0)} of {wanted} replicas placed")
-    return problems
-
-
-def _constraints(plan: dict[str, Any], portfolio: Portfolio, catalog: Catalog) -> list[str]:
-    c = portfolio.constraints
-    totals = plan["totals"]
-    problems = []
-    by_id = {w.id: w for w in portfolio.workloads}
-    clusters = plan["shared"]["clusters"]
-    in_cluster = {w for cluster in clusters for w in cluster["members"]}
-    if c.max_monthly_usd is not None and totals["monthly_usd"] > c.max_monthly_usd + TOLERANCE_USD:
-        problems.append(f"monthly ${totals['monthly_usd']} is over max_monthly_usd ${c.max_monthly_usd}")
-    # Hosts and cluster nodes are shared: their upfront is counted per host and per node bought.
-    for cluster in clusters:
-        for field in ("monthly", "upfront"):
-            summed = sum(g["count"] * g[f"{field}_usd_per_node"] for g in cluster["nodes"])
-            if abs(summed - cluster[f"{field}_usd"]) > TOLERANCE_USD:
-                problems.append(f"{cluster['id']}: node groups add to ${summed:.2f} {field}, "
-                                f"not ${cluster[f'{field}_usd']}")
-    upfront = round(sum(p["choice"]["upfront_usd"] for p in plan["placements"]
-                        if p["choice"]["tenancy"] != "host" and p["workload_id"] not in in_cluster)
-                    + sum(cluster["upfront_usd"] for cluster in clusters)
-                    + sum(h["count"] * h["upfront_usd_per_host"] for h in plan["shared"]["hosts"]), 2)
-    if abs(upfront - totals["upfront_usd"]) > TOLERANCE_USD:
-        problems.append(f"upfront adds to {upfront}, not {totals['upfront_usd']}")
-    if c.max_upfront_usd is not None and upfront > c.max_upfront_usd + TOLERANCE_USD:
-        problems.append(f"upfront ${upfront} is over max_upfront_usd ${c.max_upfront_usd}")
-    specs = {r["instance_type"]: r for r in catalog.specs.select("instance_type", "vcpu", "family").to_dicts()}
-    total = spot = 0.0
-    for p in plan["placements"]:
-        choice = p["choice"]
-        if p["workload_id"] in in_cluster:   # pods on shared nodes: the vCPU they request
-            v = choice["config"].get("replicas", by_id[p["workload_id"]].replicas) * by_id[p["workload_id"]].vcpu
-        elif choice["instance_type"] and choice["tenancy"] != "host" and choice["instance_type"] in specs:
-            v = specs[choice["instance_type"]]["vcpu"] * choice["count"]
-        else:
-            v = choice["config"].get("task_vcpu", 0) * choice["count"]
-        total += v
-        spot += v if choice["purchase_option"] == "spot" else 0
-    if c.max_spot_share is not None and total and spot / total > c.max_spot_share + 1e-9:
-        problems.append(f"spot share {spot / total:.3f} is over max_spot_share {c.max_spot_share}")
-    problems += _quotas(plan, portfolio, catalog, specs, in_cluster)
-    fees = sum(f["monthly_usd"] for f in plan["shared"]["fees"])
-    if abs(fees - totals["shared_fees_monthly_usd"]) > TOLERANCE_USD:
-        problems.append("shared fees do not add up")
-    return problems
-
-
-STANDARD_FAMILIES = set("acdhimrtz")    # AWS's "Standard (A, C, D, H, I, M, R, T, Z) instances" quota
+CENT = 0.005           # two money figures agree when they round to the same cent
+PRICE_TOLERANCE = 1e-6  # node prices are unrounded dollars: equal to a millionth of a dollar
+CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
 INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
+IDENTITY = ("service", "instance_type", "count", "purchase_option", "term", "offering_class", "plan_type",
+            "payment", "tenancy", "config")
 
 
-def _quotas(plan: dict[str, Any], portfolio: Portfolio, catalog: Catalog, specs: dict, in_cluster: set) -> list[str]:
-    """vCPU of standard-family instances and cluster nodes per region, on-demand and Spot, within the quotas."""
-    c = portfolio.constraints
-    used: dict[tuple[str, str], float] = {}
-    region_of = {w.id: w.region for w in portfolio.workloads}
+@dataclass
+class Figures:
+    """The plan's money recomputed from the catalog, in cents."""
 
-    def count(region: str, instance_type: str, option: str, n: float) -> None:
-        spec = specs.get(instance_type)
-        if spec and str(spec["family"])[:1] in STANDARD_FAMILIES:
-            kind = "spot" if option == "spot" else "on_demand"
-            used[(region, kind)] = used.get((region, kind), 0.0) + spec["vcpu"] * n
+    monthly_cents: int = 0
+    upfront_cents: int = 0
+    fees_cents: int = 0
+    packing_savings_cents: int = 0
+    host_savings_cents: int = 0
+    covered_cents: int = 0
+    # per workload: its own cost outside shared capacity, and its placement's stand-alone monthly cost
+    own_cents: dict[str, int] = field(default_factory=dict)
+    standalone_cents: dict[str, int] = field(default_factory=dict)
+    cluster_cents: dict[str, int] = field(default_factory=dict)   # cluster id -> its nodes' monthly cost
+    host_cents: dict[str, int] = field(default_factory=dict)      # host id -> its hosts' monthly cost
+    fee_cents: dict[str, int] = field(default_factory=dict)       # fee key -> its monthly price
+    spot_share: float | None = None
+    quota_vcpu: dict[tuple[str, str], float] = field(default_factory=dict)
 
-    for p in plan["placements"]:
-        choice = p["choice"]
-        if (p["workload_id"] not in in_cluster and choice["service"] in INSTANCE_SERVICES and choice["instance_type"]
-                and choice["tenancy"] != "host"):
-            count(region_of[p["workload_id"]], choice["instance_type"], choice["purchase_option"], choice["count"])
-    for cluster in plan["shared"]["clusters"]:
-        for g in cluster["nodes"]:
-            count(cluster["region"], g["instance_type"], g["purchase_option"], g["count"])
-    problems = []
-    for (region, kind), vcpu in sorted(used.items()):
-        given = c.vcpu_quotas.get(region)
-        quota = getattr(given, kind, None) if given else None
-        if quota is None and kind == "on_demand" and c.default_quotas:
-            quota = catalog.facts.value("quotas.on_demand_standard_default_vcpus")
-        if quota is not None and vcpu > quota + 1e-6:
-            problems.append(f"{region} {kind} standard vCPU {vcpu:g} is over the quota {quota:g}")
-    return problems
+
+def catalog_candidates(portfolio: Portfolio, catalog: Catalog) -> dict[str, list[Candidate]]:
+    """Every workload's candidates, generated from the catalog as the planner does (workloads alike but for
+    their id generated once)."""
+    from advisor.candidates.registry import generate_all
+    from advisor.portfolio.plan import bounded
+
+    ctx = Context(catalog)
+    by_shape: dict[str, list[Candidate]] = {}
+    out = {}
+    for w in portfolio.workloads:
+        b = bounded(w, portfolio)
+        shape = b.model_dump_json(exclude={"id"})
+        if shape not in by_shape:
+            by_shape[shape] = generate_all(b, ctx).candidates
+        out[w.id] = by_shape[shape]
+    return out
+
+
+def validate(plan: dict[str, Any], portfolio: Portfolio, catalog: Catalog,
+             candidates: dict[str, list[Candidate]] | None = None) -> list[str]:
+    """Problems found ([] when the plan is sound). `candidates`: the workloads' catalog candidates when the
+    caller has them already (`catalog_candidates`), else they are generated here."""
+    return audit(plan, portfolio, catalog, candidates)[0]
+
+
+def audit(plan: dict[str, Any], portfolio: Portfolio, catalog: Catalog,
+          candidates: dict[str, list[Candidate]] | None = None) -> tuple[list[str], Figures]:
+    """The problems found and the figures recomputed from the catalog."""
+    try:
+        return _Audit(plan, portfolio, catalog, candidates).run()
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:   # a document of the wrong shape
+        return [f"the plan document is malformed: {type(exc).__name__} {exc}"], Figures()
+
+
+def _identity(choice: dict[str, Any]) -> str:
+    return json.dumps({k: choice.get(k) for k in IDENTITY}, sort_keys=True, default=str)
+
+
+def _usd(cents_: int) -> str:
+    return f"${cents_ / 100:,.2f}"
+
+
+def _differs(reported: Any, recomputed_cents: int) -> bool:
+    return not isinstance(reported, int | float) or abs(reported * 100 - recomputed_cents) > 100 * CENT + 1e-6
+
+
+class _Audit:
+    def __init__(self, plan: dict[str, Any], portfolio: Portfolio, catalog: Catalog,
+                 candidates: dict[str, list[Candidate]] | None):
+        self.plan, self.portfolio, self.catalog = plan, portfolio, catalog
+        self.by_id: dict[str, Workload] = {w.id: w for w in portfolio.workloads}
+        self.candidates = candidates if candidates is not None else catalog_candidates(portfolio, catalog)
+        self.problems: list[str] = []
+        self.figures = Figures()
+        self.placement: dict[str, dict[str, Any]] = {}
+        self.chosen: dict[str, Candidate] = {}
+        specs = catalog.specs.select("instance_type", "vcpu", "family").to_dicts()
+        self.vcpu_of = {r["instance_type"]: r["vcpu"] for r in specs}
+        self.family_of = {r["instance_type"]: r["family"] for r in specs}
+
+    def run(self) -> tuple[list[str], Figures]:
+        self._placements()
+        if set(self.chosen) == set(self.by_id):   # the rest needs every placement priced
+            in_cluster = self._clusters()
+            on_host = self._hosts()
+            self._fees()
+            self._owned(in_cluster)
+            self._totals(in_cluster, on_host)
+            self._constraints(in_cluster)
+        return self.problems, self.figures
+
+    # ------------------------------------------------------------------------- placements
+    def _placements(self) -> None:
+        placed = [p["workload_id"] for p in self.plan["placements"]]
+        if sorted(placed) != sorted(self.by_id) or len(set(placed)) != len(placed):
+            self.problems.append(f"placements {sorted(placed)} do not match the workloads {sorted(self.by_id)}")
+        for p in self.plan["placements"]:
+            wid, choice = p["workload_id"], p["choice"]
+            w = self.by_id.get(wid)
+            if w is None:
+                continue
+            self.placement[wid] = p
+            if not w.allows_name(choice["service"]):
+                self.problems.append(f"{wid}: {choice['service']} is not in its allowed_services")
+            wanted = _identity(_jsonable(choice))
+            match = next((c for c in self.candidates[wid] if _identity(_jsonable(to_option(c).model_dump())) == wanted),
+                         None)
+            if match is None:
+                self.problems.append(f"{wid}: its choice ({choice['service']} {choice.get('instance_type') or ''} "
+                                     f"{choice['purchase_option']}) is not a placement the catalog offers it")
+                continue
+            self.chosen[wid] = match
+            catalog_choice = to_option(match)
+            for name in ("monthly_usd", "upfront_usd"):
+                if _differs(choice[name], cents(getattr(catalog_choice, name))):
+                    self.problems.append(f"{wid}: {name} is {choice[name]}, the catalog says "
+                                         f"{getattr(catalog_choice, name)}")
+            lines = [(x["item"], x["monthly_usd"]) for x in choice["cost_lines"]]
+            if lines != [(x.item, x.monthly_usd) for x in catalog_choice.cost_lines]:
+                self.problems.append(f"{wid}: its cost lines are not the catalog's")
+            self.figures.standalone_cents[wid] = sum(cents(x.monthly_usd) for x in match.lines)
+
+    # ------------------------------------------------------------------------- clusters
+    def _clusters(self) -> set[str]:
+        from advisor.candidates.frontiers import node_types
+        from advisor.portfolio.clusters import group_prices
+
+        in_cluster: set[str] = set()
+        for cluster in self.plan["shared"]["clusters"]:
+            cid, members = cluster["id"], cluster["members"]
+            unknown = [w for w in members if w not in self.chosen]
+            if unknown or not members:
+                self.problems.append(f"{cid}: members {unknown or '(none)'} are not placed workloads")
+                continue
+            twice = in_cluster & set(members)
+            if twice:
+                self.problems.append(f"{cid}: {sorted(twice)} are in more than one cluster")
+            in_cluster |= set(members)
+            kinds = {self._kind(w) for w in members}
+            if len(kinds) != 1:
+                self.problems.append(f"{cid}: its members are on different kinds of node group: {sorted(kinds)}")
+                continue
+            service, region, os_, tenancy, option, term, offering, plan_type, payment, horizon, hours = kinds.pop()
+            if service not in CLUSTER_SERVICES or tenancy == "host":
+                self.problems.append(f"{cid}: {service} with {tenancy} tenancy is not a node group")
+                continue
+            if (cluster["service"], cluster["region"], cluster["os"], cluster["tenancy"],
+                    cluster["purchase_option"]) != (service, region, os_, tenancy, option):
+                self.problems.append(f"{cid}: its kind does not match its members' node groups")
+            prices = group_prices(self.catalog, service, region, os_, tenancy, hours, horizon)
+            alloc = {r["instance_type"]: r for r in node_types(self.catalog, service, region, os_).to_dicts()}
+            variant = (option, term, offering, plan_type, payment)
+            job = self._job_group(cid, members)
+            monthly = upfront = 0.0
+            placed: dict[str, int] = defaultdict(int)
+            for group in cluster["nodes"]:
+                name, count = group["instance_type"], group["count"]
+                if job is not None:   # a job's own node group: nodes only while it runs, at its candidate's price
+                    if name != job.instance_type:
+                        self.problems.append(f"{cid}: a job's node group is {job.instance_type}, not {name}")
+                        continue
+                    price, price_upfront = job.lines[0].monthly_usd / job.count, job.upfront_usd / job.count
+                elif name not in prices.names or variant not in prices.monthly or name not in alloc:
+                    self.problems.append(f"{cid}: {name} is not a node type offered {option} here")
+                    continue
+                else:
+                    i = prices.names.index(name)
+                    price, price_upfront = float(prices.monthly[variant][i]), float(prices.upfront[variant][i])
+                if price != price or name not in alloc:   # NaN: not offered under this purchase option
+                    self.problems.append(f"{cid}: {name} is not offered as {option} {term or ''}")
+                    continue
+                if group["purchase_option"] != option:
+                    self.problems.append(f"{cid}: a {name} group is {group['purchase_option']}, not {option}")
+                if not isinstance(count, int) or count < 1:
+                    self.problems.append(f"{cid}: a {name} group has {count} nodes")
+                    continue
+                for figure, value in (("monthly", price), ("upfront", price_upfront)):
+                    if abs(group[f"{figure}_usd_per_node"] - value) > PRICE_TOLERANCE * max(1.0, value):
+                        self.problems.append(f"{cid}: a {name} node costs ${value:,.6f} {figure} in the catalog, "
+                                             f"not ${group[f'{figure}_usd_per_node']:,.6f}")
+                monthly += count * price
+                upfront += count * price_upfront
+                self._capacity(cid, group, alloc[name])
+                for w, n in group["replicas_per_node"].items():
+                    placed[w] += n * count
+            for w in members:
+                wanted = int(self.chosen[w].config.get("replicas", self.by_id[w].replicas))
+                if placed.get(w, 0) < wanted:
+                    self.problems.append(f"{cid}: {w} has {placed.get(w, 0)} of {wanted} replicas placed")
+            strangers = sorted(set(placed) - set(members))
+            if strangers:
+                self.problems.append(f"{cid}: its nodes carry replicas of non-members {strangers}")
+            self.figures.cluster_cents[cid] = cents(monthly)
+            self.figures.upfront_cents += cents(upfront)
+            standalone = sum(cents(self.chosen[w].lines[0].monthly_usd) for w in members)
+            self.figures.packing_savings_cents += standalone - cents(monthly)
+            for name, value in (("monthly_usd", cents(monthly)), ("upfront_usd", cents(upfront))):
+                if _differs(cluster[name], value):
+                    self.problems.append(f"{cid}: its nodes cost {_usd(value)} {name[:-4]} in the catalog, "
+                                         f"not ${cluster[name]:,.2f}")
+        return in_cluster
+
+    def _job_group(self, cid: str, members: list[str]) -> Candidate | None:
+        """A job-shaped member's own candidate: its node group runs only while its jobs do, so it keeps a
+        cluster of its own, priced as its candidate (None for a cluster of always-on members)."""
+        jobs = [w for w in members if self.by_id[w].job_shaped]
+        if not jobs:
+            return None
+        if len(members) > 1:
+            self.problems.append(f"{cid}: job-shaped {jobs} share nodes with other workloads")
+        return self.chosen[jobs[0]]
+
+    def _kind(self, wid: str) -> tuple:
+        c, w = self.chosen[wid], self.by_id[wid]
+        return (c.service, w.region, w.os.value, c.tenancy, c.purchase_option, c.term, c.offering_class,
+                c.plan_type, c.payment, w.horizon_months, w.hours_per_month)
+
+    def _capacity(self, cid: str, group: dict[str, Any], node: dict[str, Any]) -> None:
+        per = group["replicas_per_node"]
+        if any(w not in self.by_id or not isinstance(n, int) or n < 0 for w, n in per.items()):
+            self.problems.append(f"{cid}: a {group['instance_type']} node carries unknown workloads or counts")
+            return
+        need_cpu = sum(n * self.by_id[w].vcpu for w, n in per.items())
+        need_mem = sum(n * self.by_id[w].memory_gib for w, n in per.items())
+        need_gpu = sum(n * self.by_id[w].gpus for w, n in per.items())
+        pods = sum(per.values())
+        if (need_cpu > node["alloc_vcpu"] + 1e-6 or need_mem > node["alloc_memory_gib"] + 1e-6
+                or pods > node["pod_slots"] or need_gpu > (node["gpus"] or 0)):
+            self.problems.append(f"{cid}: a {group['instance_type']} node is over capacity "
+                                 f"({need_cpu:g} vCPU, {need_mem:g} GiB, {pods} pods, {need_gpu} GPUs)")
+        for w in per:
+            wl = self.by_id[w]
+            if wl.gpus and not gpu_model_matches(wl.gpu_model, node.get("gpu_model")):
+                self.problems.append(f"{cid}: {w} needs {wl.gpu_model} GPUs, a {group['instance_type']} node has "
+                                     f"{node.get('gpu_model')}")
+            if not wl.gpus and (node["gpus"] or 0) > 0:
+                self.problems.append(f"{cid}: {w} has no GPUs but sits on GPU node {group['instance_type']}")
+
+    # ------------------------------------------------------------------------- hosts
+    def _hosts(self) -> set[str]:
+        on_host: set[str] = set()
+        for host in self.plan["shared"]["hosts"]:
+            hid, count, members = host["id"], host["count"], host["instances"]
+            known = [w for w in members if w in self.chosen and self.chosen[w].tenancy == "host"]
+            if len(known) != len(members) or not members:
+                self.problems.append(f"{hid}: carries {sorted(set(members) - set(known)) or 'nothing'}, "
+                                     "not placements on Dedicated Hosts")
+                continue
+            keys = {self._host_key(w) for w in known}
+            if len(keys) != 1 or keys != {(host["region"], host["family"], host["purchase_option"], host["term"],
+                                            host["payment"])}:
+                self.problems.append(f"{hid}: its instances are on hosts of another family or purchase option")
+            on_host |= set(known)
+            first = self.chosen[known[0]]
+            per_host = cents(first.lines[0].monthly_usd / first.config["hosts"])
+            per_host_upfront = cents(first.upfront_usd / first.config["hosts"])
+            for name, value in (("monthly_usd_per_host", per_host), ("upfront_usd_per_host", per_host_upfront)):
+                if _differs(host[name], value):
+                    self.problems.append(f"{hid}: a host costs {_usd(value)} in the catalog ({name}), "
+                                         f"not ${host[name]:,.2f}")
+            filled = sum(Fraction(self.by_id[w].replicas, self.chosen[w].config["instances_per_host"])
+                         for w in known)
+            if not isinstance(count, int) or count < filled:
+                self.problems.append(f"{hid}: {count} hosts for {float(filled):g} hosts' worth of instances")
+                continue
+            self.figures.host_cents[hid] = count * per_host
+            self.figures.upfront_cents += count * per_host_upfront
+            standalone = sum(self.chosen[w].config["hosts"] for w in known)
+            self.figures.host_savings_cents += (standalone - count) * per_host
+        missing = sorted(w for w, c in self.chosen.items() if c.tenancy == "host" and w not in on_host)
+        if missing:
+            self.problems.append(f"{missing} are placed on Dedicated Hosts the plan does not buy")
+        return on_host
+
+    def _host_key(self, wid: str) -> tuple:
+        c = self.chosen[wid]
+        return (self.by_id[wid].region, c.config["host_family"], c.purchase_option, c.term, c.payment)
+
+    # ------------------------------------------------------------------------- fees
+    def _fees(self) -> None:
+        needed: dict[str, int] = {}
+        for wid, c in self.chosen.items():
+            for line in c.lines:
+                kind = fee_kind(line.item)
+                if kind:
+                    key = f"{kind}:{self.by_id[wid].region}"
+                    needed[key] = max(needed.get(key, 0), cents(line.monthly_usd))
+        paid = {f["fee"]: f["monthly_usd"] for f in self.plan["shared"]["fees"]}
+        for key in sorted(set(needed) - set(paid)):
+            self.problems.append(f"the fee {key} ({_usd(needed[key])} a month) is needed but not paid")
+        for key in sorted(set(paid) - set(needed)):
+            self.problems.append(f"the fee {key} is paid but no placement needs it")
+        for key in sorted(set(paid) & set(needed)):
+            if _differs(paid[key], needed[key]):
+                self.problems.append(f"the fee {key} is {_usd(needed[key])} a month in the catalog, not ${paid[key]}")
+        self.figures.fee_cents = needed
+        self.figures.fees_cents = sum(needed.values())
+
+    # ------------------------------------------------------------------------- owned commitments
+    def _owned(self, in_cluster: set[str]) -> None:
+        owned = self.portfolio.constraints.existing_commitments
+        holdings: dict[tuple[str, str], int] = defaultdict(int)
+        for h in owned.reserved:
+            holdings[(h.instance_type, h.region)] += h.count
+        used: dict[tuple[str, str], int] = defaultdict(int)
+        sp_used = 0
+        for wid, c in self.chosen.items():
+            p, region = self.placement[wid], self.by_id[wid].region
+            n = p.get("covered_by_owned_reserved", 0)
+            sp = cents(p.get("covered_by_owned_savings_plan_usd", 0.0))
+            coverable = (c.purchase_option == "on_demand" and c.tenancy == "shared" and wid not in in_cluster
+                         and bool(c.lines))
+            if n:
+                key = (c.instance_type, region)
+                if not (coverable and c.service in INSTANCE_SERVICES and key in holdings) or n > c.count or n < 0:
+                    self.problems.append(f"{wid}: {n} owned reserved instances cannot cover this placement")
+                    continue
+                used[key] += n
+                self.figures.covered_cents += n * (cents(c.lines[0].monthly_usd) // max(c.count, 1))
+            if sp:
+                if not coverable or c.service == "lightsail" or sp > cents(c.lines[0].monthly_usd) or sp < 0:
+                    self.problems.append(f"{wid}: the owned savings plan cannot cover {_usd(sp)} of this placement")
+                    continue
+                sp_used += sp
+        for key, n in sorted(used.items()):
+            if n > holdings[key]:
+                self.problems.append(f"{n} owned reserved {key[0]} in {key[1]} used, {holdings[key]} owned")
+        if sp_used:
+            cover = sp_cover_cents(self.catalog, owned.savings_plan_usd_per_hour)
+            if sp_used > cover:
+                self.problems.append(f"the owned savings plan covers {_usd(cover)} of on-demand spend, "
+                                     f"the plan uses {_usd(sp_used)}")
+        self.figures.covered_cents += sp_used
+
+    # ------------------------------------------------------------------------- totals
+    def _totals(self, in_cluster: set[str], on_host: set[str]) -> None:
+        f = self.figures
+        for wid, c in self.chosen.items():
+            shared_first = wid in in_cluster or wid in on_host   # its first line is bought as shared capacity
+            lines = c.lines[1:] if shared_first else c.lines
+            f.own_cents[wid] = sum(cents(x.monthly_usd) for x in lines if not fee_kind(x.item))
+            if not shared_first:
+                f.upfront_cents += cents(c.upfront_usd)
+        f.monthly_cents = (sum(f.own_cents.values()) + sum(f.cluster_cents.values()) + sum(f.host_cents.values())
+                           + f.fees_cents - f.covered_cents)
+        totals = self.plan["totals"]
+        for name, value in (("monthly_usd", f.monthly_cents), ("upfront_usd", f.upfront_cents),
+                            ("shared_fees_monthly_usd", f.fees_cents),
+                            ("packing_savings_monthly_usd", f.packing_savings_cents),
+                            ("host_sharing_savings_monthly_usd", f.host_savings_cents)):
+            if name in totals and _differs(totals[name], value):
+                self.problems.append(f"totals.{name} is ${totals[name]:,.2f}, its parts add to {_usd(value)}")
+        objective = self.plan.get("solver", {}).get("objective_monthly_usd")
+        if objective is not None and _differs(objective, f.monthly_cents):
+            self.problems.append(f"solver.objective_monthly_usd is ${objective:,.2f}, the plan costs "
+                                 f"{_usd(f.monthly_cents)}")
+
+    # ------------------------------------------------------------------------- constraints
+    def _constraints(self, in_cluster: set[str]) -> None:
+        c, f = self.portfolio.constraints, self.figures
+        if c.max_monthly_usd is not None and f.monthly_cents > cents(c.max_monthly_usd):
+            self.problems.append(f"monthly {_usd(f.monthly_cents)} is over max_monthly_usd ${c.max_monthly_usd:,.2f}")
+        if c.max_upfront_usd is not None and f.upfront_cents > cents(c.max_upfront_usd):
+            self.problems.append(f"upfront {_usd(f.upfront_cents)} is over max_upfront_usd "
+                                 f"${c.max_upfront_usd:,.2f}")
+        total = spot = 0.0
+        for wid, cand in self.chosen.items():
+            v = self._spot_vcpu(wid, cand, wid in in_cluster)
+            total += v
+            spot += v if cand.purchase_option == "spot" else 0.0
+        f.spot_share = spot / total if total else None
+        if c.max_spot_share is not None and total and spot / total > c.max_spot_share + 1e-9:
+            self.problems.append(f"spot share {spot / total:.3f} is over max_spot_share {c.max_spot_share}")
+        self._quotas(in_cluster)
+
+    def _spot_vcpu(self, wid: str, c: Candidate, clustered: bool) -> float:
+        """The vCPU a placement counts in the spot share: pods' requests on shared nodes, else provisioned."""
+        w = self.by_id[wid]
+        if clustered:
+            return int(c.config.get("replicas", w.replicas)) * w.vcpu
+        if c.service in INSTANCE_SERVICES and c.instance_type and c.tenancy != "host":
+            return self.vcpu_of.get(c.instance_type, 0) * c.count
+        return c.config.get("task_vcpu", 0) * c.count
+
+    def _quotas(self, in_cluster: set[str]) -> None:
+        """vCPU of standard-family instances and cluster nodes per region, on-demand and Spot, within quotas."""
+        c = self.portfolio.constraints
+        used: dict[tuple[str, str], float] = defaultdict(float)
+
+        def count(region: str, instance_type: str, option: str, n: float) -> None:
+            if is_standard_family(self.family_of.get(instance_type)):
+                used[(region, quota_kind(option))] += self.vcpu_of[instance_type] * n
+
+        for wid, cand in self.chosen.items():
+            if (wid not in in_cluster and cand.service in INSTANCE_SERVICES and cand.instance_type
+                    and cand.tenancy != "host"):
+                count(self.by_id[wid].region, cand.instance_type, cand.purchase_option, cand.count)
+        for cluster in self.plan["shared"]["clusters"]:
+            for g in cluster["nodes"]:
+                count(cluster["region"], g["instance_type"], g["purchase_option"], g["count"])
+        self.figures.quota_vcpu = dict(used)
+        for (region, kind), vcpu in sorted(used.items()):
+            given = c.vcpu_quotas.get(region)
+            quota = getattr(given, kind, None) if given else None
+            if quota is None and kind == "on_demand" and c.default_quotas:
+                quota = self.catalog.facts.value("quotas.on_demand_standard_default_vcpus")
+            if quota is not None and vcpu > quota + 1e-6:
+                self.problems.append(f"{region} {kind} standard vCPU {vcpu:g} is over the quota {quota:g}")
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
