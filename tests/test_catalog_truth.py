@@ -196,3 +196,26 @@ def test_answers_name_each_source_with_its_as_of_date(catalog):
     by_name = {s.name: s.as_of for s in rec.catalog.sources}
     assert by_name["EC2 us-east-1 Linux on-demand list prices"] == "2026-07-20"
     assert rec.choice.config.get("price_quality") in ("list", "derived", "estimate", "imported", None)
+
+
+def test_commitments_and_spot_never_discount_the_windows_licence(catalog):
+    """A Windows RI, savings plan or Spot estimate is the Linux rate's discount on the compute part plus the full
+    licence fee: r5a.xlarge (4 vCPU) pays 0.184/h of licence on every option."""
+    fee = WINDOWS_PER_VCPU * 4
+    linux = rates.rate_table(catalog, "us-east-1", "linux", "shared").filter(pl.col("instance_type") == "r5a.xlarge")
+    windows = rates.rate_table(catalog, "us-east-1", "windows", "shared").filter(
+        pl.col("instance_type") == "r5a.xlarge")
+    joined = linux.join(windows, on=["option_id"], suffix="_win")
+    assert joined.height >= 26
+    for row in joined.iter_rows(named=True):
+        assert row["usd_per_hour_win"] == pytest.approx(row["usd_per_hour"] + fee, abs=2e-6), row["option_id"]
+        assert row["upfront_usd_win"] == pytest.approx(row["upfront_usd"], abs=0.01), row["option_id"]
+
+
+def test_a_windows_answer_never_costs_less_than_its_licence(catalog):
+    w = Workload(id="erp-app", os="windows", vcpu=4, memory_gib=32, replicas=2, horizon_months=36,
+                 allowed_services=["ec2"])
+    rec = recommend(w, catalog=catalog)
+    vcpus = catalog.specs.filter(pl.col("instance_type") == rec.choice.instance_type)["vcpu"].item()
+    licence_a_month = WINDOWS_PER_VCPU * vcpus * 730 * rec.choice.count
+    assert rec.choice.monthly_usd > licence_a_month

@@ -30,7 +30,7 @@ LICENSED_OS = ("windows", "rhel", "suse")
 
 SCHEMA = {
     "instance_type": pl.String, "region": pl.String, "os": pl.String, "usd_per_hour": pl.Float64,
-    "price_quality": pl.String, "basis": pl.String, "repair_rule": pl.String,
+    "licence_usd_per_hour": pl.Float64, "price_quality": pl.String, "basis": pl.String, "repair_rule": pl.String,
     "libcloud_usd_per_hour": pl.Float64, "source": pl.String, "published": pl.String,
 }
 
@@ -45,7 +45,8 @@ def build(specs: pl.DataFrame, facts: FactBook, list_as_of: str) -> pl.DataFrame
     linux = linux_prices(load_list(), libcloud, specs, list_as_of)
     licensed = pl.concat([licensed_prices(linux, specs, facts, os) for os in LICENSED_OS])
     audit = libcloud.select("instance_type", "region", "os", "libcloud_usd_per_hour", _lc_rule=pl.col("repair_rule"))
-    out = pl.concat([linux, licensed], how="diagonal_relaxed").drop("libcloud_usd_per_hour", strict=False)
+    out = (pl.concat([linux.with_columns(licence_usd_per_hour=pl.lit(0.0)), licensed], how="diagonal_relaxed")
+           .drop("libcloud_usd_per_hour", strict=False))
     out = (out.join(audit, on=["instance_type", "region", "os"], how="left")
            .with_columns(repair_rule=pl.coalesce("repair_rule", "_lc_rule")).drop("_lc_rule"))
     return out.select(list(SCHEMA)).cast(SCHEMA).sort("instance_type", "region", "os")
@@ -225,6 +226,7 @@ def licensed_prices(linux: pl.DataFrame, specs: pl.DataFrame, facts: FactBook, o
     return rows.select(
         "instance_type", "region", os=pl.lit(os),
         usd_per_hour=(pl.col("usd_per_hour") + pl.col("_fee")).round(6),
+        licence_usd_per_hour=pl.col("_fee").round(6),
         price_quality=pl.when((pl.col("price_quality") == "estimate") | pl.col("_fee_estimate"))
         .then(pl.lit("estimate")).otherwise(pl.lit("derived")),
         basis=pl.format("{} ({}: {})", "_fee_basis", pl.lit("Linux"), "basis"),

@@ -56,7 +56,9 @@ def priced(catalog: Catalog, types: pl.DataFrame, region: str, os: str, tenancy:
     Shared tenancy: on-demand, 12 reserved, savings plans, spot, capacity reservation. Dedicated:
     the dedicated on-demand rate, the commitments and capacity reservations on it (no spot).
     """
-    base = types.select("instance_type", od=pl.col("usd_per_hour"), od_quality=pl.col("price_quality"))
+    licence = pl.col("licence_usd_per_hour").fill_null(0.0) if "licence_usd_per_hour" in types.columns else pl.lit(0.0)
+    base = types.select("instance_type", od=pl.col("usd_per_hour"), od_quality=pl.col("price_quality"),
+                        licence=licence)
     imported = catalog.imported_prices.filter((pl.col("region") == region) & (pl.col("os") == os)
                                               & (pl.col("tenancy") == tenancy))
     if tenancy == "dedicated":
@@ -126,18 +128,22 @@ def _dedicated_base(catalog: Catalog, base: pl.DataFrame, imported: pl.DataFrame
     known = imported.filter(pl.col("purchase_option") == "on_demand").select(
         "instance_type", _imp=pl.col("usd_per_hour"), _src=pl.col("source"))
     return (base.join(known, on="instance_type", how="left").with_columns(
-        od=pl.coalesce("_imp", (pl.col("od") * premium).round(6)),
+        od=pl.coalesce("_imp", ((pl.col("od") - pl.col("licence")) * premium + pl.col("licence")).round(6)),
         od_quality=pl.when(pl.col("_imp").is_not_null()).then(pl.lit("imported")).otherwise(pl.lit("estimate")),
         od_basis=pl.when(pl.col("_imp").is_not_null()).then(pl.col("_src"))
-        .otherwise(pl.lit(f"shared on-demand x tenancy.dedicated_instance_premium {premium} (estimate)")),
+        .otherwise(pl.lit(f"compute part of shared on-demand x tenancy.dedicated_instance_premium {premium} + any "
+                          "OS licence fee (estimate)")),
     ).drop("_imp", "_src"))
 
 
 def _commitments(catalog: Catalog, base: pl.DataFrame, imported: pl.DataFrame) -> pl.DataFrame:
     ratios = commitment_ratios(catalog)
+    # A licence-included OS fee is not discounted by a commitment: the ratios apply to the compute part,
+    # the fee is paid on top every hour (a Windows RI costs the Linux RI + the licence).
+    compute = pl.col("od") - pl.col("licence")
     est = base.join(ratios, how="cross").with_columns(
-        usd_per_hour=(pl.col("od") * pl.col("hourly_ratio")).round(6),
-        upfront_usd=(pl.col("od") * pl.col("term").replace_strict(TERM_HOURS, return_dtype=pl.Float64)
+        usd_per_hour=(compute * pl.col("hourly_ratio") + pl.col("licence")).round(6),
+        upfront_usd=(compute * pl.col("term").replace_strict(TERM_HOURS, return_dtype=pl.Float64)
                      * pl.col("upfront_ratio")).round(2),
         quality=pl.lit("estimate"),
         basis=pl.lit("on-demand x ") + pl.col("basis") + pl.lit(" (estimate)"),
@@ -167,12 +173,13 @@ def _spot(catalog: Catalog, base: pl.DataFrame, region: str, os: str) -> pl.Data
         "instance_type", purchase_option=pl.lit("spot"),
         usd_per_hour=pl.when(from_history).then(pl.col("spot_usd_per_hour"))
         .when(from_advisor).then((pl.col("od") * (1 - pl.col("savings_pct") / 100)).round(6))
-        .otherwise((pl.col("od") * (1 - discount)).round(6)),
+        .otherwise(((pl.col("od") - pl.col("licence")) * (1 - discount) + pl.col("licence")).round(6)),
         upfront_usd=pl.lit(0.0),
         quality=pl.when(from_history | from_advisor).then(pl.lit("imported")).otherwise(pl.lit("estimate")),
         basis=pl.when(from_history).then(pl.lit("spot price history: ") + pl.col("source"))
         .when(from_advisor).then(pl.lit("spot advisor savings: ") + pl.col("source"))
-        .otherwise(pl.lit(f"on-demand x (1 - spot.typical_discount {discount}) (estimate)")),
+        .otherwise(pl.lit(f"compute part of on-demand x (1 - spot.typical_discount {discount}) + any OS licence "
+                          "fee (estimate)")),
     )
 
 

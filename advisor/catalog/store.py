@@ -169,6 +169,8 @@ def _apply_imported_on_demand(on_demand: pl.DataFrame, prices: pl.DataFrame) -> 
     has = pl.col("_imp_price").is_not_null()
     return (merged.with_columns(
         usd_per_hour=pl.when(has).then(pl.col("_imp_price")).otherwise(pl.col("usd_per_hour")),
+        # an imported licence-included price keeps the rule's fee split (the fee is the same published figure)
+        licence_usd_per_hour=pl.col("licence_usd_per_hour").fill_null(0.0),
         price_quality=pl.when(has).then(pl.lit("imported")).otherwise(pl.col("price_quality")),
         repair_rule=pl.when(has).then(pl.lit(None, pl.String)).otherwise(pl.col("repair_rule")),
         basis=pl.when(has).then(pl.lit("imported AWS price file (replaces the bundled figure)"))
