@@ -1,25 +1,19 @@
-"""Repair libcloud's on-demand prices with AWS's own regularities, and say which rule set each.
+"""Repair libcloud's Linux on-demand prices with AWS's own regularities, and say which rule set each.
 
-Rules, in the order they run:
+The catalog takes one figure from libcloud: each type's Linux price per region, to derive the regional
+ratio of the 2026 list price (`ec2_prices`). Those figures are cleaned first; rules, in the order they run:
 
 * `zero_is_missing`: libcloud writes 0.0 where it has no price. 0.0 is *missing*, never free.
-* `family_proportional`: within a family (one region and OS), AWS prices non-GPU, non-metal
-  sizes in proportion to the normalization size factor. Where at least `MIN_AGREEING` sizes agree
-  on the price per normalized unit (within `AGREE_TOL`), a missing size gets that unit price x
-  its factor, and a listed size off by more than `OUTLIER_TOL` is replaced (libcloud sometimes
-  picks a non-default SKU). Linux and Windows only: RHEL and SUSE add per-size fees that are not
-  proportional.
+* `family_proportional`: within a family (one region), AWS prices non-GPU, non-metal sizes in proportion
+  to the normalization size factor. Where at least `MIN_AGREEING` sizes agree on the price per normalized
+  unit (within `AGREE_TOL`), a missing size gets that unit price x its factor, and a listed size off by
+  more than `OUTLIER_TOL` is replaced (libcloud sometimes picks a non-default SKU).
 * `us_region_parity`: us-east-1, us-east-2 and us-west-2 share list prices for nearly every type.
   A type missing in one of them takes the price the others agree on; a listed price above the
   two others, which agree, is replaced.
 
-* `os_fee_only` (Windows, RHEL, SUSE, after the Linux rules ran): libcloud sometimes lists only the
-  OS licence fee (Windows: exactly $0.046 per vCPU-hour); a price below the same type's Linux price
-  is taken as that fee, so the price is Linux + fee. `os_equals_linux`: libcloud also lists the Linux
-  price under the Windows label for many types (an OS price never equals Linux): marked missing, so
-  the family and parity rules repair it from real ones. Then those rules run for these OSes, and
-  `os_below_linux` marks missing any price still not above Linux.
-
+libcloud's Windows, RHEL and SUSE figures are not used at all (often the licence fee alone, or the Linux
+price under another label): those prices are Linux + the licence fee of data/facts/os_licensing.json.
 Every row keeps libcloud's own value (`libcloud_usd_per_hour`) for audit.
 """
 
@@ -31,26 +25,23 @@ AGREE_TOL = 0.01
 OUTLIER_TOL = 0.02
 MIN_AGREEING = 2
 PARITY_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
-PROPORTIONAL_OS = ("linux", "windows")
 
 RULES = {
     "zero_is_missing": "libcloud lists 0.0: treated as missing, never as free",
-    "os_fee_only": "a Windows/RHEL/SUSE price below Linux is the licence fee alone: price = Linux + fee",
-    "os_equals_linux": "a Windows/RHEL/SUSE price equal to Linux is the Linux price mislabelled: missing",
-    "os_below_linux": "an OS price still not above the Linux price after the rules: marked missing",
     "family_proportional": "price = family's agreed price per normalized unit x normalization size factor",
     "us_region_parity": "us-east-1, us-east-2 and us-west-2 share list prices: the two others agree",
 }
 
 
 def repair(prices: pl.DataFrame, specs: pl.DataFrame) -> pl.DataFrame:
-    """Add `usd_per_hour`, `price_quality` (list/repaired/missing) and `repair_rule` to libcloud's prices.
+    """Add `usd_per_hour`, `price_quality` (list/repaired/missing) and `repair_rule` to libcloud's Linux prices.
 
-    `prices` has instance_type, region, os, libcloud_usd_per_hour; only types with specs are kept.
+    `prices` has instance_type, region, os, libcloud_usd_per_hour; only Linux rows of types with specs are kept.
     """
     frame = (
-        prices.join(specs.select("instance_type", "family", "normalization_factor", "gpus", "bare_metal"),
-                    on="instance_type", how="inner")
+        prices.filter(pl.col("os") == "linux")
+        .join(specs.select("instance_type", "family", "normalization_factor", "gpus", "bare_metal"),
+              on="instance_type", how="inner")
         .with_columns(
             usd_per_hour=pl.when(pl.col("libcloud_usd_per_hour") > 0).then(pl.col("libcloud_usd_per_hour")),
             price_quality=pl.when(pl.col("libcloud_usd_per_hour") > 0).then(pl.lit("list"))
@@ -59,53 +50,14 @@ def repair(prices: pl.DataFrame, specs: pl.DataFrame) -> pl.DataFrame:
             .otherwise(pl.lit("zero_is_missing")),
         )
     )
-    linux = _us_region_parity(_family_proportional(frame.filter(pl.col("os") == "linux")))
-    others = _os_equals_linux(_os_fee_only(frame.filter(pl.col("os") != "linux"), linux), linux)
-    others = _os_not_below_linux(_us_region_parity(_family_proportional(others)), linux)
-    return (pl.concat([linux, others]).drop("family", "normalization_factor", "gpus", "bare_metal")
-            .sort("instance_type", "region", "os"))
-
-
-def _linux_price(linux: pl.DataFrame) -> pl.DataFrame:
-    return linux.filter(pl.col("usd_per_hour").is_not_null()).select(
-        "instance_type", "region", _linux=pl.col("usd_per_hour"))
-
-
-def _os_fee_only(others: pl.DataFrame, linux: pl.DataFrame) -> pl.DataFrame:
-    """A Windows/RHEL/SUSE price below the Linux price is the licence fee alone: price = Linux + fee."""
-    joined = others.join(_linux_price(linux), on=["instance_type", "region"], how="left")
-    fix = (pl.col("price_quality") == "list") & (pl.col("usd_per_hour") < pl.col("_linux"))
-    return _apply(joined, fix.fill_null(False), (pl.col("_linux") + pl.col("usd_per_hour")).round(6),
-                  "os_fee_only").drop("_linux")
-
-
-def _os_equals_linux(others: pl.DataFrame, linux: pl.DataFrame) -> pl.DataFrame:
-    """A Windows/RHEL/SUSE price equal to the Linux price is the Linux price under the wrong label
-    (an OS always adds a licence fee): missing, so the family and parity rules repair it from real ones."""
-    joined = others.join(_linux_price(linux), on=["instance_type", "region"], how="left")
-    same = ((pl.col("price_quality") == "list") & ((pl.col("usd_per_hour") / pl.col("_linux") - 1).abs() <= 0.005))
-    return _mark_missing(joined, same.fill_null(False), "os_equals_linux").drop("_linux")
-
-
-def _mark_missing(frame: pl.DataFrame, bad: pl.Expr, rule: str) -> pl.DataFrame:
-    return frame.with_columns(
-        usd_per_hour=pl.when(bad).then(None).otherwise(pl.col("usd_per_hour")),
-        price_quality=pl.when(bad).then(pl.lit("missing")).otherwise(pl.col("price_quality")),
-        repair_rule=pl.when(bad).then(pl.lit(rule)).otherwise(pl.col("repair_rule")),
-    )
-
-
-def _os_not_below_linux(others: pl.DataFrame, linux: pl.DataFrame) -> pl.DataFrame:
-    """Whatever a rule set, an OS price under the Linux price cannot be right: it is marked missing."""
-    joined = others.join(_linux_price(linux), on=["instance_type", "region"], how="left")
-    bad = (pl.col("usd_per_hour") <= pl.col("_linux") * 1.005).fill_null(False)
-    return _mark_missing(joined, bad, "os_below_linux").drop("_linux")
+    linux = _us_region_parity(_family_proportional(frame))
+    return linux.drop("family", "normalization_factor", "gpus", "bare_metal").sort("instance_type", "region", "os")
 
 
 def _family_proportional(frame: pl.DataFrame) -> pl.DataFrame:
     group = ["region", "os", "family"]
     eligible = (
-        pl.col("os").is_in(PROPORTIONAL_OS) & (pl.col("gpus") == 0) & ~pl.col("bare_metal")
+        (pl.col("gpus") == 0) & ~pl.col("bare_metal")
         & pl.col("normalization_factor").is_not_null() & (pl.col("normalization_factor") > 0)
     )
     frame = frame.with_columns(_eligible=eligible).with_columns(
