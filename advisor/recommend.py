@@ -9,6 +9,7 @@ import contextlib
 
 from advisor.candidates.base import Candidate, Context
 from advisor.candidates.ec2 import baseline as ec2_baseline
+from advisor.candidates.ec2 import baseline_description
 from advisor.candidates.frontiers import instance_frontiers, node_frontiers
 from advisor.candidates.memo import FRONTIERS
 from advisor.candidates.registry import generate_all
@@ -50,7 +51,7 @@ def recommend(workload: Workload, *, catalog: Catalog | None = None, top_k: int 
     except FactMissing:
         base = None
     baseline = Baseline(
-        description="on-demand EC2, shared tenancy, cheapest fitting type",
+        description=baseline_description(workload),
         monthly_usd=base.monthly_usd if base else None,
         instance_type=base.instance_type if base else None, count=base.count if base else None)
     savings = money(base.monthly_usd - chosen.monthly_usd) if base and chosen else None
