@@ -329,6 +329,9 @@ def workloads(draw):
 def test_no_answer_contains_a_forbidden_option(catalog_for_properties, w):
     catalog = catalog_for_properties
     rec = recommend(w, catalog=catalog, top_k=100)
+    # the baseline meets the same hard requirements, so a balanced answer without caps never costs more
+    if rec.choice is not None and rec.baseline.monthly_usd is not None:
+        assert rec.savings_vs_baseline_usd >= 0, rec.baseline
     specs = {r["instance_type"]: r for r in catalog.specs.to_dicts()}
     for o in every_option(rec):
         spec = specs.get(o.config.get("instance_type_on_host") or o.instance_type or "", {})
