@@ -256,6 +256,7 @@ def test_every_multi_replica_web_option_pays_a_load_balancer(catalog):
     for o in every_option(rec):
         has_alb = any(x.item.startswith("Application Load Balancer") for x in o.cost_lines)
         assert has_alb is (o.service not in ("lambda", "lightsail")), (o.service, o.cost_lines)
+    assert ("lightsail", None, "load_balancer_price_missing") in reasons(rec)               # none guessed
     one = recommend(Workload(id="w", vcpu=1, memory_gib=2, replicas=1, requests_per_month=5e6, avg_duration_ms=50,
                              horizon_months=1), catalog=catalog, top_k=100)
     assert not any(x.item.startswith("Application Load Balancer") for o in every_option(one) for x in o.cost_lines)
