@@ -281,6 +281,14 @@ def test_previous_generation_only_when_asked(catalog):
     assert any(c.instance_type in previous for c in asked.candidates)                # a1 allowed when asked
 
 
+def test_previous_generation_when_nothing_current_fits(catalog):
+    """A GRID K520 exists only on g2 (previous generation): it is then offered, and the answer says why."""
+    rec = recommend(Workload(id="g", vcpu=8, memory_gib=15, gpus=1, gpu_model="K520", horizon_months=1),
+                    catalog=catalog)
+    assert rec.choice.instance_type.startswith("g2.")
+    assert any("previous-generation" in n and "no current type fits" in n for n in rec.choice.config["notes"])
+
+
 def test_arm64_for_arch_any_says_so(catalog):
     rec = recommend(Workload(id="w", vcpu=2, memory_gib=8, allowed_services="ec2"), catalog=catalog)
     arch = dict(catalog.specs.select("instance_type", "arch").iter_rows())
