@@ -129,7 +129,7 @@ class Evaluator:
               for name, dtype in OUTPUT_SCHEMA.items() if name not in ("status", "error")],
         )
         result = pl.concat([chunk, out.select(OUTPUT_COLUMNS).rename(output_names(chunk.columns))], how="horizontal")
-        self.summary.add(out)
+        self.summary.add(out, chunk["id"] if "id" in chunk.columns else None)
         return result
 
 
@@ -244,6 +244,9 @@ def _id_errors(frame: pl.DataFrame, errors: pl.Expr, seen: dict[str, int]) -> pl
     )
 
 
+MAX_LISTED = 100  # ids of rows without a baseline listed in the summary
+
+
 @dataclass
 class Summary:
     """Totals over every row: rows, errors by field, count and cost per service, total vs baseline."""
@@ -256,10 +259,15 @@ class Summary:
     monthly_usd: float = 0.0
     baseline_monthly_usd: float = 0.0
     comparable_monthly_usd: float = 0.0  # cost of the rows that have a baseline
+    rows_compared: int = 0               # answered rows with a baseline: the savings compare these only
+    without_baseline: list[str] = field(default_factory=list)  # answered rows with no baseline (first ids)
+    rows_without_baseline: int = 0
     catalog_version: str | None = None
 
-    def add(self, result: pl.DataFrame) -> None:
-        """Count one output chunk (the OUTPUT_COLUMNS, under their own names)."""
+    def add(self, result: pl.DataFrame, ids: pl.Series | None = None) -> None:
+        """Count one output chunk (the OUTPUT_COLUMNS, under their own names; `ids`: the rows' ids)."""
+        if ids is not None and ids.len() == result.height:
+            result = result.with_columns(id=ids.cast(pl.String))
         self.rows += result.height
         ok = result.filter(pl.col("status") == "ok")
         self.ok += ok.height
@@ -278,6 +286,11 @@ class Summary:
         with_base = ok.filter(pl.col("baseline_monthly_usd").is_not_null())
         self.baseline_monthly_usd += with_base["baseline_monthly_usd"].sum() or 0.0
         self.comparable_monthly_usd += with_base["monthly_usd"].sum() or 0.0
+        self.rows_compared += with_base.height
+        no_base = ok.filter(pl.col("baseline_monthly_usd").is_null())
+        if "id" in no_base.columns and len(self.without_baseline) < MAX_LISTED:
+            self.without_baseline += [str(x) for x in no_base["id"].head(MAX_LISTED - len(self.without_baseline))]
+        self.rows_without_baseline += no_base.height
         if ok.height and self.catalog_version is None:
             self.catalog_version = ok["catalog_version"][0]
 
@@ -291,6 +304,12 @@ class Summary:
             "total_monthly_usd": round(self.monthly_usd, 2),
             "baseline_all_on_demand_monthly_usd": round(self.baseline_monthly_usd, 2),
             "savings_vs_baseline_usd": round(self.baseline_monthly_usd - self.comparable_monthly_usd, 2),
+            # total and baseline over the same rows: the savings above compare exactly these
+            "compared_rows": self.rows_compared,
+            "compared_total_monthly_usd": round(self.comparable_monthly_usd, 2),
+            "compared_baseline_monthly_usd": round(self.baseline_monthly_usd, 2),
+            "rows_without_baseline": self.rows_without_baseline,
+            "rows_without_baseline_ids": list(self.without_baseline),
             "catalog_version": self.catalog_version,
         }
 

@@ -34,5 +34,9 @@ REASONS: dict[str, str] = {
     "job_longer_than_deadline": "one job runs longer than the deadline allows",
     "over_budget": "every candidate of this option costs more than max_monthly_usd",
     "over_upfront_cap": "every candidate of this option needs more upfront than max_upfront_usd",
+    "workload_shape_mismatch": "the service's shape does not fit the workload (e.g. Beanstalk for GPU or non-web work)",
+    "load_balancer_price_missing": "several replicas serving requests need a load balancer, and its price is unknown",
+    "spot_unavailable": "the service sells no Spot capacity (EKS on Fargate, Lambda, Lightsail)",
+    "requirement_unmet": "a priced option broke a hard requirement and was dropped (reported, never answered)",
     "no_candidate": "the service produced no priced option (reported so nothing is silently skipped)",
 }

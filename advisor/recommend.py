@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 
+from advisor.candidates.applicability import gate
 from advisor.candidates.base import Candidate, Context
 from advisor.candidates.ec2 import baseline as ec2_baseline
+from advisor.candidates.ec2 import baseline_description
 from advisor.candidates.frontiers import instance_frontiers, node_frontiers
 from advisor.candidates.memo import FRONTIERS
 from advisor.candidates.registry import generate_all
@@ -18,7 +20,7 @@ from advisor.explain import alternatives, cap_rejections, dedupe
 from advisor.optimize.choose import choose
 from advisor.pricing import money
 from models.recommendation import Baseline, CatalogRef, CostLine, Option, Recommendation, Rejection, SourceAsOf
-from models.workload import Workload
+from models.workload import Service, Workload
 
 DEFAULT_TOP_K = 5
 
@@ -51,12 +53,9 @@ def recommend(workload: Workload, *, catalog: Catalog | None = None, top_k: int 
                     max_upfront_usd=workload.max_upfront_usd, time_limit_s=time_limit_s)
     chosen = candidates[result.index] if result.index is not None else None
     rejected = dedupe(generated.rejections + cap_rejections(candidates, workload))
-    try:
-        base = ec2_baseline(workload, ctx)
-    except FactMissing:
-        base = None
+    base, description = _baseline(workload, ctx, candidates)
     baseline = Baseline(
-        description="on-demand EC2, shared tenancy, cheapest fitting type",
+        description=description,
         monthly_usd=base.monthly_usd if base else None,
         instance_type=base.instance_type if base else None, count=base.count if base else None)
     savings = money(base.monthly_usd - chosen.monthly_usd) if base and chosen else None
@@ -70,6 +69,28 @@ def recommend(workload: Workload, *, catalog: Catalog | None = None, top_k: int 
         savings_vs_baseline_usd=savings,
         catalog=catalog_ref(catalog),
     )
+
+
+def _baseline(w: Workload, ctx: Context, candidates: list[Candidate]) -> tuple[Candidate | None, str]:
+    """The yardstick: on-demand EC2 meeting the same requirements (ec2.baseline). When plain EC2 cannot
+    serve the workload (not allowed, or the team is committed to an orchestrator or packaging), the
+    cheapest on-demand option of the services that can, so the yardstick always meets every hard
+    requirement the answer meets and a balanced answer never costs more than it."""
+    if gate(Service.ec2, w) is None:
+        try:
+            return ec2_baseline(w, ctx), baseline_description(w)
+        except FactMissing:
+            return None, baseline_description(w)
+    if w.vcpu is None or w.memory_gib is None:
+        return None, "no baseline: plain EC2 cannot serve this workload and it has no replica shape"
+    plain = "capacity_reservation" if w.capacity_guarantee else "on_demand"
+    pool = [c for c in candidates if c.purchase_option == plain and c.service != Service.aws_lambda.value]
+    if not pool:
+        return None, "no baseline: no on-demand option meets the requirements"
+    best = min(pool, key=lambda c: c.sort_key)
+    reason = gate(Service.ec2, w)
+    return best, (f"{plain.replace('_', '-')} {best.service}, cheapest fitting option (plain EC2 is ruled out: "
+                  f"{reason.reason if reason else 'n/a'}; same requirements as the answer)")
 
 
 def prefetch(workloads: list[Workload], *, catalog: Catalog | None = None, include_free_tier: bool = False) -> int:

@@ -62,6 +62,14 @@ class Tenancy(StrEnum):
     host = "host"
 
 
+class Spread(StrEnum):
+    """How replicas of a service are spread: over Availability Zones, over nodes, or not at all."""
+
+    az = "az"
+    node = "node"
+    none = "none"
+
+
 class Ops(StrEnum):
     managed = "managed"
     balanced = "balanced"
@@ -118,6 +126,14 @@ class Workload(BaseModel):
     max_monthly_usd: Annotated[float | None, Field(gt=0, le=MAX_USD, allow_inf_nan=False)] = None
     max_upfront_usd: Annotated[float | None, Field(ge=0, le=MAX_USD, allow_inf_nan=False)] = None
     allowed_services: tuple[Service, ...] | None = None
+    # Availability: 2+ replicas run on 2+ nodes ("az": nodes in 2+ Availability Zones, AWS's guidance).
+    spread: Spread = Spread.az
+    # The load model (README "The load model"): peak in-flight requests = average (Little's law) x peak_factor;
+    # instance and container options carry them at requests_in_flight_per_vcpu per vCPU.
+    peak_factor: Annotated[float, Field(ge=1, le=1000, allow_inf_nan=False)] = 1.0
+    requests_in_flight_per_vcpu: Annotated[float, Field(gt=0, le=10000, allow_inf_nan=False)] = 1.0
+    # Previous-generation instance types only when asked (or when no current-generation type fits).
+    allow_previous_generation: bool = False
 
     @field_validator("allowed_services", mode="before")
     @classmethod

@@ -27,7 +27,8 @@ def run(catalog, free: bool = False, exhaustive: bool = False, **fields) -> Gene
 
 
 def only(g: Generated, arch: str | None = None):
-    cands = [c for c in g.candidates if arch is None or c.config["arch"] == arch]
+    cands = [c for c in g.candidates if (arch is None or c.config["arch"] == arch)
+             and c.purchase_option == "on_demand"]
     assert len(cands) == 1, (g.candidates, g.rejections)
     return cands[0]
 
@@ -146,11 +147,14 @@ def test_egress_line_added(catalog):
 
 @pytest.mark.parametrize(("fields", "memory", "source"), [
     ({"function_memory_mb": 300, "memory_gib": 4, "vcpu": 2}, 300, "function_memory_mb"),
-    ({"memory_gib": 1.5}, 1536, "memory_gib"),
-    ({"vcpu": 2, "memory_gib": 1}, 3538, "vcpu"),
-    ({"vcpu": 0.05}, 128, "minimum"),
-    ({}, 128, "minimum"),
-    ({"vcpu": 6}, 10240, "vcpu"),   # 6 vCPU is documented at 10,240 MB: capped, not rejected
+    # The load model: one request in flight per vCPU, so an invocation gets 1 vCPU = 1,769 MB; the replica's
+    # memory_gib is not an invocation's (a replica serves several requests at once).
+    ({"memory_gib": 1.5}, 1769, "load_model"),
+    ({"vcpu": 2, "memory_gib": 8}, 1769, "load_model"),
+    ({"requests_in_flight_per_vcpu": 2}, 885, "load_model"),      # half a vCPU: ceil(884.5)
+    ({"requests_in_flight_per_vcpu": 20}, 128, "minimum"),        # 89 MB is below Lambda's 128 MB
+    ({}, 1769, "load_model"),
+    ({"requests_in_flight_per_vcpu": 1 / 6}, 10240, "load_model"),  # 6 vCPU is documented at 10,240 MB
 ])
 def test_memory_per_invocation(catalog, fields, memory, source):
     c = only(run(catalog, arch="x86_64", requests_per_month=1000, avg_duration_ms=10, **fields))
@@ -159,14 +163,36 @@ def test_memory_per_invocation(catalog, fields, memory, source):
     assert c.config["memory_derived"] is (source != "function_memory_mb")
 
 
+def on_demand(g: Generated) -> list:
+    return [c for c in g.candidates if c.purchase_option == "on_demand"]
+
+
 def test_arch_variants(catalog):
     both = run(catalog, requests_per_month=1000, avg_duration_ms=10)
-    assert sorted(c.config["arch"] for c in both.candidates) == ["arm64", "x86_64"]
-    assert [c.config["arch"] for c in run(catalog, arch="arm64", requests_per_month=1, avg_duration_ms=1)
-            .candidates] == ["arm64"]
-    assert [c.config["arch"] for c in run(catalog, arch="x86_64", requests_per_month=1, avg_duration_ms=1)
-            .candidates] == ["x86_64"]
-    assert len(run(catalog, exhaustive=True, requests_per_month=1, avg_duration_ms=1).candidates) == 2
+    assert sorted(c.config["arch"] for c in on_demand(both)) == ["arm64", "x86_64"]
+    assert [c.config["arch"] for c in on_demand(run(catalog, arch="arm64", requests_per_month=1,
+                                                    avg_duration_ms=1))] == ["arm64"]
+    assert [c.config["arch"] for c in on_demand(run(catalog, arch="x86_64", requests_per_month=1,
+                                                    avg_duration_ms=1))] == ["x86_64"]
+    assert len(on_demand(run(catalog, exhaustive=True, requests_per_month=1, avg_duration_ms=1))) == 2
+
+
+def test_every_compute_savings_plan_is_priced(catalog):
+    """Compute Savings Plans cover Lambda duration: 2 terms x 3 payments per arch, never above 17 % off."""
+    g = run(catalog, arch="x86_64", **EXAMPLE)
+    plans = [c for c in g.candidates if c.purchase_option == "savings_plan"]
+    assert sorted((c.term, c.payment) for c in plans) == sorted(
+        (t, p) for t in ("1yr", "3yr") for p in ("all_upfront", "no_upfront", "partial_upfront"))
+    od = only(g)
+    requests = line(od, "Lambda requests").monthly_usd
+    duration = line(od, "Lambda duration").monthly_usd
+    nu1 = next(c for c in plans if (c.term, c.payment) == ("1yr", "no_upfront"))
+    # 1yr no upfront: the fixture's ratio 0.89 on duration, 12 months paid over a 12-month horizon
+    assert line(nu1, "Lambda duration").monthly_usd == pytest.approx(duration * 0.89, abs=0.01)
+    assert line(nu1, "Lambda requests").monthly_usd == requests
+    for c in plans:
+        assert line(c, "Lambda duration").monthly_usd >= duration * (1 - 0.17) - 0.01
+        assert c.upfront_usd >= 0
 
 
 def test_candidate_shape(catalog):
@@ -221,8 +247,7 @@ def test_exactly_900_seconds_allowed(catalog):
 
 
 @pytest.mark.parametrize(("fields", "reason"), [
-    ({"memory_gib": 12}, "lambda_memory_exceeded"),
-    ({"vcpu": 8}, "lambda_vcpu_exceeded"),
+    ({"requests_in_flight_per_vcpu": 0.1}, "lambda_vcpu_exceeded"),
     ({"gpus": 1}, "gpu_unsupported"),
     ({"stateful": True}, "stateful_unsupported"),
     ({"storage_gib": 10}, "no_block_storage"),
@@ -239,13 +264,22 @@ def test_each_rejection_reason(catalog, fields, reason):
     assert all(r.service == "lambda" and r.message for r in g.rejections)
 
 
-def test_vcpu_above_max_rejected_on_vcpu(catalog):
-    g = run(catalog, requests_per_month=1000, avg_duration_ms=100, vcpu=6.5)
-    assert "lambda_vcpu_exceeded" in reasons(g)
+def test_replica_vcpu_is_not_an_invocations(catalog):
+    """An 8-vCPU replica serves 8 requests at once (one per vCPU): each invocation needs 1 vCPU, not 8."""
+    g = run(catalog, requests_per_month=1000, avg_duration_ms=100, vcpu=8, memory_gib=12)
+    assert "lambda_vcpu_exceeded" not in reasons(g) and g.candidates
+    assert run(catalog, requests_per_month=1000, avg_duration_ms=100, requests_in_flight_per_vcpu=1 / 6.5
+               ).rejections[0].reason == "lambda_vcpu_exceeded"
 
 
 def test_every_broken_limit_is_reported(catalog):
-    g = run(catalog, requests_per_month=1000, avg_duration_ms=1_000_000, memory_gib=16, gpus=1, stateful=True,
-            storage_gib=5)
-    assert reasons(g) == {"lambda_timeout_exceeded", "lambda_memory_exceeded", "gpu_unsupported",
-                          "stateful_unsupported", "no_block_storage"}
+    g = run(catalog, requests_per_month=1000, avg_duration_ms=1_000_000, requests_in_flight_per_vcpu=0.1,
+            stateful=True, storage_gib=5)
+    assert reasons(g) == {"lambda_timeout_exceeded", "lambda_vcpu_exceeded", "stateful_unsupported",
+                          "no_block_storage"}
+
+
+def test_gpu_is_a_whole_service_rule(catalog):
+    """GPUs are rejected by the one rule table (rules.py) before Lambda's own limits are checked."""
+    g = run(catalog, requests_per_month=1000, avg_duration_ms=100, gpus=1)
+    assert reasons(g) == {"gpu_unsupported"}

@@ -58,8 +58,9 @@ def test_eks_control_plane_is_paid_once_per_region(catalog):
 
 
 def test_dedicated_fee_once_and_hosts_shared(catalog):
-    workloads = [{"id": "d1", **W, "tenancy": "dedicated", "allowed_services": ["ec2"]},
-                 {"id": "d2", **W, "tenancy": "dedicated", "allowed_services": ["ec2"]},
+    # ECS nodes: dedicated instances only (on EC2 a Dedicated Host, which pays no fee, may be cheaper)
+    workloads = [{"id": "d1", **W, "tenancy": "dedicated", "allowed_services": ["ecs_ec2"]},
+                 {"id": "d2", **W, "tenancy": "dedicated", "allowed_services": ["ecs_ec2"]},
                  {"id": "h1", "vcpu": 4, "memory_gib": 16, "byol": True, "horizon_months": 12},
                  {"id": "h2", "vcpu": 4, "memory_gib": 16, "byol": True, "horizon_months": 12}]
     p = plan(doc(workloads), catalog=catalog, time_limit_s=5)
@@ -89,8 +90,10 @@ def test_owned_reserved_instances_cover_on_demand_usage(catalog):
     ("vcpu_quotas.us-east-1.on_demand", 36, {"vcpu_quotas": {"us-east-1": {"on_demand": 12}}}, None),
 ])
 def test_each_constraint_binds_and_its_price_is_reported(catalog, name, horizon, constraints, infeasible):
+    # Previous-generation types allowed: a1 Spot is what makes EC2 Spot (which the quotas count) win here.
     workloads = [{"id": f"s{i}", "vcpu": 2, "memory_gib": 4, "replicas": 4, "interruptible": True,
-                  "horizon_months": horizon, "allowed_services": ["ec2", "ecs_fargate"]} for i in range(3)]
+                  "horizon_months": horizon, "allowed_services": ["ec2", "ecs_fargate"],
+                  "allow_previous_generation": True} for i in range(3)]
     free = plan(doc(workloads), catalog=catalog, time_limit_s=5)
     bound = plan(doc(workloads, **constraints), catalog=catalog, time_limit_s=5)
     assert validate(bound, parse(doc(workloads, **constraints)), catalog) == []

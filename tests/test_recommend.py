@@ -62,7 +62,8 @@ def test_byol_needs_a_dedicated_host(catalog):
     rec = recommend(Workload(id="w", vcpu=4, memory_gib=16, replicas=4, byol=True, os="windows"), catalog=catalog)
     c = rec.choice
     assert (c.service, c.tenancy) == ("ec2", "host")
-    assert c.config["hosts"] == math.ceil(4 / c.config["instances_per_host"])
+    # spread=az (default): 4 replicas run on at least 2 hosts, one per AZ
+    assert c.config["hosts"] == max(math.ceil(4 / c.config["instances_per_host"]), 2)
     for service in ("ecs_ec2", "eks_ec2", "lightsail", "beanstalk", "ecs_fargate"):
         assert (service, None, "needs_dedicated_host") in reasons(rec)
     # BYOL: the host is priced on the Linux rate of the family's largest size x the rule's multiplier.
@@ -76,9 +77,15 @@ def test_dedicated_tenancy_pays_the_region_fee(catalog):
     rec = recommend(Workload(id="w", vcpu=2, memory_gib=8, tenancy="dedicated", allowed_services="ec2"),
                     catalog=catalog)
     c = rec.choice
-    assert c.tenancy == "dedicated"
-    fee = [x for x in c.cost_lines if "dedicated per-region fee" in x.item]
+    # A Dedicated Host also satisfies dedicated tenancy: both are priced and the cheaper wins.
+    assert c.tenancy in ("dedicated", "host")
+    dedicated = [a for a in [c, *rec.alternatives] if a.tenancy == "dedicated"]
+    hosts = [a for a in [c, *rec.alternatives] if a.tenancy == "host"]
+    assert dedicated and hosts
+    assert c.monthly_usd <= min(a.monthly_usd for a in dedicated + hosts)
+    fee = [x for x in dedicated[0].cost_lines if "dedicated per-region fee" in x.item]
     assert fee and fee[0].monthly_usd == 2.0 * 730
+    assert not any("dedicated per-region fee" in x.item for x in hosts[0].cost_lines)  # hosts pay no fee
     assert ("lambda", None, "tenancy_unsupported") not in reasons(rec)  # lambda not allowed here at all
 
 
@@ -126,7 +133,10 @@ def test_fargate_exact_costs(catalog):
     assert od.monthly_usd == round(hourly * 730, 2) == 36.04
     sp_ratio = catalog.facts.value("fargate.compute_savings_plan_ratio")
     assert rec.choice.purchase_option == "savings_plan"
-    assert rec.choice.monthly_usd == round(hourly * sp_ratio * 730, 2)
+    plans = [a for a in [rec.choice, *rec.alternatives] if a.purchase_option == "savings_plan"]
+    nu = next(a for a in plans if (a.term, a.payment) == ("1yr", "no_upfront"))
+    assert nu.monthly_usd == round(hourly * sp_ratio * 730, 2)
+    assert rec.choice.monthly_usd <= nu.monthly_usd
 
 
 def test_eks_fargate_adds_256_mib_before_rounding(catalog):
@@ -139,10 +149,16 @@ def test_eks_fargate_adds_256_mib_before_rounding(catalog):
 def test_lambda_wins_a_spiky_request_workload(catalog):
     rec = recommend(Workload(id="fn", requests_per_month=3e6, avg_duration_ms=1000, function_memory_mb=512,
                              arch="x86_64"), catalog=catalog)
-    assert (rec.choice.service, rec.choice.monthly_usd) == ("lambda", 25.6)  # 1.5M GB-s x $0.0000166667 + $0.60
+    od = next(a for a in [rec.choice, *rec.alternatives]
+              if a.service == "lambda" and a.purchase_option == "on_demand")
+    assert od.monthly_usd == 25.6  # 1.5M GB-s x $0.0000166667 + $0.60
+    # A 1-year Compute Savings Plan covers the duration: the choice, and cheaper.
+    assert rec.choice.service == "lambda" and rec.choice.monthly_usd < 25.6
     free = recommend(Workload(id="fn", requests_per_month=3e6, avg_duration_ms=1000, function_memory_mb=512,
                               arch="x86_64"), catalog=catalog, include_free_tier=True)
-    assert 18.73 <= free.choice.monthly_usd <= 18.74
+    od = next(a for a in [free.choice, *free.alternatives]
+              if a.service == "lambda" and a.purchase_option == "on_demand")
+    assert 18.73 <= od.monthly_usd <= 18.74
 
 
 def test_capacity_guarantee_uses_a_reservation(catalog):
@@ -166,12 +182,15 @@ def test_scheduled_instances_are_always_rejected_with_aws_words(catalog):
     assert "We do not have" not in scheduled[0].message
 
 
-def test_batch_wins_jobs_at_equal_cost_because_it_is_managed(catalog):
+def test_batch_wins_jobs_at_equal_cost_because_its_shape_fits(catalog):
     rec = recommend(Workload(id="j", vcpu=2, memory_gib=4, jobs_per_month=2000, job_duration_minutes=20,
                              deadline_hours=12, interruptible=True), catalog=catalog)
     assert rec.choice.service == "batch"
+    # ECS on Fargate Spot costs the same (Batch adds no fee) and is as managed: the tie goes to the service
+    # built for jobs (tie-break order: shape fit before ops effort).
     same = [a for a in rec.alternatives if a.monthly_usd == rec.choice.monthly_usd]
-    assert all(a.ops_effort != "low" or a.service == "batch" for a in same)
+    assert same and all(a.service != "batch" for a in same if a.purchase_option == rec.choice.purchase_option
+                        and a.config.get("arch") == rec.choice.config.get("arch"))
 
 
 def test_caps_are_hard_and_explained(catalog):

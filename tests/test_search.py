@@ -120,7 +120,9 @@ def test_a_search_proven_early_goes_on_over_every_option(catalog, monkeypatch):
     from advisor.portfolio import plan as planning
     from advisor.portfolio import pooled
 
-    spec = [(2, 8, 3), (1.5, 0.5, 2), (1, 0.5, 1)]
+    # (issue 16's rules -- 2+ nodes per service, current types only, EKS Fargate x86 only -- changed the options
+    # the LP sees; this instance was found again with them: $163.82 with the wide pass, $164.80 without)
+    spec = [(2, 1, 1), (2, 0.5, 2), (2, 8, 1)]
     d = {"workloads": [{"id": f"k{i}", "vcpu": v, "memory_gib": m, "replicas": r, "orchestrator": "kubernetes",
                         "hours_per_month": 300, "horizon_months": 1, "allowed_services": ["eks_ec2", "eks_fargate"]}
                        for i, (v, m, r) in enumerate(spec)]}
@@ -128,4 +130,4 @@ def test_a_search_proven_early_goes_on_over_every_option(catalog, monkeypatch):
     optimum = brute_force_with_pooling(d, catalog)
     assert plan(d, catalog=catalog, time_limit_s=10)["totals"]["monthly_usd"] == pytest.approx(optimum, abs=0.011)
     monkeypatch.setattr(pooled, "WIDE_SEARCH_OPTIONS", 0)
-    assert plan(d, catalog=catalog, time_limit_s=10)["totals"]["monthly_usd"] > optimum + 1
+    assert plan(d, catalog=catalog, time_limit_s=10)["totals"]["monthly_usd"] > optimum + 0.5

@@ -6,6 +6,7 @@ Each rule answers with a stable reason code and a sentence that says what would 
 from __future__ import annotations
 
 from advisor.candidates.base import Rejection
+from advisor.candidates.rules import DEDICATED, requirement_rejection
 from models.workload import OS, Orchestrator, Packaging, Service, Workload
 
 ALL = frozenset(Service)
@@ -57,7 +58,7 @@ def gate(service: Service, w: Workload) -> Rejection | None:
         return Rejection(name, None, "needs_dedicated_host",
                          f"{'BYOL licences' if w.byol else 'host tenancy'} need a Dedicated Host, "
                          "which only plain EC2 offers")
-    if w.tenancy.value == "dedicated" and service not in (Service.ec2, Service.ecs_ec2, Service.eks_ec2):
+    if w.tenancy.value == "dedicated" and service not in DEDICATED:
         return Rejection(name, None, "tenancy_unsupported",
                          f"{name} runs on shared hardware only; dedicated tenancy needs EC2 instances or ECS/EKS nodes")
-    return None
+    return requirement_rejection(service, w)

@@ -6,10 +6,15 @@ no block storage, no state kept between invocations.
 
 Memory of one invocation (MB), in this order:
   1. `function_memory_mb` when given (the contract's "memory one invocation needs");
-  2. otherwise the largest of 128 MB, ceil(memory_gib x 1024) and ceil(vcpu x 1,769) (Lambda gives one
-     vCPU per 1,769 MB). A vCPU need of at most 6 is capped at 10,240 MB, which AWS documents as 6 vCPU,
-     so 5.8-6 vCPU is not rejected on memory; more than 6 vCPU is `lambda_vcpu_exceeded`.
+  2. otherwise the load model's share of a vCPU per request in flight (README "The load model"): an
+     instance option gives each request in flight 1 / requests_in_flight_per_vcpu vCPU, so a function
+     gets the same CPU: ceil(1,769 MB x that share) (Lambda gives one vCPU per 1,769 MB), at least
+     128 MB. The replica's memory_gib is not an invocation's: a replica serves several requests at once.
+     More than 6 vCPU per request is `lambda_vcpu_exceeded`.
   The candidate's config says which input decided it (`memory_source`) and whether it was derived.
+
+Compute Savings Plans cover Lambda duration (not requests): every term and payment is priced as its
+own candidate (service_plans.py; the discount is capped at AWS's "up to 17 percent").
 
 Cost per month (us-east-1 list; other regions through `regional`, labelled estimates where scaled):
   requests x $0.20 per 1M
@@ -30,6 +35,7 @@ average need headroom too.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -37,8 +43,9 @@ from advisor.candidates import costs
 from advisor.candidates.applicability import gate
 from advisor.candidates.base import Candidate, Context, Generated, Line
 from advisor.candidates.regional import regional
+from advisor.candidates.service_plans import compute_plan_rates
 from advisor.errors import FactMissing
-from advisor.pricing import HOURS_PER_MONTH, tiered
+from advisor.pricing import HOURS_PER_MONTH, commitment_cost, money, tiered
 from models.workload import Arch, Service, Workload
 
 SERVICE = Service.aws_lambda
@@ -53,7 +60,7 @@ class Sizing:
     """What one invocation is configured with and billed for."""
 
     memory_mb: int
-    memory_source: str     # function_memory_mb | memory_gib | vcpu | minimum
+    memory_source: str     # function_memory_mb | load_model | minimum
     billed_ms: int         # avg_duration_ms rounded up to the 1-ms billing granularity
     ephemeral_mb: int      # configured /tmp, at least the free 512 MB
 
@@ -80,7 +87,9 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
         return g
     for arch in architectures(w):
         try:
-            g.candidates.append(candidate(w, ctx, size, arch))
+            on_demand = candidate(w, ctx, size, arch)
+            g.candidates.append(on_demand)
+            g.candidates.extend(plan_candidates(w, ctx, on_demand, arch))
         except FactMissing as exc:
             g.reject(NAME, None, "price_missing",
                      f"no Lambda {arch} price for {w.region} and no estimate ({exc}); "
@@ -112,19 +121,20 @@ def sizing(w: Workload, ctx: Context) -> Sizing:
     if w.function_memory_mb is not None:
         memory, source = int(w.function_memory_mb), "function_memory_mb"
     else:
-        options = [(min_mb, "minimum")]
-        if w.memory_gib:
-            options.append((_ceil(w.memory_gib * 1024), "memory_gib"))
-        if w.vcpu:
-            by_cpu = _ceil(w.vcpu * mb_per_vcpu)
-            if w.vcpu <= max_vcpu:
-                by_cpu = min(by_cpu, max_mb)  # 10,240 MB is documented as 6 vCPU
-            options.append((by_cpu, "vcpu"))
-        memory, source = max(options, key=lambda o: o[0])
+        share = request_vcpu(w)
+        by_cpu = _ceil(share * mb_per_vcpu)
+        if share <= max_vcpu:
+            by_cpu = min(by_cpu, max_mb)  # 10,240 MB is documented as 6 vCPU
+        memory, source = max((min_mb, "minimum"), (by_cpu, "load_model"), key=lambda o: o[0])
     included = int(facts.value("lambda.ephemeral_included_mb"))
     scratch_mb = _ceil(w.scratch_gib * 1024) if w.scratch_gib else 0
     return Sizing(memory_mb=memory, memory_source=source, billed_ms=_ceil(w.avg_duration_ms or 0.0),
                   ephemeral_mb=max(included, scratch_mb))
+
+
+def request_vcpu(w: Workload) -> float:
+    """vCPU one request in flight uses, as the load model gives it on instances."""
+    return 1.0 / w.requests_in_flight_per_vcpu
 
 
 def _reject_limits(w: Workload, ctx: Context, size: Sizing, g: Generated) -> None:
@@ -138,15 +148,15 @@ def _reject_limits(w: Workload, ctx: Context, size: Sizing, g: Generated) -> Non
                  f"{max_s:g} s ({max_s / 60:g} min) maximum timeout; {ALTERNATIVES}, "
                  "or split the work into steps under 15 minutes")
     max_mb = int(facts.value("lambda.max_memory_mb"))
-    if size.memory_mb > max_mb:
+    if size.memory_mb > max_mb and size.memory_source != "load_model":  # else lambda_vcpu_exceeded says why
         g.reject(NAME, None, "lambda_memory_exceeded",
                  f"one invocation needs {size.memory_mb:,} MB (from {size.memory_source}), above Lambda's "
                  f"{max_mb:,} MB maximum; {ALTERNATIVES}")
     max_vcpu = float(facts.value("lambda.max_vcpu"))
-    if w.vcpu is not None and w.vcpu > max_vcpu:
+    if w.function_memory_mb is None and request_vcpu(w) > max_vcpu:
         g.reject(NAME, None, "lambda_vcpu_exceeded",
-                 f"{w.vcpu:g} vCPU per invocation is above Lambda's {max_vcpu:g} vCPU (at {max_mb:,} MB); "
-                 f"{ALTERNATIVES}")
+                 f"{request_vcpu(w):g} vCPU per request (1 / requests_in_flight_per_vcpu) is above Lambda's "
+                 f"{max_vcpu:g} vCPU (at {max_mb:,} MB); {ALTERNATIVES}")
     if w.gpus > 0:
         g.reject(NAME, None, "gpu_unsupported",
                  "Lambda functions have no GPUs; use EC2 GPU instances (directly, or under ECS, EKS or Batch)")
@@ -222,6 +232,33 @@ def candidate(w: Workload, ctx: Context, size: Sizing, arch: str) -> Candidate:
     return Candidate(service=NAME, purchase_option="on_demand", lines=tuple(lines), instance_type=None, count=1,
                      interruption_risk="none", ops_effort="low", config=config, estimates=estimates,
                      unit_size=size.memory_mb / mb_per_vcpu)
+
+
+def plan_candidates(w: Workload, ctx: Context, on_demand: Candidate, arch: str) -> list[Candidate]:
+    """The same function with its duration covered by each Compute Savings Plan (requests stay on demand).
+
+    The plan commits the duration's average hourly cost x the plan's ratio, every hour of its term."""
+    facts = ctx.catalog.facts
+    duration = next(ln for ln in on_demand.lines if ln.item.startswith("Lambda duration"))
+    if duration.monthly_usd <= 0:
+        return []
+    ratio_key = "lambda.compute_savings_plan_ratio" + ("_arm64" if arch == "arm64" else "")
+    hourly_usage = duration.monthly_usd / HOURS_PER_MONTH
+    out = []
+    for plan in compute_plan_rates(ctx.catalog, facts.value(ratio_key),
+                                   facts.value("lambda.compute_savings_plan_max_discount")):
+        upfront = plan.upfront_usd(hourly_usage)
+        cost = commitment_cost(hourly_usage * plan.hourly_ratio, upfront, plan.term, w.horizon_months, 1)
+        upfront_words = f" + ${upfront:,.2f} upfront" if upfront else ""
+        line = Line(f"Lambda duration {arch} on a {plan.words()}: ${hourly_usage:.6g}/h of usage x "
+                    f"{plan.hourly_ratio:g} x 730 h{upfront_words}, every hour of {plan.term} terms, averaged over "
+                    f"{w.horizon_months} months", cost.monthly_usd, True)
+        lines = tuple(line if ln is duration else ln for ln in on_demand.lines)
+        out.append(dataclasses.replace(
+            on_demand, purchase_option="savings_plan", lines=lines, upfront_usd=money(cost.upfront_usd),
+            term=plan.term, plan_type="compute", payment=plan.payment,
+            estimates=tuple(sorted({*on_demand.estimates, ratio_key, "savings_plans.ratios"}))))
+    return out
 
 
 def _tiered(quantity: float, tiers: list[dict]) -> float:

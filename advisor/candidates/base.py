@@ -39,6 +39,7 @@ class Candidate:
     config: dict[str, Any] = field(default_factory=dict, compare=False)
     estimates: tuple[str, ...] = ()
     unit_size: float = 0.0  # vCPUs of one unit (instance, task, bundle): smaller wins a tie
+    shape_fit: int = 0      # 0 when the service's shape fits the workload's (Batch for jobs): wins a tie
 
     @cached_property
     def monthly_usd(self) -> float:
@@ -51,8 +52,10 @@ class Candidate:
 
     @cached_property
     def sort_key(self) -> tuple:
-        """A total, deterministic order among equal-cost candidates: more managed first, then by name."""
-        return (self.monthly_usd, OPS_RANK[self.ops_effort], self.service,
+        """A total, deterministic order among equal-cost candidates (README "Tie-break order"): the service
+        whose shape fits the workload, then the more managed, no commitment before a flexible one before a
+        reserved instance, the smaller unit, then by name."""
+        return (self.monthly_usd, self.shape_fit, OPS_RANK[self.ops_effort], self.service,
                 PURCHASE_RANK.get(self.purchase_option, 9), self.unit_size, self.instance_type or "",
                 self.term or "", self.offering_class or "", self.plan_type or "",
                 self.payment or "", self.tenancy, self.count)

@@ -3,8 +3,9 @@
 Batch adds no fee: the cost is the instances or Fargate tasks it runs, only while jobs run. EC2 and
 SPOT environments pack job replicas onto one node type and run as many nodes as the deadline needs,
 for whole waves of jobs; Fargate environments run one task per job, billed for its run time (one
-minute at least). Commitments are not offered here: Batch scales to zero between runs, and plain
-EC2/ECS candidates already price committed capacity for the same job hours.
+minute at least). Commitments AWS sells for that usage are priced too: Savings Plans (Compute, and EC2
+Instance for EC2 environments) and regional Reserved Instances, each paid every hour of its term
+although Batch scales to zero between runs (so they win only when the jobs keep the nodes busy).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from advisor.candidates.frontiers import OptionRules
 from models.workload import Service, Workload
 
 SERVICE = Service.batch
-EC2_ENVIRONMENT = {"on_demand": "EC2", "spot": "SPOT"}
-FARGATE_ENVIRONMENT = {"on_demand": "FARGATE", "spot": "FARGATE_SPOT"}
+EC2_ENVIRONMENT = {"on_demand": "EC2", "spot": "SPOT", "savings_plan": "EC2", "reserved": "EC2"}
+FARGATE_ENVIRONMENT = {"on_demand": "FARGATE", "spot": "FARGATE_SPOT", "savings_plan": "FARGATE"}
 
 
 def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generated:
@@ -36,9 +37,6 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
     if not w.job_shaped:
         return g.reject(name, None, "no_job_profile",
                         "Batch runs jobs: give jobs_per_month and job_duration_minutes to compare it")
-    if w.capacity_guarantee:
-        return g.reject(name, None, "capacity_guarantee_unmet",
-                        "Batch environments scale from zero; capacity_guarantee needs EC2 capacity reservations")
     plan = jobs.plan(w)
     if isinstance(plan, str):
         return g.reject(name, None, "job_longer_than_deadline", plan)
@@ -47,7 +45,9 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
         g.reject(name, "spot", "spot_needs_interruptible" if not w.interruptible else "spot_stateful",
                  "SPOT and FARGATE_SPOT environments can stop jobs with a 2-minute notice; "
                  "set interruptible=true (and stateful=false) to use them")
-    options = OptionRules(spot=spot_ok, usage_only=True)
+    # EC2 environments: on-demand or Spot, and the commitments that cover any EC2 usage (Compute and
+    # EC2 Instance Savings Plans, regional Reserved Instances), paid every hour of their term.
+    options = OptionRules(spot=spot_ok, no_capacity_reservation=True)
     nodes = node_generate(SERVICE, w, ctx, exhaustive=exhaustive, options=options, ops_effort="low")
     g.rejections.extend(nodes.rejections)
     g.candidates.extend(_environment(c, EC2_ENVIRONMENT) for c in nodes.candidates)

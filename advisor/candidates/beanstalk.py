@@ -19,7 +19,6 @@ from advisor.candidates.ec2 import (
     instance_candidates,
 )
 from advisor.candidates.regional import regional
-from advisor.pricing import HOURS_PER_MONTH
 from models.workload import Service, Workload
 
 SERVICE = Service.beanstalk
@@ -32,6 +31,13 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
     g = Generated()
     if (rejection := gate(SERVICE, w)) is not None:
         return g.reject(rejection.service, rejection.option, rejection.reason, rejection.message)
+    if w.gpus > 0 or not (w.request_shaped or w.job_shaped):
+        # Beanstalk's web tier serves requests behind a load balancer and its worker tier runs jobs from
+        # a queue; GPU work and services with neither profile have no tier whose shape fits.
+        what = "GPU work" if w.gpus > 0 else "a service with neither a request nor a job profile"
+        return g.reject(SERVICE.value, None, "workload_shape_mismatch",
+                        f"Elastic Beanstalk's web tier serves requests and its worker tier runs queued jobs; "
+                        f"{what} fits neither: run it on EC2, ECS or EKS")
     types = fitting_types(ctx, w, g, SERVICE.value)
     if types is None:
         return g
@@ -47,30 +53,11 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
         cfg = {"tier": "worker", "queue": "sqs", "scaling": "on queue depth"}
     else:
         count, hours = w.replicas, w.hours_per_month
-        balanced = max(w.replicas, w.peak) > 1
-        extra = _alb_lines(ctx, w) if balanced else []
+        balanced = costs.needs_load_balancer(w, max(w.replicas, w.peak))
+        extra = costs.load_balancer_lines(ctx.catalog, w) if balanced else []
         cfg = {"tier": "web", "load_balancer": "alb" if balanced else "none (single instance)"}
     return instance_candidates(SERVICE.value, w, ctx, g, types, count, hours, allowed_options(w),
                                ops_effort="low", exhaustive=exhaustive, extra_lines=extra, config=cfg)
-
-
-def _alb_lines(ctx: Context, w: Workload) -> list[Line]:
-    """The ALB's hours, its LCUs (from requests and traffic: an estimate) and, if public, its two IPv4s."""
-    catalog = ctx.catalog
-    hourly = regional(catalog, "beanstalk.alb_usd_per_hour", w.region)
-    lcu_rate = regional(catalog, "beanstalk.alb_lcu_usd_per_hour", w.region)
-    lcu = catalog.facts.value("beanstalk.lcu_definition")
-    per_second = (w.requests_per_month or 0.0) / (HOURS_PER_MONTH * 3600)
-    gb_per_hour = w.egress_gib_month / HOURS_PER_MONTH
-    lcus = max(per_second / lcu["new_connections_per_second"],
-               gb_per_hour / lcu["processed_gb_per_hour_ec2_ip_container_targets"])
-    lines = [Line(f"Application Load Balancer ${hourly.value:g}/h x 730 h", hourly.value * HOURS_PER_MONTH,
-                  hourly.estimate),
-             Line(f"ALB {lcus:.3g} LCU x ${lcu_rate.value:g}/LCU-h x 730 h (each request a new connection)",
-                  lcus * lcu_rate.value * HOURS_PER_MONTH, True)]
-    if costs.internet_facing(w.egress_gib_month):
-        lines.append(costs.ipv4_line(catalog, 2, HOURS_PER_MONTH, "ALB"))
-    return lines
 
 
 def _worker_lines(ctx: Context, w: Workload, instances: int, hours: float, job_count: int) -> list[Line]:

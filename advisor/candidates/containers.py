@@ -12,6 +12,8 @@ Spot where the workload is interruptible; a Compute Savings Plan where the facts
 
 from __future__ import annotations
 
+import dataclasses
+
 import polars as pl
 
 from advisor.candidates import costs, jobs
@@ -26,8 +28,10 @@ from advisor.candidates.instances import (
 )
 from advisor.candidates.memo import FRONTIERS
 from advisor.candidates.regional import regional
+from advisor.candidates.service_plans import compute_plan_rates
+from advisor.candidates.spread import max_per_node
 from advisor.catalog.store import Catalog
-from advisor.pricing import HOURS_PER_MONTH, commitment_cost, usage_cost
+from advisor.pricing import HOURS_PER_MONTH, commitment_cost, money, usage_cost
 from models.workload import Service, Workload
 
 OPS = {Service.ecs_ec2: "medium", Service.eks_ec2: "high", Service.ecs_fargate: "low", Service.eks_fargate: "medium"}
@@ -47,16 +51,28 @@ def node_generate(service: Service, w: Workload, ctx: Context, *, exhaustive: bo
         return g.reject(name, None, "job_longer_than_deadline", spec)
     if options is None:
         _reject_options(w, g, name)
-    rows = FRONTIERS.get(("nodes", ctx.catalog.version, spec),
-                         lambda: node_frontiers(ctx.catalog, [spec])[spec], placeholder=EMPTY)
+    rows = _node_rows(ctx, spec)
+    if rows is not EMPTY and rows.is_empty() and not spec.previous_generation:
+        # No current-generation node type fits: previous-generation types are the only way to run it.
+        spec = dataclasses.replace(spec, previous_generation=True)
+        rows = _node_rows(ctx, spec)
     if rows is EMPTY:
         return g
     if rows.is_empty():
         return g.reject(name, None, *_why_no_node(ctx, w))
     extra = _control_plane(ctx.catalog, w) if service is Service.eks_ec2 else []
+    config = {"replicas": spec.units}
+    if costs.needs_load_balancer(w, spec.units):
+        extra = [*extra, *costs.load_balancer_lines(ctx.catalog, w)]
+        config["load_balancer"] = "alb"
     g.candidates.extend(to_candidates(ctx, w, rows, name, 0.0, ops_effort=ops_effort or OPS[service],
-                                      extra_lines=extra, config={"replicas": spec.units}))
+                                      extra_lines=extra, config=config))
     return g
+
+
+def _node_rows(ctx: Context, spec: NodeSpec) -> pl.DataFrame:
+    return FRONTIERS.get(("nodes", ctx.catalog.version, spec),
+                         lambda: node_frontiers(ctx.catalog, [spec])[spec], placeholder=EMPTY)
 
 
 def node_spec(service: Service, w: Workload, options: OptionRules | None, exhaustive: bool) -> NodeSpec | str:
@@ -66,13 +82,14 @@ def node_spec(service: Service, w: Workload, options: OptionRules | None, exhaus
         return job_plan
     units = max(job_plan.concurrency, 1) if job_plan else w.replicas
     return NodeSpec(
-        service="eks_ec2" if service is Service.eks_ec2 else "ecs_ec2", region=w.region, os=w.os.value,
+        service=service.value, region=w.region, os=w.os.value,
         arch=w.arch.value, tenancy="dedicated" if w.tenancy.value == "dedicated" else "shared", vcpu=w.vcpu,
         memory_gib=w.memory_gib, gpus=w.gpus, gpu_model=w.gpu_model, units=units, replicas=w.replicas,
         hours=w.hours_per_month, jobs=job_plan.jobs if job_plan else None,
         job_hours=job_plan.duration_hours if job_plan else None, scratch_gib=w.scratch_gib,
         horizon=w.horizon_months, options=options or allowed_options(w), frontier=w.max_upfront_usd is not None,
-        public=costs.internet_facing(w.egress_gib_month), exhaustive=exhaustive)
+        public=costs.internet_facing(w.egress_gib_month), exhaustive=exhaustive,
+        previous_generation=w.allow_previous_generation, max_per_node=max_per_node(w, units))
 
 
 def _why_no_node(ctx: Context, w: Workload) -> tuple[str, str]:
@@ -80,7 +97,7 @@ def _why_no_node(ctx: Context, w: Workload) -> tuple[str, str]:
     types = offered(ctx.catalog, w.region, w.os.value)
     if types.is_empty():
         return "region_unsupported", f"no {w.os.value} instance types in {w.region}"
-    fit = filter_steps(types, node_fit_steps(w, w.region))
+    fit = filter_steps(types, node_fit_steps(w, w.region, ctx.catalog.facts.value("gpus.default_vendor")))
     if fit.removed_by:
         return fit.removed_by, fit.message or ""
     return ("no_fitting_instance", f"no node type has room for one {w.vcpu:g} vCPU / {w.memory_gib:g} GiB replica "
@@ -130,11 +147,6 @@ def fargate_generate(service: Service, w: Workload, ctx: Context, *, exhaustive:
         return g.reject(rejection.service, rejection.option, rejection.reason, rejection.message)
     catalog = ctx.catalog
     eks = service is Service.eks_fargate
-    if w.gpus > 0:
-        return g.reject(name, None, "gpu_unsupported", "Fargate has no GPUs; use EC2 nodes (ecs_ec2/eks_ec2)")
-    if w.capacity_guarantee:
-        return g.reject(name, None, "capacity_guarantee_unmet",
-                        "Fargate capacity cannot be reserved; capacity_guarantee needs EC2 capacity reservations")
     if eks and w.storage_gib > 0:
         return g.reject(name, None, "no_block_storage",
                         "EKS Fargate pods cannot mount EBS volumes (EFS only); use eks_ec2 or ecs_fargate")
@@ -151,8 +163,12 @@ def fargate_generate(service: Service, w: Workload, ctx: Context, *, exhaustive:
     tasks, hours = _fargate_usage(w)
     if isinstance(tasks, str):
         return g.reject(name, None, "job_longer_than_deadline", tasks)
-    spot_ok = w.interruptible and not w.stateful and w.os.value == "linux"
-    if not w.interruptible:
+    spot_ok = w.interruptible and not w.stateful and w.os.value == "linux" and not eks
+    if eks:
+        g.reject(name, "spot", "spot_unavailable",
+                 "Fargate Spot is an ECS capacity provider only; EKS Fargate profiles have no Spot: use "
+                 "ecs_fargate or Spot nodes on eks_ec2")
+    elif not w.interruptible:
         g.reject(name, "spot", "spot_needs_interruptible",
                  "Fargate Spot tasks can be stopped with a 2-minute notice; set interruptible=true to use it")
     elif w.stateful:
@@ -161,6 +177,8 @@ def fargate_generate(service: Service, w: Workload, ctx: Context, *, exhaustive:
         g.reject(name, "spot", "os_unsupported", "Fargate Spot runs Linux tasks only")
     arches = ["x86_64", "arm64"] if w.arch.value == "any" and w.os.value == "linux" else (
         ["x86_64"] if w.os.value == "windows" or w.arch.value == "x86_64" else ["arm64"])
+    if eks:
+        arches = [a for a in arches if a in catalog.facts.value("eks.fargate_architectures")]
     if w.os.value == "windows" and w.arch.value == "arm64":
         return g.reject(name, None, "arch_unavailable", "Windows tasks on Fargate are x86_64 only")
     shared = _fargate_shared_lines(ctx, w, tasks, hours, eks)
@@ -194,6 +212,8 @@ def _fargate_shared_lines(ctx: Context, w: Workload, tasks: int, hours: float, e
     lines.append(costs.egress_line(catalog, w.region, w.egress_gib_month, ctx.include_free_tier))
     if costs.internet_facing(w.egress_gib_month):
         lines.append(costs.ipv4_line(catalog, tasks, hours))
+    if costs.needs_load_balancer(w, tasks):
+        lines += costs.load_balancer_lines(catalog, w)
     if eks:
         lines += _control_plane(catalog, w)
     return [x for x in lines if x]
@@ -212,11 +232,16 @@ def _fargate_candidates(ctx: Context, w: Workload, service: Service, size: tuple
         Line(f"{what} x{tasks}: ({size[0]:g} x ${vcpu_rate:g} + {size[1]:g} x ${gb_rate:g})/h x {hours:g} h",
              od.monthly_usd, estimate), *shared], cfg, estimates=notes if estimate else []))
     ratio = catalog.facts.get("fargate.compute_savings_plan_ratio")
-    sp = commitment_cost(task_rate * ratio.value, 0.0, "1yr", w.horizon_months, tasks)
-    out.append(_fargate_candidate(service, "savings_plan", tasks, [
-        Line(f"{what} x{tasks} on a compute savings plan 1yr no upfront: ${task_rate:g}/h x {ratio.value:g} "
-             "x 730 h (committed every hour)", sp.monthly_usd, True), *shared], cfg,
-        term="1yr", plan_type="compute", payment="no_upfront", estimates=[ratio.key]))
+    for plan in compute_plan_rates(catalog, ratio.value):
+        upfront = plan.upfront_usd(task_rate)
+        sp = commitment_cost(task_rate * plan.hourly_ratio, upfront, plan.term, w.horizon_months, tasks)
+        upfront_words = f" + ${upfront:,.2f} upfront per task" if upfront else ""
+        out.append(_fargate_candidate(service, "savings_plan", tasks, [
+            Line(f"{what} x{tasks} on a {plan.words()}: ${task_rate:g}/h x {plan.hourly_ratio:g} x 730 h"
+                 f"{upfront_words}, every hour of {plan.term} terms, averaged over {w.horizon_months} months",
+                 sp.monthly_usd, True), *shared], cfg, upfront_usd=money(sp.upfront_usd),
+            term=plan.term, plan_type="compute", payment=plan.payment,
+            estimates=[ratio.key, "savings_plans.ratios"]))
     if spot_ok:
         spot_vcpu = regional(catalog, "fargate.spot_vcpu_usd_per_hour", w.region)
         spot_gb = regional(catalog, "fargate.spot_gb_usd_per_hour", w.region)
@@ -232,8 +257,10 @@ def _fargate_candidates(ctx: Context, w: Workload, service: Service, size: tuple
 
 
 def _fargate_candidate(service: Service, option: str, tasks: int, lines: list[Line], cfg: dict,
-                       risk: str = "none", estimates: list[str] | None = None, **terms: str) -> Candidate:
+                       risk: str = "none", estimates: list[str] | None = None, upfront_usd: float = 0.0,
+                       **terms: str) -> Candidate:
     return Candidate(service=service.value, purchase_option=option, lines=tuple(lines), count=tasks,
+                     upfront_usd=upfront_usd,
                      ops_effort=OPS[service], interruption_risk=risk, config=dict(cfg),
                      estimates=tuple(sorted(set(estimates or []))), unit_size=float(cfg["task_vcpu"]), **terms)
 

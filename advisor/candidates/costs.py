@@ -6,6 +6,7 @@ from advisor.candidates.base import Line
 from advisor.candidates.regional import regional
 from advisor.catalog.store import Catalog
 from advisor.pricing import HOURS_PER_MONTH, tiered
+from models.workload import Workload
 
 
 def ebs_line(catalog: Catalog, region: str, gib_each: float, count: float, what: str = "EBS gp3") -> Line | None:
@@ -47,6 +48,32 @@ def dedicated_fee_line(catalog: Catalog, hours: float) -> Line:
 def internet_facing(egress_gib_month: float) -> bool:
     """A workload that sends data to the internet is taken to hold a public IPv4 per instance."""
     return egress_gib_month > 0
+
+
+def needs_load_balancer(w: Workload, replicas: int) -> bool:
+    """A request-driven service with several replicas needs a load balancer in front of them, whatever
+    runs it (EC2, ECS, EKS, Beanstalk): every such option pays for one, so none wins by leaving it out.
+    Lambda needs none (a function URL or the event source invokes it); jobs need none."""
+    return w.request_shaped and not w.job_shaped and replicas > 1
+
+
+def load_balancer_lines(catalog: Catalog, w: Workload) -> list[Line]:
+    """An Application Load Balancer: its hours, its LCUs (from requests and traffic: an estimate) and,
+    when internet-facing, its two public IPv4 addresses."""
+    hourly = regional(catalog, "beanstalk.alb_usd_per_hour", w.region)
+    lcu_rate = regional(catalog, "beanstalk.alb_lcu_usd_per_hour", w.region)
+    lcu = catalog.facts.value("beanstalk.lcu_definition")
+    per_second = (w.requests_per_month or 0.0) / (HOURS_PER_MONTH * 3600)
+    gb_per_hour = w.egress_gib_month / HOURS_PER_MONTH
+    lcus = max(per_second / lcu["new_connections_per_second"],
+               gb_per_hour / lcu["processed_gb_per_hour_ec2_ip_container_targets"])
+    lines = [Line(f"Application Load Balancer ${hourly.value:g}/h x 730 h", hourly.value * HOURS_PER_MONTH,
+                  hourly.estimate),
+             Line(f"ALB {lcus:.3g} LCU x ${lcu_rate.value:g}/LCU-h x 730 h (each request a new connection)",
+                  lcus * lcu_rate.value * HOURS_PER_MONTH, True)]
+    if internet_facing(w.egress_gib_month):
+        lines.append(ipv4_line(catalog, 2, HOURS_PER_MONTH, "ALB"))
+    return [x for x in lines if x]
 
 
 FULL_MONTH = HOURS_PER_MONTH

@@ -24,7 +24,9 @@ from advisor.candidates.frontiers import (
     instance_frontiers,
 )
 from advisor.candidates.instances import OPTION_GROUP, filter_steps, offered, prune, replica_fit_steps
+from advisor.candidates.load import carrying
 from advisor.candidates.memo import FRONTIERS
+from advisor.candidates.spread import min_nodes
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
 from advisor.pricing import HOURS_PER_MONTH, money
@@ -46,9 +48,11 @@ def usage(w: Workload) -> tuple[int, float] | str:
 
 
 def fitting_types(ctx: Context, w: Workload, g: Generated, service: str) -> pl.DataFrame | None:
-    """Types that fit one replica, or None after recording which requirement removed them all."""
+    """Types that fit one replica, or None after recording which requirement removed them all.
+
+    Previous-generation types are left out unless the workload allows them or no current type fits."""
     key = ("fit", ctx.catalog.version, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, w.gpus,
-           w.gpu_model)
+           w.gpu_model, w.allow_previous_generation)
     frame, rejection = FRONTIERS.get(key, lambda: _fit(ctx.catalog, w))
     if rejection is not None:
         g.reject(service, None, *rejection)
@@ -61,10 +65,16 @@ def _fit(catalog: Catalog, w: Workload) -> tuple[pl.DataFrame | None, tuple[str,
     if types.is_empty():
         return None, ("region_unsupported",
                       f"the catalog has no {w.os.value} instance types in {w.region}; check the region code")
-    fit = filter_steps(types, replica_fit_steps(w, w.region))
+    fit = filter_steps(types, replica_fit_steps(w, w.region, catalog.facts.value("gpus.default_vendor")))
     if fit.removed_by:
         return None, (fit.removed_by, fit.message or "")
-    return fit.frame, None
+    current = fit.frame.filter(pl.col("current_generation").fill_null(True))
+    return (fit.frame if w.allow_previous_generation or current.is_empty() else current), None
+
+
+def previous_generation_allowed(types: pl.DataFrame) -> bool:
+    """True when the fitting types include previous-generation ones (asked for, or nothing current fits)."""
+    return not types.is_empty() and not types["current_generation"].fill_null(True).all()
 
 
 def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generated:
@@ -85,8 +95,11 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
     if types is None:
         return g
     _reject_options(w, g, SERVICE.value)
+    balanced = costs.needs_load_balancer(w, count)
     return instance_candidates(SERVICE.value, w, ctx, g, types, count, hours, allowed_options(w),
-                               ops_effort="high", exhaustive=exhaustive)
+                               ops_effort="high", exhaustive=exhaustive,
+                               extra_lines=costs.load_balancer_lines(ctx.catalog, w) if balanced else None,
+                               config={"load_balancer": "alb"} if balanced else None)
 
 
 def instance_candidates(service: str, w: Workload, ctx: Context, g: Generated, types: pl.DataFrame, count: int,
@@ -98,21 +111,28 @@ def instance_candidates(service: str, w: Workload, ctx: Context, g: Generated, t
     count: scaling every row of a group by the same positive count keeps the same frontier.
     Dedicated Hosts do not scale (hosts = ceil(instances / instances per host)).
     """
-    if w.needs_host:
-        frame = FRONTIERS.get(("hosts", ctx.catalog.version, w.model_dump_json(exclude={"id"}), count, exhaustive),
-                              lambda: _host_frontier(ctx.catalog, w, types, count, exhaustive))
-    else:
-        spec = instance_spec(w, hours, options, exhaustive)
+    hosts = None
+    if w.needs_host or (w.tenancy.value == "dedicated" and service == SERVICE.value):
+        # A Dedicated Host satisfies dedicated tenancy too (the whole server is the customer's): both are
+        # priced and the cheaper wins. Hosts are billed every hour, so only always-on fleets use them.
+        hosts = FRONTIERS.get(("hosts", ctx.catalog.version, w.model_dump_json(exclude={"id"}), count, exhaustive,
+                               options), lambda: _host_frontier(ctx.catalog, w, types, count, exhaustive, options))
+    frame = EMPTY
+    if not w.needs_host:
+        spec = instance_spec(w, hours, options, exhaustive, previous_generation_allowed(types))
         frame = FRONTIERS.get(("instances", ctx.catalog.version, spec),
                               lambda: instance_frontiers(ctx.catalog, [spec])[spec], placeholder=EMPTY)
-        if frame is EMPTY:
+        if frame is EMPTY and hosts is None:
             return g
-    if frame.is_empty():
+    if frame.is_empty() and (hosts is None or hosts.is_empty()):
         return g.reject(service, None, "no_fitting_instance",
                         "no fitting type can be bought with the options this workload allows")
-    g.candidates.extend(to_candidates(ctx, w, frame, service, hours, ops_effort=ops_effort,
-                                      extra_lines=extra_lines, config=config,
-                                      count=None if w.needs_host else count))
+    if not frame.is_empty():
+        g.candidates.extend(to_candidates(ctx, w, frame, service, hours, ops_effort=ops_effort,
+                                          extra_lines=extra_lines, config=config, count=count))
+    if hosts is not None and not hosts.is_empty():
+        g.candidates.extend(to_candidates(ctx, w, hosts, service, hours, ops_effort=ops_effort,
+                                          extra_lines=extra_lines, config=config, count=None))
     return g
 
 
@@ -120,7 +140,8 @@ EMPTY = pl.DataFrame()
 SCALED = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "monthly_total", "upfront_start"]
 
 
-def instance_spec(w: Workload, hours: float, options: OptionRules, exhaustive: bool) -> InstanceSpec:
+def instance_spec(w: Workload, hours: float, options: OptionRules, exhaustive: bool,
+                  previous_generation: bool = False) -> InstanceSpec:
     """Everything the per-instance frontier depends on (and nothing it does not: count, storage, egress)."""
     return InstanceSpec(
         region=w.region, os=w.os.value, arch=w.arch.value,
@@ -128,7 +149,7 @@ def instance_spec(w: Workload, hours: float, options: OptionRules, exhaustive: b
         vcpu=w.vcpu, memory_gib=w.memory_gib, gpus=w.gpus, gpu_model=w.gpu_model, scratch_gib=w.scratch_gib,
         sustained_vcpu=w.vcpu * w.cpu_utilization, hours=hours, horizon=w.horizon_months, options=options,
         frontier=w.max_upfront_usd is not None, public=costs.internet_facing(w.egress_gib_month),
-        exhaustive=exhaustive)
+        exhaustive=exhaustive, previous_generation=previous_generation)
 
 
 def scale(row: dict, count: int) -> dict:
@@ -162,11 +183,16 @@ def _reject_options(w: Workload, g: Generated, service: str) -> None:
         g.reject(service, "spot", "tenancy_unsupported", "Spot is priced here for shared tenancy only")
 
 
-def _host_frontier(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int, exhaustive: bool) -> pl.DataFrame:
+def _host_frontier(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int, exhaustive: bool,
+                   options: OptionRules | None = None) -> pl.DataFrame:
     """Dedicated Host rows for the whole fleet, costed with the same arithmetic as instances, pruned."""
     rows = host_rows(catalog, w, types, count)
     if rows.is_empty():
         return rows
+    if options is not None and (options.on_demand_only or options.capacity_reservation_only):  # baseline
+        rows = rows.filter(pl.col("purchase_option") == "on_demand")
+        if rows.is_empty():
+            return rows
     spec = instance_spec(w, HOURS_PER_MONTH, OptionRules(), exhaustive)
     rows = rows.join(_spec_frame([spec]), how="cross").with_columns(
         s_public=pl.lit(False), horizon=pl.col("s_horizon"), hours=pl.lit(HOURS_PER_MONTH))
@@ -198,7 +224,7 @@ def host_rows(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int) ->
         largest_price = od.filter(pl.col("instance_type") == f"{t['family']}.{largest}")
         if largest_price.is_empty():
             continue
-        hosts = math.ceil(count / per_host)
+        hosts = max(math.ceil(count / per_host), min_nodes(w, count))
         rows.append({**t, "host_family": t["family"], "hosts": hosts, "per_host": per_host,
                      "usd_per_hour": round(largest_price.item(0, "usd_per_hour") * rule["multiplier"], 6),
                      "price_quality": "estimate"})
@@ -284,9 +310,14 @@ def _candidate(ctx: Context, w: Workload, row: dict, service: str, hours: float,
 
 
 def baseline(w: Workload, ctx: Context) -> Candidate | None:
-    """On-demand EC2, shared tenancy, cheapest fitting type: the yardstick every answer is compared with."""
-    plain = w.model_copy(update={"tenancy": w.tenancy.shared, "byol": False, "capacity_guarantee": False,
-                                 "interruptible": False, "allowed_services": None})
+    """The yardstick every answer is compared with: on-demand EC2 that meets the same hard requirements.
+
+    Same tenancy (Dedicated Instances or Dedicated Hosts for `dedicated`, hosts for `host` and BYOL),
+    OS, architecture, GPUs, the replicas the load needs, spread, and a load balancer where the service
+    needs one; On-Demand Capacity Reservations (the on-demand rate every hour) when capacity is to be
+    guaranteed. Only what the requirements do not fix is plain: no Spot, no commitment, no other service.
+    """
+    plain = carrying(w).model_copy(update={"interruptible": False, "allowed_services": None})
     if plain.vcpu is None or plain.memory_gib is None:
         return None
     plan = usage(plain)
@@ -297,6 +328,20 @@ def baseline(w: Workload, ctx: Context) -> Candidate | None:
     if types is None:
         return None
     count, hours = plan
-    instance_candidates(SERVICE.value, plain, ctx, g, types, count, hours, OptionRules(on_demand_only=True),
-                        ops_effort="high", exhaustive=False)
+    options = OptionRules(capacity_reservation_only=True) if plain.capacity_guarantee else OptionRules(
+        on_demand_only=True)
+    balanced = costs.needs_load_balancer(plain, count)
+    instance_candidates(SERVICE.value, plain, ctx, g, types, count, hours, options, ops_effort="high",
+                        exhaustive=False,
+                        extra_lines=costs.load_balancer_lines(ctx.catalog, plain) if balanced else None)
     return min(g.candidates, key=lambda c: c.sort_key) if g.candidates else None
+
+
+def baseline_description(w: Workload) -> str:
+    tenancy = {"shared": "shared tenancy", "dedicated": "Dedicated Instances or Hosts",
+               "host": "Dedicated Hosts"}[w.tenancy.value]
+    if w.byol:
+        tenancy = "Dedicated Hosts (BYOL)"
+    option = "On-Demand Capacity Reservations" if w.capacity_guarantee else "on-demand"
+    arch = "" if w.arch.value == "any" else f", {w.arch.value}"
+    return f"{option} EC2, {tenancy}, {w.os.value}{arch}, cheapest fitting type (same requirements as the answer)"

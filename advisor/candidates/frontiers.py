@@ -13,7 +13,6 @@ costs are for the whole node group.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from dataclasses import asdict, dataclass
 
 import polars as pl
 
+from advisor.candidates.gpu import gpu_model_pattern
 from advisor.candidates.instances import OPTION_GROUP, cost_columns, offered, prune
 from advisor.candidates.regional import regional
 from advisor.catalog import rates
@@ -39,7 +39,9 @@ class OptionRules:
     spot: bool = False              # interruptible and not stateful
     reservation_only: bool = False  # capacity_guarantee: capacity reservation or (zonal) reserved
     on_demand_only: bool = False    # the baseline
-    usage_only: bool = False        # Batch: on-demand and spot only
+    capacity_reservation_only: bool = False  # the baseline of a capacity guarantee
+    usage_only: bool = False        # on-demand and spot only
+    no_capacity_reservation: bool = False  # Batch: environments scale from zero, nothing to hold
 
     def expr(self) -> pl.Expr:
         option = pl.col("purchase_option")
@@ -50,8 +52,12 @@ class OptionRules:
             keep &= option.is_in(["capacity_reservation", "reserved"])
         if self.on_demand_only:
             keep &= option == "on_demand"
+        if self.capacity_reservation_only:
+            keep &= option == "capacity_reservation"
         if self.usage_only:
             keep &= option.is_in(["on_demand", "spot"])
+        if self.no_capacity_reservation:
+            keep &= option != "capacity_reservation"
         return keep
 
 
@@ -73,6 +79,7 @@ class InstanceSpec:
     frontier: bool    # an upfront cap: keep the Pareto frontier, not just each group's cheapest
     public: bool      # internet-facing: a public IPv4 per instance
     exhaustive: bool  # keep every row (brute-force checks)
+    previous_generation: bool = False  # previous-generation types allowed (asked, or nothing current fits)
 
 
 @dataclass(frozen=True)
@@ -97,10 +104,12 @@ class NodeSpec:
     frontier: bool
     public: bool
     exhaustive: bool
+    previous_generation: bool = False
+    max_per_node: int = 0  # availability: at most this many replicas on one node (0: no cap)
 
 
 def _model_pattern(model: str | None) -> str | None:
-    return rf"(^|[^a-z0-9]){re.escape(model.lower())}($|[^a-z0-9])" if model else None
+    return gpu_model_pattern(model) if model else None
 
 
 def _spec_frame(specs: list, extra: dict[str, object] | None = None) -> pl.DataFrame:
@@ -115,16 +124,28 @@ def _spec_frame(specs: list, extra: dict[str, object] | None = None) -> pl.DataF
     return frame.cast({k: v for k, v in overrides.items() if k in frame.columns})
 
 
-def _fits_accelerators() -> pl.Expr:
-    """No GPUs asked: GPU-less types only. GPUs asked: enough of them, of the model when one is named."""
-    model_ok = pl.col("s_model_pattern").is_null() | pl.col("gpu_model").str.to_lowercase().str.contains(
-        pl.col("s_model_pattern")).fill_null(False)
+def _fits_accelerators(vendor: str) -> pl.Expr:
+    """No GPUs asked: GPU-less types only. GPUs asked: enough of them, of the model when one is named
+    (gpu.py's rule, on model or vendor name), else of the default vendor."""
+    named = (pl.col("gpu_model").str.to_lowercase().str.contains(pl.col("s_model_pattern")).fill_null(False)
+             | pl.col("gpu_vendor").str.to_lowercase().str.contains(pl.col("s_model_pattern")).fill_null(False))
+    model_ok = pl.when(pl.col("s_model_pattern").is_null()).then(pl.col("gpu_vendor").fill_null("") == vendor
+                                                                  ).otherwise(named)
     return pl.when(pl.col("s_gpus") == 0).then(pl.col("gpus") == 0).otherwise(
         (pl.col("gpus") >= pl.col("s_gpus")) & model_ok)
 
 
+def default_vendor(catalog: Catalog) -> str:
+    return catalog.facts.value("gpus.default_vendor")
+
+
 def _fits_arch() -> pl.Expr:
     return (pl.col("s_arch") == "any") | (pl.col("arch") == pl.col("s_arch"))
+
+
+def _fits_generation() -> pl.Expr:
+    """Current-generation types, and previous-generation ones only where the spec allows them."""
+    return pl.col("current_generation").fill_null(True) | pl.col("s_previous_generation")
 
 
 def _options_filter(specs: list) -> pl.Expr:
@@ -208,7 +229,8 @@ def instance_frontiers(catalog: Catalog, specs: list[InstanceSpec]) -> dict[Inst
     return out
 
 
-TYPE_COLUMNS = ["instance_type", "vcpu", "memory_gib", "gpus", "gpu_model", "arch", "burstable", "baseline_cpu_share",
+TYPE_COLUMNS = ["instance_type", "vcpu", "memory_gib", "gpus", "gpu_model", "gpu_vendor", "current_generation",
+                "arch", "burstable", "baseline_cpu_share",
                 "instance_store_gib", "family"]
 
 
@@ -217,7 +239,7 @@ def _instance_chunk(catalog: Catalog, specs: list[InstanceSpec]) -> list[pl.Data
     types = offered(catalog, region, os).filter(pl.col("usd_per_hour").is_not_null()).select(TYPE_COLUMNS)
     fit = (_spec_frame(specs).join(types, how="cross")
            .filter((pl.col("vcpu") >= pl.col("s_vcpu")) & (pl.col("memory_gib") >= pl.col("s_memory_gib"))
-                   & _fits_accelerators() & _fits_arch()))
+                   & _fits_accelerators(default_vendor(catalog)) & _fits_arch() & _fits_generation()))
     fit = fit.select("spec_id", "instance_type", "vcpu", "burstable", "baseline_cpu_share", "instance_store_gib",
                      "family", "s_hours", "s_horizon", "s_scratch_gib", "s_sustained_vcpu", "s_public", "s_tenancy")
     rows = (_rates(catalog, region, os, tenancy).join(fit, on="instance_type", how="inner")
@@ -278,17 +300,22 @@ def eks_allocatable(catalog: Catalog, nodes: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def ecs_allocatable(nodes: pl.DataFrame) -> pl.DataFrame:
-    """ECS nodes are counted whole (the agent's own reservation is not modelled)."""
-    return nodes.with_columns(alloc_vcpu=pl.col("vcpu").cast(pl.Float64), alloc_memory_gib=pl.col("memory_gib"),
+def ecs_allocatable(catalog: Catalog, nodes: pl.DataFrame, service: str = "ecs_ec2") -> pl.DataFrame:
+    """What the ECS agent registers for tasks (ECS) or jobs (Batch): every vCPU (1,024 CPU units each);
+    the memory the OS reports (ecs.registered_memory_share of installed, AWS's m4.large example) less
+    ECS_RESERVED_MEMORY (0 on the ECS-optimized AMI; the Batch AMI reserves 32 MiB)."""
+    share = catalog.facts.value("ecs.registered_memory_share")
+    reserved_mib = catalog.facts.value("batch.reserved_memory_mib" if service == "batch" else "ecs.reserved_memory_mib")
+    return nodes.with_columns(alloc_vcpu=pl.col("vcpu").cast(pl.Float64),
+                              alloc_memory_gib=pl.col("memory_gib") * share - reserved_mib / 1024.0,
                               pod_slots=pl.lit(10_000), max_pods=pl.lit(None, pl.Int64))
 
 
 def node_types(catalog: Catalog, service: str, region: str, os: str) -> pl.DataFrame:
-    """Priced, non-burstable types with their allocatable capacity for `service`."""
+    """Priced, non-burstable types with their allocatable capacity for `service` (eks_ec2, ecs_ec2, batch)."""
     types = (offered(catalog, region, os).filter(pl.col("usd_per_hour").is_not_null() & ~pl.col("burstable"))
              .select(TYPE_COLUMNS))
-    nodes = eks_allocatable(catalog, types) if service == "eks_ec2" else ecs_allocatable(types)
+    nodes = eks_allocatable(catalog, types) if service == "eks_ec2" else ecs_allocatable(catalog, types, service)
     return nodes.drop("baseline_cpu_share", "burstable", "family")
 
 
@@ -299,6 +326,7 @@ def per_node() -> pl.Expr:
         (pl.col("alloc_memory_gib") / pl.col("s_memory_gib") + 1e-9).floor(),
         pl.col("pod_slots").cast(pl.Float64),
         pl.when(pl.col("s_gpus") > 0).then((pl.col("gpus") / pl.col("s_gpus")).floor()).otherwise(1e9),
+        pl.when(pl.col("s_max_per_node") > 0).then(pl.col("s_max_per_node").cast(pl.Float64)).otherwise(1e9),
     )
     return per.cast(pl.Int64)
 
@@ -315,7 +343,8 @@ def node_frontiers(catalog: Catalog, specs: list[NodeSpec]) -> dict[NodeSpec, pl
 def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> list[pl.DataFrame]:
     first = specs[0]
     nodes = node_types(catalog, first.service, first.region, first.os)
-    fit = (_spec_frame(specs).join(nodes, how="cross").filter(_fits_accelerators() & _fits_arch())
+    fits = _fits_accelerators(default_vendor(catalog)) & _fits_arch() & _fits_generation()
+    fit = (_spec_frame(specs).join(nodes, how="cross").filter(fits)
            .with_columns(replicas_per_node=per_node()).filter(pl.col("replicas_per_node") >= 1))
     slots_per_group = pl.col("count") * pl.col("replicas_per_node")
     fit = fit.with_columns(count=(pl.col("s_units") / pl.col("replicas_per_node")).ceil().cast(pl.Int64))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from advisor.candidates.gpu import default_vendor_expr, gpu_model_expr
 from advisor.catalog.store import Catalog
 from advisor.pricing import HOURS_PER_MONTH, TERM_MONTHS
 from models.workload import Workload
@@ -41,11 +42,6 @@ def offered(catalog: Catalog, region: str, os: str) -> pl.DataFrame:
     return _OFFERED[key]
 
 
-def gpu_model_matches(requested: str) -> pl.Expr:
-    """'T4' matches g4dn (T4) but not g5g (T4G) or g4ad (Radeon): a whole-word, case-insensitive match."""
-    return pl.col("gpu_model").str.to_lowercase().str.contains(rf"(^|[^a-z0-9]){requested.lower()}($|[^a-z0-9])")
-
-
 def filter_steps(frame: pl.DataFrame, steps: list[tuple[str, pl.Expr, str]]) -> Filtered:
     """Apply named filters in order; when one empties the frame, say which requirement did it."""
     for reason, expr, message in steps:
@@ -59,7 +55,7 @@ def filter_steps(frame: pl.DataFrame, steps: list[tuple[str, pl.Expr, str]]) -> 
 Step = tuple[str, pl.Expr, str]
 
 
-def replica_fit_steps(w: Workload, region: str) -> list[Step]:
+def replica_fit_steps(w: Workload, region: str, vendor: str) -> list[Step]:
     """Filters for one replica on one instance: price, vCPU, memory, GPUs (count, model), architecture."""
     return [
         ("price_missing", pl.col("usd_per_hour").is_not_null(),
@@ -67,28 +63,33 @@ def replica_fit_steps(w: Workload, region: str) -> list[Step]:
         ("no_fitting_instance", pl.col("vcpu") >= w.vcpu, f"no priced instance type in {region} has {w.vcpu:g} vCPUs"),
         ("no_fitting_instance", pl.col("memory_gib") >= w.memory_gib,
          f"no priced type with {w.vcpu:g} vCPUs also has {w.memory_gib:g} GiB of memory"),
-        *_accelerator_and_arch_steps(w, region, "type that fits the CPU and memory"),
+        *_accelerator_and_arch_steps(w, region, "type that fits the CPU and memory", vendor),
     ]
 
 
-def node_fit_steps(w: Workload, region: str) -> list[Step]:
+def node_fit_steps(w: Workload, region: str, vendor: str) -> list[Step]:
     """Filters for a node type that will hold packed replicas: priced, not burstable, GPUs as asked, arch."""
     return [
         ("price_missing", pl.col("usd_per_hour").is_not_null(),
          f"no instance type offered in {region} for {w.os} has a known price"),
         ("no_fitting_instance", ~pl.col("burstable"), "only burstable types are offered"),
-        *_accelerator_and_arch_steps(w, region, "node type"),
+        *_accelerator_and_arch_steps(w, region, "node type", vendor),
     ]
 
 
-def _accelerator_and_arch_steps(w: Workload, region: str, what: str) -> list[Step]:
-    """GPUs: enough of them, of the model named; no GPUs asked: GPU-less types only. Then architecture."""
+def _accelerator_and_arch_steps(w: Workload, region: str, what: str, vendor: str) -> list[Step]:
+    """GPUs: enough of them, of the model named (else of the default vendor); no GPUs asked: GPU-less
+    types only. Then architecture."""
     steps: list[Step] = []
     if w.gpus > 0:
         steps.append(("no_gpu_instance", pl.col("gpus") >= w.gpus, f"no {what} has {w.gpus} GPUs"))
         if w.gpu_model:
-            steps.append(("gpu_model_unavailable", gpu_model_matches(w.gpu_model).fill_null(False),
+            steps.append(("gpu_model_unavailable", gpu_model_expr(w.gpu_model),
                           f"no {what} with {w.gpus} GPUs carries a {w.gpu_model} in {region}"))
+        else:
+            steps.append(("gpu_model_unavailable", default_vendor_expr(vendor),
+                          f"no {what} with {w.gpus} {vendor} GPUs in {region} (no gpu_model given: "
+                          f"{vendor} is the default; name a model to consider others)"))
     else:
         steps.append(("no_fitting_instance", pl.col("gpus") == 0, f"only GPU types are left for this {what}: "
                                                                    "give gpus to use them"))

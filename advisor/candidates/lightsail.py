@@ -32,6 +32,7 @@ The first-month Lightsail free offer is not counted: it is not an always-free al
 
 from __future__ import annotations
 
+from advisor.candidates import costs
 from advisor.candidates.applicability import gate
 from advisor.candidates.base import Candidate, Context, Generated, Line
 from advisor.candidates.regional import ANCHOR, RegionalValue, regional
@@ -57,6 +58,10 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
                  "or use Graviton instances on EC2, ECS or EKS")
     if w.gpus > 0:
         g.reject(NAME, None, "gpu_unsupported", "Lightsail bundles have no GPUs; use EC2 GPU instances")
+    if costs.needs_load_balancer(w, w.replicas):
+        g.reject(NAME, None, "load_balancer_price_missing",
+                 f"{w.replicas} replicas serving requests need a load balancer, and the facts hold no Lightsail "
+                 "load balancer price (never guessed); the other services are priced with an ALB")
     if g.rejections:
         return g
     fitting = fit(w, ctx, g)

@@ -62,6 +62,7 @@ from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, csc_matrix
 from scipy.sparse.csgraph import connected_components
 
+from advisor.candidates.gpu import gpu_model_matches
 from advisor.portfolio import clock
 from advisor.portfolio.ffd import first_fit_decreasing, per_node
 
@@ -194,13 +195,6 @@ def node_types_for(catalog, region: str, os: str, service: str = "eks_ec2", hour
 
 
 # ----------------------------------------------------------------------------- compatibility
-def gpu_model_matches(requested: str | None, model: str | None) -> bool:
-    if not requested:
-        return True
-    pattern = rf"(^|[^a-z0-9]){re.escape(requested.lower())}($|[^a-z0-9])"
-    return bool(model) and re.search(pattern, model.lower()) is not None
-
-
 def may_host(shape: PodShape, node: NodeType) -> bool:
     """The GPU rules, whatever the sizes: pods without GPUs on GPU-less nodes only; GPU pods on GPU
     nodes carrying the named model (any model when none is named)."""

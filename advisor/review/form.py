@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from advisor.workload_io import field_errors, unknown_region
-from models.workload import Arch, Ops, Orchestrator, Packaging, Service, Tenancy, Workload
+from models.workload import Arch, Ops, Orchestrator, Packaging, Service, Spread, Tenancy, Workload
 
 GPU_MODELS = ("T4", "T4G", "A10G", "L4", "L40S", "A100", "H100", "H200", "V100")
 EXAMPLE_VALUES = {"id": "checkout-api", "vcpu": "2", "memory_gib": "8", "replicas": "3", "horizon_months": "36"}
@@ -88,6 +88,9 @@ GROUPS: tuple[Group, ...] = (
         Field("avg_duration_ms", "Average request duration", "Average handling time of one request.", unit="ms"),
         Field("function_memory_mb", "Function memory", "Memory one invocation needs (128-10240); empty: derived.",
               "integer", unit="MB"),
+        Field("peak_factor", "Peak factor", "Peak requests in flight / average (1 or more); sizes the replicas."),
+        Field("requests_in_flight_per_vcpu", "Requests per vCPU", "Requests one vCPU serves at once; sizes the "
+                                                                  "replicas and Lambda's memory."),
         Field("jobs_per_month", "Jobs a month", "Batch-shaped load; with the job duration it makes AWS Batch a "
                                                 "candidate."),
         Field("job_duration_minutes", "Job duration", "Run time of one job on one replica's vCPUs and memory.",
@@ -102,6 +105,8 @@ GROUPS: tuple[Group, ...] = (
               "checkbox"),
         Field("capacity_guarantee", "Capacity guarantee", "Capacity must be reserved (On-Demand Capacity "
                                                           "Reservation or zonal reserved instance).", "checkbox"),
+        Field("spread", "Spread", "az: 2+ replicas on 2+ nodes in 2+ Availability Zones; node: on 2+ nodes; "
+                                  "none: may share one node.", "select", _choices(Spread)),
     )),
     Group("Packaging and operations", "How it is shipped and who runs it.", (
         Field("packaging", "Packaging", "What the software is shipped as.", "select", _choices(Packaging)),
@@ -111,6 +116,9 @@ GROUPS: tuple[Group, ...] = (
                                               "yourself; balanced: cheapest wins.", "select", _choices(Ops)),
         Field("existing_cluster", "Existing cluster", "An EKS/ECS cluster already exists (no new control-plane "
                                                       "fee).", "checkbox"),
+        Field("allow_previous_generation", "Previous generation", "Allow previous-generation instance types "
+                                                                 "(else only when nothing current fits).",
+              "checkbox"),
     )),
     Group("Storage and network", "Per replica unless stated.", (
         Field("storage_gib", "Persistent storage", "Block storage per replica (EBS).", unit="GiB"),
