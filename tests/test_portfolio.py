@@ -53,7 +53,8 @@ def test_eks_control_plane_is_paid_once_per_region(catalog):
     workloads = [{"id": f"k{i}", **W, "replicas": 2, "orchestrator": "kubernetes"} for i in range(3)]
     p = plan(doc(workloads), catalog=catalog, time_limit_s=5)
     fees = [f for f in p["shared"]["fees"] if f["fee"].startswith("eks:")]
-    assert fees == [{"fee": "eks:us-east-1", "monthly_usd": 73.0}]
+    assert fees == [{"fee": "eks:us-east-1", "monthly_usd": 73.0, "shared_by": ["k0", "k1", "k2"]}]
+    assert [r["shared_fees_monthly_usd"] for r in p["placements"]] == [24.34, 24.33, 24.33]   # $73 in thirds
     assert p["explanation"]["shared_fees"]["alone_would_pay_monthly_usd"] == 3 * 73.0
 
 

@@ -427,12 +427,13 @@ class _Audit:
         for cluster in self.plan["shared"]["clusters"]:
             members = {w: self.by_id[w] for w in cluster["members"]}
             replicas = {w: int(self.chosen[w].config.get("replicas", self.by_id[w].replicas)) for w in members}
-            for w, n in largest_remainder(f.cluster_cents[cluster["id"]], cluster_weights(members, replicas)).items():
+            shares = largest_remainder(f.cluster_cents.get(cluster["id"], 0), cluster_weights(members, replicas))
+            for w, n in shares.items():
                 expected[w]["shared_nodes_monthly_usd"] += n
         for host in self.plan["shared"]["hosts"]:
             weights = host_weights({w: (self.by_id[w].replicas, self.chosen[w].config["instances_per_host"])
                                     for w in host["instances"]})
-            for w, n in largest_remainder(f.host_cents[host["id"]], weights).items():
+            for w, n in largest_remainder(f.host_cents.get(host["id"], 0), weights).items():
                 expected[w]["shared_hosts_monthly_usd"] += n
         for key, price in sorted(f.fee_cents.items()):
             needers = sorted(w for w, c in self.chosen.items()
