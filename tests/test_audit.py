@@ -47,9 +47,9 @@ def test_the_planned_example_audits_clean_and_its_figures_are_the_totals(planned
     assert figures.monthly_cents == round(planned["totals"]["monthly_usd"] * 100)
     assert figures.upfront_cents == round(planned["totals"]["upfront_usd"] * 100)
     # recomputed from its parts by hand: clusters' nodes, hosts, fees, placements outside them
-    clusters = sum(round(sum(g["count"] * g["monthly_usd_per_node"] for g in c["nodes"]), 2)
+    clusters = sum(round(sum(g["node_count"] * g["monthly_usd_per_node"] for g in c["nodes"]), 2)
                    for c in planned["shared"]["clusters"])
-    hosts = sum(h["count"] * h["monthly_usd_per_host"] for h in planned["shared"]["hosts"])
+    hosts = sum(h["host_count"] * h["monthly_usd_per_host"] for h in planned["shared"]["hosts"])
     fees = sum(f["monthly_usd"] for f in planned["shared"]["fees"])
     shared = {w for c in planned["shared"]["clusters"] for w in c["members"]} | {
         w for h in planned["shared"]["hosts"] for w in h["instances"]}
@@ -68,7 +68,7 @@ def test_a_total_lowered_by_100_dollars_fails(tampered, example, catalog):
 def test_a_node_priced_at_a_cent_with_its_sums_kept_consistent_fails(tampered, example, catalog):
     cluster = _packed(tampered)
     group = cluster["nodes"][0]
-    cut = group["count"] * (group["monthly_usd_per_node"] - 0.01)
+    cut = group["node_count"] * (group["monthly_usd_per_node"] - 0.01)
     group["monthly_usd_per_node"] = 0.01
     cluster["monthly_usd"] = round(cluster["monthly_usd"] - cut, 2)
     _shift_totals(tampered, -cut)
@@ -79,7 +79,7 @@ def test_a_node_priced_at_a_cent_with_its_sums_kept_consistent_fails(tampered, e
 def test_a_node_upfront_lowered_with_its_sums_kept_consistent_fails(tampered, example, catalog):
     cluster = next(c for c in tampered["shared"]["clusters"] if c["upfront_usd"] > 0)
     group = cluster["nodes"][0]
-    cut = group["count"] * group["upfront_usd_per_node"]
+    cut = group["node_count"] * group["upfront_usd_per_node"]
     group["upfront_usd_per_node"] = 0.0
     cluster["upfront_usd"] = round(cluster["upfront_usd"] - cut, 2)
     _shift_totals(tampered, 0, -cut)
@@ -89,7 +89,7 @@ def test_a_node_upfront_lowered_with_its_sums_kept_consistent_fails(tampered, ex
 
 def test_a_cheaper_host_with_its_sums_kept_consistent_fails(tampered, example, catalog):
     host = tampered["shared"]["hosts"][0]
-    cut = host["count"] * 100
+    cut = host["host_count"] * 100
     host["monthly_usd_per_host"] -= 100
     _shift_totals(tampered, -cut)
     problems = validate(tampered, parse(example), catalog)
@@ -99,7 +99,7 @@ def test_a_cheaper_host_with_its_sums_kept_consistent_fails(tampered, example, c
 def test_too_few_hosts_fail(tampered, example, catalog):
     host = tampered["shared"]["hosts"][0]
     saved = host["monthly_usd_per_host"]
-    host["count"] -= 1
+    host["host_count"] -= 1
     _shift_totals(tampered, -saved)
     assert any("hosts for" in p for p in validate(tampered, parse(example), catalog))
 
@@ -141,7 +141,7 @@ def test_a_node_over_capacity_or_replicas_missing_fails(tampered, example, catal
     problems = validate(tampered, parse(example), catalog)
     assert any("over capacity" in p for p in problems)
     group["replicas_per_node"][w] -= 100
-    group["count"] -= 1
+    group["node_count"] -= 1
     assert any("replicas placed" in p for p in validate(tampered, parse(example), catalog))
 
 

@@ -233,6 +233,21 @@ def test_upload_csv_shows_every_row(server, browser, shots, tmp_path):
     shoot(browser, shots, "review-form-phone")
 
 
+def test_upload_portfolio_shows_the_plan_in_words(server, browser, shots):
+    """The example portfolio planned: the summary, the rows with their total, the solver in one line."""
+    size(browser, DESKTOP)
+    browser.set_page_load_timeout(180)
+    browser.get(f"{server}/review")
+    browser.find_element(By.ID, "upload-file").send_keys(str(ROOT / "data" / "examples" / "portfolio.json"))
+    browser.find_element(By.ID, "submit-upload").click()
+    WebDriverWait(browser, 180).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#plan-rows")))
+    assert "workloads planned together cost" in browser.find_element(By.ID, "summary").text
+    assert browser.find_element(By.CSS_SELECTOR, "#plan-rows tfoot").text.startswith("Total")
+    assert "the plan's total" in browser.find_element(By.ID, "reconciles").text
+    size(browser, (DESKTOP[0], 2400))
+    shoot(browser, shots, "review-portfolio-desktop")
+
+
 def _external_fetches(driver: webdriver.Chrome, server: str) -> list[str]:
     """Resources the page loaded from anywhere but the server. ReDoc's bundle asks for its logo from its CDN:
     the page's Content-Security-Policy (img-src 'self') blocks that before any request (duration 0), so a

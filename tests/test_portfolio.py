@@ -53,7 +53,8 @@ def test_eks_control_plane_is_paid_once_per_region(catalog):
     workloads = [{"id": f"k{i}", **W, "replicas": 2, "orchestrator": "kubernetes"} for i in range(3)]
     p = plan(doc(workloads), catalog=catalog, time_limit_s=5)
     fees = [f for f in p["shared"]["fees"] if f["fee"].startswith("eks:")]
-    assert fees == [{"fee": "eks:us-east-1", "monthly_usd": 73.0}]
+    assert fees == [{"fee": "eks:us-east-1", "monthly_usd": 73.0, "shared_by": ["k0", "k1", "k2"]}]
+    assert [r["shared_fees_monthly_usd"] for r in p["placements"]] == [24.34, 24.33, 24.33]   # $73 in thirds
     assert p["explanation"]["shared_fees"]["alone_would_pay_monthly_usd"] == 3 * 73.0
 
 
@@ -66,9 +67,9 @@ def test_dedicated_fee_once_and_hosts_shared(catalog):
     p = plan(doc(workloads), catalog=catalog, time_limit_s=5)
     assert [f["fee"] for f in p["shared"]["fees"]] == ["dedicated:us-east-1"]
     hosts = p["shared"]["hosts"]
-    assert len(hosts) == 1 and hosts[0]["count"] == 1 and hosts[0]["standalone_hosts"] == 2
+    assert len(hosts) == 1 and hosts[0]["host_count"] == 1 and hosts[0]["standalone_host_count"] == 2
     per_host = hosts[0]["instances"]
-    assert sum(v["count"] / v["instances_per_host"] for v in per_host.values()) <= hosts[0]["count"]
+    assert sum(v["instance_count"] / v["instances_per_host"] for v in per_host.values()) <= hosts[0]["host_count"]
 
 
 def test_owned_reserved_instances_cover_on_demand_usage(catalog):
@@ -171,7 +172,7 @@ def test_validate_checks_cluster_costs_upfront_and_quotas(catalog):
     assert validate(p, portfolio, catalog) == []
     cluster = p["shared"]["clusters"][0]
     group = cluster["nodes"][0]
-    nodes_vcpu = sum(g["count"] * catalog.specs.filter(pl_col("instance_type") == g["instance_type"])["vcpu"][0]
+    nodes_vcpu = sum(g["node_count"] * catalog.specs.filter(pl_col("instance_type") == g["instance_type"])["vcpu"][0]
                      for g in cluster["nodes"])
     # a quota below the cluster's nodes: the plan made without it breaks it
     tight = parse(doc(workloads, vcpu_quotas={"us-east-1": {"on_demand": int(nodes_vcpu) - 1}}))

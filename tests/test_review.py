@@ -333,12 +333,32 @@ def test_upload_portfolio(client):
     r = client.post("/review/upload", files={"file": ("p.json", json.dumps(doc).encode(), "application/json")})
     assert r.status_code == 200, r.text[:500]
     assert "Portfolio" in r.text
-    if render.PORTFOLIO_UNAVAILABLE in r.text:  # the optimizer has not landed: each workload alone
-        assert 'id="rows"' in r.text
-    else:
-        assert "Placements" in r.text and 'id="chart-cost-by-service"' in r.text
+    # a valid portfolio is planned: never the "each workload alone" fallback
+    assert render.PORTFOLIO_UNAVAILABLE not in r.text and 'id="rows"' not in r.text
+    assert 'id="plan-rows"' in r.text and 'id="chart-cost-by-service"' in r.text
+    assert "workloads planned together cost" in r.text and "<details" in r.text
+    start = r.text.index('id="portfolio-title"')
+    section = r.text[start:r.text.index("</section>", start)]
+    shown = re.sub(r"<[^>]+>", " ", section)   # the words shown, without the markup
+    assert not re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", shown), "internal keys shown"
+    assert "{&#39;" not in section and "{'" not in section and "{&quot;" not in section
     ids = Page(r.text).ids
     assert len(ids) == len(set(ids))
+
+
+def test_a_planner_failure_is_a_visible_error_not_another_answer(monkeypatch, catalog):
+    def broken():
+        def fail(*args, **kwargs):
+            raise RuntimeError("no plan passed validation")
+        return fail
+
+    monkeypatch.setattr(render, "_planner", broken)
+    ctx = render.portfolio_context({"workloads": [{"id": "a", "vcpu": 1, "memory_gib": 2}]}, catalog=catalog,
+                                   source="p.json")
+    assert not ctx["available"] and ctx["alone"] is None
+    html = render.report_html(ctx)
+    assert "The planner failed on this portfolio: RuntimeError: no plan passed validation" in html
+    assert 'id="portfolio-error"' in html and 'id="rows"' not in html
 
 
 def test_portfolio_without_planner_says_so(monkeypatch, catalog):

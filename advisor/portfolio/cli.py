@@ -21,12 +21,14 @@ def run_plan(file: Path, *, json_output: bool, time_limit_s: float, console: Con
         sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
         return
     table = Table(title=f"plan: {len(doc['placements'])} workloads")
-    for col in ("workload", "service", "instance", "count", "option", "term", "$/month", "upfront"):
-        table.add_column(col, justify="right" if col in ("count", "$/month", "upfront") else "left")
+    money = ("$/month alone", "$/month in plan", "upfront alone")
+    for col in ("workload", "service", "instance", "count", "option", "term", *money):
+        table.add_column(col, justify="right" if col in ("count", *money) else "left")
     for p in doc["placements"]:
         c = p["choice"]
         table.add_row(p["workload_id"], c["service"], c["instance_type"] or "", str(c["count"]),
-                      c["purchase_option"], c["term"] or "", f"{c['monthly_usd']:,.2f}", f"{c['upfront_usd']:,.2f}")
+                      c["purchase_option"], c["term"] or "", f"{c['monthly_usd']:,.2f}", f"{p['monthly_usd']:,.2f}",
+                      f"{c['upfront_usd']:,.2f}")
     console.print(table)
     t, s = doc["totals"], doc["solver"]
     console.print(f"total ${t['monthly_usd']:,.2f}/month, ${t['upfront_usd']:,.2f} upfront; each alone "
@@ -41,7 +43,7 @@ def run_plan(file: Path, *, json_output: bool, time_limit_s: float, console: Con
                   f"{s['seconds']:.2f} s")
     for cluster in doc["shared"]["clusters"]:
         console.print(f"cluster {cluster['id']}: " + ", ".join(
-            f"{g['count']} x {g['instance_type']} {g['replicas_per_node']}" for g in cluster["nodes"]))
+            f"{g['node_count']} x {g['instance_type']} {g['replicas_per_node']}" for g in cluster["nodes"]))
     for b in doc["explanation"]["binding_constraints"]:
         console.print(f"[yellow]{b['message']}[/]")
 

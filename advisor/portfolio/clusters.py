@@ -8,6 +8,7 @@ node groups only when they cost less than the workloads' own node groups side by
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,13 @@ def group_prices(catalog: Catalog, service: str, region: str, os: str, tenancy: 
     return out
 
 
+def groups_usd(groups: list[dict[str, Any]], figure: str) -> float:
+    """A cluster's node groups' monthly (or upfront) cost in dollars and cents: the exact sum of count x price
+    per node (`math.fsum`, so the order of the groups cannot move a half cent), rounded once. The auditor
+    sums its own prices the same way."""
+    return round(math.fsum(g["node_count"] * g[f"{figure}_usd_per_node"] for g in groups) * 100) / 100
+
+
 def pool_node_types(catalog: Catalog, key: tuple, book: dict[tuple, GroupPrices]) -> list[NodeType]:
     """The node types a pool (`_clusters`' key) may use, priced under its purchase option; `book` keeps each
     kind's prices (`group_prices`) from one pool to the next (the relaxation fills it first)."""
@@ -104,7 +112,7 @@ def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: lis
     service, region, os, tenancy, option, term, offering_class, plan_type, payment, horizon, hours, arch = key
     candidates = [o.candidate for o in chosen]
     vcpu_of = dict(catalog.specs.select("instance_type", "vcpu").iter_rows())
-    standalone_groups = [{"instance_type": c.instance_type, "purchase_option": option, "count": c.count,
+    standalone_groups = [{"instance_type": c.instance_type, "purchase_option": option, "node_count": c.count,
                           "replicas_per_node": {w.id: c.config["replicas_per_node"]},
                           "monthly_usd_per_node": c.lines[0].monthly_usd / c.count,
                           "upfront_usd_per_node": c.upfront_usd / c.count}
@@ -116,13 +124,14 @@ def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: lis
     base = {"id": f"{service}-{region}-{os}-{tenancy}-{option}{'-' + variant if variant else ''}-{horizon}m"
                   f"-{hours:g}h{'-' + arch if arch != 'any' else ''}",
             "service": service, "region": region, "os": os, "tenancy": tenancy, "purchase_option": option,
-            "term": term, "payment": payment, "members": [w.id for w in members],
+            "term": term, "offering_class": offering_class, "plan_type": plan_type, "payment": payment,
+            "members": [w.id for w in members],
             "standalone_monthly_usd": round(standalone, 2), "standalone_upfront_usd": round(standalone_upfront, 2)}
-    standalone_plan = {"nodes": standalone_groups, "monthly_usd": round(standalone, 2),
-                       "upfront_usd": round(standalone_upfront, 2), "vcpu": standalone_vcpu}
+    standalone_plan = {"nodes": standalone_groups, "monthly_usd": groups_usd(standalone_groups, "monthly"),
+                       "upfront_usd": groups_usd(standalone_groups, "upfront"), "node_vcpu": standalone_vcpu}
     if own:
         return {**base, **standalone_plan, "lower_bound_usd": None, "gap": None, "status": "OWN_GROUP",
-                "method": "the workload's own node group (nodes only while its jobs run)"}
+                "method": "the workload's own node group (nodes only while its jobs run)", "bound_defect": None}
     shapes = [PodShape(key=w.id, vcpu=w.vcpu, memory_gib=w.memory_gib, gpus=w.gpus, gpu_model=w.gpu_model,
                        count=int(c.config.get("replicas", w.replicas)))
               for w, c in zip(members, candidates, strict=True)]
@@ -135,12 +144,12 @@ def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: lis
         return {**base, **standalone_plan,
                 "lower_bound_usd": round(result.lower_bound_usd, 2) if result.status != "INFEASIBLE" else None,
                 "gap": None, "status": "KEPT_OWN_GROUPS", "method": result.method,
-                **({"bound_defect": result.defect} if result.defect else {})}
-    nodes = [{"instance_type": g.instance_type, "purchase_option": option, "count": g.count,
+                "bound_defect": result.defect or None}
+    nodes = [{"instance_type": g.instance_type, "purchase_option": option, "node_count": g.count,
               "replicas_per_node": dict(sorted(g.replicas_per_node.items())),
               "monthly_usd_per_node": by_type[g.instance_type].usd_per_month,
               "upfront_usd_per_node": by_type[g.instance_type].upfront_usd} for g in result.groups]
-    return {**base, "nodes": nodes, "monthly_usd": round(result.monthly_usd, 2), "upfront_usd": round(upfront, 2),
-            "vcpu": vcpu, "lower_bound_usd": round(result.lower_bound_usd, 2), "gap": round(result.gap, 6),
-            "status": result.status, "method": result.method, **({"bound_defect": result.defect} if result.defect
-                                                                 else {})}
+    return {**base, "nodes": nodes, "monthly_usd": groups_usd(nodes, "monthly"),
+            "upfront_usd": groups_usd(nodes, "upfront"),
+            "node_vcpu": vcpu, "lower_bound_usd": round(result.lower_bound_usd, 2), "gap": round(result.gap, 6),
+            "status": result.status, "method": result.method, "bound_defect": result.defect or None}

@@ -32,6 +32,7 @@ from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import InputError
 from advisor.optimize.choose import cents, within_caps
 from advisor.portfolio import clock
+from advisor.portfolio.allocation import cluster_weights, fee_weights, host_weights, largest_remainder
 from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.facts import fee_kind, is_standard_family, quota_kind, sp_cover_cents
 from advisor.portfolio.lagrangian import decompose
@@ -43,7 +44,7 @@ from advisor.portfolio.select import HostPrice, Limits, Option, PoolModel, Selec
 from advisor.portfolio.whole_nodes import undominated_types
 from advisor.recommend import prefetch, to_option
 from advisor.workload_io import describe, field_errors
-from models.portfolio import Portfolio
+from models.portfolio import PlanDocument, Portfolio
 from models.workload import MAX_USD, Workload
 
 INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
@@ -238,6 +239,7 @@ def _plan(doc: Any, catalog: Catalog | None, time_limit_s: float, wall_started: 
         "wall_clock_safety_net_s": round(clock.WALL_FACTOR * time_limit_s + clock.WALL_GRACE_S, 3),
         "wall_clock_stopped": list(work.tripped),
         "reproducible": not work.tripped}
+    plan_doc = PlanDocument.model_validate(plan_doc).model_dump(mode="json")   # the typed answer, as JSON
     problems = validate(plan_doc, portfolio, catalog, offered)
     if problems:
         raise RuntimeError("plan failed validation: " + "; ".join(problems))
@@ -487,7 +489,7 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
         packed[pool] = cache[same(pool)] = pack_one(pool, limit, node_search)
     if not node_search:   # in the time left, small pools short of their bound packed again, searched node by node
         short = [p for p, c in packed.items() if c["status"] == "FEASIBLE" and c["lower_bound_usd"] is not None
-                 and sum(n["count"] for n in c["nodes"]) <= NODE_MODEL_MAX and ("searched", same(p)) not in cache]
+                 and sum(n["node_count"] for n in c["nodes"]) <= NODE_MODEL_MAX and ("searched", same(p)) not in cache]
         for pool in sorted(short, key=lambda p: (packed[p]["lower_bound_usd"] - packed[p]["monthly_usd"], str(p))):
             left = deadline - clock.now()
             if left < 0.3:
@@ -510,42 +512,49 @@ def _hosts(workloads: dict[str, Workload], selection: Selection,
         standalone = sum(c.config["hosts"] for c in members.values())
         out.append({"id": key, "region": region, "family": family, "purchase_option": option,
                     "term": None if term == "None" else term, "payment": None if payment == "None" else payment,
-                    "count": count, "monthly_usd_per_host": host_prices[key].monthly_cents / 100,
+                    "host_count": count, "monthly_usd_per_host": host_prices[key].monthly_cents / 100,
                     "upfront_usd_per_host": host_prices[key].upfront_cents / 100,
-                    "instances": {w: {"instance_type": c.instance_type, "count": workloads[w].replicas,
+                    "instances": {w: {"instance_type": c.instance_type, "instance_count": workloads[w].replicas,
                                       "instances_per_host": c.config["instances_per_host"]}
                                   for w, c in sorted(members.items())},
-                    "standalone_hosts": standalone})
+                    "standalone_host_count": standalone})
     return out
 
 
 # ----------------------------------------------------------------------------- the answer
 def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workload], selection: Selection,
               alone: dict[str, Option], fee_cents: dict[str, int], clusters: list[dict], hosts: list[dict]) -> dict:
-    placements = []
-    for wid in [w.id for w in portfolio.workloads]:
-        o = selection.chosen[wid]
-        placements.append({"workload_id": wid, "choice": to_option(o.candidate).model_dump(),
-                           "shared_fees": list(o.fees), "shared_hosts": o.host_key,
-                           "covered_by_owned_reserved": selection.ri_used.get(wid, 0),
-                           "covered_by_owned_savings_plan_usd": round(selection.sp_used_cents.get(wid, 0) / 100, 2)})
     fees = sum(fee_cents[k] for k in selection.fees_paid)
     # In cents as the model counts them (each member's node line rounded on its own), so that the total is the
     # sum of its parts to the cent (the auditor adds them up the same way)
     packing_savings_cents = sum(sum(cents(selection.chosen[w].candidate.lines[0].monthly_usd) for w in c["members"])
                                 - cents(c["monthly_usd"]) for c in clusters)
     packing_savings = packing_savings_cents / 100
-    host_savings = sum((h["standalone_hosts"] - h["count"]) * h["monthly_usd_per_host"] for h in hosts)
+    host_savings = sum((h["standalone_host_count"] - h["host_count"]) * h["monthly_usd_per_host"] for h in hosts)
     monthly = (selection.objective_cents - packing_savings_cents) / 100  # host sharing is in the model's objective
     alone_total = sum(cents(alone[w].candidate.monthly_usd) for w in alone) / 100
-    commitments = _commitments(portfolio, selection)
     in_clusters = {w for c in clusters for w in c["members"]}
     upfront = (sum(o.upfront_cents for w, o in selection.chosen.items() if w not in in_clusters) / 100
-               + sum(c["upfront_usd"] for c in clusters) + sum(h["count"] * h["upfront_usd_per_host"] for h in hosts))
+               + sum(c["upfront_usd"] for c in clusters)
+               + sum(h["host_count"] * h["upfront_usd_per_host"] for h in hosts))
+    rows = _rows(workloads, selection, alone, fee_cents, clusters, hosts)
+    placements = []
+    for wid in [w.id for w in portfolio.workloads]:
+        o = selection.chosen[wid]
+        placements.append({"workload_id": wid, "choice": to_option(o.candidate).model_dump(),
+                           "shared_cluster": next((c["id"] for c in clusters if wid in c["members"]), None),
+                           "shared_hosts": o.host_key, "shared_fees": list(o.fees),
+                           "covered_by_owned_reserved": selection.ri_used.get(wid, 0),
+                           "covered_by_owned_savings_plan_usd": round(selection.sp_used_cents.get(wid, 0) / 100, 2),
+                           **rows[wid]})
     return {
         "placements": placements,
-        "shared": {"clusters": clusters, "hosts": hosts, "commitments": commitments,
-                   "fees": [{"fee": k, "monthly_usd": fee_cents[k] / 100} for k in selection.fees_paid]},
+        "shared": {"clusters": clusters, "hosts": hosts,
+                   "commitments": {"to_buy": commitments_to_buy(workloads, selection, clusters, hosts),
+                                   "owned": _owned_commitments(catalog, portfolio, workloads, selection, clusters)},
+                   "fees": [{"fee": k, "monthly_usd": fee_cents[k] / 100,
+                             "shared_by": sorted(w for w, o in selection.chosen.items() if k in o.fees)}
+                            for k in selection.fees_paid]},
         "totals": {"monthly_usd": round(monthly, 2),
                    "upfront_usd": round(upfront, 2),
                    "alone_monthly_usd": round(alone_total, 2), "shared_fees_monthly_usd": fees / 100,
@@ -557,25 +566,128 @@ def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workl
     }
 
 
-def _commitments(portfolio: Portfolio, selection: Selection) -> list[dict[str, Any]]:
-    """The commitments the plan buys (per placement) and those it uses (already owned)."""
-    bought: dict[tuple, int] = defaultdict(int)
-    for o in selection.chosen.values():
+def _rows(workloads: dict[str, Workload], selection: Selection, alone: dict[str, Option], fee_cents: dict[str, int],
+          clusters: list[dict], hosts: list[dict]) -> dict[str, dict[str, float]]:
+    """Each workload's share of the plan's money (`allocation.py`: the rule), in cents that add up exactly."""
+    nodes: dict[str, int] = defaultdict(int)
+    on_hosts: dict[str, int] = defaultdict(int)
+    fees: dict[str, int] = defaultdict(int)
+    for c in clusters:
+        members = {w: workloads[w] for w in c["members"]}
+        replicas = {w: int(selection.chosen[w].candidate.config.get("replicas", workloads[w].replicas))
+                    for w in members}
+        for w, n in largest_remainder(cents(c["monthly_usd"]), cluster_weights(members, replicas)).items():
+            nodes[w] += n
+    for h in hosts:
+        weights = host_weights({w: (i["instance_count"], i["instances_per_host"]) for w, i in h["instances"].items()})
+        for w, n in largest_remainder(h["host_count"] * cents(h["monthly_usd_per_host"]), weights).items():
+            on_hosts[w] += n
+    for key in selection.fees_paid:
+        needers = sorted(w for w, o in selection.chosen.items() if key in o.fees)
+        for w, n in largest_remainder(fee_cents[key], fee_weights(needers)).items():
+            fees[w] += n
+    shared_first = {w for c in clusters for w in c["members"]} | {w for h in hosts for w in h["instances"]}
+    out = {}
+    for w, o in selection.chosen.items():
+        lines = o.candidate.lines[1:] if w in shared_first else o.candidate.lines
+        own = sum(cents(x.monthly_usd) for x in lines if not fee_kind(x.item))
+        covered = (selection.ri_used.get(w, 0) * o.ri_unit_cents if o.ri_key else 0) + selection.sp_used_cents.get(w, 0)
+        total = own + nodes[w] + on_hosts[w] + fees[w] - covered
+        out[w] = {"monthly_usd": total / 100, "own_monthly_usd": own / 100,
+                  "shared_nodes_monthly_usd": nodes[w] / 100, "shared_hosts_monthly_usd": on_hosts[w] / 100,
+                  "shared_fees_monthly_usd": fees[w] / 100, "owned_commitments_monthly_usd": covered / 100,
+                  "alone_monthly_usd": cents(alone[w].candidate.monthly_usd) / 100}
+    return out
+
+
+COMMITTED = ("reserved", "savings_plan")
+
+
+def commitments_to_buy(workloads: dict[str, Workload], selection: Selection, clusters: list[dict],
+                       hosts: list[dict]) -> list[dict[str, Any]]:
+    """The commitments the plan buys: exactly what it runs under one: each cluster's packed nodes (not its
+    members' own node groups), each group of reserved Dedicated Hosts (the hosts bought, not one group per
+    workload) and the placements outside both."""
+    bought: dict[tuple, dict[str, Any]] = {}
+
+    def add(key: tuple, workload: list[str], instances: int | None, hosts_: int | None, monthly: float,
+            upfront: float) -> None:
+        item = bought.setdefault(key, {"instance_count": None, "host_count": None, "monthly": [], "upfront": [],
+                                       "used_by": set()})
+        for name, n in (("instance_count", instances), ("host_count", hosts_)):
+            if n is not None:
+                item[name] = (item[name] or 0) + n
+        item["monthly"].append(monthly)
+        item["upfront"].append(upfront)
+        item["used_by"].update(workload)
+
+    in_shared = set()
+    for c in clusters:
+        in_shared.update(c["members"])
+        if c["purchase_option"] in COMMITTED:
+            kind = "reserved_instances" if c["purchase_option"] == "reserved" else "savings_plan"
+            for g in c["nodes"]:
+                add((kind, g["instance_type"], c["region"], c["tenancy"], c["term"], c["offering_class"],
+                     c["plan_type"], c["payment"]), sorted(g["replicas_per_node"]), g["node_count"], None,
+                    g["node_count"] * g["monthly_usd_per_node"], g["node_count"] * g["upfront_usd_per_node"])
+    for h in hosts:
+        in_shared.update(h["instances"])
+        if h["purchase_option"] == "reserved":
+            add(("host_reservation", h["family"], h["region"], "host", h["term"], None, None, h["payment"]),
+                sorted(h["instances"]), None, h["host_count"], h["host_count"] * h["monthly_usd_per_host"],
+                h["host_count"] * h["upfront_usd_per_host"])
+    for w, o in sorted(selection.chosen.items()):
         c = o.candidate
-        if c.purchase_option in ("reserved", "savings_plan"):
-            bought[(c.purchase_option, c.instance_type or c.service, o.region, c.term, c.offering_class or c.plan_type,
-                    c.payment)] += c.count
-    out = [{"kind": k[0], "covers": k[1], "region": k[2], "term": k[3], "class_or_plan": k[4], "payment": k[5],
-            "units": n, "owned": False} for k, n in sorted(bought.items(), key=str)]
+        if w in in_shared or c.purchase_option not in COMMITTED:
+            continue
+        kind = "reserved_instances" if c.purchase_option == "reserved" else "savings_plan"
+        add((kind, c.instance_type or c.service, workloads[w].region, c.tenancy, c.term, c.offering_class,
+             c.plan_type, c.payment), [w], c.count if c.instance_type else None, None, c.lines[0].monthly_usd,
+            c.upfront_usd)
+    return [{"kind": k[0], "covers": k[1], "region": k[2], "tenancy": k[3], "term": k[4], "offering_class": k[5],
+             "plan_type": k[6], "payment": k[7], "instance_count": v["instance_count"], "host_count": v["host_count"],
+             "monthly_usd": round(math.fsum(v["monthly"]), 2), "upfront_usd": round(math.fsum(v["upfront"]), 2),
+             "used_by": sorted(v["used_by"])} for k, v in sorted(bought.items(), key=str)]
+
+
+def _owned_commitments(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workload], selection: Selection,
+                       clusters: list[dict]) -> list[dict[str, Any]]:
+    """The commitments already owned: how much of each the plan uses, and why not all, when it does not."""
     owned = portfolio.constraints.existing_commitments
+    in_clusters = {w for c in clusters for w in c["members"]}
+    out = []
+    holdings: dict[tuple[str, str], int] = defaultdict(int)
     for h in owned.reserved:
-        used = sum(n for w, n in selection.ri_used.items()
-                   if selection.chosen[w].ri_key == (h.instance_type, h.region))
-        out.append({"kind": "reserved", "covers": h.instance_type, "region": h.region, "units": h.count,
-                    "used": used, "owned": True})
+        holdings[(h.instance_type, h.region)] += h.count
+    for (instance_type, region), count in sorted(holdings.items()):
+        used = sum(n for w, n in selection.ri_used.items() if selection.chosen[w].ri_key == (instance_type, region))
+        reason = None
+        if used < count:
+            elsewhere = sorted(f"{w} ({o.candidate.service} {o.candidate.purchase_option}, {o.candidate.tenancy} "
+                               f"tenancy{', in a shared cluster' if w in in_clusters else ''})"
+                               for w, o in selection.chosen.items()
+                               if o.candidate.instance_type == instance_type and workloads[w].region == region
+                               and o.ri_key is None)
+            reason = (f"{count - used} of {count} unused: owned reserved instances cover on-demand, shared-tenancy "
+                      f"{instance_type} instances in {region} outside shared clusters, and the plan runs "
+                      f"{used or 'none'} there"
+                      + (f"; {instance_type} also runs as {', '.join(elsewhere)}, which they do not cover"
+                         if elsewhere else "; nothing cheaper overall runs on that type"))
+        out.append({"kind": "reserved_instances", "covers": instance_type, "region": region, "instance_count": count,
+                    "used_instance_count": used, "usd_per_hour": None, "covered_on_demand_monthly_usd":
+                    round(sum(n * selection.chosen[w].ri_unit_cents for w, n in selection.ri_used.items()
+                              if selection.chosen[w].ri_key == (instance_type, region)) / 100, 2),
+                    "unused_reason": reason})
     if owned.savings_plan_usd_per_hour:
-        out.append({"kind": "savings_plan", "usd_per_hour": owned.savings_plan_usd_per_hour, "owned": True,
-                    "covered_on_demand_monthly_usd": round(sum(selection.sp_used_cents.values()) / 100, 2)})
+        cover = sp_cover_cents(catalog, owned.savings_plan_usd_per_hour)
+        used_cents = sum(selection.sp_used_cents.values())
+        out.append({"kind": "savings_plan", "covers": "compute", "region": None, "instance_count": None,
+                    "used_instance_count": None, "usd_per_hour": owned.savings_plan_usd_per_hour,
+                    "covered_on_demand_monthly_usd": round(used_cents / 100, 2),
+                    "unused_reason": None if used_cents >= cover else (
+                        f"it pays for ${cover / 100:,.2f} of on-demand spend a month; the plan has "
+                        f"${used_cents / 100:,.2f} of on-demand compute it covers (shared-tenancy instances and "
+                        "tasks outside shared clusters)")})
     return out
 
 

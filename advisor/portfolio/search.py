@@ -54,5 +54,5 @@ def packed_by_pool(chosen: dict, clusters: list[dict]) -> dict[str, Packed]:
     for c in clusters:
         keys = {chosen[w].pool_key for w in c["members"] if w in chosen}
         if len(keys) == 1 and None not in keys:
-            out[keys.pop()] = [(n["instance_type"], n["count"], n["replicas_per_node"]) for n in c["nodes"]]
+            out[keys.pop()] = [(n["instance_type"], n["node_count"], n["replicas_per_node"]) for n in c["nodes"]]
     return out

@@ -21,6 +21,7 @@ What is recomputed, and from what:
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -29,6 +30,7 @@ from typing import Any
 from advisor.candidates.base import Candidate, Context
 from advisor.catalog.store import Catalog
 from advisor.optimize.choose import cents
+from advisor.portfolio.allocation import cluster_weights, fee_weights, host_weights, largest_remainder
 from advisor.portfolio.facts import fee_kind, is_standard_family, quota_kind, sp_cover_cents
 from advisor.portfolio.packing import gpu_model_matches
 from advisor.recommend import to_option
@@ -53,6 +55,7 @@ class Figures:
     packing_savings_cents: int = 0
     host_savings_cents: int = 0
     covered_cents: int = 0
+    covered_by: dict[str, int] = field(default_factory=dict)      # workload -> what owned commitments cover of it
     # per workload: its own cost outside shared capacity, and its placement's stand-alone monthly cost
     own_cents: dict[str, int] = field(default_factory=dict)
     standalone_cents: dict[str, int] = field(default_factory=dict)
@@ -131,6 +134,8 @@ class _Audit:
             self._fees()
             self._owned(in_cluster)
             self._totals(in_cluster, on_host)
+            self._rows()
+            self._commitments(in_cluster | on_host)
             self._constraints(in_cluster)
         return self.problems, self.figures
 
@@ -196,10 +201,11 @@ class _Audit:
             alloc = {r["instance_type"]: r for r in node_types(self.catalog, service, region, os_).to_dicts()}
             variant = (option, term, offering, plan_type, payment)
             job = self._job_group(cid, members)
-            monthly = upfront = 0.0
+            monthly: list[float] = []   # count x price per group, summed exactly (as `clusters.groups_usd`)
+            upfront: list[float] = []
             placed: dict[str, int] = defaultdict(int)
             for group in cluster["nodes"]:
-                name, count = group["instance_type"], group["count"]
+                name, count = group["instance_type"], group["node_count"]
                 if job is not None:   # a job's own node group: nodes only while it runs, at its candidate's price
                     if name != job.instance_type:
                         self.problems.append(f"{cid}: a job's node group is {job.instance_type}, not {name}")
@@ -223,8 +229,8 @@ class _Audit:
                     if abs(group[f"{figure}_usd_per_node"] - value) > PRICE_TOLERANCE * max(1.0, value):
                         self.problems.append(f"{cid}: a {name} node costs ${value:,.6f} {figure} in the catalog, "
                                              f"not ${group[f'{figure}_usd_per_node']:,.6f}")
-                monthly += count * price
-                upfront += count * price_upfront
+                monthly.append(count * price)
+                upfront.append(count * price_upfront)
                 self._capacity(cid, group, alloc[name])
                 for w, n in group["replicas_per_node"].items():
                     placed[w] += n * count
@@ -235,14 +241,23 @@ class _Audit:
             strangers = sorted(set(placed) - set(members))
             if strangers:
                 self.problems.append(f"{cid}: its nodes carry replicas of non-members {strangers}")
-            self.figures.cluster_cents[cid] = cents(monthly)
-            self.figures.upfront_cents += cents(upfront)
-            standalone = sum(cents(self.chosen[w].lines[0].monthly_usd) for w in members)
-            self.figures.packing_savings_cents += standalone - cents(monthly)
-            for name, value in (("monthly_usd", cents(monthly)), ("upfront_usd", cents(upfront))):
-                if _differs(cluster[name], value):
+            # A member's own node group is priced as its cost line, rounded to the cent from the same rate: the
+            # rate x count may round a cent the other way, so each group may differ by a cent (no more)
+            slack = len(cluster["nodes"])
+            figures = {}
+            for name, parts in (("monthly_usd", monthly), ("upfront_usd", upfront)):
+                value = cents(math.fsum(parts))
+                reported = cluster[name]
+                if not isinstance(reported, int | float) or abs(cents(reported) - value) > slack:
                     self.problems.append(f"{cid}: its nodes cost {_usd(value)} {name[:-4]} in the catalog, "
-                                         f"not ${cluster[name]:,.2f}")
+                                         f"not ${reported:,.2f}")
+                    figures[name] = value
+                else:
+                    figures[name] = cents(reported)
+            self.figures.cluster_cents[cid] = figures["monthly_usd"]
+            self.figures.upfront_cents += figures["upfront_usd"]
+            standalone = sum(cents(self.chosen[w].lines[0].monthly_usd) for w in members)
+            self.figures.packing_savings_cents += standalone - figures["monthly_usd"]
         return in_cluster
 
     def _job_group(self, cid: str, members: list[str]) -> Candidate | None:
@@ -285,7 +300,7 @@ class _Audit:
     def _hosts(self) -> set[str]:
         on_host: set[str] = set()
         for host in self.plan["shared"]["hosts"]:
-            hid, count, members = host["id"], host["count"], host["instances"]
+            hid, count, members = host["id"], host["host_count"], host["instances"]
             known = [w for w in members if w in self.chosen and self.chosen[w].tenancy == "host"]
             if len(known) != len(members) or not members:
                 self.problems.append(f"{hid}: carries {sorted(set(members) - set(known)) or 'nothing'}, "
@@ -361,12 +376,15 @@ class _Audit:
                     self.problems.append(f"{wid}: {n} owned reserved instances cannot cover this placement")
                     continue
                 used[key] += n
-                self.figures.covered_cents += n * (cents(c.lines[0].monthly_usd) // max(c.count, 1))
+                unit = cents(c.lines[0].monthly_usd) // max(c.count, 1)
+                self.figures.covered_cents += n * unit
+                self.figures.covered_by[wid] = self.figures.covered_by.get(wid, 0) + n * unit
             if sp:
                 if not coverable or c.service == "lightsail" or sp > cents(c.lines[0].monthly_usd) or sp < 0:
                     self.problems.append(f"{wid}: the owned savings plan cannot cover {_usd(sp)} of this placement")
                     continue
                 sp_used += sp
+                self.figures.covered_by[wid] = self.figures.covered_by.get(wid, 0) + sp
         for key, n in sorted(used.items()):
             if n > holdings[key]:
                 self.problems.append(f"{n} owned reserved {key[0]} in {key[1]} used, {holdings[key]} owned")
@@ -399,6 +417,126 @@ class _Audit:
         if objective is not None and _differs(objective, f.monthly_cents):
             self.problems.append(f"solver.objective_monthly_usd is ${objective:,.2f}, the plan costs "
                                  f"{_usd(f.monthly_cents)}")
+
+    # ------------------------------------------------------------------------- each workload's share
+    def _rows(self) -> None:
+        """Each row's share of the shared nodes, hosts and fees, recomputed by the rule (`allocation.py`) from
+        the audited figures: every share to the cent, each row the sum of its parts, the rows the total."""
+        f = self.figures
+        expected: dict[str, dict[str, int]] = {w: defaultdict(int) for w in self.chosen}
+        for cluster in self.plan["shared"]["clusters"]:
+            members = {w: self.by_id[w] for w in cluster["members"]}
+            replicas = {w: int(self.chosen[w].config.get("replicas", self.by_id[w].replicas)) for w in members}
+            shares = largest_remainder(f.cluster_cents.get(cluster["id"], 0), cluster_weights(members, replicas))
+            for w, n in shares.items():
+                expected[w]["shared_nodes_monthly_usd"] += n
+        for host in self.plan["shared"]["hosts"]:
+            weights = host_weights({w: (self.by_id[w].replicas, self.chosen[w].config["instances_per_host"])
+                                    for w in host["instances"]})
+            for w, n in largest_remainder(f.host_cents.get(host["id"], 0), weights).items():
+                expected[w]["shared_hosts_monthly_usd"] += n
+        for key, price in sorted(f.fee_cents.items()):
+            needers = sorted(w for w, c in self.chosen.items()
+                             if any(fee_kind(x.item) and f"{fee_kind(x.item)}:{self.by_id[w].region}" == key
+                                    for x in c.lines))
+            for w, n in largest_remainder(price, fee_weights(needers)).items():
+                expected[w]["shared_fees_monthly_usd"] += n
+        rows_cents = alone_cents = 0
+        for wid, p in self.placement.items():
+            want = expected[wid]
+            want["own_monthly_usd"] = f.own_cents[wid]
+            want["owned_commitments_monthly_usd"] = f.covered_by.get(wid, 0)
+            parts = {name: p[name] for name in ("own_monthly_usd", "shared_nodes_monthly_usd",
+                                                "shared_hosts_monthly_usd", "shared_fees_monthly_usd",
+                                                "owned_commitments_monthly_usd")}
+            for name, reported in parts.items():
+                if _differs(reported, want[name]):
+                    self.problems.append(f"{wid}: {name} is ${reported:,.2f}, by the allocation rule "
+                                         f"{_usd(want[name])}")
+            row = (sum(cents(v) for k, v in parts.items() if k != "owned_commitments_monthly_usd")
+                   - cents(parts["owned_commitments_monthly_usd"]))
+            if _differs(p["monthly_usd"], row):
+                self.problems.append(f"{wid}: its monthly_usd ${p['monthly_usd']:,.2f} is not the sum of its parts "
+                                     f"{_usd(row)}")
+            rows_cents += cents(p["monthly_usd"])
+            alone_cents += cents(p["alone_monthly_usd"])
+        if rows_cents != f.monthly_cents:
+            self.problems.append(f"the workloads' rows add up to {_usd(rows_cents)}, the plan costs "
+                                 f"{_usd(f.monthly_cents)}")
+        alone = self.plan["totals"].get("alone_monthly_usd")
+        if alone is not None and _differs(alone, alone_cents):
+            self.problems.append(f"totals.alone_monthly_usd is ${alone:,.2f}, the rows' alone_monthly_usd add up to "
+                                 f"{_usd(alone_cents)}")
+
+    # ------------------------------------------------------------------------- commitments
+    def _commitments(self, in_shared: set[str]) -> None:
+        """The commitments to buy must be exactly what the plan runs under one (its packed nodes, its reserved
+        hosts, its committed placements outside both), the owned ones used as the placements say."""
+        want: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])   # instances, hosts, monthly, upfront c.
+
+        def kind(option: str) -> str:
+            return "reserved_instances" if option == "reserved" else "savings_plan"
+
+        for cluster in self.plan["shared"]["clusters"]:
+            if cluster["purchase_option"] in ("reserved", "savings_plan"):
+                c = self.chosen[cluster["members"][0]]
+                for g in cluster["nodes"]:
+                    item = want[(kind(c.purchase_option), g["instance_type"], cluster["region"], c.tenancy,
+                                 c.term, c.offering_class, c.plan_type, c.payment)]
+                    item[0] += g["node_count"]
+                    item[2] += cents(g["node_count"] * g["monthly_usd_per_node"])
+                    item[3] += cents(g["node_count"] * g["upfront_usd_per_node"])
+        for host in self.plan["shared"]["hosts"]:
+            if host["purchase_option"] == "reserved":
+                item = want[("host_reservation", host["family"], host["region"], "host", host["term"], None, None,
+                             host["payment"])]
+                item[1] += host["host_count"]
+                item[2] += self.figures.host_cents.get(host["id"], 0)
+                item[3] += host["host_count"] * cents(host["upfront_usd_per_host"])
+        for wid, c in sorted(self.chosen.items()):
+            if wid not in in_shared and c.purchase_option in ("reserved", "savings_plan"):
+                item = want[(kind(c.purchase_option), c.instance_type or c.service, self.by_id[wid].region,
+                             c.tenancy, c.term, c.offering_class, c.plan_type, c.payment)]
+                item[0] += c.count if c.instance_type else 0
+                item[2] += cents(c.lines[0].monthly_usd)
+                item[3] += cents(c.upfront_usd)
+        listed: dict[tuple, dict[str, Any]] = {}
+        for b in self.plan["shared"]["commitments"]["to_buy"]:
+            key = (b["kind"], b["covers"], b["region"], b["tenancy"], b["term"], b["offering_class"], b["plan_type"],
+                   b["payment"])
+            if key in listed:
+                self.problems.append(f"the commitment {key} is listed twice")
+            listed[key] = b
+        for key in sorted(set(want) - set(listed), key=str):
+            self.problems.append(f"the plan runs under {key} but does not list it among the commitments to buy")
+        for key in sorted(set(listed) - set(want), key=str):
+            self.problems.append(f"the commitment {key} is listed to buy but nothing in the plan runs under it")
+        for key in sorted(set(listed) & set(want), key=str):
+            b, (instances, hosts, monthly, upfront) = listed[key], want[key]
+            if (b["instance_count"] or 0) != instances or (b["host_count"] or 0) != hosts:
+                self.problems.append(f"the commitment {key} buys {b['instance_count']} instances and "
+                                     f"{b['host_count']} hosts; the plan runs {instances} and {hosts}")
+            for name, value in (("monthly_usd", monthly), ("upfront_usd", upfront)):
+                if abs(cents(b[name]) - value) > len(self.chosen):   # each part rounded on its own
+                    self.problems.append(f"the commitment {key}: {name} ${b[name]:,.2f}, its parts {_usd(value)}")
+        holdings: dict[tuple[str, str], int] = defaultdict(int)
+        for h in self.portfolio.constraints.existing_commitments.reserved:
+            holdings[(h.instance_type, h.region)] += h.count
+        used: dict[tuple[str, str], int] = defaultdict(int)
+        for wid, p in self.placement.items():
+            if p.get("covered_by_owned_reserved"):
+                used[(self.chosen[wid].instance_type, self.by_id[wid].region)] += p["covered_by_owned_reserved"]
+        owned = {(o["covers"], o["region"]): o for o in self.plan["shared"]["commitments"]["owned"]
+                 if o["kind"] == "reserved_instances"}
+        if set(owned) != set(holdings):
+            self.problems.append(f"owned reserved instances listed {sorted(owned)}, owned {sorted(holdings)}")
+        for key in sorted(set(owned) & set(holdings)):
+            o = owned[key]
+            if o["instance_count"] != holdings[key] or o["used_instance_count"] != used.get(key, 0):
+                self.problems.append(f"owned {key}: {o['used_instance_count']} of {o['instance_count']} used "
+                                     f"listed, the placements use {used.get(key, 0)} of {holdings[key]}")
+            if (used.get(key, 0) < holdings[key]) != bool(o["unused_reason"]):
+                self.problems.append(f"owned {key}: unused reserved instances must say why (and only those)")
 
     # ------------------------------------------------------------------------- constraints
     def _constraints(self, in_cluster: set[str]) -> None:
@@ -442,7 +580,7 @@ class _Audit:
                 count(self.by_id[wid].region, cand.instance_type, cand.purchase_option, cand.count)
         for cluster in self.plan["shared"]["clusters"]:
             for g in cluster["nodes"]:
-                count(cluster["region"], g["instance_type"], g["purchase_option"], g["count"])
+                count(cluster["region"], g["instance_type"], g["purchase_option"], g["node_count"])
         self.figures.quota_vcpu = dict(used)
         for (region, kind), vcpu in sorted(used.items()):
             given = c.vcpu_quotas.get(region)

@@ -21,7 +21,7 @@ from advisor.batch import OUTPUT_COLUMNS, BatchResult, evaluate_records
 from advisor.catalog.store import Catalog
 from advisor.errors import AdvisorError
 from advisor.recommend import recommend
-from advisor.review import charts, form
+from advisor.review import charts, form, portfolio_view
 from advisor.review.whatif import what_ifs
 from models.recommendation import Option, Recommendation
 from models.workload import Workload
@@ -183,20 +183,18 @@ def portfolio_context(doc: dict[str, Any], *, catalog: Catalog, source: str, tim
     """A portfolio: the plan when the optimizer is available, else each workload chosen alone (said so)."""
     context: dict[str, Any] = {"kind": "portfolio", "title": f"Architecture review: {source}", "source": source,
                                "available": False, "message": PORTFOLIO_UNAVAILABLE, "plan": None,
-                               "charts": {}, "provenance": provenance(catalog), "alone": None,
+                               "charts": {}, "provenance": provenance(catalog), "alone": None, "error": None,
                                "constraints": doc.get("constraints") or {}}
     try:
         planned = _planner()(doc, catalog=catalog, time_limit_s=time_limit_s)
-        if not isinstance(planned, dict):
-            raise NotImplementedError("the planner returned no plan")
-    except (ImportError, NotImplementedError, AttributeError):
+    except (ImportError, NotImplementedError):   # no planner installed: each workload alone, said so
         planned = None
     except AdvisorError:
         raise
-    except Exception as exc:  # a planner still being written must not take the page down
+    except Exception as exc:  # a planner failure is shown as an error, never replaced by another answer
         log.exception("portfolio planning failed")
-        context["message"] = f"{PORTFOLIO_UNAVAILABLE} (the planner failed: {type(exc).__name__})"
-        planned = None
+        context.update(message="", error=f"The planner failed on this portfolio: {type(exc).__name__}: {exc}")
+        return context
     if planned is not None:
         context.update(available=True, message="", plan=_plan_view(planned))
         context["charts"] = _plan_charts(context["plan"])
@@ -208,101 +206,18 @@ def portfolio_context(doc: dict[str, Any], *, catalog: Catalog, source: str, tim
     return context
 
 
-PLACEMENT_FIRST = ["workload_id", "id", "service", "what runs", "purchase option", "tenancy", "monthly_usd",
-                   "upfront_usd", "shared_fees"]
-
-
-def _table(items: Any, first: Sequence[str] = ()) -> dict[str, Any]:
-    """A list of dicts as {columns, rows} (columns: `first` in order, then the rest as they appear)."""
-    items = [x for x in items or [] if isinstance(x, dict)]
-    columns: list[str] = [c for c in first if any(c in x for x in items)]
-    for x in items:
-        columns += [k for k in x if k not in columns]
-    return {"columns": columns, "rows": [[x.get(c) for c in columns] for x in items]}
-
-
-def _placement_row(p: dict[str, Any]) -> dict[str, Any]:
-    """A placement flattened for a table: its choice's fields beside the workload id."""
-    choice = p.get("choice")
-    if not isinstance(choice, dict):
-        return p
-    row = {"workload_id": p.get("workload_id"), "service": service_name(choice.get("service")),
-           "what runs": what(choice), "purchase option": purchase(choice), "tenancy": choice.get("tenancy"),
-           "monthly_usd": choice.get("monthly_usd"), "upfront_usd": choice.get("upfront_usd")}
-    row.update({k: v for k, v in p.items() if k not in ("workload_id", "choice")})
-    return row
-
-
 def _nodes_text(nodes: Any) -> Any:
     if isinstance(nodes, list) and all(isinstance(n, dict) for n in nodes):
-        return ", ".join(f"{n.get('count', '?')} x {n.get('instance_type', '?')}"
+        return ", ".join(f"{n.get('node_count', '?')} x {n.get('instance_type', '?')}"
                          + (f" ({n['purchase_option'].replace('_', ' ')})" if n.get("purchase_option") else "")
                          for n in nodes)
     return nodes
 
 
-def _cluster_row(c: dict[str, Any]) -> dict[str, Any]:
-    row = dict(c)
-    if "nodes" in row:
-        row["nodes"] = _nodes_text(row["nodes"])
-    if isinstance(row.get("instances"), dict):
-        row["instances"] = ", ".join(
-            f"{w}: {v.get('count', '?')} x {v.get('instance_type', '?')}" if isinstance(v, dict) else f"{w}: {v}"
-            for w, v in row["instances"].items())
-    return row
-
-
-def _explanation(explanation: Any) -> list[str]:
-    """The planner's explanation as sentences (known parts phrased, anything else shown as it is)."""
-    if explanation is None:
-        return []
-    if isinstance(explanation, str):
-        return [explanation]
-    if isinstance(explanation, list):
-        return [plain(x) for x in explanation]
-    if not isinstance(explanation, dict):
-        return [plain(explanation)]
-    out: list[str] = []
-    for key, value in explanation.items():
-        if key == "changed_against_alone" and isinstance(value, list):
-            if not value:
-                out.append("No workload is placed differently than it would be if chosen alone.")
-            for c in value:
-                if isinstance(c, dict):
-                    out.append(f"{c.get('workload_id')}: {c.get('in_portfolio')} ({usd(c.get('monthly_usd'))}) in the "
-                               f"portfolio, instead of {c.get('alone')} ({usd(c.get('alone_monthly_usd'))}) alone.")
-        elif key == "shared_fees" and isinstance(value, dict):
-            out.append(f"Shared fees are paid once: {usd(value.get('paid_once_monthly_usd'))} a month (chosen alone, "
-                       f"the workloads would pay {usd(value.get('alone_would_pay_monthly_usd'))}).")
-        elif key == "packing" and isinstance(value, list):
-            for c in value:
-                if isinstance(c, dict):
-                    out.append(f"Cluster {c.get('cluster')}: {usd(c.get('packed_monthly_usd'))} a month packed, "
-                               f"against {usd(c.get('standalone_monthly_usd'))} with each workload on its own nodes.")
-        elif key == "binding_constraints" and isinstance(value, list):
-            if not value:
-                out.append("No portfolio constraint is binding: dropping any of them would not lower the cost.")
-            for b in value:
-                out.append(str(b.get("message") or plain(b)) if isinstance(b, dict) else plain(b))
-        else:
-            out.append(f"{key.replace('_', ' ')}: {plain(value)}")
-    return out
-
-
 def _plan_view(planned: dict[str, Any]) -> dict[str, Any]:
-    shared = planned.get("shared") or {}
-    placements = [p for p in planned.get("placements") or [] if isinstance(p, dict)]
-    clusters = [c for c in shared.get("clusters") or [] if isinstance(c, dict)]
-    hosts = [h for h in shared.get("hosts") or [] if isinstance(h, dict)]
-    return {
-        "placements": _table([_placement_row(p) for p in placements], PLACEMENT_FIRST), "raw_placements": placements,
-        "clusters": _table([_cluster_row(c) for c in clusters], ["id", "service", "members", "nodes"]),
-        "hosts": _table([_cluster_row(h) for h in hosts], ["id", "family", "count", "instances"]),
-        "commitments": _table(shared.get("commitments")), "fees": _table(shared.get("fees")),
-        "raw_clusters": clusters, "raw_hosts": hosts,
-        "totals": planned.get("totals") or {}, "solver": planned.get("solver") or {},
-        "explanation": _explanation(planned.get("explanation")),
-    }
+    """The plan in words (`portfolio_view.py`), and the parts the charts draw."""
+    return {**portfolio_view.view(planned), "raw_placements": planned["placements"],
+            "raw_clusters": planned["shared"]["clusters"], "raw_hosts": planned["shared"]["hosts"]}
 
 
 def _number(value: Any) -> float | None:
@@ -314,29 +229,30 @@ def _plan_charts(view: dict[str, Any]) -> dict[str, charts.Chart]:
     for p in view["raw_placements"]:
         choice = p.get("choice") if isinstance(p.get("choice"), dict) else p
         if choice.get("service") is not None:
-            entry = services.setdefault(str(choice["service"]), {"rows": 0, "monthly_usd": 0.0})
+            name = portfolio_view.SERVICE.get(choice["service"], str(choice["service"]))
+            entry = services.setdefault(name, {"rows": 0, "monthly_usd": 0.0})
             entry["rows"] += 1
             entry["monthly_usd"] += float(choice.get("monthly_usd") or 0.0)
     groups = []
     for c in view["raw_clusters"]:
         nodes, replicas = c.get("nodes"), None
         if isinstance(nodes, list):
-            replicas = sum(int(n.get("count") or 0) * sum(v for v in (n.get("replicas_per_node") or {}).values()
+            replicas = sum(int(n.get("node_count") or 0) * sum(v for v in (n.get("replicas_per_node") or {}).values()
                                                           if isinstance(v, int | float))
                            for n in nodes if isinstance(n, dict)) or None
             detail = _nodes_text(nodes)
-            nodes = sum(int(n.get("count") or 0) for n in nodes if isinstance(n, dict))
+            nodes = sum(int(n.get("node_count") or 0) for n in nodes if isinstance(n, dict))
         else:
             detail = ""
         if _number(nodes):
-            groups.append({"label": str(c.get("id") or c.get("service") or "cluster"), "nodes": nodes,
+            groups.append({"label": portfolio_view.cluster_label(c), "nodes": nodes,
                            "replicas": replicas, "detail": detail})
     for h in view["raw_hosts"]:
-        count = _number(h.get("count"))
+        count = _number(h.get("host_count"))
         instances = h.get("instances") if isinstance(h.get("instances"), dict) else {}
-        placed = sum(int(v.get("count") or 0) for v in instances.values() if isinstance(v, dict)) or None
+        placed = sum(int(v.get("instance_count") or 0) for v in instances.values() if isinstance(v, dict)) or None
         if count:
-            groups.append({"label": str(h.get("id") or h.get("family") or "hosts"), "nodes": count,
+            groups.append({"label": f"{h['family']} Dedicated Hosts ({', '.join(instances)})", "nodes": count,
                            "replicas": placed, "detail": f"{h.get('family', '')} Dedicated Hosts".strip(),
                            "unit": "hosts", "packed": "instances"})
     drawn = [charts.cost_by_service(services, title="Cost by service (each workload's own cost, before sharing)"),
