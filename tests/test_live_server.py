@@ -82,9 +82,6 @@ GPU_MODELS = ["A100(", "[", "(?P<x>", "a{1,", "\\", "{0}", "%s%d", "{workload}",
               "{{}}", "^$", "a+++"]
 
 
-@pytest.mark.xfail(strict=False, reason="the GPU-model rule of advisor/candidates (instances.py, frontiers.py) still "
-                   "builds an unescaped regex: the candidates engineer's one escaped function fixes it; remove this "
-                   "marker once merged")
 @pytest.mark.parametrize("gpu_model", GPU_MODELS)
 def test_gpu_models_full_of_metacharacters_never_answer_500(live, gpu_model):
     workload = {**WORKLOAD, "gpus": 1, "gpu_model": gpu_model}
