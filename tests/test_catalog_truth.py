@@ -166,7 +166,7 @@ def test_lambda_in_ap_southeast_2_costs_what_it_costs_in_us_east_1(catalog):
     us = recommend(Workload(**base), catalog=catalog)
     syd = recommend(Workload(**base, region="ap-southeast-2"), catalog=catalog)
     assert syd.choice.monthly_usd == us.choice.monthly_usd
-    assert not syd.choice.estimates
+    assert syd.choice.estimates == us.choice.estimates      # nothing scaled for the region
 
 
 def test_ri_anchor_types_reproduce_their_published_rates_to_the_cent(catalog):
@@ -180,6 +180,17 @@ def test_ri_anchor_types_reproduce_their_published_rates_to_the_cent(catalog):
         assert round(row["usd_per_hour"], 4) == round(r["usd_per_hour"], 4), r
         assert round(row["upfront_usd"], 2) == round(r["upfront_usd"], 2), r
         assert row["quality"] == "list"
+
+
+def test_published_ri_rates_never_price_something_else_under_the_types_name(catalog):
+    """A Dedicated Host of the m5 family is priced through the rate table under the name m5.large at the host's
+    hourly price: m5.large's own published RI rates ($494 a year all upfront) must not become the host's."""
+    host = pl.DataFrame({"instance_type": ["m5.large"], "usd_per_hour": [5.069], "price_quality": ["estimate"]})
+    reserved = rates.priced(catalog, host, "us-east-1", "linux").filter(pl.col("purchase_option") == "reserved")
+    assert reserved.height == 12 and set(reserved["quality"]) == {"estimate"}
+    all_upfront_1yr = reserved.filter((pl.col("term") == "1yr") & (pl.col("payment") == "all_upfront")
+                                      & (pl.col("offering_class") == "standard"))
+    assert all_upfront_1yr["upfront_usd"].item() > 20_000
 
 
 def test_catalog_check_flags_sources_older_than_90_days_and_says_how_to_refresh(catalog):

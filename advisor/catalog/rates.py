@@ -64,7 +64,11 @@ def priced(catalog: Catalog, types: pl.DataFrame, region: str, os: str, tenancy:
     if tenancy == "dedicated":
         base = _dedicated_base(catalog, base, imported)
     elif region == PUBLISHED_REGION and os == PUBLISHED_OS:
-        imported = pl.concat([imported, published_reserved(catalog).join(
+        # The published rates are for an instance at its own on-demand price: a frame that prices something else
+        # under the type's name (a Dedicated Host of the family) never takes them.
+        own = published_reserved(catalog).join(base.select("instance_type", "od"), on="instance_type")
+        own = own.filter((pl.col("od") - pl.col("on_demand_usd_per_hour")).abs() < 1e-9).drop("od")
+        imported = pl.concat([imported, own.drop("on_demand_usd_per_hour").join(
             imported.select("instance_type", "purchase_option", "term", "offering_class", "payment"),
             on=["instance_type", "purchase_option", "term", "offering_class", "payment"], how="anti")],
             how="diagonal_relaxed")
@@ -94,11 +98,13 @@ def published_reserved(catalog: Catalog) -> pl.DataFrame:
     rows = [{"instance_type": r["instance_type"], "purchase_option": "reserved", "term": r["term"],
              "offering_class": r["class"], "payment": payment_code(r["payment"]),
              "usd_per_hour": float(r["usd_per_hour"]), "upfront_usd": float(r["upfront_usd"]),
+             "on_demand_usd_per_hour": float(r["on_demand_usd_per_hour"]),
              "source": f"published RI rate: {r['source']}"}
             for r in catalog.facts.value("reserved.published_rates")]
     return pl.DataFrame(rows, schema={"instance_type": pl.String, "purchase_option": pl.String, "term": pl.String,
                                       "offering_class": pl.String, "payment": pl.String, "usd_per_hour": pl.Float64,
-                                      "upfront_usd": pl.Float64, "source": pl.String})
+                                      "upfront_usd": pl.Float64, "on_demand_usd_per_hour": pl.Float64,
+                                      "source": pl.String})
 
 
 def option_id() -> pl.Expr:

@@ -134,10 +134,12 @@ CASES = [
     Case("ecs-32gib-task", {"vcpu": 4, "memory_gib": 32, "orchestrator": "ecs", "allowed_services": "ecs_ec2",
                             "arch": "arm64", **ONE},
          "ecs_ec2", "on_demand", "x2gd.xlarge", 1, lambda f: r2(f.od("x2gd.xlarge") * H)),
-    # Four 16 GiB tasks: a 32 GiB node registers 31.2 GiB, so one task each (4 r5a.xlarge), never four on 64 GiB.
+    # Four 16 GiB tasks: a 16 GiB node registers 15.6 GiB (no room), a 32 GiB node 31.2 GiB, so one task each on
+    # the cheapest 32 GiB x86 node, the 2026 x8i.large (2 vCPU, 32 GiB: $0.21883/h against r5a.xlarge's $0.226),
+    # never four on one 64 GiB node (spread over >= 2 nodes).
     Case("ecs-4x16gib", {"vcpu": 2, "memory_gib": 16, "replicas": 4, "orchestrator": "ecs",
                          "allowed_services": "ecs_ec2", **X86, **ONE},
-         "ecs_ec2", "on_demand", "r5a.xlarge", 4, lambda f: r2(f.od("r5a.xlarge") * H * 4)),
+         "ecs_ec2", "on_demand", "x8i.large", 4, lambda f: r2(f.od("x8i.large") * H * 4)),
     # Availability: 6 replicas spread over >= 2 nodes (AZs) even though egress makes each node hold a public
     # IPv4: 3 x m5a.large (2 replicas each), IPv4 x3, 1 GiB out at $0.09.
     Case("api-6-egress-spread", {"vcpu": 1, "memory_gib": 2, "replicas": 6, "egress_gib_month": 1,
