@@ -87,7 +87,7 @@ def test_gpu_models_full_of_metacharacters_never_answer_500(live, gpu_model):
     workload = {**WORKLOAD, "gpus": 1, "gpu_model": gpu_model}
     one = httpx.post(f"{live}/v1/recommendations", json={"workload": workload}, timeout=60)
     assert one.status_code in (200, 422), one.text
-    many = httpx.post(f"{live}/v1/evaluations", json={"workloads": [workload, WORKLOAD]}, timeout=60)
+    many = httpx.post(f"{live}/v1/evaluations", json={"workloads": [workload, {**WORKLOAD, "id": "w2"}]}, timeout=60)
     assert many.status_code in (200, 422), many.text
     planned = httpx.post(f"{live}/v1/plans", json={"workloads": [workload]}, timeout=60)
     assert planned.status_code in (200, 422), planned.text
