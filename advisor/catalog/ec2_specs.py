@@ -123,8 +123,10 @@ def load_specs(current_generation: dict[str, bool], family_gpu: dict[str, dict])
     specs = pl.concat([bundled, legacy], how="diagonal_relaxed")
     gen = pl.DataFrame({"instance_type": list(current_generation), "_cur": list(current_generation.values())},
                        schema={"instance_type": pl.String, "_cur": pl.Boolean})
+    # AWS lists previous generations by family (EC2 User Guide, "Previous generation instances"); the price
+    # list's flag is per type and sometimes differs within a family (a1.metal "Yes", the other a1 sizes "No").
     return (_metal_factors(specs).join(gen, on="instance_type", how="left")
-            .with_columns(current_generation=pl.col("_cur").fill_null(True)).drop("_cur")
+            .with_columns(current_generation=pl.col("_cur").fill_null(True).all().over("family")).drop("_cur")
             .sort("instance_type"))
 
 

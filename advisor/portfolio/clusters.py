@@ -48,6 +48,10 @@ class GroupPrices:
     arch: np.ndarray
     monthly: dict[tuple, np.ndarray] = field(default_factory=dict)
     upfront: dict[tuple, np.ndarray] = field(default_factory=dict)
+    current: np.ndarray | None = None    # AWS's current generation per type (None: all current)
+
+    def current_mask(self) -> np.ndarray:
+        return self.current if self.current is not None else np.ones(len(self.names), dtype=bool)
 
     def node_types(self, option: tuple, mask: np.ndarray) -> list[NodeType]:
         monthly, upfront, cap = self.monthly[option], self.upfront[option], self.capacity
@@ -62,11 +66,13 @@ def group_prices(catalog: Catalog, service: str, region: str, os: str, tenancy: 
     once (the same rates and horizon arithmetic as one recommendation): one join, arrays instead of objects."""
     nodes = allocatable_types(catalog, service, region, os).sort("instance_type")
     arch_of = dict(catalog.specs.select("instance_type", "arch").iter_rows())
+    current_of = dict(catalog.specs.select("instance_type", "current_generation").iter_rows())
     names = nodes["instance_type"].to_list()
     index = {name: i for i, name in enumerate(names)}
     out = GroupPrices(names=names, capacity=nodes.select("alloc_vcpu", "alloc_memory_gib", "pod_slots", "gpus")
                       .fill_null(0).to_numpy().astype(float), gpu_model=nodes["gpu_model"].to_list(),
-                      arch=np.array([arch_of.get(n, "") for n in names]))
+                      arch=np.array([arch_of.get(n, "") for n in names]),
+                      current=np.array([bool(current_of.get(n, True)) for n in names]))
     priced = _priced(catalog, region, os, tenancy, hours, horizon, nodes.select("instance_type"), pl.lit(True)).select(
         *OPTION_COLUMNS, "instance_type", "compute_monthly", "upfront_start")
     for part in priced.partition_by(list(OPTION_COLUMNS), maintain_order=False):
@@ -96,7 +102,9 @@ def pool_node_types(catalog: Catalog, key: tuple, book: dict[tuple, GroupPrices]
     prices, chosen = book[group], (option, term, offering_class, plan_type, payment)
     if chosen not in prices.monthly:
         return []
-    mask = ~np.isnan(prices.monthly[chosen])
+    # Previous-generation types only where a workload asks for them (issue 16's rule): a pool shared by several
+    # workloads packs onto current-generation types; a workload allowing older ones keeps them in its own group.
+    mask = ~np.isnan(prices.monthly[chosen]) & prices.current_mask()
     if arch != "any":
         mask &= prices.arch == arch
     return prices.node_types(chosen, mask)

@@ -64,6 +64,7 @@ def pools_and_options(catalog: Catalog, workloads: dict[str, Workload], options:
                 priced[group] = group_prices(catalog, *group)
             prices = priced[group]
             allowed = prices.arch == w.arch.value if w.arch.value != "any" else np.ones(len(prices.names), dtype=bool)
+            allowed = allowed & prices.current_mask()   # pools pack onto current generations only (clusters.py)
             described[key] = (kind, c.purchase_option == "spot", prices, option, allowed)
         return key
 
