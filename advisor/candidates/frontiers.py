@@ -278,7 +278,25 @@ def _surplus_rate(catalog: Catalog, os: str) -> pl.Expr:
 
 # ----------------------------------------------------------------------------- replicas packed onto nodes
 def eks_allocatable(catalog: Catalog, nodes: pl.DataFrame) -> pl.DataFrame:
-    """Add max_pods, alloc_vcpu, alloc_memory_gib and pod_slots for EKS nodes (kubelet, eviction)."""
+    """Add max_pods, alloc_vcpu, alloc_memory_gib and pod_slots for EKS nodes.
+
+    What AWS publishes per type wins: the allocatable CPU, memory and pods of an EKS (AL2023) node of the type
+    with the VPC CNI's defaults (data/ec2/instance_types.csv, after the kubelet's reserved CPU and memory and
+    the eviction threshold). A type that table does not describe takes the AL2 bootstrap formula below.
+    """
+    published = catalog.specs.select("instance_type", _p_vcpu="eks_allocatable_vcpu",
+                                     _p_mem="eks_allocatable_memory_gib", _p_pods="eks_max_pods")
+    formula = _eks_formula(catalog, nodes)
+    return (formula.join(published, on="instance_type", how="left")
+            .with_columns(max_pods=pl.coalesce("_p_pods", "max_pods"),
+                          alloc_vcpu=pl.coalesce("_p_vcpu", "alloc_vcpu"),
+                          alloc_memory_gib=pl.coalesce("_p_mem", "alloc_memory_gib"))
+            .with_columns(pod_slots=pl.col("max_pods") - SYSTEM_PODS)
+            .drop("_p_vcpu", "_p_mem", "_p_pods"))
+
+
+def _eks_formula(catalog: Catalog, nodes: pl.DataFrame) -> pl.DataFrame:
+    """The AL2 bootstrap's kubelet reservation and eviction threshold, max pods with prefix delegation."""
     facts = catalog.facts
     small = facts.value("eks.max_pods_prefix_delegation_small")
     large = facts.value("eks.max_pods_prefix_delegation_large")
