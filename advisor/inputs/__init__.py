@@ -16,7 +16,7 @@ from advisor.errors import InputError
 from advisor.inputs import contract, ecs, kubernetes, terraform
 from advisor.inputs.model import AsWritten, Imported, ReadResult, Skipped, Source
 
-__all__ = ["AsWritten", "Imported", "ReadResult", "Skipped", "Source", "detect", "read_paths"]
+__all__ = ["AsWritten", "Imported", "ReadResult", "Skipped", "Source", "detect", "read_paths", "read_text"]
 MAX_FILE_BYTES = 50 * 2**20
 
 
@@ -76,12 +76,16 @@ def read_file(path: Path, *, in_directory: bool = False) -> ReadResult:
     if in_directory and path.suffix.lower() not in (".json", ".yaml", ".yml", ".csv"):
         return ReadResult(skipped=[Skipped(Source(str(path), path.name, "file"),
                                            "not a .json, .yaml, .yml or .csv file")])
-    text = _read(path)
+    return read_text(path, _read(path))
+
+
+def read_text(path: Path, text: str) -> ReadResult:
+    """Read one file's content (`path` names it in the provenance; it is not opened)."""
     kind = detect(path, text)
     if kind == "terraform":
         return terraform.read(path, json.loads(text), text)
     if kind == "ecs":
-        return ecs.read(path, json.loads(text))
+        return ecs.read(path, json.loads(text), text)
     if kind == "kubernetes":
         return kubernetes.read(path, text)
     if kind == "contract":

@@ -181,10 +181,10 @@ def split_providers(strategy: tuple[tuple[str, int, int], ...], count: int) -> t
     return od + rest - extra_spot, spot + extra_spot
 
 
-def read(path: Path, doc: Any) -> ReadResult:
+def read(path: Path, doc: Any, text: str = "") -> ReadResult:
     """Task definitions and services from one JSON file (one object, a list, or describe-* output)."""
     result = ReadResult(formats=[FORMAT])
-    text_lines = path.read_text().splitlines() if path.exists() else []
+    text_lines = text.splitlines()
     tasks: list[tuple[TaskDef, Source]] = []
     services: list[ServiceSpec] = []
     for obj in doc if isinstance(doc, list) else [doc]:

@@ -1,6 +1,7 @@
 """Kubernetes manifests (one or many YAML documents, as `helm template` or `kustomize build` print them).
 
-Workload objects become contract workloads; everything else is listed as skipped with the reason.
+Workload objects become contract workloads (on an existing cluster: the manifests are applied to one, so its
+control plane is not theirs to pay); everything else is listed as skipped with the reason.
 
 * Pod templates: Deployment, StatefulSet, DaemonSet, ReplicaSet and Pod (`spec.template.spec` or `spec`), Job
   and CronJob (`spec.jobTemplate.spec.template.spec`). HorizontalPodAutoscaler sets the target's replicas to at
@@ -148,7 +149,7 @@ def _workload(obj: dict, source: Source) -> Imported | Skipped:
     if not pod.get("containers"):
         return Skipped(source, "no pod template with containers")
     fields: dict[str, Any] = {"id": source.address.split(" (")[0].lower(), "packaging": "container",
-                              "orchestrator": "kubernetes"}
+                              "orchestrator": "kubernetes", "existing_cluster": True}
     unknown: list[str] = []
     notes: list[str] = []
     for resource, name, convert in (("cpu", "vcpu", quantity.cpu_cores), ("memory", "memory_gib",
