@@ -81,6 +81,12 @@ def read_file(path: Path, *, in_directory: bool = False) -> ReadResult:
 
 def read_text(path: Path, text: str) -> ReadResult:
     """Read one file's content (`path` names it in the provenance; it is not opened)."""
+    result = _dispatch(path, text)
+    _unique_ids(result)
+    return result
+
+
+def _dispatch(path: Path, text: str) -> ReadResult:
     kind = detect(path, text)
     if kind == "terraform":
         return terraform.read(path, json.loads(text), text)
