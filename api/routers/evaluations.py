@@ -88,13 +88,16 @@ async def read_upload(request: Request) -> tuple[str, bytes]:
     raise ApiError(422, "invalid_input", "a multipart upload needs the CSV in a part named 'file'")
 
 
-def estate_input(name: str, data: bytes, settings: Settings) -> tuple[str, Any, bool] | None:
+def estate_input(name: str, data: bytes, settings: Settings, *, yaml_body: bool = False
+                 ) -> tuple[str, Any, bool] | None:
     """('estate', (name, text), False) for a Terraform plan, Kubernetes manifests or ECS task definitions
-    (detected by content, advisor/inputs); None for anything else. A file that cannot be read is a 422."""
+    (detected by content, advisor/inputs); None for anything else. A file that cannot be read is a 422; so is a
+    YAML body (`yaml_body`) that is not Kubernetes manifests."""
     from pathlib import Path
 
     from advisor.errors import InputError
     from advisor.inputs import detect, read_text
+    from advisor.inputs.kubernetes import documents
 
     try:
         text = data.decode("utf-8-sig")
@@ -102,7 +105,11 @@ def estate_input(name: str, data: bytes, settings: Settings) -> tuple[str, Any, 
         return None
     path = Path(name)
     try:
+        if yaml_body:
+            list(documents(text))  # a YAML error names its line
         if detect(path, text) not in ("terraform", "kubernetes", "ecs"):
+            if yaml_body:
+                raise InputError("the YAML body holds no Kubernetes objects (apiVersion and kind)")
             return None
         items = len(read_text(path, text).items)
     except InputError as exc:
@@ -129,7 +136,7 @@ async def read_input(request: Request, settings: Settings) -> tuple[str, Any, bo
     if kind in CSV_TYPES:
         count_csv_rows(body, settings)
         return "csv", body, False
-    if kind in YAML_TYPES and (estate := estate_input("body.yaml", body, settings)):
+    if kind in YAML_TYPES and (estate := estate_input("body.yaml", body, settings, yaml_body=True)):
         return estate
     if is_json(kind) and (estate := estate_input("body.json", body, settings)):
         return estate
