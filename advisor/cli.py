@@ -132,7 +132,9 @@ def evaluate_cmd(
     fail_on_errors: Annotated[bool, typer.Option(help="exit 1 when any row is in error (everything is still "
                                                       "written): for CI jobs")] = False,
 ) -> None:
-    """Evaluate a whole workload CSV: one output row per input row, in order, answered or explained."""
+    """Evaluate a workload CSV, plan, manifests or task definitions: one row per workload, in order, explained.
+
+    Estate files (a plan, manifests, task definitions, a directory) add the cost as written and the saving."""
     import json as _json
 
     import polars as pl
@@ -237,8 +239,9 @@ def import_cmd(
                                                      "definitions or directories")],
     output: Annotated[Path, typer.Option("--output", "-o", help="the contract CSV to write ('-': stdout)")],
 ) -> None:
-    """Turn a plan, manifests or task definitions into the contract workload CSV, for editing (`unknown` says what to
-    fill in)."""
+    """Write a plan's, manifests' or task definitions' workloads as the contract CSV, to edit and evaluate.
+
+    The `unknown` column says what the files leave open (fill it in); provenance columns say where each came from."""
     from advisor.inputs.cli import import_csv
 
     import_csv(files, output, out, err)
