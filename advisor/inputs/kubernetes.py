@@ -180,9 +180,10 @@ def _workload(obj: dict, source: Source) -> Imported | Skipped:
                       for t in spec.get("volumeClaimTemplates") or [])
         if storage:
             fields["storage_gib"] = storage
-    if kind == "DaemonSet":
+    if kind == "DaemonSet":  # EKS on Fargate runs no DaemonSets (EKS user guide, "Fargate considerations")
+        fields["allowed_services"] = ("eks_ec2",)
         notes.append("a DaemonSet runs one pod on every node: priced for one node's pod; multiply by the number "
-                     "of nodes")
+                     "of nodes (EC2 nodes only: Fargate runs no DaemonSets)")
     if kind in ("Job", "CronJob"):
         _job_fields(obj, spec, fields, unknown, notes)
     written = _node_constraints(pod, fields, notes)
