@@ -28,6 +28,8 @@ def detect(path: Path, text: str) -> str | None:
         doc = json.loads(text)
     except json.JSONDecodeError:
         doc = None
+    except RecursionError:  # nested deeper than any of these formats: not ours (the JSON door answers it)
+        return None
     if doc is not None:
         if terraform.looks_like(doc):
             return "terraform"
@@ -36,7 +38,7 @@ def detect(path: Path, text: str) -> str | None:
         return "contract" if contract.looks_like(doc) else None
     try:
         docs = [d for _, d in kubernetes.documents(text)]
-    except InputError:
+    except (InputError, RecursionError):
         return None
     if kubernetes.looks_like(docs):
         return "kubernetes"

@@ -58,7 +58,10 @@ def looks_like(docs: list[Any]) -> bool:
 
 def documents(text: str) -> Iterator[tuple[int, Any]]:
     """(1-based line, content) of each YAML document; InputError naming the line when one is malformed."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # e.g. a control character: refused before any document is read
+        raise InputError(f"not valid YAML ({exc})") from None
     try:
         while loader.check_node():
             node = loader.get_node()
