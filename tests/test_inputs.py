@@ -291,3 +291,30 @@ def test_the_contract_csv_reads_through_the_same_interface():
     result = read_paths([Path("data/examples/workloads.csv")])
     assert len(result.items) == 55 and result.formats == ["contract"]
     assert all(i.written is None for i in result.items)
+
+
+def test_for_each_services_take_the_task_definition_of_their_own_key():
+    def task(key, cpu):
+        return {"address": f'aws_ecs_task_definition.app["{key}"]', "mode": "managed",
+                "type": "aws_ecs_task_definition",
+                "change": {"actions": ["create"], "after": {
+                    "family": key, "cpu": cpu, "memory": "2048", "requires_compatibilities": ["FARGATE"],
+                    "container_definitions": json.dumps([{"name": key, "image": "x"}])},
+                    "after_unknown": {"arn": True}}}
+
+    def service(key):
+        return {"address": f'aws_ecs_service.svc["{key}"]', "mode": "managed", "type": "aws_ecs_service",
+                "change": {"actions": ["create"], "after": {"name": key, "desired_count": 2, "launch_type": "FARGATE"},
+                           "after_unknown": {"task_definition": True}}}
+
+    plan = {"format_version": "1.2", "resource_changes": [task("a", "256"), task("b", "1024"), service("b"),
+                                                          service("a")],
+            "configuration": {"provider_config": {"aws": {"name": "aws", "expressions": {
+                "region": {"constant_value": "eu-west-1"}}}},
+                "root_module": {"resources": [{"address": "aws_ecs_service.svc", "type": "aws_ecs_service",
+                                               "expressions": {"task_definition": {"references": [
+                                                   "aws_ecs_task_definition.app[each.key].arn",
+                                                   "aws_ecs_task_definition.app"]}}}]}}}
+    items = {i.id: i for i in read_text(Path("p.json"), json.dumps(plan)).items}
+    assert items['aws_ecs_service.svc["a"]'].fields["vcpu"] == 0.25
+    assert items['aws_ecs_service.svc["b"]'].fields["vcpu"] == 1.0

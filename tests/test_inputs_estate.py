@@ -186,3 +186,16 @@ def test_api_evaluates_a_plan_and_manifests():
         bad = client.post("/v1/evaluations", content=b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: [",
                           headers={"Content-Type": "application/yaml"})
         assert bad.status_code == 422 and "YAML" in bad.json()["message"]
+
+
+def test_review_page_upload_reads_a_plan():
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    settings = Settings(evaluation_executor="thread", solver_executor="thread", warm_up=False)
+    with TestClient(create_app(settings)) as client:
+        page = client.post("/review/upload", files={"file": ("plan.json", (FIXTURES / "plan_head.json").read_bytes())})
+    assert page.status_code == 200, page.text[:500]
+    assert "aws_instance.web" in page.text and "module.workers.aws_autoscaling_group.this" in page.text

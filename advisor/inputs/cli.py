@@ -9,8 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from advisor.inputs import read_paths
-from advisor.inputs.compare import CONTRACT_COLUMNS, SOURCE_COLUMNS, EstateAnswer, evaluate_estate
-from advisor.inputs.current import NotPriced, sized
+from advisor.inputs.compare import EstateAnswer, evaluate_estate
 from advisor.inputs.diff import Diff, diff, gate_fails, markdown, usd
 
 GATE_EXIT = 3
@@ -69,49 +68,23 @@ def skipped_table(skipped: list[dict]) -> Table:
 
 def import_csv(paths: list[Path], output: Path, console: Console, err: Console) -> int:
     """Write the contract CSV (with provenance and what is unknown) for people to complete and evaluate."""
-    import polars as pl
-
     from advisor.batch_io import ChunkWriter
     from advisor.catalog.store import load_catalog
+    from advisor.inputs.export import contract_frame
 
     read = read_paths(paths)
-    catalog = load_catalog()
-    rows = []
-    for item in read.items:
-        unknown = list(item.unknown)
-        try:
-            fields = sized(item, catalog)
-        except NotPriced as exc:
-            fields, unknown = dict(item.fields), [*unknown, str(exc)]
-        src = item.source
-        rows.append({**{c: _cell(fields.get(c)) for c in CONTRACT_COLUMNS},
-                     "source_file": src.file, "source_address": src.address,
-                     "source_line": None if src.line is None else str(src.line), "source_kind": src.kind,
-                     "action": item.action, "as_written": item.written.describe() if item.written else None,
-                     "unknown": "; ".join(unknown) or None, "notes": "; ".join(item.notes) or None})
-    columns = [*CONTRACT_COLUMNS, *SOURCE_COLUMNS, "as_written", "unknown", "notes"]
-    frame = pl.DataFrame(rows, schema={c: pl.String for c in columns}, orient="row")
+    frame = contract_frame(read, load_catalog())
     with ChunkWriter(output, "csv") as writer:
         writer.write(frame)
         writer.finish(frame.clear())
     report = console if str(output) != "-" else err
-    unknown = sum(1 for r in rows if r["unknown"])
-    report.print(f"wrote {len(rows)} workloads to {output} ({unknown} with unknown values to fill in: see the "
+    unknown = frame["unknown"].is_not_null().sum()
+    report.print(f"wrote {frame.height} workloads to {output} ({unknown} with unknown values to fill in: see the "
                  f"`unknown` column); {len(read.skipped)} objects skipped", highlight=False)
     if read.skipped:
         report.print(skipped_table([{"source_file": s.source.file, "source_address": s.source.address,
                                      "source_line": s.source.line, "reason": s.reason} for s in read.skipped]))
-    return len(rows)
-
-
-def _cell(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return frame.height
 
 
 def run_diff(base: list[Path], head: list[Path], fmt: str, limit: float | None, console: Console) -> int:

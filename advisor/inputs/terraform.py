@@ -443,10 +443,12 @@ class Reader:
     def _ecs_service(self, res: Resource) -> None:
         v = res.values
         task_res = None
+        key = res.address[len(res.block):]  # a for_each/count key: the task definition of the same key
         for ref in self.config.references(res, "task_definition"):
-            task_res = next((r for r in self.by_block.get(INDEX.sub("", ref.removesuffix(".arn")
-                                                                    .removesuffix(".family")), [])
-                             if r.type == "aws_ecs_task_definition"), None) or task_res
+            found = [r for r in self.by_block.get(INDEX.sub("", ref.removesuffix(".arn").removesuffix(".family")), [])
+                     if r.type == "aws_ecs_task_definition"]
+            same_key = [r for r in found if r.address.endswith(key)] if key else []
+            task_res = (same_key or found or [task_res])[0]
         family = ecs.family_of(v.get("task_definition")) if isinstance(v.get("task_definition"), str) else None
         if task_res is None and family:
             task_res = next((r for r in self.all if r.type == "aws_ecs_task_definition"
