@@ -199,3 +199,23 @@ def test_review_page_upload_reads_a_plan():
         page = client.post("/review/upload", files={"file": ("plan.json", (FIXTURES / "plan_head.json").read_bytes())})
     assert page.status_code == 200, page.text[:500]
     assert "aws_instance.web" in page.text and "module.workers.aws_autoscaling_group.this" in page.text
+
+
+def test_diff_of_two_manifest_directories(tmp_path):
+    before, after = tmp_path / "before", tmp_path / "after"
+    before.mkdir()
+    after.mkdir()
+    text = (FIXTURES / "chart_rendered.yaml").read_text()
+    (before / "chart.yaml").write_text(text)
+    (after / "chart.yaml").write_text(text.replace("  replicas: 2\n  selector:\n    matchLabels:\n      "
+                                                   "app.kubernetes.io/name: shop-db",
+                                                   "  replicas: 5\n  selector:\n    matchLabels:\n      "
+                                                   "app.kubernetes.io/name: shop-db"))
+    result = runner.invoke(app, ["diff", str(before), str(after), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    changed = [c for c in doc["changes"] if c["change"] == "changed"]
+    assert [c["id"] for c in changed] == ["statefulset/shop/shop-db"]
+    db = changed[0]
+    assert db["after_as_written"] > db["before_as_written"]  # 5 pods need more r6i.xlarge nodes than 2
+    assert doc["monthly_change_as_written_usd"] == db["delta_as_written"]
