@@ -27,6 +27,7 @@ EXIT_CODES = {
        "`evaluate --fail-on-errors`, rows in error",
     2: "usage error: an unknown command or option, a missing argument, an output name or format the command "
        "cannot write",
+    3: "policy gate: with `diff --fail-above-usd N`, the monthly increase as written is more than N",
 }
 
 out = Console()
@@ -118,7 +119,8 @@ def recommend_cmd(
 
 @app.command("evaluate")
 def evaluate_cmd(
-    file: Annotated[Path, typer.Argument(help="workload CSV with a header row ('-' for stdin)")],
+    file: Annotated[Path, typer.Argument(help="workload CSV with a header row ('-' for stdin), or a Terraform plan "
+                                              "JSON, Kubernetes manifests, an ECS task definition or a directory")],
     output: Annotated[Path, typer.Option("--output", "-o", help="OUT.csv, OUT.parquet or OUT.json ('-': stdout)")]
     = Path("-"),
     output_format: Annotated[str | None, typer.Option("--format", help="csv, parquet or json (default: suffix)")]
@@ -130,7 +132,9 @@ def evaluate_cmd(
     fail_on_errors: Annotated[bool, typer.Option(help="exit 1 when any row is in error (everything is still "
                                                       "written): for CI jobs")] = False,
 ) -> None:
-    """Evaluate a whole workload CSV: one output row per input row, in order, answered or explained."""
+    """Evaluate a workload CSV, plan, manifests or task definitions: one row per workload, in order, explained.
+
+    Estate files (a plan, manifests, task definitions, a directory) add the cost as written and the saving."""
     import json as _json
 
     import polars as pl
@@ -139,6 +143,7 @@ def evaluate_cmd(
     from advisor.batch_io import FORMATS, ChunkWriter, read_chunks
     from advisor.batch_io import output_format as pick_format
     from advisor.catalog.store import load_catalog
+    from advisor.inputs import is_estate
 
     fmt = _usage(lambda: pick_format(output, output_format), "--output")
     if fmt not in FORMATS:
@@ -146,6 +151,13 @@ def evaluate_cmd(
     if fmt == "parquet" and str(output) == "-":
         raise typer.BadParameter("Parquet cannot be written to standard output; give a file name",
                                  param_hint="--output")
+    if is_estate(file):  # a plan, manifests, task definitions: as written versus advised (advisor/inputs)
+        from advisor.inputs import cli as inputs_cli
+
+        answer = inputs_cli.evaluate([file], output, fmt, include_free_tier, out, err)
+        if fail_on_errors and answer.summary["errors"]:
+            raise typer.Exit(1)
+        return
     evaluator = Evaluator(load_catalog(), include_free_tier, workers=workers)
     header = _csv_header(file)
     empty = pl.DataFrame(schema={**{c: pl.String for c in header}, **OUTPUT_SCHEMA})
@@ -219,6 +231,41 @@ def _summary_table(summary: dict) -> Table:
     for reason, n in summary["errors_by_reason"].items():
         table.add_row(f"[red]error: {reason}[/]", str(n), "")
     return table
+
+
+@app.command("import")
+def import_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Terraform plan JSON, Kubernetes manifests, ECS task "
+                                                     "definitions or directories")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="the contract CSV to write ('-': stdout)")],
+) -> None:
+    """Write a plan's, manifests' or task definitions' workloads as the contract CSV, to edit and evaluate.
+
+    The `unknown` column says what the files leave open (fill it in); provenance columns say where each came from."""
+    from advisor.inputs.cli import import_csv
+
+    import_csv(files, output, out, err)
+
+
+class DiffFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command("diff")
+def diff_cmd(
+    base: Annotated[Path, typer.Argument(help="the estate before: a plan JSON, manifests or a directory")],
+    head: Annotated[Path, typer.Argument(help="the estate after, in the same kind of files")],
+    format: Annotated[DiffFormat, typer.Option("--format", "-f", help="table, json, or markdown (a pull-request "
+                                                                      "comment)")] = DiffFormat.table,
+    fail_above_usd: Annotated[float | None, typer.Option(help="exit 3 when the monthly increase as written is more "
+                                                              "than this (a policy gate)", min=0)] = None,
+) -> None:
+    """What a change adds, removes and changes in monthly cost, as written and as advised."""
+    from advisor.inputs.cli import run_diff
+
+    raise typer.Exit(run_diff([base], [head], format.value, fail_above_usd, out))
 
 
 @app.command("plan")

@@ -99,6 +99,15 @@ def warm_solver() -> None:
 
 def evaluate(kind: str, payload: Any, include_free_tier: bool, catalog: Catalog | None = None) -> bytes:
     """Evaluate a CSV (`kind` 'csv', payload bytes) or JSON records ('records', payload list of dicts)."""
+    if kind == "estate":  # a plan, manifests or task definitions: as written versus advised (advisor/inputs)
+        from pathlib import Path
+
+        from advisor.inputs import read_text
+        from advisor.inputs.compare import evaluate_estate
+
+        name, text = payload
+        answer = evaluate_estate(read_text(Path(name), text), catalog=catalog, include_free_tier=include_free_tier)
+        return dumps({"rows": answer.rows, "skipped": answer.skipped, "summary": answer.summary})
     if kind == "csv":
         result = batch.evaluate_csv(payload, catalog=catalog, include_free_tier=include_free_tier)
     else:

@@ -45,13 +45,14 @@ def test_every_setting_and_exit_code_is_listed():
     assert {f"ADVISOR_{n.upper()}" for n in Settings.model_fields} <= names
     assert {"ADVISOR_HOME", "ADVISOR_CATALOG_VERSION"} <= names
     assert [r.meaning for r in reference.settings() if not r.meaning] == []
-    assert {int(r.name) for r in reference.exit_codes()} == set(EXIT_CODES) == {0, 1, 2}
+    assert {int(r.name) for r in reference.exit_codes()} == set(EXIT_CODES) == {0, 1, 2, 3}
 
 
 def test_every_command_is_listed():
     names = {r.name.split(" [")[0].split(" FILE")[0] for r in reference.commands()}
     for command in ("advisor recommend", "advisor evaluate", "advisor plan", "advisor report", "advisor fields",
-                    "advisor serve", "advisor catalog import", "advisor catalog list"):
+                    "advisor serve", "advisor catalog import", "advisor catalog list", "advisor import",
+                    "advisor diff"):
         assert any(n.startswith(command) for n in names), command
 
 

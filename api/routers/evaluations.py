@@ -19,14 +19,19 @@ from api.settings import Settings
 router = APIRouter(prefix="/evaluations", tags=["evaluations"])
 
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
+YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
 
 REQUEST_BODY = {
     "required": True,
     "description": "A workload CSV (header row with the contract's field names) as the body (`text/csv`) or as "
-                   "the `file` part of a multipart upload, or JSON `{\"workloads\": [...]}`.",
+                   "the `file` part of a multipart upload, or JSON `{\"workloads\": [...]}`. Also, detected by "
+                   "content: a Terraform/OpenTofu plan JSON or ECS task definitions (`application/json`), Kubernetes "
+                   "manifests (`application/yaml`), or any of them as the upload: rows then carry provenance, "
+                   "`current_monthly_usd` (as written) and `saving_usd`, and the answer lists `skipped` objects.",
     "content": {
         "application/json": {"schema": EvaluationRequest.model_json_schema()},
         "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
+        "application/yaml": {"schema": {"type": "string"}, "description": "Kubernetes manifests"},
         "multipart/form-data": {
             "schema": {"type": "object", "required": ["file"],
                        "properties": {"file": {"type": "string", "format": "binary",
@@ -69,22 +74,60 @@ def count_csv_rows(data: bytes, settings: Settings) -> int:
 
 
 async def read_csv_upload(request: Request) -> bytes:
+    return (await read_upload(request))[1]
+
+
+async def read_upload(request: Request) -> tuple[str, bytes]:
+    """(file name, content) of the multipart part named 'file'."""
     async with request.form(max_files=1, max_fields=8) as form:
         part = form.get("file")
         if isinstance(part, UploadFile):
-            return await part.read()
+            return part.filename or "upload", await part.read()
         if isinstance(part, str):
-            return part.encode()
+            return "upload", part.encode()
     raise ApiError(422, "invalid_input", "a multipart upload needs the CSV in a part named 'file'")
+
+
+def estate_input(name: str, data: bytes, settings: Settings, *, yaml_body: bool = False
+                 ) -> tuple[str, Any, bool] | None:
+    """('estate', (name, text), False) for a Terraform plan, Kubernetes manifests or ECS task definitions
+    (detected by content, advisor/inputs); None for anything else. A file that cannot be read is a 422; so is a
+    YAML body (`yaml_body`) that is not Kubernetes manifests."""
+    from pathlib import Path
+
+    from advisor.errors import InputError
+    from advisor.inputs import detect, read_text
+    from advisor.inputs.kubernetes import documents
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    path = Path(name)
+    try:
+        if yaml_body:
+            list(documents(text))  # a YAML error names its line
+        if detect(path, text) not in ("terraform", "kubernetes", "ecs"):
+            if yaml_body:
+                raise InputError("the YAML body holds no Kubernetes objects (apiVersion and kind)")
+            return None
+        items = len(read_text(path, text).items)
+    except InputError as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+    if items > settings.max_rows:
+        raise _too_many(items, settings)
+    return "estate", (name, text), False
 
 
 async def read_input(request: Request, settings: Settings) -> tuple[str, Any, bool]:
     """('csv', bytes, False) or ('records', list of dicts, include_free_tier), or 400/413/415/422."""
     kind = media_type(request)
     if kind == "multipart/form-data":
-        data = await read_csv_upload(request)
+        name, data = await read_upload(request)
         if not data:
             raise ApiError(400, "empty_body", "the uploaded file is empty")
+        if not name.lower().endswith(".csv") and (estate := estate_input(name, data, settings)):
+            return estate
         count_csv_rows(data, settings)
         return "csv", data, False
     body = await request.body()
@@ -93,6 +136,10 @@ async def read_input(request: Request, settings: Settings) -> tuple[str, Any, bo
     if kind in CSV_TYPES:
         count_csv_rows(body, settings)
         return "csv", body, False
+    if kind in YAML_TYPES and (estate := estate_input("body.yaml", body, settings, yaml_body=True)):
+        return estate
+    if is_json(kind) and (estate := estate_input("body.json", body, settings)):
+        return estate
     if is_json(kind):
         try:
             parsed = EvaluationRequest.model_validate_json(body)
@@ -107,7 +154,7 @@ async def read_input(request: Request, settings: Settings) -> tuple[str, Any, bo
         return "records", parsed.workloads, parsed.include_free_tier
     raise ApiError(415, "unsupported_media_type",
                    f"Content-Type {kind or '(none)'} is not accepted here: send text/csv, multipart/form-data "
-                   "(a part named 'file') or application/json")
+                   "(a part named 'file'), application/json or (Kubernetes manifests) application/yaml")
 
 
 @router.post(

@@ -25,7 +25,7 @@ from advisor.review.report import context_for_document
 from api import jobs
 from api.deps import CatalogDep, SettingsDep, StateDep, media_type
 from api.errors import ApiError
-from api.routers.evaluations import count_csv_rows
+from api.routers.evaluations import count_csv_rows, estate_input
 from api.state import AppState
 from models.workload import Workload
 
@@ -131,6 +131,16 @@ def _decode_document(data: bytes, filename: str) -> Any:
         raise InputError(f"the file is not valid JSON or YAML: {str(exc).splitlines()[0]}") from None
 
 
+def _estate_csv(name: str, text: str, catalog: Catalog) -> bytes:
+    """The workloads of an estate file as the contract CSV (advisor/inputs), provenance columns passed through."""
+    from pathlib import Path
+
+    from advisor.inputs import read_text
+    from advisor.inputs.export import contract_frame
+
+    return contract_frame(read_text(Path(name), text), catalog).write_csv().encode()
+
+
 def _looks_like_csv(data: bytes, filename: str) -> bool:
     if filename.lower().endswith(".csv"):
         return True
@@ -162,7 +172,10 @@ async def review_upload(request: Request, state: StateDep, settings: SettingsDep
     if not payload.strip():
         return bad(f"{filename} is empty")
     try:
-        if _looks_like_csv(payload, filename):
+        estate = None if filename.lower().endswith(".csv") else estate_input(filename, payload, settings)
+        if estate is not None:  # a plan, manifests or task definitions: their workloads, as contract rows
+            kind, content = "csv", _estate_csv(*estate[1], catalog)
+        elif _looks_like_csv(payload, filename):
             count_csv_rows(payload, settings)
             kind, content = "csv", payload
         else:
