@@ -80,6 +80,46 @@ def output_format(path: Path, fmt: str | None) -> str:
     return suffix
 
 
+_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+
+
+def _contract_types() -> dict[str, pl.DataType]:
+    """Workload fields that are numbers or booleans, by the model's own annotations."""
+    from models.workload import Workload
+
+    out: dict[str, pl.DataType] = {}
+    for name, field in Workload.model_fields.items():
+        text = str(field.annotation)
+        if "bool" in text:
+            out[name] = pl.Boolean
+        elif "int" in text and "float" not in text:
+            out[name] = pl.Int64
+        elif "float" in text:
+            out[name] = pl.Float64
+    return out
+
+
+def typed_for_json(chunk: pl.DataFrame) -> pl.DataFrame:
+    """Input columns of the contract written as numbers and booleans in JSON (a CSV reads them as text). A column
+    is converted only when every value in it converts, so a row's original text is never lost."""
+    out = {}
+    for name, dtype in _contract_types().items():
+        if name not in chunk.columns or chunk.schema[name] != pl.String:
+            continue
+        col = chunk[name].str.strip_chars()
+        if dtype == pl.Boolean:
+            lower = col.str.to_lowercase()
+            known = lower.is_null() | lower.is_in(sorted(_TRUE | _FALSE)) | (col == "")
+            if known.all():
+                out[name] = pl.when(lower.is_in(sorted(_TRUE))).then(True).when(lower.is_in(sorted(_FALSE))) \
+                    .then(False).otherwise(None)
+            continue
+        converted = col.replace("", None).cast(dtype, strict=False)
+        if (converted.is_null() == col.replace("", None).is_null()).all():
+            out[name] = converted
+    return chunk.with_columns(**out) if out else chunk
+
+
 class ChunkWriter:
     """Writes output chunks in order to CSV, Parquet or JSON, never holding the whole result."""
 
@@ -109,7 +149,7 @@ class ChunkWriter:
         if self.fmt == "csv":
             self._handle.write(neutralise(chunk).write_csv(include_header=self._first))
         elif self.fmt == "json":
-            body = chunk.write_json()[1:-1]
+            body = typed_for_json(chunk).write_json()[1:-1]
             if body:
                 self._handle.write(("[" if self._first else ",") + body)
             elif self._first:

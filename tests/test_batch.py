@@ -138,3 +138,15 @@ def test_parallel_workers_give_the_same_answers(catalog, monkeypatch):
         a = parallel.evaluate(frame, 0)
     b = Evaluator(catalog, workers=1).evaluate(frame, 0)
     assert a.equals(b)
+
+
+def test_json_output_writes_contract_numbers_and_booleans_as_such_without_losing_text():
+    from advisor.batch_io import typed_for_json
+
+    chunk = pl.DataFrame({"id": ["a", "b"], "vcpu": ["2", "0.5"], "replicas": ["3", ""],
+                          "interruptible": ["true", "FALSE"], "memory_gib": ["8", "lots"], "team": ["x", "7"]})
+    out = typed_for_json(chunk)
+    assert out["vcpu"].to_list() == [2.0, 0.5] and out["replicas"].to_list() == [3, None]
+    assert out["interruptible"].to_list() == [True, False]
+    assert out["memory_gib"].to_list() == ["8", "lots"]       # one bad value: the column keeps its text
+    assert out["team"].to_list() == ["x", "7"]                # not a contract field: left as written
