@@ -86,9 +86,9 @@ def test_packed_by_pool_maps_clusters_to_the_pools_of_the_choice():
             self.pool_key = key
 
     chosen = {"a": Chosen("p1"), "b": Chosen("p1"), "c": Chosen(None)}
-    clusters = [{"members": ["a", "b"], "nodes": [{"instance_type": "m", "count": 2,
+    clusters = [{"members": ["a", "b"], "nodes": [{"instance_type": "m", "node_count": 2,
                                                     "replicas_per_node": {"a": 1, "b": 3}}]},
-                {"members": ["c"], "nodes": [{"instance_type": "x", "count": 1, "replicas_per_node": {"c": 1}}]}]
+                {"members": ["c"], "nodes": [{"instance_type": "x", "node_count": 1, "replicas_per_node": {"c": 1}}]}]
     assert packed_by_pool(chosen, clusters) == {"p1": [("m", 2, {"a": 1, "b": 3})]}
 
 

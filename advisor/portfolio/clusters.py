@@ -19,6 +19,7 @@ from advisor.candidates.frontiers import node_types as allocatable_types
 from advisor.candidates.instances import cost_columns
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
+from advisor.portfolio.keys import PoolKey
 from advisor.portfolio.packing import NodeType, PodShape, pack
 from advisor.portfolio.select import Option
 from models.workload import Workload
@@ -86,30 +87,30 @@ def groups_usd(groups: list[dict[str, Any]], figure: str) -> float:
     return round(math.fsum(g["node_count"] * g[f"{figure}_usd_per_node"] for g in groups) * 100) / 100
 
 
-def pool_node_types(catalog: Catalog, key: tuple, book: dict[tuple, GroupPrices]) -> list[NodeType]:
-    """The node types a pool (`_clusters`' key) may use, priced under its purchase option; `book` keeps each
-    kind's prices (`group_prices`) from one pool to the next (the relaxation fills it first)."""
-    service, region, os, tenancy, option, term, offering_class, plan_type, payment, horizon, hours, arch = key
-    group = (service, region, os, tenancy, hours, horizon)
-    if group not in book:
-        book[group] = group_prices(catalog, *group)
-    prices, chosen = book[group], (option, term, offering_class, plan_type, payment)
+def pool_node_types(catalog: Catalog, key: PoolKey, book: dict[tuple, GroupPrices]) -> list[NodeType]:
+    """The node types a pool may use, priced under its purchase option; `book` keeps each kind's prices
+    (`group_prices`) from one pool to the next (the relaxation fills it first)."""
+    if key.group not in book:
+        book[key.group] = group_prices(catalog, *key.group)
+    prices, chosen = book[key.group], key.option
     if chosen not in prices.monthly:
         return []
     mask = ~np.isnan(prices.monthly[chosen])
-    if arch != "any":
-        mask &= prices.arch == arch
+    if key.arch != "any":
+        mask &= prices.arch == key.arch
     return prices.node_types(chosen, mask)
 
 
-def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: list[Option],
+def pack_pool(catalog: Catalog, key: PoolKey, members: list[Workload], chosen: list[Option],
               *, types: list[NodeType], time_limit_s: float, keep_vcpu: bool = False, own: bool = False,
               patterns: list | tuple = (), node_search: bool = True) -> dict[str, Any]:
     """The pool's members packed together (one member too: a mix of types may beat its own group), kept only
     when that costs less a month and no more upfront (and, with `keep_vcpu`, no more node vCPU against a
     quota) than their own node groups side by side; `own` keeps the own groups (job-shaped node groups);
     `node_search`: see `packing.pack`."""
-    service, region, os, tenancy, option, term, offering_class, plan_type, payment, horizon, hours, arch = key
+    service, region, os, tenancy, option = key.service, key.region, key.os, key.tenancy, key.purchase_option
+    term, offering_class, plan_type, payment = key.term, key.offering_class, key.plan_type, key.payment
+    horizon, hours, arch = key.horizon_months, key.hours_per_month, key.arch
     candidates = [o.candidate for o in chosen]
     vcpu_of = dict(catalog.specs.select("instance_type", "vcpu").iter_rows())
     standalone_groups = [{"instance_type": c.instance_type, "purchase_option": option, "node_count": c.count,

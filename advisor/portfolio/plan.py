@@ -34,11 +34,20 @@ from advisor.optimize.choose import cents, within_caps
 from advisor.portfolio import clock
 from advisor.portfolio.allocation import cluster_weights, fee_weights, host_weights, largest_remainder
 from advisor.portfolio.clusters import GroupPrices
-from advisor.portfolio.facts import fee_kind, is_standard_family, quota_kind, sp_cover_cents
+from advisor.portfolio.facts import (
+    compute_of,
+    fee_kind,
+    reserved_instances_cover,
+    savings_plan_covers,
+    shares_nodes,
+    sp_cover_cents,
+    standard_quota,
+)
+from advisor.portfolio.keys import ClusterKey, HostKey, PoolKey
 from advisor.portfolio.lagrangian import decompose
 from advisor.portfolio.packing import NODE_MODEL_MAX, shape_class
 from advisor.portfolio.pool_cuts import Pool, tighten
-from advisor.portfolio.pooled import CLUSTER_SERVICES, packed_choice, pooled_plans, pools_and_options
+from advisor.portfolio.pooled import packed_choice, pooled_plans, pools_and_options
 from advisor.portfolio.relaxation import Relaxation
 from advisor.portfolio.select import HostPrice, Limits, Option, PoolModel, Selection, select
 from advisor.portfolio.whole_nodes import undominated_types
@@ -47,7 +56,6 @@ from advisor.workload_io import describe, field_errors
 from models.portfolio import PlanDocument, Portfolio
 from models.workload import MAX_USD, Workload
 
-INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
 PLAN_PACKING_SHARE = 0.1   # packing one plan's pools may take this share of the time limit
 PACKING_SHARE = 8   # a pool's packing time limit: this many times its share of the replicas of the budget
 # Packing searches small pools node by node too (`packing.pack`) when a plan's packing has this long: better
@@ -261,7 +269,8 @@ def without_timings(plan_doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _bound_models(models: dict[str, PoolModel], pools: dict[str, Pool]) -> tuple[dict[str, PoolModel], bool]:
+def _bound_models(models: dict[PoolKey, PoolModel],
+                  pools: dict[PoolKey, Pool]) -> tuple[dict[PoolKey, PoolModel], bool]:
     """The cut model's pools for CP-SAT's bound, and whether whole nodes were added: when the portfolio is small
     (at most WHOLE_NODE_BOUND_PAIRS member shapes x node types over its pools) each pool is also priced at whole
     nodes of every type on offer to it (`whole_nodes.py`: a relaxation of packing, so still a bound). Then its
@@ -322,9 +331,6 @@ def bounded(w: Workload, portfolio: Portfolio) -> Workload:
 
 
 def _options(ctx: Context, workloads: dict[str, Workload]) -> tuple[dict[str, list[Option]], dict[str, list]]:
-    specs = ctx.catalog.specs.select("instance_type", "vcpu", "family").to_dicts()
-    vcpu_of = {r["instance_type"]: r["vcpu"] for r in specs}
-    family_of = {r["instance_type"]: r["family"] for r in specs}
     options: dict[str, list[Option]] = {}
     rejections: dict[str, list] = {}
     shapes = {wid: w.model_dump_json(exclude={"id"}) for wid, w in sorted(workloads.items())}
@@ -338,53 +344,47 @@ def _options(ctx: Context, workloads: dict[str, Workload]) -> tuple[dict[str, li
             generated = generate_all(w, ctx)
             kept = [c for c in sorted(generated.candidates, key=lambda c: c.sort_key)
                     if within_caps(c, w.max_monthly_usd, w.max_upfront_usd)]
-            by_shape[shape] = (generated.rejections, [_option(w, c, vcpu_of, family_of) for c in kept])
+            by_shape[shape] = (generated.rejections, [_option(w, c) for c in kept])
         rejections[wid], options[wid] = by_shape[shape]
     return options, rejections
 
 
-def _option(w: Workload, c: Candidate, vcpu_of: dict, family_of: dict) -> Option:
+def _option(w: Workload, c: Candidate) -> Option:
+    """A candidate as the choice model sees it; every service fact read from the candidate (`facts.py`)."""
     fees, shared = [], 0.0
     for line in c.lines:
         if kind := fee_kind(line.item):
             fees.append(f"{kind}:{w.region}")
             shared += cents(line.monthly_usd)
-    if c.service in INSTANCE_SERVICES and c.instance_type and c.tenancy != "host":
-        vcpu = vcpu_of.get(c.instance_type, 0) * c.count
-    elif c.service in ("ecs_fargate", "eks_fargate") or c.config.get("compute_environment", "").startswith("FARGATE"):
-        vcpu = c.config.get("task_vcpu", 0) * c.count
-    else:
-        vcpu = 0.0
-    standard = (c.service in INSTANCE_SERVICES and c.instance_type is not None and c.tenancy != "host"
-                and is_standard_family(family_of.get(c.instance_type)))
-    quota = quota_kind(c.purchase_option) if standard else None
+    vcpu = compute_of(c).vcpu
     compute = next((x for x in c.lines), None)
     on_demand = c.purchase_option == "on_demand" and c.tenancy == "shared"
     host_key, host_milli, upfront = None, 0, cents(c.upfront_usd)
     if c.tenancy == "host":  # the hosts themselves become a shared variable of the model
-        host_key = f"host:{w.region}:{c.config['host_family']}:{c.purchase_option}:{c.term}:{c.payment}"
+        host_key = HostKey.of(w, c)
         host_milli = math.ceil(w.replicas * 1000 / c.config["instances_per_host"])
         shared += cents(compute.monthly_usd)
         upfront = 0
-    clustered = c.service in CLUSTER_SERVICES and c.tenancy != "host"
+    clustered = shares_nodes(c)
     # A cluster's nodes may be shared with other workloads: its workloads count the vCPU their pods request in
     # the spot share, the quota counts the nodes, and owned commitments are applied to instances outside clusters.
     quota_milli = round(vcpu * 1000) if clustered else None
     if clustered:
         vcpu = int(c.config.get("replicas", w.replicas)) * w.vcpu
     covered = on_demand and compute is not None and not clustered
-    ri_key = (c.instance_type, w.region) if covered and c.service in INSTANCE_SERVICES and c.instance_type else None
+    ri_key = (c.instance_type, w.region) if covered and reserved_instances_cover(c) else None
     return Option(
         candidate=c, cost_cents=sum(cents(x.monthly_usd) for x in c.lines) - int(shared),
         upfront_cents=upfront, vcpu_milli=round(vcpu * 1000), host_key=host_key, host_milli=host_milli,
-        spot=c.purchase_option == "spot" and vcpu > 0, quota=quota, region=w.region, fees=tuple(sorted(set(fees))),
-        ri_key=ri_key, ri_unit_cents=cents(compute.monthly_usd) // max(c.count, 1) if ri_key else 0,
-        sp_cents=cents(compute.monthly_usd) if covered and c.service != "lightsail" else 0, quota_milli=quota_milli)
+        spot=c.purchase_option == "spot" and vcpu > 0, quota=standard_quota(c), region=w.region,
+        fees=tuple(sorted(set(fees))), ri_key=ri_key,
+        ri_unit_cents=cents(compute.monthly_usd) // max(c.count, 1) if ri_key else 0,
+        sp_cents=cents(compute.monthly_usd) if covered and savings_plan_covers(c) else 0, quota_milli=quota_milli)
 
 
-def _host_prices(options: dict[str, list[Option]]) -> dict[str, HostPrice]:
+def _host_prices(options: dict[str, list[Option]]) -> dict[HostKey, HostPrice]:
     """One host's monthly cost and upfront per host key (from any candidate of that key: all agree)."""
-    prices: dict[str, HostPrice] = {}
+    prices: dict[HostKey, HostPrice] = {}
     for opts in options.values():
         for o in opts:
             if o.host_key and o.host_key not in prices:
@@ -444,21 +444,15 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
     from advisor.portfolio.clusters import pack_pool, pool_node_types
 
     patterns = patterns or {}
-    pools: dict[tuple, list[str]] = defaultdict(list)
+    pools: dict[ClusterKey, list[str]] = defaultdict(list)
     for wid, o in sorted(selection.chosen.items()):
-        c = o.candidate
-        if c.service in CLUSTER_SERVICES and c.tenancy != "host":
+        if shares_nodes(o.candidate):
             w = workloads[wid]
-            key = (c.service, w.region, w.os.value, c.tenancy, c.purchase_option, c.term, c.offering_class,
-                   c.plan_type, c.payment, w.horizon_months, w.hours_per_month, w.arch.value)
             # A job-shaped node group (nodes only while its jobs run) keeps a cluster of its own.
-            pools[(key, wid if w.job_shaped else "")].append(wid)
+            pools[ClusterKey(PoolKey.of(w, o.candidate), wid if w.job_shaped else "")].append(wid)
     size = {k: sum(int(selection.chosen[w].candidate.config.get("replicas", workloads[w].replicas)) for w in m)
             for k, m in pools.items()}
     total = sum(size.values()) or 1
-
-    def relaxed(key: tuple):   # the relaxation's packing LP of this pool, if it has one
-        return patterns.get("|".join(str(x) for x in (*key[:9], key[10], key[9], key[11])))
 
     # Each pool may take up to PACKING_SHARE x its share of the replicas of the budget (most pools end long
     # before their limit: column generation converges, or every pattern is enumerated and CP-SAT proves its
@@ -469,19 +463,19 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
     cache = {} if cache is None else cache
     node_search = budget_s >= NODE_SEARCH_BUDGET_S
 
-    def same(pool: tuple) -> tuple:   # a pool's cache key: its members on their node groups
+    def same(pool: ClusterKey) -> tuple:   # a pool's cache key: its members on their node groups
         return pool, tuple((w, id(selection.chosen[w].candidate)) for w in pools[pool])
 
-    def pack_one(pool: tuple, limit: float, search: bool) -> dict[str, Any]:
-        (key, job), members = pool, pools[pool]
-        lp = relaxed(key)    # its types and patterns, when the relaxation priced this pool
-        types = [] if job else lp.node_types if lp is not None else pool_node_types(catalog, key, book)
+    def pack_one(pool: ClusterKey, limit: float, search: bool) -> dict[str, Any]:
+        key, members = pool.pool, pools[pool]
+        lp = patterns.get(key)    # its types and patterns, when the relaxation priced this pool
+        types = [] if pool.job else lp.node_types if lp is not None else pool_node_types(catalog, key, book)
         return pack_pool(
             catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members], types=types,
-            time_limit_s=max(0.05, limit), keep_vcpu=any(r == key[1] for r, _ in quota_keys), own=bool(job),
-            patterns=lp.named_patterns() if lp is not None else [], node_search=search)
+            time_limit_s=max(0.05, limit), keep_vcpu=any(r == key.region for r, _ in quota_keys),
+            own=bool(pool.job), patterns=lp.named_patterns() if lp is not None else [], node_search=search)
 
-    for pool in sorted(pools, key=lambda k: (-size[k], str(k))):
+    for pool in sorted(pools, key=lambda k: (-size[k], k.order)):
         if same(pool) in cache:       # packed before, in an earlier plan: the same members on the same node groups
             packed[pool] = cache[same(pool)]
             continue
@@ -490,7 +484,7 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
     if not node_search:   # in the time left, small pools short of their bound packed again, searched node by node
         short = [p for p, c in packed.items() if c["status"] == "FEASIBLE" and c["lower_bound_usd"] is not None
                  and sum(n["node_count"] for n in c["nodes"]) <= NODE_MODEL_MAX and ("searched", same(p)) not in cache]
-        for pool in sorted(short, key=lambda p: (packed[p]["lower_bound_usd"] - packed[p]["monthly_usd"], str(p))):
+        for pool in sorted(short, key=lambda p: (packed[p]["lower_bound_usd"] - packed[p]["monthly_usd"], p.order)):
             left = deadline - clock.now()
             if left < 0.3:
                 break
@@ -499,19 +493,18 @@ def _clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selec
             if (again["monthly_usd"] < packed[pool]["monthly_usd"] - 0.005
                     and again["upfront_usd"] <= packed[pool]["upfront_usd"] + 0.005):
                 packed[pool] = cache[same(pool)] = again
-    return [packed[k] for k in sorted(pools, key=str)]
+    return [packed[k] for k in sorted(pools)]
 
 
 def _hosts(workloads: dict[str, Workload], selection: Selection,
-           host_prices: dict[str, HostPrice]) -> list[dict[str, Any]]:
+           host_prices: dict[HostKey, HostPrice]) -> list[dict[str, Any]]:
     """The Dedicated Hosts the model bought, with the instances each family's hosts carry."""
     out = []
     for key, count in sorted(selection.hosts.items()):
-        _, region, family, option, term, payment = key.split(":")
         members = {w: o.candidate for w, o in selection.chosen.items() if o.host_key == key}
         standalone = sum(c.config["hosts"] for c in members.values())
-        out.append({"id": key, "region": region, "family": family, "purchase_option": option,
-                    "term": None if term == "None" else term, "payment": None if payment == "None" else payment,
+        out.append({"id": str(key), "region": key.region, "family": key.family, "purchase_option": key.purchase_option,
+                    "term": key.term, "payment": key.payment,
                     "host_count": count, "monthly_usd_per_host": host_prices[key].monthly_cents / 100,
                     "upfront_usd_per_host": host_prices[key].upfront_cents / 100,
                     "instances": {w: {"instance_type": c.instance_type, "instance_count": workloads[w].replicas,
@@ -543,7 +536,7 @@ def _document(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workl
         o = selection.chosen[wid]
         placements.append({"workload_id": wid, "choice": to_option(o.candidate).model_dump(),
                            "shared_cluster": next((c["id"] for c in clusters if wid in c["members"]), None),
-                           "shared_hosts": o.host_key, "shared_fees": list(o.fees),
+                           "shared_hosts": str(o.host_key) if o.host_key else None, "shared_fees": list(o.fees),
                            "covered_by_owned_reserved": selection.ri_used.get(wid, 0),
                            "covered_by_owned_savings_plan_usd": round(selection.sp_used_cents.get(wid, 0) / 100, 2),
                            **rows[wid]})
@@ -692,7 +685,7 @@ def _owned_commitments(catalog: Catalog, portfolio: Portfolio, workloads: dict[s
 
 
 def _binding_prices(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, choosing,
-                    host_prices: dict[str, HostPrice], deadline: float) -> list[dict[str, Any]]:
+                    host_prices: dict[HostKey, HostPrice], deadline: float) -> list[dict[str, Any]]:
     """The price of each binding constraint: the choice model (its optimum with every constraint: `choosing`'s
     result) re-solved without it, one after the other until `deadline` (exact when every solve finishes in its
     time). Nothing when the choice itself has no plan."""

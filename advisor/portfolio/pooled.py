@@ -18,6 +18,8 @@ from advisor.catalog.store import Catalog
 from advisor.optimize.choose import cents
 from advisor.portfolio import clock
 from advisor.portfolio.clusters import GroupPrices
+from advisor.portfolio.facts import shares_nodes
+from advisor.portfolio.keys import PoolKey
 from advisor.portfolio.packing import PodShape
 from advisor.portfolio.pool_cuts import Pool, Tightened, dominated, separate
 from advisor.portfolio.relaxation import Relaxation
@@ -25,7 +27,6 @@ from advisor.portfolio.search import packed_by_pool, search_models
 from advisor.portfolio.select import Limits, Option, PoolModel, Selection, select
 from models.workload import Workload
 
-CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
 PACKING_ROOM = 0.06     # whole nodes cost about this much more than the packing LP prices a pool at
 SEPARATION_ROUNDS = 1   # cuts at the chosen pools' demand, then choose again (more left the search less time)
 SEARCH_MIN_S = 3.0      # the whole-node search needs this long (its model takes ~1-2 s to presolve)
@@ -36,7 +37,7 @@ WIDE_SEARCH_OPTIONS = 10_000  # a search proven optimal early goes on over every
 
 def pools_and_options(catalog: Catalog, workloads: dict[str, Workload], options: dict[str, list[Option]],
                       priced: dict[tuple, GroupPrices] | None = None
-                      ) -> tuple[dict[str, list[Option]], dict[str, Pool]]:
+                      ) -> tuple[dict[str, list[Option]], dict[PoolKey, Pool]]:
     """The options with every ECS/EKS node-group candidate's nodes taken out, and the node pools that
     price those replicas instead (through cuts: `pool_cuts.py`).
 
@@ -50,33 +51,30 @@ def pools_and_options(catalog: Catalog, workloads: dict[str, Workload], options:
     from advisor.portfolio.clusters import group_prices
 
     priced = {} if priced is None else priced
-    members: dict[str, dict[str, PodShape]] = defaultdict(dict)
-    other: dict[str, dict[str, int]] = defaultdict(dict)
-    described: dict[str, tuple] = {}
+    members: dict[PoolKey, dict[str, PodShape]] = defaultdict(dict)
+    other: dict[PoolKey, dict[str, int]] = defaultdict(dict)
+    described: dict[PoolKey, tuple] = {}
 
-    def pool_of(w: Workload, c: Candidate) -> str:
-        option = (c.purchase_option, c.term, c.offering_class, c.plan_type, c.payment)
-        kind = (c.service, w.region, w.os.value, c.tenancy, w.hours_per_month, w.horizon_months, w.arch.value)
-        key = "|".join(str(x) for x in (*kind[:4], *option, *kind[4:]))
+    def pool_of(w: Workload, c: Candidate) -> PoolKey:
+        key = PoolKey.of(w, c)
         if key not in described:
-            group = kind[:6]
-            if group not in priced:
-                priced[group] = group_prices(catalog, *group)
-            prices = priced[group]
+            if key.group not in priced:
+                priced[key.group] = group_prices(catalog, *key.group)
+            prices = priced[key.group]
             allowed = prices.arch == w.arch.value if w.arch.value != "any" else np.ones(len(prices.names), dtype=bool)
-            described[key] = (kind, c.purchase_option == "spot", prices, option, allowed)
+            described[key] = (key.kind, c.purchase_option == "spot", prices, key.option, allowed)
         return key
 
     out: dict[str, list[Option]] = {}
     # Workloads alike but for their id share their options list: each list is turned into pooled options once.
-    by_list: dict[int, tuple[list[Option], list[tuple[str, int, int]]]] = {}
+    by_list: dict[int, tuple[list[Option], list[tuple[PoolKey, int, int]]]] = {}
     for wid, opts in options.items():
         w = workloads[wid]
         if id(opts) not in by_list:
             relaxed, entries = [], []      # entries: (pool, replicas, the option's other cost) per pooled option
             for o in opts:
                 c = o.candidate
-                if c.service not in CLUSTER_SERVICES or c.tenancy == "host" or w.job_shaped:
+                if not shares_nodes(c) or w.job_shaped:
                     relaxed.append(o)      # job-shaped: nodes only while its jobs run, never pooled
                     continue
                 node_line = cents(c.lines[0].monthly_usd)
@@ -109,7 +107,7 @@ class Pooled:
     notes: list[str] = field(default_factory=list)
 
 
-def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, Pool],
+def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[PoolKey, Pool],
                   options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, host_prices: dict,
                   packed, deadline: float, search_until: float | None = None, pack_s: float = 1.0) -> Pooled:
     """Plan B: CP-SAT on the tightened cut model near the LP's choice (a workload the LP placed whole stays
@@ -207,7 +205,7 @@ def _wide(solution, chosen: Selection, fluid: dict[str, list[Option]]) -> dict[s
 
 
 def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, relaxation: Relaxation,
-                       tightened: Tightened, pools: dict[str, Pool], options: dict[str, list[Option]],
+                       tightened: Tightened, pools: dict[PoolKey, Pool], options: dict[str, list[Option]],
                        fee_cents: dict[str, int], limits: Limits, host_prices: dict, packed, deadline: float,
                        pack_s: float) -> None:
     """From the packed plan B, CP-SAT on the choice model with pools priced at whole nodes too (`search.py`),
@@ -265,7 +263,7 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
     It stops after two rounds without a cheaper plan, or at `deadline` (a round's choice takes at most 3 s, or
     what is left but 1 s for packing)."""
     wide = _wide(solution, chosen, relaxation.options)
-    charge: dict[str, int] = {}          # pool -> whole nodes over the model's price, as last packed
+    charge: dict[PoolKey, int] = {}          # pool -> whole nodes over the model's price, as last packed
     best, best_plan, misses = chosen, plan_b, 0
     for n in range(rounds):
         if deadline - clock.now() < 1.5 or misses >= 2:
@@ -307,9 +305,9 @@ def packed_choice(out: Pooled, label: str, again: Selection, options: dict[str, 
     return plan
 
 
-def _overcharge(chosen: Selection, plan: tuple, tightened: Tightened) -> dict[str, int]:
+def _overcharge(chosen: Selection, plan: tuple, tightened: Tightened) -> dict[PoolKey, int]:
     """Per pool of a packed plan: what its nodes cost (cents) over the cut model's price of its members."""
-    members: dict[str, list[str]] = defaultdict(list)
+    members: dict[PoolKey, list[str]] = defaultdict(list)
     for w, o in chosen.chosen.items():
         if o.pool_key:
             members[o.pool_key].append(w)
@@ -328,10 +326,10 @@ def _most_used(values: dict[int, float]) -> int:
     return max(values, key=lambda i: (values[i], -i))
 
 
-def _chosen_demand(chosen: Selection, pools: dict[str, Pool],
-                   models: dict) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+def _chosen_demand(chosen: Selection, pools: dict[PoolKey, Pool],
+                   models: dict) -> tuple[dict[PoolKey, dict[str, float]], dict[PoolKey, float]]:
     """Replicas per pool and member in a choice, and what the cut model prices each pool at (cents)."""
-    demand: dict[str, dict[str, float]] = defaultdict(dict)
+    demand: dict[PoolKey, dict[str, float]] = defaultdict(dict)
     for w, o in chosen.chosen.items():
         if o.pool_key in pools:
             demand[o.pool_key][w] = pools[o.pool_key].members[w].count

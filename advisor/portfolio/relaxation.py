@@ -22,6 +22,7 @@ from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
 from advisor.portfolio import clock
+from advisor.portfolio.keys import HostKey, PoolKey
 from advisor.portfolio.select import HostPrice, Limits, Option, undominated_all
 
 USD = 100.0   # the LP works in dollars (cents / USD), vCPU and shares: coefficients near 1
@@ -32,7 +33,7 @@ class Solution:
     status: str
     objective_cents: float | None
     x: dict[str, dict[int, float]]      # workload -> option index (in the full list) -> value > 0
-    theta: dict[str, float]              # pool -> its cost in the LP (cents)
+    theta: dict[PoolKey, float]              # pool -> its cost in the LP (cents)
 
 
 class _Row:
@@ -122,13 +123,13 @@ class Relaxation:
     """Build once; `add_cut` and `solve` as often as needed."""
 
     def __init__(self, options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits,
-                 host_prices: dict[str, HostPrice], pool_upfront: dict[str, float]):
+                 host_prices: dict[HostKey, HostPrice], pool_upfront: dict[PoolKey, float]):
         self.solver = _LP()
         s = self.solver
         inf = np.inf
         self.options = options
         self.x: dict[str, list[tuple[int, int]]] = {}
-        self.by_pool: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        self.by_pool: dict[PoolKey, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         fee = {k: s.var(1) for k in sorted(fee_cents)}
         for k, v in fee.items():
             s.set_cost(v, fee_cents[k] / USD)
@@ -169,7 +170,7 @@ class Relaxation:
         ri_rows = {key: s.row(-inf, n) for key, n in sorted(limits.ri_owned.items())}
         sp_row = s.row(-inf, limits.sp_cover_cents / USD) if limits.sp_cover_cents else None
         fee_rows: dict[tuple[str, str], _Row] = {}
-        host_once: dict[tuple[str, str], _Row] = {}
+        host_once: dict[tuple[str, HostKey], _Row] = {}
         kept = undominated_all(options, limits, frozenset())
         self.host_vars = hosts
         for w in sorted(options):
@@ -227,7 +228,7 @@ class Relaxation:
         if row is not None and cents is not None:
             row.upper = cents / USD
 
-    def add_cut(self, pool: str, coef: dict[str, float]) -> None:
+    def add_cut(self, pool: PoolKey, coef: dict[str, float]) -> None:
         """theta[pool] >= sum_w coef[w] x (w's options in the pool); coef in thousandths of a cent a month."""
         row = self.solver.row(0, np.inf)
         self.kept.add(row.index)

@@ -27,6 +27,7 @@ from ortools.sat.python import cp_model
 
 from advisor.candidates.base import Candidate
 from advisor.portfolio import clock
+from advisor.portfolio.keys import HostKey, PoolKey
 from advisor.portfolio.packing import NodeType, PodShape
 from advisor.portfolio.whole_nodes import add_whole_nodes, most_cents
 
@@ -46,9 +47,9 @@ class Option:
     ri_key: tuple[str, str] | None = None   # (instance_type, region) an owned RI can cover
     ri_unit_cents: int = 0          # cost of one instance-month that an owned RI would cover
     sp_cents: int = 0               # on-demand compute spend an owned savings plan can cover
-    host_key: str | None = None     # Dedicated Hosts shared by every option with this key
+    host_key: HostKey | None = None  # Dedicated Hosts shared by every option with this key
     host_milli: int = 0             # thousandths of a host this option's instances fill
-    pool_key: str | None = None     # (bound model only) a node pool that prices this option's replicas
+    pool_key: PoolKey | None = None  # (bound model only) a node pool that prices this option's replicas
     pool_demand: tuple[int, int, int, int] = (0, 0, 0, 0)  # thousandths of vCPU, GiB, pod slots, GPUs
     quota_milli: int | None = None  # vCPU x 1000 drawn on the quota (instances and nodes); None: vcpu_milli
 
@@ -62,7 +63,7 @@ class Selection:
     status: str
     chosen: dict[str, Option] = field(default_factory=dict)
     fees_paid: list[str] = field(default_factory=list)
-    hosts: dict[str, int] = field(default_factory=dict)          # host key -> hosts bought
+    hosts: dict[HostKey, int] = field(default_factory=dict)          # host key -> hosts bought
     ri_used: dict[str, int] = field(default_factory=dict)      # candidate id -> instances covered
     sp_used_cents: dict[str, int] = field(default_factory=dict)
     objective_cents: int | None = None
@@ -149,7 +150,7 @@ def undominated_all(options: dict[str, list[Option]], limits: Limits, drop: froz
 
 def select(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
            time_limit_s: float, hint: dict[str, int] | None = None, drop: frozenset[str] = frozenset(),
-           host_prices: dict[str, HostPrice] | None = None, pools: dict[str, PoolModel] | None = None,
+           host_prices: dict[HostKey, HostPrice] | None = None, pools: dict[PoolKey, PoolModel] | None = None,
            workers: int = 1) -> Selection:
     """Solve the choice; `drop` names constraints to leave out (to price a binding constraint).
 
@@ -170,7 +171,7 @@ def select(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
 
 def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
            time_limit_s: float, hint: dict[str, int] | None, drop: frozenset[str],
-           host_prices: dict[str, HostPrice] | None, pools: dict[str, PoolModel], assumptions: bool,
+           host_prices: dict[HostKey, HostPrice] | None, pools: dict[PoolKey, PoolModel], assumptions: bool,
            workers: int = 1) -> Selection:
     model = cp_model.CpModel()
     names = sorted(options)

@@ -27,11 +27,20 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from advisor.candidates.base import Candidate, Context
+from advisor.candidates.base import Candidate, Context, vcpu_quota
 from advisor.catalog.store import Catalog
 from advisor.optimize.choose import cents
 from advisor.portfolio.allocation import cluster_weights, fee_weights, host_weights, largest_remainder
-from advisor.portfolio.facts import fee_kind, is_standard_family, quota_kind, sp_cover_cents
+from advisor.portfolio.facts import (
+    compute_of,
+    fee_kind,
+    quota_kind,
+    reserved_instances_cover,
+    savings_plan_covers,
+    shares_nodes,
+    sp_cover_cents,
+    standard_quota,
+)
 from advisor.portfolio.packing import gpu_model_matches
 from advisor.recommend import to_option
 from models.portfolio import Portfolio
@@ -39,8 +48,6 @@ from models.workload import Workload
 
 CENT = 0.005           # two money figures agree when they round to the same cent
 PRICE_TOLERANCE = 1e-6  # node prices are unrounded dollars: equal to a millionth of a dollar
-CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
-INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
 IDENTITY = ("service", "instance_type", "count", "purchase_option", "term", "offering_class", "plan_type",
             "payment", "tenancy", "config")
 
@@ -122,9 +129,7 @@ class _Audit:
         self.figures = Figures()
         self.placement: dict[str, dict[str, Any]] = {}
         self.chosen: dict[str, Candidate] = {}
-        specs = catalog.specs.select("instance_type", "vcpu", "family").to_dicts()
-        self.vcpu_of = {r["instance_type"]: r["vcpu"] for r in specs}
-        self.family_of = {r["instance_type"]: r["family"] for r in specs}
+        self.vcpu_of = dict(catalog.specs.select("instance_type", "vcpu").iter_rows())
 
     def run(self) -> tuple[list[str], Figures]:
         self._placements()
@@ -191,7 +196,7 @@ class _Audit:
                 self.problems.append(f"{cid}: its members are on different kinds of node group: {sorted(kinds)}")
                 continue
             service, region, os_, tenancy, option, term, offering, plan_type, payment, horizon, hours = kinds.pop()
-            if service not in CLUSTER_SERVICES or tenancy == "host":
+            if not all(shares_nodes(self.chosen[w]) for w in members):
                 self.problems.append(f"{cid}: {service} with {tenancy} tenancy is not a node group")
                 continue
             if (cluster["service"], cluster["region"], cluster["os"], cluster["tenancy"],
@@ -372,7 +377,7 @@ class _Audit:
                          and bool(c.lines))
             if n:
                 key = (c.instance_type, region)
-                if not (coverable and c.service in INSTANCE_SERVICES and key in holdings) or n > c.count or n < 0:
+                if not (coverable and reserved_instances_cover(c) and key in holdings) or n > c.count or n < 0:
                     self.problems.append(f"{wid}: {n} owned reserved instances cannot cover this placement")
                     continue
                 used[key] += n
@@ -380,7 +385,7 @@ class _Audit:
                 self.figures.covered_cents += n * unit
                 self.figures.covered_by[wid] = self.figures.covered_by.get(wid, 0) + n * unit
             if sp:
-                if not coverable or c.service == "lightsail" or sp > cents(c.lines[0].monthly_usd) or sp < 0:
+                if not coverable or not savings_plan_covers(c) or sp > cents(c.lines[0].monthly_usd) or sp < 0:
                     self.problems.append(f"{wid}: the owned savings plan cannot cover {_usd(sp)} of this placement")
                     continue
                 sp_used += sp
@@ -561,26 +566,21 @@ class _Audit:
         w = self.by_id[wid]
         if clustered:
             return int(c.config.get("replicas", w.replicas)) * w.vcpu
-        if c.service in INSTANCE_SERVICES and c.instance_type and c.tenancy != "host":
-            return self.vcpu_of.get(c.instance_type, 0) * c.count
-        return c.config.get("task_vcpu", 0) * c.count
+        return compute_of(c).vcpu
 
     def _quotas(self, in_cluster: set[str]) -> None:
         """vCPU of standard-family instances and cluster nodes per region, on-demand and Spot, within quotas."""
         c = self.portfolio.constraints
         used: dict[tuple[str, str], float] = defaultdict(float)
 
-        def count(region: str, instance_type: str, option: str, n: float) -> None:
-            if is_standard_family(self.family_of.get(instance_type)):
-                used[(region, quota_kind(option))] += self.vcpu_of[instance_type] * n
-
         for wid, cand in self.chosen.items():
-            if (wid not in in_cluster and cand.service in INSTANCE_SERVICES and cand.instance_type
-                    and cand.tenancy != "host"):
-                count(self.by_id[wid].region, cand.instance_type, cand.purchase_option, cand.count)
+            if wid not in in_cluster and (kind := standard_quota(cand)):
+                used[(self.by_id[wid].region, kind)] += compute_of(cand).vcpu
         for cluster in self.plan["shared"]["clusters"]:
             for g in cluster["nodes"]:
-                count(cluster["region"], g["instance_type"], g["purchase_option"], g["node_count"])
+                if vcpu_quota(g["instance_type"]) == "standard":
+                    used[(cluster["region"], quota_kind(g["purchase_option"]))] += (
+                        self.vcpu_of[g["instance_type"]] * g["node_count"])
         self.figures.quota_vcpu = dict(used)
         for (region, kind), vcpu in sorted(used.items()):
             given = c.vcpu_quotas.get(region)
