@@ -9,6 +9,7 @@ node groups only when they cost less than the workloads' own node groups side by
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +20,11 @@ from advisor.candidates.frontiers import node_types as allocatable_types
 from advisor.candidates.instances import cost_columns
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
-from advisor.portfolio.keys import PoolKey
-from advisor.portfolio.packing import NodeType, PodShape, pack
-from advisor.portfolio.select import Option
+from advisor.portfolio import clock
+from advisor.portfolio.facts import shares_nodes
+from advisor.portfolio.keys import ClusterKey, PoolKey
+from advisor.portfolio.packing import NODE_MODEL_MAX, NodeType, PodShape, pack
+from advisor.portfolio.select import Option, Selection
 from models.workload import Workload
 
 
@@ -36,6 +39,11 @@ def _priced(catalog: Catalog, region: str, os: str, tenancy: str, hours: float, 
 
 
 OPTION_COLUMNS = ("purchase_option", "term", "offering_class", "plan_type", "payment")
+PACKING_SHARE = 8   # a pool's packing time limit: this many times its share of the replicas of the budget
+# Packing searches small pools node by node too (`packing.pack`) when a plan's packing has this long: better
+# packings, but the time it takes starves the other pools when the budget is short (20 s limit); then small
+# pools short of their bound are packed again that way in the time the others leave
+NODE_SEARCH_BUDGET_S = 3.0
 
 
 @dataclass
@@ -154,3 +162,62 @@ def pack_pool(catalog: Catalog, key: PoolKey, members: list[Workload], chosen: l
             "upfront_usd": groups_usd(nodes, "upfront"),
             "node_vcpu": vcpu, "lower_bound_usd": round(result.lower_bound_usd, 2), "gap": round(result.gap, 6),
             "status": result.status, "method": result.method, "bound_defect": result.defect or None}
+
+
+def pack_clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selection, *, budget_s: float,
+              quota_keys: tuple = (), patterns: dict | None = None,
+              book: dict[tuple, GroupPrices] | None = None, cache: dict | None = None) -> list[dict[str, Any]]:
+    """Workloads on the same kind of node group share one cluster's nodes, packed together (`book`: node
+    prices per kind, as `pools_and_options` collected them; `cache`: pools packed for earlier plans)."""
+    patterns = patterns or {}
+    pools: dict[ClusterKey, list[str]] = defaultdict(list)
+    for wid, o in sorted(selection.chosen.items()):
+        if shares_nodes(o.candidate):
+            w = workloads[wid]
+            # A job-shaped node group (nodes only while its jobs run) keeps a cluster of its own.
+            pools[ClusterKey(PoolKey.of(w, o.candidate), wid if w.job_shaped else "")].append(wid)
+    size = {k: sum(int(selection.chosen[w].candidate.config.get("replicas", workloads[w].replicas)) for w in m)
+            for k, m in pools.items()}
+    total = sum(size.values()) or 1
+
+    # Each pool may take up to PACKING_SHARE x its share of the replicas of the budget (most pools end long
+    # before their limit: column generation converges, or every pattern is enumerated and CP-SAT proves its
+    # plan), the largest pools first, none past the budget's end.
+    book = {} if book is None else book
+    deadline = clock.now() + budget_s
+    packed: dict[tuple, dict[str, Any]] = {}
+    cache = {} if cache is None else cache
+    node_search = budget_s >= NODE_SEARCH_BUDGET_S
+
+    def same(pool: ClusterKey) -> tuple:   # a pool's cache key: its members on their node groups
+        return pool, tuple((w, id(selection.chosen[w].candidate)) for w in pools[pool])
+
+    def pack_one(pool: ClusterKey, limit: float, search: bool) -> dict[str, Any]:
+        key, members = pool.pool, pools[pool]
+        lp = patterns.get(key)    # its types and patterns, when the relaxation priced this pool
+        types = [] if pool.job else lp.node_types if lp is not None else pool_node_types(catalog, key, book)
+        return pack_pool(
+            catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members], types=types,
+            time_limit_s=max(0.05, limit), keep_vcpu=any(r == key.region for r, _ in quota_keys),
+            own=bool(pool.job), patterns=lp.named_patterns() if lp is not None else [], node_search=search)
+
+    for pool in sorted(pools, key=lambda k: (-size[k], k.order)):
+        if same(pool) in cache:       # packed before, in an earlier plan: the same members on the same node groups
+            packed[pool] = cache[same(pool)]
+            continue
+        limit = min(budget_s * min(1.0, PACKING_SHARE * size[pool] / total), deadline - clock.now())
+        packed[pool] = cache[same(pool)] = pack_one(pool, limit, node_search)
+    if not node_search:   # in the time left, small pools short of their bound packed again, searched node by node
+        short = [p for p, c in packed.items() if c["status"] == "FEASIBLE" and c["lower_bound_usd"] is not None
+                 and sum(n["node_count"] for n in c["nodes"]) <= NODE_MODEL_MAX and ("searched", same(p)) not in cache]
+        for pool in sorted(short, key=lambda p: (packed[p]["lower_bound_usd"] - packed[p]["monthly_usd"], p.order)):
+            left = deadline - clock.now()
+            if left < 0.3:
+                break
+            cache["searched", same(pool)] = True      # (an earlier plan's pass need not search it again)
+            again = pack_one(pool, min(left, 1.0), True)
+            if (again["monthly_usd"] < packed[pool]["monthly_usd"] - 0.005
+                    and again["upfront_usd"] <= packed[pool]["upfront_usd"] + 0.005):
+                packed[pool] = cache[same(pool)] = again
+    return [packed[k] for k in sorted(pools)]
+

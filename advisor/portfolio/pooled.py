@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -102,8 +103,31 @@ def pools_and_options(catalog: Catalog, workloads: dict[str, Workload], options:
 
 
 @dataclass
+class PackedPlan:
+    """A choice with its clusters packed for real: the plan document, the choice, its clusters, and what it
+    breaks (the auditor's problems: none when it is a plan that may be answered)."""
+
+    document: dict[str, Any]
+    selection: Selection
+    clusters: list[dict[str, Any]]
+    problems: list[str]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        return self.document["totals"]
+
+    @property
+    def monthly_usd(self) -> float:
+        return self.totals["monthly_usd"]
+
+
+@dataclass
 class Pooled:
-    plans: list[tuple[dict, Selection, list[dict], list[str]]] = field(default_factory=list)
+    plans: list[PackedPlan] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -168,9 +192,9 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[PoolK
         if real is None:
             break
         plan_b = packed(real)
-        if not plan_b[3]:
+        if plan_b.valid:
             out.plans.append(plan_b)
-            out.notes.append(f"pooled choice {attempt + 1}: ${plan_b[0]['totals']['monthly_usd']:,.2f} a month "
+            out.notes.append(f"pooled choice {attempt + 1}: ${plan_b.monthly_usd:,.2f} a month "
                              f"(the cut model priced it at ${chosen.objective_cents / 100:,.2f})")
             until = search_until or deadline
             if until - clock.now() - pack_s - SEARCH_RESERVE_S < SEARCH_MIN_S:
@@ -180,8 +204,8 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[PoolK
                 _whole_node_search(out, chosen, plan_b, solution, relaxation, tightened, pools, options, fee_cents,
                                    limits, host_prices, packed, until, pack_s)
             break
-        current = _margin(current, plan_b[0]["totals"], limits)
-        out.notes.append(f"pooled choice {attempt + 1}: over a limit once packed ({'; '.join(plan_b[3])}); "
+        current = _margin(current, plan_b.totals, limits)
+        out.notes.append(f"pooled choice {attempt + 1}: over a limit once packed ({'; '.join(plan_b.problems)}); "
                          "limits lowered by the excess")
         relaxation.set_limit("max_monthly_usd", current.max_monthly_cents)
         relaxation.set_limit("max_upfront_usd", current.max_upfront_cents)
@@ -204,7 +228,7 @@ def _wide(solution, chosen: Selection, fluid: dict[str, list[Option]]) -> dict[s
     return wide
 
 
-def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, relaxation: Relaxation,
+def _whole_node_search(out: Pooled, chosen: Selection, plan_b: PackedPlan, solution, relaxation: Relaxation,
                        tightened: Tightened, pools: dict[PoolKey, Pool], options: dict[str, list[Option]],
                        fee_cents: dict[str, int], limits: Limits, host_prices: dict, packed, deadline: float,
                        pack_s: float) -> None:
@@ -224,12 +248,13 @@ def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
                 and sum(len(opts) for opts in everything.values()) <= WIDE_SEARCH_OPTIONS)
     real_cap = limits.max_upfront_cents
     current = dataclasses.replace(limits, max_upfront_cents=None if real_cap is None else max(
-        int(real_cap * (1 - SEARCH_UPFRONT_ROOM)), cents(plan_b[0]["totals"]["upfront_usd"])))
+        int(real_cap * (1 - SEARCH_UPFRONT_ROOM)), cents(plan_b.totals["upfront_usd"])))
     for attempt in range(4):
         left = deadline - clock.now() - pack_s - SEARCH_RESERVE_S
         if left < SEARCH_MIN_S:
             return
-        models = search_models(tightened.models, pools, tightened.packings, packed_by_pool(chosen.chosen, plan_b[2]))
+        start = packed_by_pool(chosen.chosen, plan_b.clusters)
+        models = search_models(tightened.models, pools, tightened.packings, start)
         hint = {w: wide[w].index(o) for w, o in chosen.chosen.items() if o in wide[w]}
         again = select(wide, fee_cents, current, time_limit_s=left, hint=hint, host_prices=host_prices,
                        pools=models, workers=2)
@@ -237,8 +262,8 @@ def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
                              packed, deadline, priced=True)
         if plan is None:
             return
-        if plan[3]:
-            current = _margin(current, plan[0]["totals"], limits)
+        if not plan.valid:
+            current = _margin(current, plan.totals, limits)
             continue
         out.plans.append(plan)
         if again.status != "OPTIMAL":
@@ -252,7 +277,7 @@ def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
         chosen, plan_b = again, plan
 
 
-def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, relaxation: Relaxation,
+def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: PackedPlan, solution, relaxation: Relaxation,
                        tightened: Tightened, options: dict[str, list[Option]], fee_cents: dict[str, int],
                        current: Limits, limits: Limits, host_prices: dict, packed, deadline: float,
                        rounds: int = 6) -> None:
@@ -277,11 +302,11 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
                        hint=hint, host_prices=host_prices, pools=models)
         plan = packed_choice(out, f"whole-node round {n + 1}", again, options, fee_cents, limits, host_prices,
                              packed, deadline, priced=False)
-        if plan is None or plan[3]:
+        if plan is None or not plan.valid:
             return
         out.plans.append(plan)
         chosen, plan_b = again, plan
-        if plan[0]["totals"]["monthly_usd"] < best_plan[0]["totals"]["monthly_usd"]:
+        if plan.monthly_usd < best_plan.monthly_usd:
             best, best_plan, misses = again, plan, 0
         else:
             misses += 1
@@ -289,7 +314,7 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
 
 def packed_choice(out: Pooled, label: str, again: Selection, options: dict[str, list[Option]],
                   fee_cents: dict[str, int], limits: Limits, host_prices: dict, packed, deadline: float,
-                  priced: bool) -> tuple | None:
+                  priced: bool) -> PackedPlan | None:
     """A search's choice mapped to the real candidates, packed and validated, with a note (and the model's price
     of it, when `priced`); None when the search found no choice."""
     if not again.chosen:
@@ -300,19 +325,19 @@ def packed_choice(out: Pooled, label: str, again: Selection, options: dict[str, 
         return None
     plan = packed(real_choice)
     price = f" (the model priced it at ${again.objective_cents / 100:,.2f})" if priced else ""
-    out.notes.append(f"{label}: ${plan[0]['totals']['monthly_usd']:,.2f} a month{price}"
-                     f"{' (over a limit: ' + '; '.join(plan[3]) + ')' if plan[3] else ''}")
+    out.notes.append(f"{label}: ${plan.monthly_usd:,.2f} a month{price}"
+                     f"{'' if plan.valid else ' (over a limit: ' + '; '.join(plan.problems) + ')'}")
     return plan
 
 
-def _overcharge(chosen: Selection, plan: tuple, tightened: Tightened) -> dict[PoolKey, int]:
+def _overcharge(chosen: Selection, plan: PackedPlan, tightened: Tightened) -> dict[PoolKey, int]:
     """Per pool of a packed plan: what its nodes cost (cents) over the cut model's price of its members."""
     members: dict[PoolKey, list[str]] = defaultdict(list)
     for w, o in chosen.chosen.items():
         if o.pool_key:
             members[o.pool_key].append(w)
     out = {}
-    for c in plan[2]:
+    for c in plan.clusters:
         keys = {chosen.chosen[w].pool_key for w in c["members"] if w in chosen.chosen}
         if len(keys) == 1 and None not in keys:
             k = keys.pop()

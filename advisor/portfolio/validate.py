@@ -77,7 +77,7 @@ def catalog_candidates(portfolio: Portfolio, catalog: Catalog) -> dict[str, list
     """Every workload's candidates, generated from the catalog as the planner does (workloads alike but for
     their id generated once)."""
     from advisor.candidates.registry import generate_all
-    from advisor.portfolio.plan import bounded
+    from advisor.portfolio.options import bounded
 
     ctx = Context(catalog)
     by_shape: dict[str, list[Candidate]] = {}
