@@ -9,7 +9,13 @@ import pytest
 from advisor.candidates.base import Candidate, Compute, Context, Line, RunsOn, vcpu_quota
 from advisor.candidates.registry import generate_all
 from advisor.portfolio import phases
-from advisor.portfolio.facts import MissingFacts, reserved_instances_cover, savings_plan_covers, shares_nodes
+from advisor.portfolio.facts import (
+    MissingFacts,
+    fee_kind,
+    reserved_instances_cover,
+    savings_plan_covers,
+    shares_nodes,
+)
 from advisor.portfolio.keys import ClusterKey, HostKey, PoolKey
 from advisor.portfolio.options import as_option
 from advisor.portfolio.plan import parse
@@ -112,3 +118,19 @@ def test_the_phases_time_is_in_one_table_and_adds_up():
     assert budget.left(phases.ANSWER) >= phases.MIN_PHASE_S
     with pytest.raises(AssertionError):
         budget.share(phases.BOUNDS)   # an end, not a share
+
+
+def test_fees_paid_once_are_marked_by_the_generator_not_recognised_by_their_text(example_candidates):
+    """The EKS control plane and the dedicated per-region fee carry their kind; renaming a line cannot turn it
+    into, or out of, a fee paid once per region."""
+    kinds = {line.shared_fee for cs in example_candidates.values() for c in cs for line in c.lines}
+    assert kinds == {None, "eks", "dedicated"}
+    for cs in example_candidates.values():
+        for c in cs:
+            for line in c.lines:
+                if line.shared_fee == "eks":
+                    assert c.service in ("eks_ec2", "eks_fargate") and line.item.startswith("EKS control plane")
+                if line.shared_fee == "dedicated":
+                    assert c.tenancy == "dedicated"
+    assert fee_kind(Line("EKS control plane, renamed", 73.0)) is None
+    assert fee_kind(Line("control plane", 73.0, shared_fee="eks")) == "eks"

@@ -18,6 +18,7 @@ class Line:
     item: str
     monthly_usd: float
     estimate: bool = False
+    shared_fee: str | None = None   # a fee paid once per region by every placement needing it: "eks", "dedicated"
 
 
 class RunsOn(StrEnum):

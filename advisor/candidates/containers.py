@@ -113,7 +113,8 @@ def _control_plane(catalog: Catalog, w: Workload) -> list[Line]:
     if w.existing_cluster:
         return []
     rate = catalog.facts.value("eks.control_plane_usd_per_hour_standard")
-    return [Line(f"EKS control plane (standard support) ${rate:g}/h x 730 h", rate * HOURS_PER_MONTH)]
+    return [Line(f"EKS control plane (standard support) ${rate:g}/h x 730 h", rate * HOURS_PER_MONTH,
+                 shared_fee="eks")]
 
 
 # ----------------------------------------------------------------------------- Fargate

@@ -8,6 +8,7 @@ Scheduled Instances are always rejected: AWS no longer sells them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import polars as pl
@@ -297,7 +298,8 @@ def _candidate(ctx: Context, w: Workload, row: dict, service: str, hours: float,
         lines.append(Line(f"public IPv4 x{count} x ${rate:g}/h x {held:g} h", row["ipv4_monthly"]))
     if row["tenancy"] == "dedicated":
         fee = costs.dedicated_fee_line(catalog, row["hours"])
-        lines.append(fee if row.get("fee_monthly") is None else Line(fee.item, row["fee_monthly"]))
+        lines.append(fee if row.get("fee_monthly") is None else dataclasses.replace(fee,
+                                                                                 monthly_usd=row["fee_monthly"]))
     if row["purchase_option"] == "reserved" and w.capacity_guarantee:
         cfg["scope"] = "zonal"
     risk = "none"

@@ -111,7 +111,7 @@ def _rows(workloads: dict[str, Workload], selection: Selection, alone: dict[str,
     out = {}
     for w, o in selection.chosen.items():
         lines = o.candidate.lines[1:] if w in shared_first else o.candidate.lines
-        own = sum(cents(x.monthly_usd) for x in lines if not fee_kind(x.item))
+        own = sum(cents(x.monthly_usd) for x in lines if not fee_kind(x))
         covered = (selection.ri_used.get(w, 0) * o.ri_unit_cents if o.ri_key else 0) + selection.sp_used_cents.get(w, 0)
         total = own + nodes[w] + on_hosts[w] + fees[w] - covered
         out[w] = {"monthly_usd": total / 100, "own_monthly_usd": own / 100,
@@ -224,7 +224,7 @@ def explain(answered: Selection, alone: dict[str, Option], fee_cents: dict[str, 
             changed.append({"workload_id": wid, "alone": _label(a), "alone_monthly_usd": a.monthly_usd,
                             "in_portfolio": _label(o.candidate), "monthly_usd": o.candidate.monthly_usd})
     fees_alone = sum(line.monthly_usd for o in alone.values() for line in o.candidate.lines
-                     if fee_kind(line.item))
+                     if fee_kind(line))
     return {
         "changed_against_alone": changed,
         "shared_fees": {"paid_once_monthly_usd": sum(fee_cents[k] for k in answered.fees_paid) / 100,

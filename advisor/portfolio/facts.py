@@ -1,8 +1,8 @@
 """The portfolio's rules about AWS, each in one place (the planner, the choice model and the auditor share them).
 
-- Fees paid once per region, recognised on a candidate's cost lines: the EKS control plane (per cluster;
-  a portfolio runs one per region) and the dedicated-tenancy per-region fee ($2/h while any dedicated
-  instance runs in the region: aws.amazon.com/ec2/pricing/dedicated-instances).
+- Fees paid once per region, marked as such on a candidate's cost lines by its generator (`Line.shared_fee`):
+  the EKS control plane (per cluster; a portfolio runs one per region) and the dedicated-tenancy per-region
+  fee ($2/h while any dedicated instance runs in the region: aws.amazon.com/ec2/pricing/dedicated-instances).
 - The "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances" vCPU quota and its Spot twin
   ("All Standard ... Spot Instance Requests"): docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-quotas.
   Which quota class a placement draws on, and the vCPU it counts, are the candidate's own facts (`Compute`, set
@@ -17,17 +17,15 @@
 
 from __future__ import annotations
 
-from advisor.candidates.base import Candidate, Compute, RunsOn
+from advisor.candidates.base import Candidate, Compute, Line, RunsOn
 from advisor.catalog.store import Catalog
 from advisor.optimize.choose import cents
 from advisor.pricing import HOURS_PER_MONTH
 
-FEE_PREFIXES = {"EKS control plane": "eks", "dedicated per-region fee": "dedicated"}
 
-
-def fee_kind(item: str) -> str | None:
+def fee_kind(line: Line) -> str | None:
     """The kind of fee paid once per region a cost line is ("eks", "dedicated"), or None."""
-    return next((kind for prefix, kind in FEE_PREFIXES.items() if item.startswith(prefix)), None)
+    return line.shared_fee
 
 
 class MissingFacts(ValueError):

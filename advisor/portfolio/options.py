@@ -91,7 +91,7 @@ def as_option(w: Workload, c: Candidate) -> Option:
     """A candidate as the choice model sees it; every service fact read from the candidate (`facts.py`)."""
     fees, shared = [], 0.0
     for line in c.lines:
-        if kind := fee_kind(line.item):
+        if kind := fee_kind(line):
             fees.append(f"{kind}:{w.region}")
             shared += cents(line.monthly_usd)
     vcpu = compute_of(c).vcpu
@@ -137,7 +137,7 @@ def fee_cents(options: dict[str, list[Option]]) -> dict[str, int]:
     for opts in options.values():
         for o in opts:
             for line in o.candidate.lines:
-                if kind := fee_kind(line.item):
+                if kind := fee_kind(line):
                     key = f"{kind}:{o.region}"
                     fees[key] = max(fees.get(key, 0), cents(line.monthly_usd))
     return fees

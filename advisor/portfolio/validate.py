@@ -346,7 +346,7 @@ class _Audit:
         needed: dict[str, int] = {}
         for wid, c in self.chosen.items():
             for line in c.lines:
-                kind = fee_kind(line.item)
+                kind = fee_kind(line)
                 if kind:
                     key = f"{kind}:{self.by_id[wid].region}"
                     needed[key] = max(needed.get(key, 0), cents(line.monthly_usd))
@@ -406,7 +406,7 @@ class _Audit:
         for wid, c in self.chosen.items():
             shared_first = wid in in_cluster or wid in on_host   # its first line is bought as shared capacity
             lines = c.lines[1:] if shared_first else c.lines
-            f.own_cents[wid] = sum(cents(x.monthly_usd) for x in lines if not fee_kind(x.item))
+            f.own_cents[wid] = sum(cents(x.monthly_usd) for x in lines if not fee_kind(x))
             if not shared_first:
                 f.upfront_cents += cents(c.upfront_usd)
         f.monthly_cents = (sum(f.own_cents.values()) + sum(f.cluster_cents.values()) + sum(f.host_cents.values())
@@ -442,7 +442,7 @@ class _Audit:
                 expected[w]["shared_hosts_monthly_usd"] += n
         for key, price in sorted(f.fee_cents.items()):
             needers = sorted(w for w, c in self.chosen.items()
-                             if any(fee_kind(x.item) and f"{fee_kind(x.item)}:{self.by_id[w].region}" == key
+                             if any(fee_kind(x) and f"{fee_kind(x)}:{self.by_id[w].region}" == key
                                     for x in c.lines))
             for w, n in largest_remainder(price, fee_weights(needers)).items():
                 expected[w]["shared_fees_monthly_usd"] += n
