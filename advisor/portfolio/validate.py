@@ -177,93 +177,128 @@ class _Audit:
 
     # ------------------------------------------------------------------------- clusters
     def _clusters(self) -> set[str]:
+        in_cluster: set[str] = set()
+        for cluster in self.plan["shared"]["clusters"]:
+            self._cluster(cluster, in_cluster)
+        return in_cluster
+
+    def _cluster(self, cluster: dict[str, Any], in_cluster: set[str]) -> None:
+        """One cluster: its members placed once, on one kind of node group; every node group priced from the
+        catalog and within its capacity, every replica placed; its money recomputed."""
         from advisor.candidates.frontiers import node_types
         from advisor.portfolio.clusters import group_prices
 
-        in_cluster: set[str] = set()
-        for cluster in self.plan["shared"]["clusters"]:
-            cid, members = cluster["id"], cluster["members"]
-            unknown = [w for w in members if w not in self.chosen]
-            if unknown or not members:
-                self.problems.append(f"{cid}: members {unknown or '(none)'} are not placed workloads")
+        cid, members = cluster["id"], cluster["members"]
+        unknown = [w for w in members if w not in self.chosen]
+        if unknown or not members:
+            self.problems.append(f"{cid}: members {unknown or '(none)'} are not placed workloads")
+            return
+        twice = in_cluster & set(members)
+        if twice:
+            self.problems.append(f"{cid}: {sorted(twice)} are in more than one cluster")
+        in_cluster |= set(members)
+        kind = self._cluster_kind(cluster, members)
+        if kind is None:
+            return
+        service, region, os_, tenancy, option, term, offering, plan_type, payment, horizon, hours = kind
+        prices = group_prices(self.catalog, service, region, os_, tenancy, hours, horizon)
+        alloc = {r["instance_type"]: r for r in node_types(self.catalog, service, region, os_).to_dicts()}
+        variant = (option, term, offering, plan_type, payment)
+        job = self._job_group(cid, members)
+        monthly: list[float] = []   # count x price per group, summed exactly (as `clusters.groups_usd`)
+        upfront: list[float] = []
+        placed: dict[str, int] = defaultdict(int)
+        for group in cluster["nodes"]:
+            price = self._group_price(cid, group, job, prices, alloc, variant)
+            if price is None:
                 continue
-            twice = in_cluster & set(members)
-            if twice:
-                self.problems.append(f"{cid}: {sorted(twice)} are in more than one cluster")
-            in_cluster |= set(members)
-            kinds = {self._kind(w) for w in members}
-            if len(kinds) != 1:
-                self.problems.append(f"{cid}: its members are on different kinds of node group: {sorted(kinds)}")
-                continue
-            service, region, os_, tenancy, option, term, offering, plan_type, payment, horizon, hours = kinds.pop()
-            if not all(shares_nodes(self.chosen[w]) for w in members):
-                self.problems.append(f"{cid}: {service} with {tenancy} tenancy is not a node group")
-                continue
-            if (cluster["service"], cluster["region"], cluster["os"], cluster["tenancy"],
-                    cluster["purchase_option"]) != (service, region, os_, tenancy, option):
-                self.problems.append(f"{cid}: its kind does not match its members' node groups")
-            prices = group_prices(self.catalog, service, region, os_, tenancy, hours, horizon)
-            alloc = {r["instance_type"]: r for r in node_types(self.catalog, service, region, os_).to_dicts()}
-            variant = (option, term, offering, plan_type, payment)
-            job = self._job_group(cid, members)
-            monthly: list[float] = []   # count x price per group, summed exactly (as `clusters.groups_usd`)
-            upfront: list[float] = []
-            placed: dict[str, int] = defaultdict(int)
-            for group in cluster["nodes"]:
-                name, count = group["instance_type"], group["node_count"]
-                if job is not None:   # a job's own node group: nodes only while it runs, at its candidate's price
-                    if name != job.instance_type:
-                        self.problems.append(f"{cid}: a job's node group is {job.instance_type}, not {name}")
-                        continue
-                    price, price_upfront = job.lines[0].monthly_usd / job.count, job.upfront_usd / job.count
-                elif name not in prices.names or variant not in prices.monthly or name not in alloc:
-                    self.problems.append(f"{cid}: {name} is not a node type offered {option} here")
-                    continue
-                else:
-                    i = prices.names.index(name)
-                    price, price_upfront = float(prices.monthly[variant][i]), float(prices.upfront[variant][i])
-                if price != price or name not in alloc:   # NaN: not offered under this purchase option
-                    self.problems.append(f"{cid}: {name} is not offered as {option} {term or ''}")
-                    continue
-                if group["purchase_option"] != option:
-                    self.problems.append(f"{cid}: a {name} group is {group['purchase_option']}, not {option}")
-                if not isinstance(count, int) or count < 1:
-                    self.problems.append(f"{cid}: a {name} group has {count} nodes")
-                    continue
-                for figure, value in (("monthly", price), ("upfront", price_upfront)):
-                    if abs(group[f"{figure}_usd_per_node"] - value) > PRICE_TOLERANCE * max(1.0, value):
-                        self.problems.append(f"{cid}: a {name} node costs ${value:,.6f} {figure} in the catalog, "
-                                             f"not ${group[f'{figure}_usd_per_node']:,.6f}")
-                monthly.append(count * price)
-                upfront.append(count * price_upfront)
-                self._capacity(cid, group, alloc[name])
-                for w, n in group["replicas_per_node"].items():
-                    placed[w] += n * count
-            for w in members:
-                wanted = int(self.chosen[w].config.get("replicas", self.by_id[w].replicas))
-                if placed.get(w, 0) < wanted:
-                    self.problems.append(f"{cid}: {w} has {placed.get(w, 0)} of {wanted} replicas placed")
-            strangers = sorted(set(placed) - set(members))
-            if strangers:
-                self.problems.append(f"{cid}: its nodes carry replicas of non-members {strangers}")
-            # A member's own node group is priced as its cost line, rounded to the cent from the same rate: the
-            # rate x count may round a cent the other way, so each group may differ by a cent (no more)
-            slack = len(cluster["nodes"])
-            figures = {}
-            for name, parts in (("monthly_usd", monthly), ("upfront_usd", upfront)):
-                value = cents(math.fsum(parts))
-                reported = cluster[name]
-                if not isinstance(reported, int | float) or abs(cents(reported) - value) > slack:
-                    self.problems.append(f"{cid}: its nodes cost {_usd(value)} {name[:-4]} in the catalog, "
-                                         f"not ${reported:,.2f}")
-                    figures[name] = value
-                else:
-                    figures[name] = cents(reported)
-            self.figures.cluster_cents[cid] = figures["monthly_usd"]
-            self.figures.upfront_cents += figures["upfront_usd"]
-            standalone = sum(cents(self.chosen[w].lines[0].monthly_usd) for w in members)
-            self.figures.packing_savings_cents += standalone - figures["monthly_usd"]
-        return in_cluster
+            count = group["node_count"]
+            monthly.append(count * price[0])
+            upfront.append(count * price[1])
+            self._capacity(cid, group, alloc[group["instance_type"]])
+            for w, n in group["replicas_per_node"].items():
+                placed[w] += n * count
+        self._placed(cid, members, placed)
+        self._cluster_money(cluster, members, monthly, upfront)
+
+    def _cluster_kind(self, cluster: dict[str, Any], members: list[str]) -> tuple | None:
+        """The one kind of node group the members chose (None, with the problem, when it is not one)."""
+        cid = cluster["id"]
+        kinds = {self._kind(w) for w in members}
+        if len(kinds) != 1:
+            self.problems.append(f"{cid}: its members are on different kinds of node group: {sorted(kinds)}")
+            return None
+        kind = kinds.pop()
+        service, region, os_, tenancy, option = kind[:5]
+        if not all(shares_nodes(self.chosen[w]) for w in members):
+            self.problems.append(f"{cid}: {service} with {tenancy} tenancy is not a node group")
+            return None
+        if (cluster["service"], cluster["region"], cluster["os"], cluster["tenancy"],
+                cluster["purchase_option"]) != (service, region, os_, tenancy, option):
+            self.problems.append(f"{cid}: its kind does not match its members' node groups")
+        return kind
+
+    def _group_price(self, cid: str, group: dict[str, Any], job: Candidate | None, prices, alloc: dict,
+                     variant: tuple) -> tuple[float, float] | None:
+        """A node group's price per node (monthly, upfront) from the catalog, checked against the plan's
+        (None, with the problem, when the catalog does not offer it so)."""
+        name, count, option, term = group["instance_type"], group["node_count"], variant[0], variant[1]
+        if job is not None:   # a job's own node group: nodes only while it runs, at its candidate's price
+            if name != job.instance_type:
+                self.problems.append(f"{cid}: a job's node group is {job.instance_type}, not {name}")
+                return None
+            price, price_upfront = job.lines[0].monthly_usd / job.count, job.upfront_usd / job.count
+        elif name not in prices.names or variant not in prices.monthly or name not in alloc:
+            self.problems.append(f"{cid}: {name} is not a node type offered {option} here")
+            return None
+        else:
+            i = prices.names.index(name)
+            price, price_upfront = float(prices.monthly[variant][i]), float(prices.upfront[variant][i])
+        if price != price or name not in alloc:   # NaN: not offered under this purchase option
+            self.problems.append(f"{cid}: {name} is not offered as {option} {term or ''}")
+            return None
+        if group["purchase_option"] != option:
+            self.problems.append(f"{cid}: a {name} group is {group['purchase_option']}, not {option}")
+        if not isinstance(count, int) or count < 1:
+            self.problems.append(f"{cid}: a {name} group has {count} nodes")
+            return None
+        for figure, value in (("monthly", price), ("upfront", price_upfront)):
+            if abs(group[f"{figure}_usd_per_node"] - value) > PRICE_TOLERANCE * max(1.0, value):
+                self.problems.append(f"{cid}: a {name} node costs ${value:,.6f} {figure} in the catalog, "
+                                     f"not ${group[f'{figure}_usd_per_node']:,.6f}")
+        return price, price_upfront
+
+    def _placed(self, cid: str, members: list[str], placed: dict[str, int]) -> None:
+        """Every member's replicas placed, and nobody else's."""
+        for w in members:
+            wanted = int(self.chosen[w].config.get("replicas", self.by_id[w].replicas))
+            if placed.get(w, 0) < wanted:
+                self.problems.append(f"{cid}: {w} has {placed.get(w, 0)} of {wanted} replicas placed")
+        strangers = sorted(set(placed) - set(members))
+        if strangers:
+            self.problems.append(f"{cid}: its nodes carry replicas of non-members {strangers}")
+
+    def _cluster_money(self, cluster: dict[str, Any], members: list[str], monthly: list[float],
+                       upfront: list[float]) -> None:
+        """The cluster's monthly and upfront from the catalog's prices, and its packing saving."""
+        cid = cluster["id"]
+        # A member's own node group is priced as its cost line, rounded to the cent from the same rate: the
+        # rate x count may round a cent the other way, so each group may differ by a cent (no more)
+        slack = len(cluster["nodes"])
+        figures = {}
+        for name, parts in (("monthly_usd", monthly), ("upfront_usd", upfront)):
+            value = cents(math.fsum(parts))
+            reported = cluster[name]
+            if not isinstance(reported, int | float) or abs(cents(reported) - value) > slack:
+                self.problems.append(f"{cid}: its nodes cost {_usd(value)} {name[:-4]} in the catalog, "
+                                     f"not ${reported:,.2f}")
+                figures[name] = value
+            else:
+                figures[name] = cents(reported)
+        self.figures.cluster_cents[cid] = figures["monthly_usd"]
+        self.figures.upfront_cents += figures["upfront_usd"]
+        standalone = sum(cents(self.chosen[w].lines[0].monthly_usd) for w in members)
+        self.figures.packing_savings_cents += standalone - figures["monthly_usd"]
 
     def _job_group(self, cid: str, members: list[str]) -> Candidate | None:
         """A job-shaped member's own candidate: its node group runs only while its jobs do, so it keeps a
@@ -477,6 +512,11 @@ class _Audit:
     def _commitments(self, in_shared: set[str]) -> None:
         """The commitments to buy must be exactly what the plan runs under one (its packed nodes, its reserved
         hosts, its committed placements outside both), the owned ones used as the placements say."""
+        self._to_buy(self._runs_under(in_shared))
+        self._owned_used()
+
+    def _runs_under(self, in_shared: set[str]) -> dict[tuple, list[int]]:
+        """What the plan runs under a commitment, per commitment: [instances, hosts, monthly, upfront cents]."""
         want: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])   # instances, hosts, monthly, upfront c.
 
         def kind(option: str) -> str:
@@ -505,6 +545,10 @@ class _Audit:
                 item[0] += c.count if c.instance_type else 0
                 item[2] += cents(c.lines[0].monthly_usd)
                 item[3] += cents(c.upfront_usd)
+        return want
+
+    def _to_buy(self, want: dict[tuple, list[int]]) -> None:
+        """The commitments listed to buy against what the plan runs under one: the same, in the same numbers."""
         listed: dict[tuple, dict[str, Any]] = {}
         for b in self.plan["shared"]["commitments"]["to_buy"]:
             key = (b["kind"], b["covers"], b["region"], b["tenancy"], b["term"], b["offering_class"], b["plan_type"],
@@ -524,6 +568,9 @@ class _Audit:
             for name, value in (("monthly_usd", monthly), ("upfront_usd", upfront)):
                 if abs(cents(b[name]) - value) > len(self.chosen):   # each part rounded on its own
                     self.problems.append(f"the commitment {key}: {name} ${b[name]:,.2f}, its parts {_usd(value)}")
+
+    def _owned_used(self) -> None:
+        """Owned reserved instances listed as owned, used as the placements say, and why not all, if not."""
         holdings: dict[tuple[str, str], int] = defaultdict(int)
         for h in self.portfolio.constraints.existing_commitments.reserved:
             holdings[(h.instance_type, h.region)] += h.count
