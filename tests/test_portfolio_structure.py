@@ -16,7 +16,7 @@ from advisor.portfolio.facts import (
     savings_plan_covers,
     shares_nodes,
 )
-from advisor.portfolio.keys import ClusterKey, HostKey, PoolKey
+from advisor.portfolio.keys import ClusterKey, CommitmentKey, HostKey, PoolKey
 from advisor.portfolio.options import as_option
 from advisor.portfolio.plan import parse
 from models.workload import Workload
@@ -101,6 +101,11 @@ def test_keys_print_and_sort_as_the_plan_ids_always_did():
                        "any"), "etl"))}
     assert a.order == legacy[a] and b.order == legacy[b]
     assert sorted([a, b]) == sorted([a, b], key=lambda k: legacy[k]) == [b, a]
+    # commitments to buy: listed in the order of the text of their fields, None and all
+    rows = [("savings_plan", "m6g.large", "us-east-1", "shared", "1yr", None, "compute", "all_upfront"),
+            ("reserved_instances", "m6g.large", "us-east-1", "shared", "3yr", "standard", None, "no_upfront"),
+            ("host_reservation", "c5", "us-east-1", "host", "1yr", None, None, "partial_upfront")]
+    assert [dataclasses.astuple(k) for k in sorted(CommitmentKey(*r) for r in rows)] == sorted(rows, key=str)
 
 
 def test_the_phases_time_is_in_one_table_and_adds_up():

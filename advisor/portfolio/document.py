@@ -5,6 +5,7 @@ the answered plan, the explanation and the proof (status, bound and gap as compu
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections import defaultdict
@@ -15,7 +16,7 @@ from advisor.catalog.store import Catalog
 from advisor.optimize.choose import cents
 from advisor.portfolio.allocation import cluster_weights, fee_weights, host_weights, largest_remainder
 from advisor.portfolio.facts import fee_kind, sp_cover_cents
-from advisor.portfolio.keys import HostKey
+from advisor.portfolio.keys import CommitmentKey, HostKey
 from advisor.portfolio.select import HostPrice, Option, Selection
 from advisor.recommend import to_option
 from models.portfolio import Portfolio
@@ -129,9 +130,9 @@ def commitments_to_buy(workloads: dict[str, Workload], selection: Selection, clu
     """The commitments the plan buys: exactly what it runs under one: each cluster's packed nodes (not its
     members' own node groups), each group of reserved Dedicated Hosts (the hosts bought, not one group per
     workload) and the placements outside both."""
-    bought: dict[tuple, dict[str, Any]] = {}
+    bought: dict[CommitmentKey, dict[str, Any]] = {}
 
-    def add(key: tuple, workload: list[str], instances: int | None, hosts_: int | None, monthly: float,
+    def add(key: CommitmentKey, workload: list[str], instances: int | None, hosts_: int | None, monthly: float,
             upfront: float) -> None:
         item = bought.setdefault(key, {"instance_count": None, "host_count": None, "monthly": [], "upfront": [],
                                        "used_by": set()})
@@ -148,13 +149,14 @@ def commitments_to_buy(workloads: dict[str, Workload], selection: Selection, clu
         if c["purchase_option"] in COMMITTED:
             kind = "reserved_instances" if c["purchase_option"] == "reserved" else "savings_plan"
             for g in c["nodes"]:
-                add((kind, g["instance_type"], c["region"], c["tenancy"], c["term"], c["offering_class"],
-                     c["plan_type"], c["payment"]), sorted(g["replicas_per_node"]), g["node_count"], None,
+                add(CommitmentKey(kind, g["instance_type"], c["region"], c["tenancy"], c["term"], c["offering_class"],
+                                  c["plan_type"], c["payment"]), sorted(g["replicas_per_node"]), g["node_count"], None,
                     g["node_count"] * g["monthly_usd_per_node"], g["node_count"] * g["upfront_usd_per_node"])
     for h in hosts:
         in_shared.update(h["instances"])
         if h["purchase_option"] == "reserved":
-            add(("host_reservation", h["family"], h["region"], "host", h["term"], None, None, h["payment"]),
+            add(CommitmentKey("host_reservation", h["family"], h["region"], "host", h["term"], None, None,
+                              h["payment"]),
                 sorted(h["instances"]), None, h["host_count"], h["host_count"] * h["monthly_usd_per_host"],
                 h["host_count"] * h["upfront_usd_per_host"])
     for w, o in sorted(selection.chosen.items()):
@@ -162,13 +164,12 @@ def commitments_to_buy(workloads: dict[str, Workload], selection: Selection, clu
         if w in in_shared or c.purchase_option not in COMMITTED:
             continue
         kind = "reserved_instances" if c.purchase_option == "reserved" else "savings_plan"
-        add((kind, c.instance_type or c.service, workloads[w].region, c.tenancy, c.term, c.offering_class,
-             c.plan_type, c.payment), [w], c.count if c.instance_type else None, None, c.lines[0].monthly_usd,
-            c.upfront_usd)
-    return [{"kind": k[0], "covers": k[1], "region": k[2], "tenancy": k[3], "term": k[4], "offering_class": k[5],
-             "plan_type": k[6], "payment": k[7], "instance_count": v["instance_count"], "host_count": v["host_count"],
+        add(CommitmentKey(kind, c.instance_type or c.service, workloads[w].region, c.tenancy, c.term,
+                          c.offering_class, c.plan_type, c.payment),
+            [w], c.count if c.instance_type else None, None, c.lines[0].monthly_usd, c.upfront_usd)
+    return [{**dataclasses.asdict(k), "instance_count": v["instance_count"], "host_count": v["host_count"],
              "monthly_usd": round(math.fsum(v["monthly"]), 2), "upfront_usd": round(math.fsum(v["upfront"]), 2),
-             "used_by": sorted(v["used_by"])} for k, v in sorted(bought.items(), key=str)]
+             "used_by": sorted(v["used_by"])} for k, v in sorted(bought.items())]
 
 
 def _owned_commitments(catalog: Catalog, portfolio: Portfolio, workloads: dict[str, Workload], selection: Selection,

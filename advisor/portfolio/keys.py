@@ -117,3 +117,28 @@ class HostKey:
         if not isinstance(other, HostKey):
             return NotImplemented
         return self.text < other.text
+
+
+@total_ordering
+@dataclass(frozen=True)
+class CommitmentKey:
+    """One commitment to buy: what it covers, where and how it is paid (the plan's `to_buy` rows, in this order
+    of fields); listed in the order of the text of these fields (as the rows have always been)."""
+
+    kind: str                    # reserved_instances, savings_plan, host_reservation
+    covers: str                  # instance type, host family or service
+    region: str
+    tenancy: str
+    term: str | None
+    offering_class: str | None
+    plan_type: str | None
+    payment: str | None
+
+    @cached_property
+    def order(self) -> str:
+        return str(astuple(self))
+
+    def __lt__(self, other: Any) -> bool:
+        if not isinstance(other, CommitmentKey):
+            return NotImplemented
+        return self.order < other.order
