@@ -18,7 +18,6 @@ constraint; `validate.py` re-checks it independently.
 from __future__ import annotations
 
 import copy
-import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -58,7 +57,6 @@ from advisor.workload_io import describe, field_errors
 from models.portfolio import PlanDocument, Portfolio
 
 WHOLE_NODE_BOUND_PAIRS = 6000   # CP-SAT's bound prices pools at whole nodes up to this many shapes x node types
-log = logging.getLogger("advisor.portfolio")
 
 
 class PlanInfeasible(InputError):
