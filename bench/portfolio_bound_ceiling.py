@@ -28,6 +28,7 @@ from scipy.sparse import coo_matrix
 
 from advisor.candidates.base import Context
 from advisor.catalog.store import load_catalog
+from advisor.portfolio import options as inputs
 from advisor.portfolio import plan as planning
 from advisor.portfolio.lagrangian import UNITS, Decomposition, component_model, decompose
 from advisor.portfolio.pool_cuts import Pool, tighten
@@ -46,11 +47,11 @@ def converged_relaxation() -> tuple[Relaxation, dict[str, Pool]]:
     catalog = load_catalog()
     portfolio = planning.parse({"workloads": portfolio_synthetic.workloads(1000),
                                 "constraints": portfolio_synthetic.RECORDED})
-    workloads = {w.id: planning.bounded(w, portfolio) for w in portfolio.workloads}
-    options, _ = planning._options(Context(catalog), workloads)
-    fees, hosts = planning._fee_cents(options), planning._host_prices(options)
+    workloads = {w.id: inputs.bounded(w, portfolio) for w in portfolio.workloads}
+    options, _ = inputs.options_for(Context(catalog), workloads)
+    fees, hosts = inputs.fee_cents(options), inputs.host_prices(options)
     fluid, pools = pools_and_options(catalog, workloads, options, {})
-    relaxation = Relaxation(fluid, fees, planning._limits(catalog, portfolio, options), hosts,
+    relaxation = Relaxation(fluid, fees, inputs.limits_of(catalog, portfolio, options), hosts,
                             {k: p.upfront_ratio for k, p in pools.items()})
     tightened = tighten(relaxation, pools, deadline=time.perf_counter() + 300)
     print(f"LP bound ${tightened.bound_cents / 100:,.2f} ({'converged' if tightened.converged else 'NOT converged'}, "

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from advisor.candidates.base import Context
 from advisor.portfolio.clusters import GroupPrices
 from advisor.portfolio.lagrangian import decompose
+from advisor.portfolio.options import bounded, fee_cents, options_for
 from advisor.portfolio.packing import NodeType, PodShape, PoolPacking, pack, shape_class
-from advisor.portfolio.plan import _fee_cents, _options, bounded, parse, plan
+from advisor.portfolio.plan import parse, plan
 from advisor.portfolio.pool_cuts import Pool, aggregate_cut, alone_cuts, dominated, resource_cuts, sibling_cut, tighten
 from advisor.portfolio.pooled import pools_and_options
 from advisor.portfolio.relaxation import Relaxation
@@ -130,8 +131,8 @@ def brute_force_with_pooling(d, catalog) -> float:
     """Every choice of one pool (or a non-pooled option) per workload, each pool packed exactly: the optimum."""
     portfolio = parse(d)
     workloads = {w.id: bounded(w, portfolio) for w in portfolio.workloads}
-    options, _ = _options(Context(catalog), workloads)
-    fees = _fee_cents(options)
+    options, _ = options_for(Context(catalog), workloads)
+    fees = fee_cents(options)
     fluid, pools = pools_and_options(catalog, workloads, options)
     choices = {}
     for w, opts in fluid.items():     # per pool, the least other cost; non-pooled options as they are
@@ -171,9 +172,9 @@ def test_the_bound_is_below_the_exact_optimum_with_pooling(catalog):
 def tightened_relaxation(d, catalog):
     portfolio = parse(d)
     workloads = {w.id: bounded(w, portfolio) for w in portfolio.workloads}
-    options, _ = _options(Context(catalog), workloads)
+    options, _ = options_for(Context(catalog), workloads)
     fluid, pools = pools_and_options(catalog, workloads, options)
-    relaxation = Relaxation(fluid, _fee_cents(options), Limits(), {}, {k: p.upfront_ratio for k, p in pools.items()})
+    relaxation = Relaxation(fluid, fee_cents(options), Limits(), {}, {k: p.upfront_ratio for k, p in pools.items()})
     tightened = tighten(relaxation, pools, deadline=time.perf_counter() + 20)
     return relaxation, pools, tightened
 

@@ -9,9 +9,10 @@ import pytest
 from polars import col as pl_col
 
 from advisor.candidates.base import Context
-from advisor.portfolio import clock
+from advisor.portfolio import clock, document
 from advisor.portfolio import plan as planning
-from advisor.portfolio.plan import PlanInfeasible, _fee_cents, _host_prices, _limits, _options, parse, plan
+from advisor.portfolio.options import fee_cents, host_prices, limits_of, options_for
+from advisor.portfolio.plan import PlanInfeasible, parse, plan
 from advisor.portfolio.validate import validate
 from models.portfolio import Portfolio
 
@@ -122,8 +123,8 @@ def brute_force(portfolio: Portfolio, catalog):
     """Every combination of candidates, costed with fees and hosts paid once, constraints checked."""
     ctx = Context(catalog)
     workloads = {w.id: w for w in portfolio.workloads}
-    options, _ = _options(ctx, workloads)
-    fees, hosts, limits = _fee_cents(options), _host_prices(options), _limits(catalog, portfolio, options)
+    options, _ = options_for(ctx, workloads)
+    fees, hosts, limits = fee_cents(options), host_prices(options), limits_of(catalog, portfolio, options)
     best = None
     names = sorted(options)
     for combo in itertools.product(*(options[w] for w in names)):
@@ -208,17 +209,17 @@ def test_a_bound_above_the_plan_is_reported_as_a_defect_not_hidden_as_gap_0(capl
     """`_prove` reports the bound as computed: one a cent under the plan proves it; one $50 above it is a defect,
     logged and listed, status FEASIBLE, the gap negative."""
     doc = {"totals": {"monthly_usd": 1000.0}, "solver": {}, "shared": {"clusters": []}}
-    planning._prove(doc, 99_999)
+    document.prove(doc, 99_999)
     assert doc["solver"]["status"] == "OPTIMAL" and doc["solver"]["bound_monthly_usd"] == 999.99
     assert doc["solver"]["defects"] == []
-    planning._prove(doc, 105_000)
+    document.prove(doc, 105_000)
     s = doc["solver"]
     assert s["bound_monthly_usd"] == 1050.0 and s["gap"] == pytest.approx(-0.05)
     assert s["status"] == "FEASIBLE" and len(s["defects"]) == 1 and "$1,050.00" in s["defects"][0]
     assert any("bound defect" in r.getMessage() for r in caplog.records)
     clustered = {"totals": {"monthly_usd": 1000.0}, "solver": {},
                  "shared": {"clusters": [{"id": "pool-a", "bound_defect": "bound defect: $9 above $8"}]}}
-    planning._prove(clustered, 100_000)
+    document.prove(clustered, 100_000)
     assert clustered["solver"]["status"] == "FEASIBLE" and clustered["solver"]["defects"] == [
         "pool-a: bound defect: $9 above $8"]
 

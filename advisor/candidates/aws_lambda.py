@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from advisor.candidates import costs
 from advisor.candidates.applicability import gate
-from advisor.candidates.base import Candidate, Context, Generated, Line
+from advisor.candidates.base import Candidate, Compute, Context, Generated, Line, RunsOn
 from advisor.candidates.regional import regional
 from advisor.candidates.service_plans import compute_plan_rates
 from advisor.errors import FactMissing
@@ -231,7 +231,7 @@ def candidate(w: Workload, ctx: Context, size: Sizing, arch: str) -> Candidate:
     mb_per_vcpu = float(facts.value("lambda.mb_per_vcpu"))
     return Candidate(service=NAME, purchase_option="on_demand", lines=tuple(lines), instance_type=None, count=1,
                      interruption_risk="none", ops_effort="low", config=config, estimates=estimates,
-                     unit_size=size.memory_mb / mb_per_vcpu)
+                     unit_size=size.memory_mb / mb_per_vcpu, compute=Compute(RunsOn.FUNCTIONS, 0.0))
 
 
 def plan_candidates(w: Workload, ctx: Context, on_demand: Candidate, arch: str) -> list[Candidate]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
@@ -17,6 +18,42 @@ class Line:
     item: str
     monthly_usd: float
     estimate: bool = False
+    shared_fee: str | None = None   # a fee paid once per region by every placement needing it: "eks", "dedicated"
+
+
+class RunsOn(StrEnum):
+    """What a placement's compute is, as an account's vCPU quotas, Spot and owned commitments see it."""
+
+    INSTANCES = "instances"            # EC2 instances of its own (EC2, Elastic Beanstalk, Batch EC2 environments)
+    NODE_GROUP = "node_group"          # EC2 nodes of an ECS/EKS node group: other workloads' pods may share them
+    DEDICATED_HOSTS = "dedicated_hosts"  # whole Dedicated Hosts: bought and counted by the host, not by vCPU
+    FARGATE_TASKS = "fargate_tasks"    # Fargate tasks (ECS, EKS, Batch FARGATE environments)
+    FUNCTIONS = "functions"            # Lambda: no vCPU provisioned
+    BUNDLES = "bundles"                # Lightsail: outside EC2's purchase options, quotas and commitments
+
+
+STANDARD_FAMILIES = frozenset("acdhimrtz")
+
+
+def vcpu_quota(instance_type: str | None) -> str | None:
+    """The EC2 vCPU quota class an instance type draws on: "standard" for the "Running On-Demand Standard (A, C, D,
+    H, I, M, R, T, Z) instances" quota and its Spot twin (docs.aws.amazon.com/ec2/latest/instancetypes/
+    ec2-instance-quotas), by the family's first letter; None for the families with quotas of their own (the
+    portfolio tracks only the standard class). A type's family is its name before the dot."""
+    family = (instance_type or "").split(".")[0]
+    return "standard" if family and family[0].lower() in STANDARD_FAMILIES else None
+
+
+@dataclass(frozen=True)
+class Compute:
+    """The service facts a portfolio counts, set by the generator that knows the service (never inferred from
+    its name): what the placement runs on, the vCPU it provisions (what vCPU quotas and the Spot share count:
+    instances x vCPU per type, or tasks x vCPU per task; 0 for hosts, functions and bundles, which are counted
+    otherwise) and the vCPU quota class its instances draw on (`vcpu_quota`)."""
+
+    runs_on: RunsOn
+    vcpu: float
+    quota: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +77,7 @@ class Candidate:
     estimates: tuple[str, ...] = ()
     unit_size: float = 0.0  # vCPUs of one unit (instance, task, bundle): smaller wins a tie
     shape_fit: int = 0      # 0 when the service's shape fits the workload's (Batch for jobs): wins a tie
+    compute: Compute | None = field(default=None, compare=False)   # set by every generator (portfolio facts)
 
     @cached_property
     def monthly_usd(self) -> float:

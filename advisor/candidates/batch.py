@@ -48,7 +48,9 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
     # EC2 environments: on-demand or Spot, and the commitments that cover any EC2 usage (Compute and
     # EC2 Instance Savings Plans, regional Reserved Instances), paid every hour of their term.
     options = OptionRules(spot=spot_ok, no_capacity_reservation=True)
-    nodes = node_generate(SERVICE, w, ctx, exhaustive=exhaustive, options=options, ops_effort="low")
+    # Batch runs its compute environment's instances itself: no other workload's pods share them
+    nodes = node_generate(SERVICE, w, ctx, exhaustive=exhaustive, options=options, ops_effort="low",
+                          shared_nodes=False)
     g.rejections.extend(nodes.rejections)
     g.candidates.extend(_environment(c, EC2_ENVIRONMENT) for c in nodes.candidates)
     g.extend(_fargate(w, ctx, plan, spot_ok))

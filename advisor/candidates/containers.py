@@ -18,7 +18,7 @@ import polars as pl
 
 from advisor.candidates import costs, jobs
 from advisor.candidates.applicability import gate
-from advisor.candidates.base import Candidate, Context, Generated, Line
+from advisor.candidates.base import Candidate, Compute, Context, Generated, Line, RunsOn
 from advisor.candidates.ec2 import _reject_options, allowed_options, to_candidates
 from advisor.candidates.frontiers import NodeSpec, OptionRules, node_frontiers
 from advisor.candidates.instances import (
@@ -40,8 +40,10 @@ SYSTEM_PODS = 2  # aws-node and kube-proxy run on every EKS node (host network)
 
 # ----------------------------------------------------------------------------- EC2 nodes
 def node_generate(service: Service, w: Workload, ctx: Context, *, exhaustive: bool = False,
-                  options: OptionRules | None = None, ops_effort: str | None = None) -> Generated:
-    """Replicas packed onto each fitting node type, x purchase options (`options`, default: what `w` allows)."""
+                  options: OptionRules | None = None, ops_effort: str | None = None,
+                  shared_nodes: bool = True) -> Generated:
+    """Replicas packed onto each fitting node type, x purchase options (`options`, default: what `w` allows);
+    `shared_nodes`: other workloads' pods may share the nodes (an ECS/EKS node group)."""
     g = Generated()
     name = service.value
     if (rejection := gate(service, w)) is not None:
@@ -66,7 +68,7 @@ def node_generate(service: Service, w: Workload, ctx: Context, *, exhaustive: bo
         extra = [*extra, *costs.load_balancer_lines(ctx.catalog, w)]
         config["load_balancer"] = "alb"
     g.candidates.extend(to_candidates(ctx, w, rows, name, 0.0, ops_effort=ops_effort or OPS[service],
-                                      extra_lines=extra, config=config))
+                                      extra_lines=extra, config=config, shared_nodes=shared_nodes))
     return g
 
 
@@ -111,7 +113,8 @@ def _control_plane(catalog: Catalog, w: Workload) -> list[Line]:
     if w.existing_cluster:
         return []
     rate = catalog.facts.value("eks.control_plane_usd_per_hour_standard")
-    return [Line(f"EKS control plane (standard support) ${rate:g}/h x 730 h", rate * HOURS_PER_MONTH)]
+    return [Line(f"EKS control plane (standard support) ${rate:g}/h x 730 h", rate * HOURS_PER_MONTH,
+                 shared_fee="eks")]
 
 
 # ----------------------------------------------------------------------------- Fargate
@@ -262,7 +265,8 @@ def _fargate_candidate(service: Service, option: str, tasks: int, lines: list[Li
     return Candidate(service=service.value, purchase_option=option, lines=tuple(lines), count=tasks,
                      upfront_usd=upfront_usd,
                      ops_effort=OPS[service], interruption_risk=risk, config=dict(cfg),
-                     estimates=tuple(sorted(set(estimates or []))), unit_size=float(cfg["task_vcpu"]), **terms)
+                     estimates=tuple(sorted(set(estimates or []))), unit_size=float(cfg["task_vcpu"]),
+                     compute=Compute(RunsOn.FARGATE_TASKS, float(cfg["task_vcpu"]) * tasks), **terms)
 
 
 def generate_ecs_ec2(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generated:

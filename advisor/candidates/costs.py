@@ -42,7 +42,7 @@ def ipv4_line(catalog: Catalog, addresses: float, hours: float, holder: str = ""
 def dedicated_fee_line(catalog: Catalog, hours: float) -> Line:
     """The per-region fee billed whenever at least one Dedicated Instance runs in the region."""
     rate = catalog.facts.value("tenancy.dedicated_region_fee_usd_per_hour")
-    return Line(f"dedicated per-region fee ${rate:g}/h", rate * hours)
+    return Line(f"dedicated per-region fee ${rate:g}/h", rate * hours, shared_fee="dedicated")
 
 
 def internet_facing(egress_gib_month: float) -> bool:

@@ -8,13 +8,14 @@ Scheduled Instances are always rejected: AWS no longer sells them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import polars as pl
 
 from advisor.candidates import costs, jobs
 from advisor.candidates.applicability import gate
-from advisor.candidates.base import Candidate, Context, Generated, Line
+from advisor.candidates.base import Candidate, Compute, Context, Generated, Line, RunsOn, vcpu_quota
 from advisor.candidates.describe import option_words, rate_words
 from advisor.candidates.frontiers import (
     InstanceSpec,
@@ -243,8 +244,10 @@ def host_rows(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int) ->
 
 def to_candidates(ctx: Context, w: Workload, frame: pl.DataFrame, service: str, hours: float,
                   ops_effort: str, extra_lines: list[Line] | None = None,
-                  config: dict | None = None, count: int | None = None) -> list[Candidate]:
-    """Build Candidate objects (with every cost line) for the kept rows; per-unit rows are scaled by `count`."""
+                  config: dict | None = None, count: int | None = None,
+                  shared_nodes: bool = False) -> list[Candidate]:
+    """Build Candidate objects (with every cost line) for the kept rows; per-unit rows are scaled by `count`
+    (`shared_nodes`: the rows are ECS/EKS node groups whose nodes other workloads' pods may share)."""
     catalog = ctx.catalog
     shared_lines = [*(extra_lines or [])]
     storage = costs.ebs_line(catalog, w.region, w.storage_gib, w.replicas, "EBS gp3 (storage_gib)")
@@ -258,12 +261,13 @@ def to_candidates(ctx: Context, w: Workload, frame: pl.DataFrame, service: str, 
         if count is not None:
             row = scale(row, count)
         out.append(_candidate(ctx, w, row, service, hours, ops_effort, shared_lines, risk_of, default_risk,
-                              config or {}))
+                              config or {}, shared_nodes))
     return out
 
 
 def _candidate(ctx: Context, w: Workload, row: dict, service: str, hours: float, ops_effort: str,
-               shared_lines: list[Line], risk_of: dict, default_risk: str, config: dict) -> Candidate:
+               shared_lines: list[Line], risk_of: dict, default_risk: str, config: dict,
+               shared_nodes: bool = False) -> Candidate:
     catalog = ctx.catalog
     is_host = row["tenancy"] == "host"
     unit = f"{row['host_family']} Dedicated Host" if is_host else row["instance_type"]
@@ -294,7 +298,8 @@ def _candidate(ctx: Context, w: Workload, row: dict, service: str, hours: float,
         lines.append(Line(f"public IPv4 x{count} x ${rate:g}/h x {held:g} h", row["ipv4_monthly"]))
     if row["tenancy"] == "dedicated":
         fee = costs.dedicated_fee_line(catalog, row["hours"])
-        lines.append(fee if row.get("fee_monthly") is None else Line(fee.item, row["fee_monthly"]))
+        lines.append(fee if row.get("fee_monthly") is None else dataclasses.replace(fee,
+                                                                                 monthly_usd=row["fee_monthly"]))
     if row["purchase_option"] == "reserved" and w.capacity_guarantee:
         cfg["scope"] = "zonal"
     risk = "none"
@@ -306,7 +311,10 @@ def _candidate(ctx: Context, w: Workload, row: dict, service: str, hours: float,
         upfront_usd=money(row["upfront_start"]), instance_type=row["instance_type"], count=count,
         term=row["term"], offering_class=row["offering_class"], plan_type=row["plan_type"],
         payment=row["payment"], tenancy=row["tenancy"], interruption_risk=risk, ops_effort=ops_effort,
-        config=cfg, estimates=tuple(estimates), unit_size=float(row["vcpu"]))
+        config=cfg, estimates=tuple(estimates), unit_size=float(row["vcpu"]),
+        compute=Compute(RunsOn.DEDICATED_HOSTS, 0.0) if is_host else Compute(
+            RunsOn.NODE_GROUP if shared_nodes else RunsOn.INSTANCES, float(row["vcpu"]) * count,
+            vcpu_quota(row["instance_type"])))
 
 
 def baseline(w: Workload, ctx: Context) -> Candidate | None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from advisor.candidates import costs
 from advisor.candidates.applicability import gate
-from advisor.candidates.base import Candidate, Context, Generated, Line
+from advisor.candidates.base import Candidate, Compute, Context, Generated, Line, RunsOn
 from advisor.candidates.regional import ANCHOR, RegionalValue, regional
 from advisor.errors import FactMissing
 from models.workload import Arch, Service, Workload
@@ -186,4 +186,4 @@ def candidate(w: Workload, ctx: Context, bundle: dict, rate: RegionalValue) -> C
     estimates = tuple(sorted({ln.item.split(":")[0] for ln in lines if ln.estimate}))
     return Candidate(service=NAME, purchase_option="on_demand", lines=tuple(lines), instance_type=bundle["id"],
                      count=count, interruption_risk="none", ops_effort="medium", config=config,
-                     estimates=estimates, unit_size=float(bundle["vcpu"]))
+                     estimates=estimates, unit_size=float(bundle["vcpu"]), compute=Compute(RunsOn.BUNDLES, 0.0))

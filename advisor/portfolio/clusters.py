@@ -9,6 +9,7 @@ node groups only when they cost less than the workloads' own node groups side by
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,11 @@ from advisor.candidates.frontiers import node_types as allocatable_types
 from advisor.candidates.instances import cost_columns
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
-from advisor.portfolio.packing import NodeType, PodShape, pack
-from advisor.portfolio.select import Option
+from advisor.portfolio import clock
+from advisor.portfolio.facts import shares_nodes
+from advisor.portfolio.keys import ClusterKey, PoolKey
+from advisor.portfolio.packing import NODE_MODEL_MAX, NodeType, PodShape, pack
+from advisor.portfolio.select import Option, Selection
 from models.workload import Workload
 
 
@@ -35,6 +39,11 @@ def _priced(catalog: Catalog, region: str, os: str, tenancy: str, hours: float, 
 
 
 OPTION_COLUMNS = ("purchase_option", "term", "offering_class", "plan_type", "payment")
+PACKING_SHARE = 8   # a pool's packing time limit: this many times its share of the replicas of the budget
+# Packing searches small pools node by node too (`packing.pack`) when a plan's packing has this long: better
+# packings, but the time it takes starves the other pools when the budget is short (20 s limit); then small
+# pools short of their bound are packed again that way in the time the others leave
+NODE_SEARCH_BUDGET_S = 3.0
 
 
 @dataclass
@@ -92,32 +101,32 @@ def groups_usd(groups: list[dict[str, Any]], figure: str) -> float:
     return round(math.fsum(g["node_count"] * g[f"{figure}_usd_per_node"] for g in groups) * 100) / 100
 
 
-def pool_node_types(catalog: Catalog, key: tuple, book: dict[tuple, GroupPrices]) -> list[NodeType]:
-    """The node types a pool (`_clusters`' key) may use, priced under its purchase option; `book` keeps each
-    kind's prices (`group_prices`) from one pool to the next (the relaxation fills it first)."""
-    service, region, os, tenancy, option, term, offering_class, plan_type, payment, horizon, hours, arch = key
-    group = (service, region, os, tenancy, hours, horizon)
-    if group not in book:
-        book[group] = group_prices(catalog, *group)
-    prices, chosen = book[group], (option, term, offering_class, plan_type, payment)
+def pool_node_types(catalog: Catalog, key: PoolKey, book: dict[tuple, GroupPrices]) -> list[NodeType]:
+    """The node types a pool may use, priced under its purchase option; `book` keeps each kind's prices
+    (`group_prices`) from one pool to the next (the relaxation fills it first)."""
+    if key.group not in book:
+        book[key.group] = group_prices(catalog, *key.group)
+    prices, chosen = book[key.group], key.option
     if chosen not in prices.monthly:
         return []
     # Previous-generation types only where a workload asks for them (issue 16's rule): a pool shared by several
     # workloads packs onto current-generation types; a workload allowing older ones keeps them in its own group.
     mask = ~np.isnan(prices.monthly[chosen]) & prices.current_mask()
-    if arch != "any":
-        mask &= prices.arch == arch
+    if key.arch != "any":
+        mask &= prices.arch == key.arch
     return prices.node_types(chosen, mask)
 
 
-def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: list[Option],
+def pack_pool(catalog: Catalog, key: PoolKey, members: list[Workload], chosen: list[Option],
               *, types: list[NodeType], time_limit_s: float, keep_vcpu: bool = False, own: bool = False,
               patterns: list | tuple = (), node_search: bool = True) -> dict[str, Any]:
     """The pool's members packed together (one member too: a mix of types may beat its own group), kept only
     when that costs less a month and no more upfront (and, with `keep_vcpu`, no more node vCPU against a
     quota) than their own node groups side by side; `own` keeps the own groups (job-shaped node groups);
     `node_search`: see `packing.pack`."""
-    service, region, os, tenancy, option, term, offering_class, plan_type, payment, horizon, hours, arch = key
+    service, region, os, tenancy, option = key.service, key.region, key.os, key.tenancy, key.purchase_option
+    term, offering_class, plan_type, payment = key.term, key.offering_class, key.plan_type, key.payment
+    horizon, hours, arch = key.horizon_months, key.hours_per_month, key.arch
     candidates = [o.candidate for o in chosen]
     vcpu_of = dict(catalog.specs.select("instance_type", "vcpu").iter_rows())
     standalone_groups = [{"instance_type": c.instance_type, "purchase_option": option, "node_count": c.count,
@@ -161,3 +170,62 @@ def pack_pool(catalog: Catalog, key: tuple, members: list[Workload], chosen: lis
             "upfront_usd": groups_usd(nodes, "upfront"),
             "node_vcpu": vcpu, "lower_bound_usd": round(result.lower_bound_usd, 2), "gap": round(result.gap, 6),
             "status": result.status, "method": result.method, "bound_defect": result.defect or None}
+
+
+def pack_clusters(catalog: Catalog, workloads: dict[str, Workload], selection: Selection, *, budget_s: float,
+              quota_keys: tuple = (), patterns: dict | None = None,
+              book: dict[tuple, GroupPrices] | None = None, cache: dict | None = None) -> list[dict[str, Any]]:
+    """Workloads on the same kind of node group share one cluster's nodes, packed together (`book`: node
+    prices per kind, as `pools_and_options` collected them; `cache`: pools packed for earlier plans)."""
+    patterns = patterns or {}
+    pools: dict[ClusterKey, list[str]] = defaultdict(list)
+    for wid, o in sorted(selection.chosen.items()):
+        if shares_nodes(o.candidate):
+            w = workloads[wid]
+            # A job-shaped node group (nodes only while its jobs run) keeps a cluster of its own.
+            pools[ClusterKey(PoolKey.of(w, o.candidate), wid if w.job_shaped else "")].append(wid)
+    size = {k: sum(int(selection.chosen[w].candidate.config.get("replicas", workloads[w].replicas)) for w in m)
+            for k, m in pools.items()}
+    total = sum(size.values()) or 1
+
+    # Each pool may take up to PACKING_SHARE x its share of the replicas of the budget (most pools end long
+    # before their limit: column generation converges, or every pattern is enumerated and CP-SAT proves its
+    # plan), the largest pools first, none past the budget's end.
+    book = {} if book is None else book
+    deadline = clock.now() + budget_s
+    packed: dict[tuple, dict[str, Any]] = {}
+    cache = {} if cache is None else cache
+    node_search = budget_s >= NODE_SEARCH_BUDGET_S
+
+    def same(pool: ClusterKey) -> tuple:   # a pool's cache key: its members on their node groups
+        return pool, tuple((w, id(selection.chosen[w].candidate)) for w in pools[pool])
+
+    def pack_one(pool: ClusterKey, limit: float, search: bool) -> dict[str, Any]:
+        key, members = pool.pool, pools[pool]
+        lp = patterns.get(key)    # its types and patterns, when the relaxation priced this pool
+        types = [] if pool.job else lp.node_types if lp is not None else pool_node_types(catalog, key, book)
+        return pack_pool(
+            catalog, key, [workloads[w] for w in members], [selection.chosen[w] for w in members], types=types,
+            time_limit_s=max(0.05, limit), keep_vcpu=any(r == key.region for r, _ in quota_keys),
+            own=bool(pool.job), patterns=lp.named_patterns() if lp is not None else [], node_search=search)
+
+    for pool in sorted(pools, key=lambda k: (-size[k], k.order)):
+        if same(pool) in cache:       # packed before, in an earlier plan: the same members on the same node groups
+            packed[pool] = cache[same(pool)]
+            continue
+        limit = min(budget_s * min(1.0, PACKING_SHARE * size[pool] / total), deadline - clock.now())
+        packed[pool] = cache[same(pool)] = pack_one(pool, limit, node_search)
+    if not node_search:   # in the time left, small pools short of their bound packed again, searched node by node
+        short = [p for p, c in packed.items() if c["status"] == "FEASIBLE" and c["lower_bound_usd"] is not None
+                 and sum(n["node_count"] for n in c["nodes"]) <= NODE_MODEL_MAX and ("searched", same(p)) not in cache]
+        for pool in sorted(short, key=lambda p: (packed[p]["lower_bound_usd"] - packed[p]["monthly_usd"], p.order)):
+            left = deadline - clock.now()
+            if left < 0.3:
+                break
+            cache["searched", same(pool)] = True      # (an earlier plan's pass need not search it again)
+            again = pack_one(pool, min(left, 1.0), True)
+            if (again["monthly_usd"] < packed[pool]["monthly_usd"] - 0.005
+                    and again["upfront_usd"] <= packed[pool]["upfront_usd"] + 0.005):
+                packed[pool] = cache[same(pool)] = again
+    return [packed[k] for k in sorted(pools)]
+

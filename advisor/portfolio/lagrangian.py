@@ -28,6 +28,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from advisor.portfolio import clock
+from advisor.portfolio.keys import HostKey, PoolKey
 from advisor.portfolio.pool_cuts import Pool
 from advisor.portfolio.relaxation import USD, Relaxation
 from advisor.portfolio.whole_nodes import add_whole_nodes, most_cents
@@ -57,11 +58,11 @@ class Decomposition:
     constant: float                      # the multipliers' constants, and the variables outside every component
     values: np.ndarray                   # the LP solution
     components: list[tuple[list[int], list[_Row]]]
-    pool_of: dict[int, str]              # a pool's cost variable -> the pool
+    pool_of: dict[int, PoolKey]              # a pool's cost variable -> the pool
     up_of: dict[int, int]                # a pool's upfront variable -> its cost variable
-    by_pool: dict[str, dict[str, list[int]]]
+    by_pool: dict[PoolKey, dict[str, list[int]]]
 
-    def solve(self, pools: dict[str, Pool], deadline: float, integer: bool = True) -> WholeNodeBound:
+    def solve(self, pools: dict[PoolKey, Pool], deadline: float, integer: bool = True) -> WholeNodeBound:
         """L (see the module docstring). `integer=False` solves each component as an LP without whole nodes
         (then L is the LP bound again: a check of the bookkeeping)."""
         total, proven = self.constant, 0
@@ -117,7 +118,7 @@ def decompose(relaxation: Relaxation) -> Decomposition | None:
     return Decomposition(reduced, constant, np.array(lp.values, dtype=float), components, pool_of, up_of, by_pool)
 
 
-def _most_hosts(relaxation: Relaxation, key: str) -> float:
+def _most_hosts(relaxation: Relaxation, key: HostKey) -> float:
     """No optimal plan buys more hosts of a key than every workload's largest share of one, rounded up."""
     milli = sum(max((o.host_milli for o in opts if o.host_key == key), default=0)
                 for opts in relaxation.options.values())
@@ -143,7 +144,7 @@ def _components(relaxation: Relaxation, rows: list, n: int) -> list[tuple[list[i
     return sorted(((variables[k], by_label[k]) for k in by_label), key=lambda c: c[0][0])
 
 
-def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], pools: dict[str, Pool],
+def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], pools: dict[PoolKey, Pool],
                      time_limit_s: float) -> tuple[float, bool]:
     """The component's integer optimum in USD (CP-SAT's proven bound on it) and whether it is proven."""
     model = component_model(parts, comp, rows, pools)
@@ -160,7 +161,7 @@ def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], po
 
 
 def component_model(parts: Decomposition, comp: list[int], rows: list[_Row],
-                    pools: dict[str, Pool]) -> cp_model.CpModel:
+                    pools: dict[PoolKey, Pool]) -> cp_model.CpModel:
     """One component as an integer program (objective in UNITS per USD): its choices, pool costs and upfronts
     at their reduced costs, exactly one option per workload, the pools' cuts and whole nodes."""
     model = cp_model.CpModel()

@@ -36,6 +36,7 @@ from scipy.optimize import linprog
 
 from advisor.portfolio import clock
 from advisor.portfolio.clusters import GroupPrices
+from advisor.portfolio.keys import PoolKey
 from advisor.portfolio.packing import NodeType, PodShape, PoolPacking, may_host, shape_class
 from advisor.portfolio.relaxation import Relaxation, Solution
 from advisor.portfolio.select import PoolModel
@@ -46,7 +47,7 @@ MILLICENTS = 100_000      # per USD
 
 @dataclass
 class Pool:
-    key: str
+    key: PoolKey
     kind: tuple                      # what must match for one pool to stand in for another (all but the option)
     spot: bool
     prices: GroupPrices              # the kind's node types and their prices under every option
@@ -183,9 +184,9 @@ def sibling_cut(p: Pool, q: Pool, price: dict[tuple, float]) -> dict[str, int]:
     return _millicents({w: scale * price.get(shape_class(s), 0.0) * s.count for w, s in q.members.items()})
 
 
-def dominated(pools: dict[str, Pool]) -> set[str]:
+def dominated(pools: dict[PoolKey, Pool]) -> set[PoolKey]:
     """Pools another pool of the same kind stands in for at no higher cost (see the module docstring)."""
-    out: set[str] = set()
+    out: set[PoolKey] = set()
     by_kind: dict[tuple, list[Pool]] = {}
     for p in pools.values():
         by_kind.setdefault((p.kind, p.spot), []).append(p)
@@ -214,20 +215,20 @@ def _stands_in(q: Pool, p: Pool) -> bool:
 class Tightened:
     bound_cents: int | None          # the best LP optimum (a valid lower bound), floored; None if none solved
     solution: Solution | None        # the last LP solution
-    models: dict[str, PoolModel] = field(default_factory=dict)
+    models: dict[PoolKey, PoolModel] = field(default_factory=dict)
     iterations: int = 0
     converged: bool = False
     pattern_cuts: int = 0
     seconds: float = 0.0
-    packings: dict[str, PoolPacking] = field(default_factory=dict)
+    packings: dict[PoolKey, PoolPacking] = field(default_factory=dict)
 
 
-def initial_models(pools: dict[str, Pool]) -> dict[str, PoolModel]:
+def initial_models(pools: dict[PoolKey, Pool]) -> dict[PoolKey, PoolModel]:
     return {k: PoolModel(cuts=[*resource_cuts(p), *([c] if (c := aggregate_cut(p)) else []), *alone_cuts(p)],
                          upfront_per_mille=math.floor(p.upfront_ratio * 1000)) for k, p in pools.items()}
 
 
-def tighten(relaxation: Relaxation, pools: dict[str, Pool], deadline: float, per_pool_s: float = 1.0) -> Tightened:
+def tighten(relaxation: Relaxation, pools: dict[PoolKey, Pool], deadline: float, per_pool_s: float = 1.0) -> Tightened:
     """Kelley's loop (see the module docstring); stops at convergence or at `deadline` (the planner's clock)."""
     started = time.perf_counter()
     out = Tightened(None, None, models=initial_models(pools))
@@ -255,15 +256,15 @@ def tighten(relaxation: Relaxation, pools: dict[str, Pool], deadline: float, per
     return out
 
 
-def separate(out: Tightened, pools: dict[str, Pool], demand: dict[str, dict[str, float]], *,
-             theta: dict[str, float], deadline: float, per_pool_s: float = 1.0, seen: set | None = None,
+def separate(out: Tightened, pools: dict[PoolKey, Pool], demand: dict[PoolKey, dict[str, float]], *,
+             theta: dict[PoolKey, float], deadline: float, per_pool_s: float = 1.0, seen: set | None = None,
              relaxation: Relaxation | None = None) -> tuple[int, bool]:
     """Pattern cuts for every pool priced below its packing LP bound at `demand` (`theta`: what the model
     prices each pool at, in cents); added to `out.models` (and the relaxation). Returns the cuts added and
     whether every bound computed was proven (column generation converged)."""
     added, exact = 0, True
     seen = set() if seen is None else seen
-    siblings: dict[tuple, list[str]] = {}
+    siblings: dict[tuple, list[PoolKey]] = {}
     for k in sorted(pools):
         siblings.setdefault(pools[k].kind, []).append(k)
     for key in sorted(demand):
@@ -294,9 +295,10 @@ def separate(out: Tightened, pools: dict[str, Pool], demand: dict[str, dict[str,
     return added, exact
 
 
-def _pool_demand(solution: Solution, relaxation: Relaxation, pools: dict[str, Pool]) -> dict[str, dict[str, float]]:
+def _pool_demand(solution: Solution, relaxation: Relaxation,
+                 pools: dict[PoolKey, Pool]) -> dict[PoolKey, dict[str, float]]:
     """Replicas each workload brings to each pool in the LP solution."""
-    out: dict[str, dict[str, float]] = {}
+    out: dict[PoolKey, dict[str, float]] = {}
     for w, values in solution.x.items():
         for i, v in values.items():
             key = relaxation.options[w][i].pool_key

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,8 @@ from advisor.catalog.store import Catalog
 from advisor.optimize.choose import cents
 from advisor.portfolio import clock
 from advisor.portfolio.clusters import GroupPrices
+from advisor.portfolio.facts import shares_nodes
+from advisor.portfolio.keys import PoolKey
 from advisor.portfolio.packing import PodShape
 from advisor.portfolio.pool_cuts import Pool, Tightened, dominated, separate
 from advisor.portfolio.relaxation import Relaxation
@@ -25,7 +28,6 @@ from advisor.portfolio.search import packed_by_pool, search_models
 from advisor.portfolio.select import Limits, Option, PoolModel, Selection, select
 from models.workload import Workload
 
-CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
 PACKING_ROOM = 0.06     # whole nodes cost about this much more than the packing LP prices a pool at
 SEPARATION_ROUNDS = 1   # cuts at the chosen pools' demand, then choose again (more left the search less time)
 SEARCH_MIN_S = 3.0      # the whole-node search needs this long (its model takes ~1-2 s to presolve)
@@ -36,7 +38,7 @@ WIDE_SEARCH_OPTIONS = 10_000  # a search proven optimal early goes on over every
 
 def pools_and_options(catalog: Catalog, workloads: dict[str, Workload], options: dict[str, list[Option]],
                       priced: dict[tuple, GroupPrices] | None = None
-                      ) -> tuple[dict[str, list[Option]], dict[str, Pool]]:
+                      ) -> tuple[dict[str, list[Option]], dict[PoolKey, Pool]]:
     """The options with every ECS/EKS node-group candidate's nodes taken out, and the node pools that
     price those replicas instead (through cuts: `pool_cuts.py`).
 
@@ -50,34 +52,31 @@ def pools_and_options(catalog: Catalog, workloads: dict[str, Workload], options:
     from advisor.portfolio.clusters import group_prices
 
     priced = {} if priced is None else priced
-    members: dict[str, dict[str, PodShape]] = defaultdict(dict)
-    other: dict[str, dict[str, int]] = defaultdict(dict)
-    described: dict[str, tuple] = {}
+    members: dict[PoolKey, dict[str, PodShape]] = defaultdict(dict)
+    other: dict[PoolKey, dict[str, int]] = defaultdict(dict)
+    described: dict[PoolKey, tuple] = {}
 
-    def pool_of(w: Workload, c: Candidate) -> str:
-        option = (c.purchase_option, c.term, c.offering_class, c.plan_type, c.payment)
-        kind = (c.service, w.region, w.os.value, c.tenancy, w.hours_per_month, w.horizon_months, w.arch.value)
-        key = "|".join(str(x) for x in (*kind[:4], *option, *kind[4:]))
+    def pool_of(w: Workload, c: Candidate) -> PoolKey:
+        key = PoolKey.of(w, c)
         if key not in described:
-            group = kind[:6]
-            if group not in priced:
-                priced[group] = group_prices(catalog, *group)
-            prices = priced[group]
+            if key.group not in priced:
+                priced[key.group] = group_prices(catalog, *key.group)
+            prices = priced[key.group]
             allowed = prices.arch == w.arch.value if w.arch.value != "any" else np.ones(len(prices.names), dtype=bool)
             allowed = allowed & prices.current_mask()   # pools pack onto current generations only (clusters.py)
-            described[key] = (kind, c.purchase_option == "spot", prices, option, allowed)
+            described[key] = (key.kind, c.purchase_option == "spot", prices, key.option, allowed)
         return key
 
     out: dict[str, list[Option]] = {}
     # Workloads alike but for their id share their options list: each list is turned into pooled options once.
-    by_list: dict[int, tuple[list[Option], list[tuple[str, int, int]]]] = {}
+    by_list: dict[int, tuple[list[Option], list[tuple[PoolKey, int, int]]]] = {}
     for wid, opts in options.items():
         w = workloads[wid]
         if id(opts) not in by_list:
             relaxed, entries = [], []      # entries: (pool, replicas, the option's other cost) per pooled option
             for o in opts:
                 c = o.candidate
-                if c.service not in CLUSTER_SERVICES or c.tenancy == "host" or w.job_shaped:
+                if not shares_nodes(c) or w.job_shaped:
                     relaxed.append(o)      # job-shaped: nodes only while its jobs run, never pooled
                     continue
                 node_line = cents(c.lines[0].monthly_usd)
@@ -105,12 +104,35 @@ def pools_and_options(catalog: Catalog, workloads: dict[str, Workload], options:
 
 
 @dataclass
+class PackedPlan:
+    """A choice with its clusters packed for real: the plan document, the choice, its clusters, and what it
+    breaks (the auditor's problems: none when it is a plan that may be answered)."""
+
+    document: dict[str, Any]
+    selection: Selection
+    clusters: list[dict[str, Any]]
+    problems: list[str]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        return self.document["totals"]
+
+    @property
+    def monthly_usd(self) -> float:
+        return self.totals["monthly_usd"]
+
+
+@dataclass
 class Pooled:
-    plans: list[tuple[dict, Selection, list[dict], list[str]]] = field(default_factory=list)
+    plans: list[PackedPlan] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
-def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, Pool],
+def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[PoolKey, Pool],
                   options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, host_prices: dict,
                   packed, deadline: float, search_until: float | None = None, pack_s: float = 1.0) -> Pooled:
     """Plan B: CP-SAT on the tightened cut model near the LP's choice (a workload the LP placed whole stays
@@ -171,9 +193,9 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
         if real is None:
             break
         plan_b = packed(real)
-        if not plan_b[3]:
+        if plan_b.valid:
             out.plans.append(plan_b)
-            out.notes.append(f"pooled choice {attempt + 1}: ${plan_b[0]['totals']['monthly_usd']:,.2f} a month "
+            out.notes.append(f"pooled choice {attempt + 1}: ${plan_b.monthly_usd:,.2f} a month "
                              f"(the cut model priced it at ${chosen.objective_cents / 100:,.2f})")
             until = search_until or deadline
             if until - clock.now() - pack_s - SEARCH_RESERVE_S < SEARCH_MIN_S:
@@ -183,8 +205,8 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[str, 
                 _whole_node_search(out, chosen, plan_b, solution, relaxation, tightened, pools, options, fee_cents,
                                    limits, host_prices, packed, until, pack_s)
             break
-        current = _margin(current, plan_b[0]["totals"], limits)
-        out.notes.append(f"pooled choice {attempt + 1}: over a limit once packed ({'; '.join(plan_b[3])}); "
+        current = _margin(current, plan_b.totals, limits)
+        out.notes.append(f"pooled choice {attempt + 1}: over a limit once packed ({'; '.join(plan_b.problems)}); "
                          "limits lowered by the excess")
         relaxation.set_limit("max_monthly_usd", current.max_monthly_cents)
         relaxation.set_limit("max_upfront_usd", current.max_upfront_cents)
@@ -207,8 +229,8 @@ def _wide(solution, chosen: Selection, fluid: dict[str, list[Option]]) -> dict[s
     return wide
 
 
-def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, relaxation: Relaxation,
-                       tightened: Tightened, pools: dict[str, Pool], options: dict[str, list[Option]],
+def _whole_node_search(out: Pooled, chosen: Selection, plan_b: PackedPlan, solution, relaxation: Relaxation,
+                       tightened: Tightened, pools: dict[PoolKey, Pool], options: dict[str, list[Option]],
                        fee_cents: dict[str, int], limits: Limits, host_prices: dict, packed, deadline: float,
                        pack_s: float) -> None:
     """From the packed plan B, CP-SAT on the choice model with pools priced at whole nodes too (`search.py`),
@@ -227,12 +249,13 @@ def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
                 and sum(len(opts) for opts in everything.values()) <= WIDE_SEARCH_OPTIONS)
     real_cap = limits.max_upfront_cents
     current = dataclasses.replace(limits, max_upfront_cents=None if real_cap is None else max(
-        int(real_cap * (1 - SEARCH_UPFRONT_ROOM)), cents(plan_b[0]["totals"]["upfront_usd"])))
+        int(real_cap * (1 - SEARCH_UPFRONT_ROOM)), cents(plan_b.totals["upfront_usd"])))
     for attempt in range(4):
         left = deadline - clock.now() - pack_s - SEARCH_RESERVE_S
         if left < SEARCH_MIN_S:
             return
-        models = search_models(tightened.models, pools, tightened.packings, packed_by_pool(chosen.chosen, plan_b[2]))
+        start = packed_by_pool(chosen.chosen, plan_b.clusters)
+        models = search_models(tightened.models, pools, tightened.packings, start)
         hint = {w: wide[w].index(o) for w, o in chosen.chosen.items() if o in wide[w]}
         again = select(wide, fee_cents, current, time_limit_s=left, hint=hint, host_prices=host_prices,
                        pools=models, workers=2)
@@ -240,8 +263,8 @@ def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
                              packed, deadline, priced=True)
         if plan is None:
             return
-        if plan[3]:
-            current = _margin(current, plan[0]["totals"], limits)
+        if not plan.valid:
+            current = _margin(current, plan.totals, limits)
             continue
         out.plans.append(plan)
         if again.status != "OPTIMAL":
@@ -255,7 +278,7 @@ def _whole_node_search(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
         chosen, plan_b = again, plan
 
 
-def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, relaxation: Relaxation,
+def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: PackedPlan, solution, relaxation: Relaxation,
                        tightened: Tightened, options: dict[str, list[Option]], fee_cents: dict[str, int],
                        current: Limits, limits: Limits, host_prices: dict, packed, deadline: float,
                        rounds: int = 6) -> None:
@@ -266,7 +289,7 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
     It stops after two rounds without a cheaper plan, or at `deadline` (a round's choice takes at most 3 s, or
     what is left but 1 s for packing)."""
     wide = _wide(solution, chosen, relaxation.options)
-    charge: dict[str, int] = {}          # pool -> whole nodes over the model's price, as last packed
+    charge: dict[PoolKey, int] = {}          # pool -> whole nodes over the model's price, as last packed
     best, best_plan, misses = chosen, plan_b, 0
     for n in range(rounds):
         if deadline - clock.now() < 1.5 or misses >= 2:
@@ -280,11 +303,11 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
                        hint=hint, host_prices=host_prices, pools=models)
         plan = packed_choice(out, f"whole-node round {n + 1}", again, options, fee_cents, limits, host_prices,
                              packed, deadline, priced=False)
-        if plan is None or plan[3]:
+        if plan is None or not plan.valid:
             return
         out.plans.append(plan)
         chosen, plan_b = again, plan
-        if plan[0]["totals"]["monthly_usd"] < best_plan[0]["totals"]["monthly_usd"]:
+        if plan.monthly_usd < best_plan.monthly_usd:
             best, best_plan, misses = again, plan, 0
         else:
             misses += 1
@@ -292,7 +315,7 @@ def _whole_node_rounds(out: Pooled, chosen: Selection, plan_b: tuple, solution, 
 
 def packed_choice(out: Pooled, label: str, again: Selection, options: dict[str, list[Option]],
                   fee_cents: dict[str, int], limits: Limits, host_prices: dict, packed, deadline: float,
-                  priced: bool) -> tuple | None:
+                  priced: bool) -> PackedPlan | None:
     """A search's choice mapped to the real candidates, packed and validated, with a note (and the model's price
     of it, when `priced`); None when the search found no choice."""
     if not again.chosen:
@@ -303,19 +326,19 @@ def packed_choice(out: Pooled, label: str, again: Selection, options: dict[str, 
         return None
     plan = packed(real_choice)
     price = f" (the model priced it at ${again.objective_cents / 100:,.2f})" if priced else ""
-    out.notes.append(f"{label}: ${plan[0]['totals']['monthly_usd']:,.2f} a month{price}"
-                     f"{' (over a limit: ' + '; '.join(plan[3]) + ')' if plan[3] else ''}")
+    out.notes.append(f"{label}: ${plan.monthly_usd:,.2f} a month{price}"
+                     f"{'' if plan.valid else ' (over a limit: ' + '; '.join(plan.problems) + ')'}")
     return plan
 
 
-def _overcharge(chosen: Selection, plan: tuple, tightened: Tightened) -> dict[str, int]:
+def _overcharge(chosen: Selection, plan: PackedPlan, tightened: Tightened) -> dict[PoolKey, int]:
     """Per pool of a packed plan: what its nodes cost (cents) over the cut model's price of its members."""
-    members: dict[str, list[str]] = defaultdict(list)
+    members: dict[PoolKey, list[str]] = defaultdict(list)
     for w, o in chosen.chosen.items():
         if o.pool_key:
             members[o.pool_key].append(w)
     out = {}
-    for c in plan[2]:
+    for c in plan.clusters:
         keys = {chosen.chosen[w].pool_key for w in c["members"] if w in chosen.chosen}
         if len(keys) == 1 and None not in keys:
             k = keys.pop()
@@ -329,10 +352,10 @@ def _most_used(values: dict[int, float]) -> int:
     return max(values, key=lambda i: (values[i], -i))
 
 
-def _chosen_demand(chosen: Selection, pools: dict[str, Pool],
-                   models: dict) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+def _chosen_demand(chosen: Selection, pools: dict[PoolKey, Pool],
+                   models: dict) -> tuple[dict[PoolKey, dict[str, float]], dict[PoolKey, float]]:
     """Replicas per pool and member in a choice, and what the cut model prices each pool at (cents)."""
-    demand: dict[str, dict[str, float]] = defaultdict(dict)
+    demand: dict[PoolKey, dict[str, float]] = defaultdict(dict)
     for w, o in chosen.chosen.items():
         if o.pool_key in pools:
             demand[o.pool_key][w] = pools[o.pool_key].members[w].count

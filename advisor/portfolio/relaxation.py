@@ -22,6 +22,7 @@ from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
 from advisor.portfolio import clock
+from advisor.portfolio.keys import HostKey, PoolKey
 from advisor.portfolio.select import HostPrice, Limits, Option, undominated_all
 
 USD = 100.0   # the LP works in dollars (cents / USD), vCPU and shares: coefficients near 1
@@ -32,7 +33,7 @@ class Solution:
     status: str
     objective_cents: float | None
     x: dict[str, dict[int, float]]      # workload -> option index (in the full list) -> value > 0
-    theta: dict[str, float]              # pool -> its cost in the LP (cents)
+    theta: dict[PoolKey, float]              # pool -> its cost in the LP (cents)
 
 
 class _Row:
@@ -122,104 +123,125 @@ class Relaxation:
     """Build once; `add_cut` and `solve` as often as needed."""
 
     def __init__(self, options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits,
-                 host_prices: dict[str, HostPrice], pool_upfront: dict[str, float]):
+                 host_prices: dict[HostKey, HostPrice], pool_upfront: dict[PoolKey, float]):
         self.solver = _LP()
-        s = self.solver
-        inf = np.inf
-        self.options = options
+        self.options, self.limits, self.fee_cents, self.host_prices = options, limits, fee_cents, host_prices
         self.x: dict[str, list[tuple[int, int]]] = {}
-        self.by_pool: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-        fee = {k: s.var(1) for k in sorted(fee_cents)}
-        for k, v in fee.items():
-            s.set_cost(v, fee_cents[k] / USD)
-        hosts = {k: s.var(inf) for k in sorted(host_prices)}
-        host_rows = {k: s.row(0, inf) for k in hosts}
-        for k, v in hosts.items():
-            s.set_cost(v, host_prices[k].monthly_cents / USD)
-            host_rows[k].set(v, 1000)
+        self.by_pool: dict[PoolKey, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        self.kept: set[int] = set()      # rows a Lagrangian decomposition keeps (`lagrangian.py`): the rest couple
+        self._shared_columns(pool_upfront)
+        self._limit_rows()
+        self.fee_rows: dict[tuple[str, str], _Row] = {}
+        self.host_once: dict[tuple[str, HostKey], _Row] = {}
+        kept = undominated_all(options, limits, frozenset())
+        for w in sorted(options):
+            one = self.solver.row(1, 1)
+            self.kept.add(one.index)
+            self.x[w] = []
+            for i in kept[w]:
+                self._option_column(w, i, options[w][i], one)
+        self.limit_rows = {"max_monthly_usd": self.budget, "max_upfront_usd": self.upfront}
+
+    def _shared_columns(self, pool_upfront: dict[PoolKey, float]) -> None:
+        """fee[k] in [0, 1], hosts[k] >= 0 (with their rows), theta[p] >= 0 and each pool's upfront, at least its
+        least upfront-to-monthly ratio x its cost."""
+        s, inf = self.solver, np.inf
+        self.fee = {k: s.var(1) for k in sorted(self.fee_cents)}
+        for k, v in self.fee.items():
+            s.set_cost(v, self.fee_cents[k] / USD)
+        self.host_vars = {k: s.var(inf) for k in sorted(self.host_prices)}
+        self.host_rows = {k: s.row(0, inf) for k in self.host_vars}
+        for k, v in self.host_vars.items():
+            s.set_cost(v, self.host_prices[k].monthly_cents / USD)
+            self.host_rows[k].set(v, 1000)
         self.theta = {p: s.var(inf) for p in sorted(pool_upfront)}
         for v in self.theta.values():
             s.set_cost(v, 1)
-        pool_up = {p: s.var(inf) for p, ratio in sorted(pool_upfront.items()) if ratio > 0}
-        self.pool_up = pool_up
-        self.kept: set[int] = set()      # rows a Lagrangian decomposition keeps (`lagrangian.py`): the rest couple
-        for p, v in pool_up.items():     # a pool's upfront >= its least upfront-to-monthly ratio x its cost
+        self.pool_up = {p: s.var(inf) for p, ratio in sorted(pool_upfront.items()) if ratio > 0}
+        for p, v in self.pool_up.items():
             row = s.row(0, inf)
             row.set(v, 1)
             row.set(self.theta[p], -pool_upfront[p])
             self.kept.add(row.index)
-        budget = (s.row(-inf, limits.max_monthly_cents / USD)
-                  if limits.max_monthly_cents is not None else None)
-        if budget is not None:
-            for k, v in fee.items():
-                budget.set(v, fee_cents[k] / USD)
-            for k, v in hosts.items():
-                budget.set(v, host_prices[k].monthly_cents / USD)
+
+    def _limit_rows(self) -> None:
+        """The budget and upfront cap (with the shared columns' terms), the spot share, quotas and owned
+        commitments, as rows the options' columns then fill."""
+        s, inf, limits = self.solver, np.inf, self.limits
+        self.budget = s.row(-inf, limits.max_monthly_cents / USD) if limits.max_monthly_cents is not None else None
+        if self.budget is not None:
+            for k, v in self.fee.items():
+                self.budget.set(v, self.fee_cents[k] / USD)
+            for k, v in self.host_vars.items():
+                self.budget.set(v, self.host_prices[k].monthly_cents / USD)
             for v in self.theta.values():
-                budget.set(v, 1)
-        upfront = (s.row(-inf, limits.max_upfront_cents / USD)
-                   if limits.max_upfront_cents is not None else None)
-        if upfront is not None:
-            for k, v in hosts.items():
-                upfront.set(v, host_prices[k].upfront_cents / USD)
-            for v in pool_up.values():
-                upfront.set(v, 1)
-        spot = s.row(-inf, 0) if limits.max_spot_share_milli is not None else None
-        quota_rows = {key: s.row(-inf, q) for key, q in sorted(limits.quotas.items())}
-        ri_rows = {key: s.row(-inf, n) for key, n in sorted(limits.ri_owned.items())}
-        sp_row = s.row(-inf, limits.sp_cover_cents / USD) if limits.sp_cover_cents else None
-        fee_rows: dict[tuple[str, str], _Row] = {}
-        host_once: dict[tuple[str, str], _Row] = {}
-        kept = undominated_all(options, limits, frozenset())
-        self.host_vars = hosts
-        for w in sorted(options):
-            one = s.row(1, 1)
-            self.kept.add(one.index)
-            self.x[w] = []
-            for i in kept[w]:
-                o = options[w][i]
-                v = s.var(1)
-                self.x[w].append((i, v))
-                one.set(v, 1)
-                s.set_cost(v, o.cost_cents / USD)
-                if budget is not None:
-                    budget.set(v, o.cost_cents / USD)
-                if upfront is not None:
-                    upfront.set(v, o.upfront_cents / USD)
-                if spot is not None:
-                    spot.set(v, o.vcpu_milli / 1000 * (o.spot - limits.max_spot_share_milli / 1000))
-                for k in o.fees:   # fee[k] >= the share of w on options needing it (tighter than x <= fee)
-                    if (w, k) not in fee_rows:
-                        fee_rows[(w, k)] = s.row(-inf, 0)
-                        fee_rows[(w, k)].set(fee[k], -1)
-                    fee_rows[(w, k)].set(v, 1)
-                if o.host_key:
-                    host_rows[o.host_key].set(v, -o.host_milli)
-                    if (w, o.host_key) not in host_once:   # a family used at all needs a whole host
-                        host_once[(w, o.host_key)] = s.row(-inf, 0)
-                        host_once[(w, o.host_key)].set(hosts[o.host_key], -1)
-                    host_once[(w, o.host_key)].set(v, 1)
-                if o.quota and (o.region, o.quota) in quota_rows:
-                    quota_rows[(o.region, o.quota)].set(v, o.quota_vcpu_milli / 1000)
-                if o.pool_key:
-                    self.by_pool[o.pool_key][w].append(v)
-                covered = []
-                if o.ri_key in ri_rows:   # owned reserved instances lower this option's cost, up to its count
-                    z = s.var(o.candidate.count)
-                    ri_rows[o.ri_key].set(z, 1)
-                    covered.append((z, o.ri_unit_cents / USD, o.candidate.count))
-                if sp_row is not None and o.sp_cents:
-                    y = s.var(o.sp_cents / USD)
-                    sp_row.set(y, 1)
-                    covered.append((y, 1, o.sp_cents / USD))
-                for var, unit, most in covered:
-                    link = s.row(-inf, 0)
-                    link.set(var, 1)
-                    link.set(v, -most)
-                    s.set_cost(var, -unit)
-                    if budget is not None:
-                        budget.set(var, -unit)
-        self.limit_rows = {"max_monthly_usd": budget, "max_upfront_usd": upfront}
+                self.budget.set(v, 1)
+        self.upfront = s.row(-inf, limits.max_upfront_cents / USD) if limits.max_upfront_cents is not None else None
+        if self.upfront is not None:
+            for k, v in self.host_vars.items():
+                self.upfront.set(v, self.host_prices[k].upfront_cents / USD)
+            for v in self.pool_up.values():
+                self.upfront.set(v, 1)
+        self.spot = s.row(-inf, 0) if limits.max_spot_share_milli is not None else None
+        self.quota_rows = {key: s.row(-inf, q) for key, q in sorted(limits.quotas.items())}
+        self.ri_rows = {key: s.row(-inf, n) for key, n in sorted(limits.ri_owned.items())}
+        self.sp_row = s.row(-inf, limits.sp_cover_cents / USD) if limits.sp_cover_cents else None
+
+    def _option_column(self, w: str, i: int, o: Option, one: _Row) -> None:
+        """x[w][i] in [0, 1]: its cost and its terms in every row it touches."""
+        s, limits = self.solver, self.limits
+        v = s.var(1)
+        self.x[w].append((i, v))
+        one.set(v, 1)
+        s.set_cost(v, o.cost_cents / USD)
+        if self.budget is not None:
+            self.budget.set(v, o.cost_cents / USD)
+        if self.upfront is not None:
+            self.upfront.set(v, o.upfront_cents / USD)
+        if self.spot is not None:
+            self.spot.set(v, o.vcpu_milli / 1000 * (o.spot - limits.max_spot_share_milli / 1000))
+        self._fees_and_hosts(w, o, v)
+        if o.quota and (o.region, o.quota) in self.quota_rows:
+            self.quota_rows[(o.region, o.quota)].set(v, o.quota_vcpu_milli / 1000)
+        if o.pool_key:
+            self.by_pool[o.pool_key][w].append(v)
+        self._owned_cover(o, v)
+
+    def _fees_and_hosts(self, w: str, o: Option, v: int) -> None:
+        """fee[k] >= the share of w on options needing it (tighter than x <= fee); hosts hold the instances,
+        and a family used at all needs a whole host."""
+        s, inf = self.solver, np.inf
+        for k in o.fees:
+            if (w, k) not in self.fee_rows:
+                self.fee_rows[(w, k)] = s.row(-inf, 0)
+                self.fee_rows[(w, k)].set(self.fee[k], -1)
+            self.fee_rows[(w, k)].set(v, 1)
+        if o.host_key:
+            self.host_rows[o.host_key].set(v, -o.host_milli)
+            if (w, o.host_key) not in self.host_once:
+                self.host_once[(w, o.host_key)] = s.row(-inf, 0)
+                self.host_once[(w, o.host_key)].set(self.host_vars[o.host_key], -1)
+            self.host_once[(w, o.host_key)].set(v, 1)
+
+    def _owned_cover(self, o: Option, v: int) -> None:
+        """Owned reserved instances (up to the option's count) and savings-plan dollars lower its cost."""
+        s, inf = self.solver, np.inf
+        covered = []
+        if o.ri_key in self.ri_rows:
+            z = s.var(o.candidate.count)
+            self.ri_rows[o.ri_key].set(z, 1)
+            covered.append((z, o.ri_unit_cents / USD, o.candidate.count))
+        if self.sp_row is not None and o.sp_cents:
+            y = s.var(o.sp_cents / USD)
+            self.sp_row.set(y, 1)
+            covered.append((y, 1, o.sp_cents / USD))
+        for var, unit, most in covered:
+            link = s.row(-inf, 0)
+            link.set(var, 1)
+            link.set(v, -most)
+            s.set_cost(var, -unit)
+            if self.budget is not None:
+                self.budget.set(var, -unit)
 
     def set_limit(self, name: str, cents: int | None) -> None:
         """Change the budget or the upfront cap (for a choice that leaves room for whole nodes)."""
@@ -227,7 +249,7 @@ class Relaxation:
         if row is not None and cents is not None:
             row.upper = cents / USD
 
-    def add_cut(self, pool: str, coef: dict[str, float]) -> None:
+    def add_cut(self, pool: PoolKey, coef: dict[str, float]) -> None:
         """theta[pool] >= sum_w coef[w] x (w's options in the pool); coef in thousandths of a cent a month."""
         row = self.solver.row(0, np.inf)
         self.kept.add(row.index)

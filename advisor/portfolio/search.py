@@ -13,6 +13,7 @@ choice of types, never a bound (the packing afterwards may use any type).
 
 from __future__ import annotations
 
+from advisor.portfolio.keys import PoolKey
 from advisor.portfolio.packing import NodeType, PoolPacking, may_host, node_capacity, shape_class
 from advisor.portfolio.pool_cuts import Pool
 from advisor.portfolio.select import PoolModel
@@ -20,8 +21,8 @@ from advisor.portfolio.select import PoolModel
 Packed = list[tuple[str, int, dict[str, int]]]     # node groups: (type, nodes, replicas per node by member)
 
 
-def search_models(models: dict[str, PoolModel], pools: dict[str, Pool], packings: dict[str, PoolPacking],
-                  start: dict[str, Packed]) -> dict[str, PoolModel]:
+def search_models(models: dict[PoolKey, PoolModel], pools: dict[PoolKey, Pool], packings: dict[PoolKey, PoolPacking],
+                  start: dict[PoolKey, Packed]) -> dict[PoolKey, PoolModel]:
     """Each pool's cut model with whole nodes of its search types, and the start's packing of it as a hint."""
     return {k: PoolModel(m.cuts, m.upfront_per_mille,
                          whole_nodes=(pools[k].members, search_types(pools[k], packings.get(k), start.get(k, []))),
@@ -48,9 +49,9 @@ def search_types(pool: Pool, packing: PoolPacking | None, start: Packed) -> list
     return [t for t in pool.types if t.instance_type in keep]
 
 
-def packed_by_pool(chosen: dict, clusters: list[dict]) -> dict[str, Packed]:
+def packed_by_pool(chosen: dict, clusters: list[dict]) -> dict[PoolKey, Packed]:
     """A packed plan's node groups per pool of the choice (`chosen`: workload -> option with its pool)."""
-    out: dict[str, Packed] = {}
+    out: dict[PoolKey, Packed] = {}
     for c in clusters:
         keys = {chosen[w].pool_key for w in c["members"] if w in chosen}
         if len(keys) == 1 and None not in keys:

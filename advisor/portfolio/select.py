@@ -27,6 +27,7 @@ from ortools.sat.python import cp_model
 
 from advisor.candidates.base import Candidate
 from advisor.portfolio import clock
+from advisor.portfolio.keys import HostKey, PoolKey
 from advisor.portfolio.packing import NodeType, PodShape
 from advisor.portfolio.whole_nodes import add_whole_nodes, most_cents
 
@@ -46,9 +47,9 @@ class Option:
     ri_key: tuple[str, str] | None = None   # (instance_type, region) an owned RI can cover
     ri_unit_cents: int = 0          # cost of one instance-month that an owned RI would cover
     sp_cents: int = 0               # on-demand compute spend an owned savings plan can cover
-    host_key: str | None = None     # Dedicated Hosts shared by every option with this key
+    host_key: HostKey | None = None  # Dedicated Hosts shared by every option with this key
     host_milli: int = 0             # thousandths of a host this option's instances fill
-    pool_key: str | None = None     # (bound model only) a node pool that prices this option's replicas
+    pool_key: PoolKey | None = None  # (bound model only) a node pool that prices this option's replicas
     pool_demand: tuple[int, int, int, int] = (0, 0, 0, 0)  # thousandths of vCPU, GiB, pod slots, GPUs
     quota_milli: int | None = None  # vCPU x 1000 drawn on the quota (instances and nodes); None: vcpu_milli
 
@@ -62,7 +63,7 @@ class Selection:
     status: str
     chosen: dict[str, Option] = field(default_factory=dict)
     fees_paid: list[str] = field(default_factory=list)
-    hosts: dict[str, int] = field(default_factory=dict)          # host key -> hosts bought
+    hosts: dict[HostKey, int] = field(default_factory=dict)          # host key -> hosts bought
     ri_used: dict[str, int] = field(default_factory=dict)      # candidate id -> instances covered
     sp_used_cents: dict[str, int] = field(default_factory=dict)
     objective_cents: int | None = None
@@ -149,7 +150,7 @@ def undominated_all(options: dict[str, list[Option]], limits: Limits, drop: froz
 
 def select(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
            time_limit_s: float, hint: dict[str, int] | None = None, drop: frozenset[str] = frozenset(),
-           host_prices: dict[str, HostPrice] | None = None, pools: dict[str, PoolModel] | None = None,
+           host_prices: dict[HostKey, HostPrice] | None = None, pools: dict[PoolKey, PoolModel] | None = None,
            workers: int = 1) -> Selection:
     """Solve the choice; `drop` names constraints to leave out (to price a binding constraint).
 
@@ -170,34 +171,76 @@ def select(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
 
 def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, *,
            time_limit_s: float, hint: dict[str, int] | None, drop: frozenset[str],
-           host_prices: dict[str, HostPrice] | None, pools: dict[str, PoolModel], assumptions: bool,
+           host_prices: dict[HostKey, HostPrice] | None, pools: dict[PoolKey, PoolModel], assumptions: bool,
            workers: int = 1) -> Selection:
-    model = cp_model.CpModel()
-    names = sorted(options)
-    x = {w: [model.new_bool_var(f"x[{w}][{i}]") for i in range(len(options[w]))] for w in names}
-    for w in names:
-        model.add_exactly_one(x[w])
-    fee = {k: model.new_bool_var(f"fee[{k}]") for k in sorted(fee_cents)}
-    for w in names:   # a fee is paid when any option needing it is taken (one row per workload and fee)
-        for k in sorted({k for o in options[w] for k in o.fees}):
-            model.add(sum(x[w][i] for i, o in enumerate(options[w]) if k in o.fees) <= fee[k])
-    cost_terms = [o.cost_cents * x[w][i] for w in names for i, o in enumerate(options[w])]
-    cost_terms += [fee_cents[k] * fee[k] for k in fee]
-    host_prices = host_prices or {}
-    hosts = {k: model.new_int_var(0, 100_000, f"hosts[{k}]") for k in sorted(host_prices)}
-    for k, var in hosts.items():  # enough hosts of a family for every instance placed on them
-        model.add(1000 * var >= sum(o.host_milli * x[w][i] for w in names for i, o in enumerate(options[w])
-                                    if o.host_key == k))
-        cost_terms.append(host_prices[k].monthly_cents * var)
-    pool_upfront = []
-    for k, pool in sorted(pools.items()):  # a pool costs at least what each of its cuts says
+    m = _ChoiceModel(options, fee_cents, limits, host_prices or {}, pools, hint, drop, assumptions)
+    return m.solve(time_limit_s, workers)
+
+
+class _ChoiceModel:
+    """The CP-SAT model of the module docstring, built part by part (in a fixed order: the same model, the
+    same search), then solved and read back as a Selection."""
+
+    def __init__(self, options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits,
+                 host_prices: dict[HostKey, HostPrice], pools: dict[PoolKey, PoolModel], hint: dict[str, int] | None,
+                 drop: frozenset[str], assumptions: bool):
+        self.options, self.fee_cents, self.limits, self.host_prices = options, fee_cents, limits, host_prices
+        self.pools, self.hint, self.drop, self.assumptions = pools, hint, drop, assumptions
+        self.model = cp_model.CpModel()
+        self.names = sorted(options)
+        self.cost_terms: list = []
+        self.pool_upfront: list = []
+        self.covered: list = []
+        self.guards: dict[str, cp_model.IntVar] = {}
+        self._choices()
+        self._fees()
+        self._hosts()
+        for k, pool in sorted(pools.items()):
+            self._pool(k, pool)
+        self._owned_reserved()
+        self._owned_savings_plan()
+        self.objective = sum(self.cost_terms) - sum(self.covered)  # monthly cost in cents
+        self._limits()
+        self._objective()
+
+    def _taken(self, keep) -> list[tuple[str, int, Option]]:
+        """(workload, index, option) of every option `keep` selects, in model order."""
+        return [(w, i, o) for w in self.names for i, o in enumerate(self.options[w]) if keep(o)]
+
+    # ------------------------------------------------------------------------- parts of the model
+    def _choices(self) -> None:
+        """x[w][i]: exactly one option per workload."""
+        self.x = {w: [self.model.new_bool_var(f"x[{w}][{i}]") for i in range(len(self.options[w]))]
+                  for w in self.names}
+        for w in self.names:
+            self.model.add_exactly_one(self.x[w])
+
+    def _fees(self) -> None:
+        """A fee is paid when any option needing it is taken (one row per workload and fee)."""
+        model, x = self.model, self.x
+        self.fee = {k: model.new_bool_var(f"fee[{k}]") for k in sorted(self.fee_cents)}
+        for w in self.names:
+            for k in sorted({k for o in self.options[w] for k in o.fees}):
+                model.add(sum(x[w][i] for i, o in enumerate(self.options[w]) if k in o.fees) <= self.fee[k])
+        self.cost_terms += [o.cost_cents * x[w][i] for w, i, o in self._taken(lambda o: True)]
+        self.cost_terms += [self.fee_cents[k] * self.fee[k] for k in self.fee]
+
+    def _hosts(self) -> None:
+        """Enough hosts of a family for every instance placed on them."""
+        self.hosts = {k: self.model.new_int_var(0, 100_000, f"hosts[{k}]") for k in sorted(self.host_prices)}
+        for k, var in self.hosts.items():
+            self.model.add(1000 * var >= sum(o.host_milli * self.x[w][i]
+                                             for w, i, o in self._taken(lambda o, k=k: o.host_key == k)))
+            self.cost_terms.append(self.host_prices[k].monthly_cents * var)
+
+    def _pool(self, k: PoolKey, pool: PoolModel) -> None:
+        """A pool costs at least what each of its cuts says (and, with whole nodes, what they cost)."""
         members: dict[str, list] = {}
-        for w in names:
-            for i, o in enumerate(options[w]):
-                if o.pool_key == k:
-                    members.setdefault(w, []).append(x[w][i])
+        for w, i, _ in self._taken(lambda o: o.pool_key == k):
+            members.setdefault(w, []).append(self.x[w][i])
         if not members:
-            continue
+            return
+        model = self.model
         most = sum(max((cut.get(w, 0) for cut in pool.cuts), default=0) for w in members) // 1000 + 1
         if pool.whole_nodes:
             most = max(most, most_cents(pool.whole_nodes[1], pool.whole_nodes[0], upfront=False))
@@ -212,123 +255,149 @@ def _solve(options: dict[str, list[Option]], fee_cents: dict[str, int], limits: 
             terms = [coef * v for w, coef in sorted(cut.items()) if coef > 0 and w in members for v in members[w]]
             if terms:
                 model.add(1000 * cost >= sum(terms) + 1000 * pool.fixed_cents * used)
-        cost_terms.append(cost)
-        upfront = None
-        if pool.upfront_per_mille or pool.whole_nodes:
-            top = most * pool.upfront_per_mille // 1000 + 1
-            if pool.whole_nodes:
-                top = max(top, most_cents(pool.whole_nodes[1], pool.whole_nodes[0], upfront=True))
-            upfront = model.new_int_var(0, top, f"pool_upfront[{k}]")
-            model.add(1000 * upfront >= pool.upfront_per_mille * cost)
-            pool_upfront.append(upfront)
+        self.cost_terms.append(cost)
+        upfront = self._pool_upfront(k, pool, most, cost)
         if pool.whole_nodes:
-            shapes, types = pool.whole_nodes
-            nodes_cents = add_whole_nodes(model, {w: shapes[w] for w in members}, types, members, cost, upfront, k,
-                                          hint=pool.packed_hint if hint else None)
-            if hint:     # the pool's cost and upfront at the hinted choice, so that the hint is complete
-                inside = [w for w in members if w in hint and options[w][hint[w]].pool_key == k]
-                at_cuts = max((sum(cut.get(w, 0) for w in inside) for cut in pool.cuts), default=0)
-                hinted = max(-(-at_cuts // 1000), nodes_cents[0]) + (pool.fixed_cents if inside else 0)
-                model.add_hint(cost, hinted)
-                if upfront is not None:
-                    model.add_hint(upfront, max(-(-pool.upfront_per_mille * hinted // 1000), nodes_cents[1]))
-    covered: list = []
-    ri_vars: dict[tuple[str, int], cp_model.IntVar] = {}
-    for key, owned in sorted(limits.ri_owned.items()):
-        users = [(w, i, o) for w in names for i, o in enumerate(options[w]) if o.ri_key == key]
-        for w, i, o in users:
-            z = model.new_int_var(0, o.candidate.count, f"ri[{w}][{i}]")
-            model.add(z <= o.candidate.count * x[w][i])
-            ri_vars[(w, i)] = z
-            covered.append(o.ri_unit_cents * z)
-        if users:
-            model.add(sum(ri_vars[(w, i)] for w, i, _ in users) <= owned)
-    sp_vars: dict[tuple[str, int], cp_model.IntVar] = {}
-    if limits.sp_cover_cents > 0:
-        for w in names:
-            for i, o in enumerate(options[w]):
-                if o.sp_cents > 0:
-                    y = model.new_int_var(0, o.sp_cents, f"sp[{w}][{i}]")
-                    model.add(y <= o.sp_cents * x[w][i])
-                    sp_vars[(w, i)] = y
-                    covered.append(y)
-        model.add(sum(sp_vars.values()) <= limits.sp_cover_cents)
-    objective = sum(cost_terms) - sum(covered)  # monthly cost in cents
-    # Ties are broken toward each workload's own order (options come sorted as recommend() ranks them):
-    # cost x scale + rank, where the ranks can never add up to one cent of cost.
-    scale = 1 + sum(len(options[w]) - 1 for w in names)
-    tiebreak = sum(i * x[w][i] for w in names for i in range(1, len(options[w])))
+            self._whole_nodes(k, pool, members, cost, upfront)
 
-    guards: dict[str, cp_model.IntVar] = {}
+    def _pool_upfront(self, k: PoolKey, pool: PoolModel, most: int, cost) -> cp_model.IntVar | None:
+        """A pool's upfront: at least its least upfront ratio x its cost (and, with whole nodes, theirs)."""
+        if not (pool.upfront_per_mille or pool.whole_nodes):
+            return None
+        top = most * pool.upfront_per_mille // 1000 + 1
+        if pool.whole_nodes:
+            top = max(top, most_cents(pool.whole_nodes[1], pool.whole_nodes[0], upfront=True))
+        upfront = self.model.new_int_var(0, top, f"pool_upfront[{k}]")
+        self.model.add(1000 * upfront >= pool.upfront_per_mille * cost)
+        self.pool_upfront.append(upfront)
+        return upfront
 
-    def guarded(name: str, build) -> None:
-        """Add the constraint `build()` makes, enforced by an assumption literal (unless `name` is dropped)."""
-        if name in drop:
+    def _whole_nodes(self, k: PoolKey, pool: PoolModel, members: dict[str, list], cost, upfront) -> None:
+        """Whole nodes of the pool's types holding its members' replicas (`whole_nodes.py`), with the pool's
+        cost and upfront at the hinted choice, so that the hint is complete."""
+        shapes, types = pool.whole_nodes
+        hint = self.hint
+        nodes_cents = add_whole_nodes(self.model, {w: shapes[w] for w in members}, types, members, cost, upfront, k,
+                                      hint=pool.packed_hint if hint else None)
+        if not hint:
             return
-        if not assumptions:
+        inside = [w for w in members if w in hint and self.options[w][hint[w]].pool_key == k]
+        at_cuts = max((sum(cut.get(w, 0) for w in inside) for cut in pool.cuts), default=0)
+        hinted = max(-(-at_cuts // 1000), nodes_cents[0]) + (pool.fixed_cents if inside else 0)
+        self.model.add_hint(cost, hinted)
+        if upfront is not None:
+            self.model.add_hint(upfront, max(-(-pool.upfront_per_mille * hinted // 1000), nodes_cents[1]))
+
+    def _owned_reserved(self) -> None:
+        """z[i]: instances covered by owned reserved instances, each used at most once."""
+        self.ri_vars: dict[tuple[str, int], cp_model.IntVar] = {}
+        for key, owned in sorted(self.limits.ri_owned.items()):
+            users = self._taken(lambda o, key=key: o.ri_key == key)
+            for w, i, o in users:
+                z = self.model.new_int_var(0, o.candidate.count, f"ri[{w}][{i}]")
+                self.model.add(z <= o.candidate.count * self.x[w][i])
+                self.ri_vars[(w, i)] = z
+                self.covered.append(o.ri_unit_cents * z)
+            if users:
+                self.model.add(sum(self.ri_vars[(w, i)] for w, i, _ in users) <= owned)
+
+    def _owned_savings_plan(self) -> None:
+        """y[i]: on-demand spend covered by the owned savings plan, its dollars used at most once."""
+        self.sp_vars: dict[tuple[str, int], cp_model.IntVar] = {}
+        if self.limits.sp_cover_cents <= 0:
+            return
+        for w, i, o in self._taken(lambda o: o.sp_cents > 0):
+            y = self.model.new_int_var(0, o.sp_cents, f"sp[{w}][{i}]")
+            self.model.add(y <= o.sp_cents * self.x[w][i])
+            self.sp_vars[(w, i)] = y
+            self.covered.append(y)
+        self.model.add(sum(self.sp_vars.values()) <= self.limits.sp_cover_cents)
+
+    def _guarded(self, name: str, build) -> None:
+        """Add the constraint `build()` makes, enforced by an assumption literal (unless `name` is dropped)."""
+        if name in self.drop:
+            return
+        if not self.assumptions:
             build()
             return
-        literal = model.new_bool_var(f"assume[{name}]")
+        literal = self.model.new_bool_var(f"assume[{name}]")
         build().only_enforce_if(literal)
-        guards[name] = literal
+        self.guards[name] = literal
 
-    if limits.max_monthly_cents is not None:
-        guarded("max_monthly_usd", lambda: model.add(objective <= limits.max_monthly_cents))
-    if limits.max_upfront_cents is not None:
-        guarded("max_upfront_usd", lambda: model.add(
-            sum(o.upfront_cents * x[w][i] for w in names for i, o in enumerate(options[w]))
-            + sum(host_prices[k].upfront_cents * var for k, var in hosts.items()) + sum(pool_upfront)
-            <= limits.max_upfront_cents))
-    if limits.max_spot_share_milli is not None:
-        guarded("max_spot_share", lambda: model.add(sum(
-            (o.vcpu_milli * 1000 * o.spot - limits.max_spot_share_milli * o.vcpu_milli) * x[w][i]
-            for w in names for i, o in enumerate(options[w])) <= 0))
-    for (region, kind), quota in sorted(limits.quotas.items()):
-        users = [(w, i, o) for w in names for i, o in enumerate(options[w]) if o.region == region and o.quota == kind]
-        if users:
-            guarded(f"vcpu_quotas.{region}.{kind}",
-                    lambda users=users, quota=quota: model.add(
-                        sum(o.quota_vcpu_milli * x[w][i] for w, i, o in users) <= quota * 1000))
-    model.add_assumptions(list(guards.values()))
-    model.minimize(objective * scale + tiebreak)
-    if hint:
-        for w, i in hint.items():
-            for j, var in enumerate(x[w]):
-                model.add_hint(var, j == i)
+    def _limits(self) -> None:
+        """The budget, upfront cap, spot share and vCPU quotas, each behind its guard."""
+        model, x, limits = self.model, self.x, self.limits
+        if limits.max_monthly_cents is not None:
+            self._guarded("max_monthly_usd", lambda: model.add(self.objective <= limits.max_monthly_cents))
+        if limits.max_upfront_cents is not None:
+            self._guarded("max_upfront_usd", lambda: model.add(
+                sum(o.upfront_cents * x[w][i] for w, i, o in self._taken(lambda o: True))
+                + sum(self.host_prices[k].upfront_cents * var for k, var in self.hosts.items())
+                + sum(self.pool_upfront) <= limits.max_upfront_cents))
+        if limits.max_spot_share_milli is not None:
+            self._guarded("max_spot_share", lambda: model.add(sum(
+                (o.vcpu_milli * 1000 * o.spot - limits.max_spot_share_milli * o.vcpu_milli) * x[w][i]
+                for w, i, o in self._taken(lambda o: True)) <= 0))
+        for (region, kind), quota in sorted(limits.quotas.items()):
+            users = self._taken(lambda o, region=region, kind=kind: o.region == region and o.quota == kind)
+            if users:
+                self._guarded(f"vcpu_quotas.{region}.{kind}", lambda users=users, quota=quota: model.add(
+                    sum(o.quota_vcpu_milli * x[w][i] for w, i, o in users) <= quota * 1000))
 
-    solver = cp_model.CpSolver()
-    per_det = clock.WHOLE_NODES_PER_DET if any(p.whole_nodes for p in pools.values()) else clock.NOMINAL_PER_DET
-    det_limit = clock.limits(solver.parameters, time_limit_s, per_det)   # deterministic: the same on a busy machine
-    solver.parameters.num_workers = workers
-    if workers > 1:   # the parallel portfolio (LNS on the second worker), interleaved deterministically
-        solver.parameters.interleave_search = True
-    solver.parameters.random_seed = 0
-    solver.parameters.linearization_level = 2  # the LP relaxation proves the bound on large portfolios
-    # Stop once the cost is proven to the cent, or to a millionth on large portfolios (8 cents on $80,000 a
-    # month): what is left is the tie-break among equal costs, or less than any price is precise to.
-    # With two workers, which of several solutions within that gap is answered depends on their timing: prove
-    # the optimum itself instead, so that a search that ends proven answers the same plan on every run.
-    ceiling = sum(max(o.cost_cents for o in opts) for opts in options.values() if opts)
-    solver.parameters.absolute_gap_limit = float(scale * max(1, ceiling // 1_000_000)) if workers == 1 else 0.0
-    status = solver.solve(model)
-    clock.account(solver, det_limit, "choice" if per_det == clock.NOMINAL_PER_DET else "choice (whole nodes)",
-                  status in (cp_model.OPTIMAL, cp_model.INFEASIBLE), per_det)
-    name = solver.status_name(status)
-    if status == cp_model.MODEL_INVALID:
-        raise ValueError(f"invalid choice model: {model.validate()[:500]}")
-    if status == cp_model.INFEASIBLE:
-        core = solver.sufficient_assumptions_for_infeasibility()
-        by_index = {v.index: k for k, v in guards.items()}
-        return Selection(name, conflicts=sorted(by_index[i] for i in core if i in by_index),
-                         seconds=solver.wall_time)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # no plan, but the bound is still proven
-        return Selection(name, seconds=solver.wall_time, bound_cents=int(solver.best_objective_bound // scale))
-    chosen = {w: options[w][next(i for i, v in enumerate(x[w]) if solver.value(v))] for w in names}
-    picked = {w: next(i for i, v in enumerate(x[w]) if solver.value(v)) for w in names}
-    return Selection(
-        name, chosen=chosen, fees_paid=[k for k, v in fee.items() if solver.value(v)],
-        hosts={k: solver.value(v) for k, v in hosts.items() if solver.value(v)},
-        ri_used={w: solver.value(v) for (w, i), v in ri_vars.items() if picked[w] == i and solver.value(v)},
-        sp_used_cents={w: solver.value(v) for (w, i), v in sp_vars.items() if picked[w] == i and solver.value(v)},
-        objective_cents=round(solver.value(objective)), bound_cents=int(solver.best_objective_bound // scale),
-        seconds=solver.wall_time)
+    def _objective(self) -> None:
+        """Monthly cost; ties broken toward each workload's own order (options come sorted as recommend() ranks
+        them): cost x scale + rank, where the ranks can never add up to one cent of cost."""
+        model, x = self.model, self.x
+        self.scale = 1 + sum(len(self.options[w]) - 1 for w in self.names)
+        tiebreak = sum(i * x[w][i] for w in self.names for i in range(1, len(self.options[w])))
+        model.add_assumptions(list(self.guards.values()))
+        model.minimize(self.objective * self.scale + tiebreak)
+        if self.hint:
+            for w, i in self.hint.items():
+                for j, var in enumerate(x[w]):
+                    model.add_hint(var, j == i)
+
+    # ------------------------------------------------------------------------- solving
+    def solve(self, time_limit_s: float, workers: int) -> Selection:
+        solver = cp_model.CpSolver()
+        whole = any(p.whole_nodes for p in self.pools.values())
+        per_det = clock.WHOLE_NODES_PER_DET if whole else clock.NOMINAL_PER_DET
+        det_limit = clock.limits(solver.parameters, time_limit_s, per_det)   # deterministic: the same on a busy machine
+        solver.parameters.num_workers = workers
+        if workers > 1:   # the parallel portfolio (LNS on the second worker), interleaved deterministically
+            solver.parameters.interleave_search = True
+        solver.parameters.random_seed = 0
+        solver.parameters.linearization_level = 2  # the LP relaxation proves the bound on large portfolios
+        # Stop once the cost is proven to the cent, or to a millionth on large portfolios (8 cents on $80,000 a
+        # month): what is left is the tie-break among equal costs, or less than any price is precise to.
+        # With two workers, which of several solutions within that gap is answered depends on their timing: prove
+        # the optimum itself instead, so that a search that ends proven answers the same plan on every run.
+        ceiling = sum(max(o.cost_cents for o in opts) for opts in self.options.values() if opts)
+        solver.parameters.absolute_gap_limit = (float(self.scale * max(1, ceiling // 1_000_000)) if workers == 1
+                                                else 0.0)
+        status = solver.solve(self.model)
+        clock.account(solver, det_limit, "choice (whole nodes)" if whole else "choice",
+                      status in (cp_model.OPTIMAL, cp_model.INFEASIBLE), per_det)
+        return self._selection(solver, status)
+
+    def _selection(self, solver: cp_model.CpSolver, status) -> Selection:
+        name = solver.status_name(status)
+        if status == cp_model.MODEL_INVALID:
+            raise ValueError(f"invalid choice model: {self.model.validate()[:500]}")
+        if status == cp_model.INFEASIBLE:
+            core = solver.sufficient_assumptions_for_infeasibility()
+            by_index = {v.index: k for k, v in self.guards.items()}
+            return Selection(name, conflicts=sorted(by_index[i] for i in core if i in by_index),
+                             seconds=solver.wall_time)
+        bound = int(solver.best_objective_bound // self.scale)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # no plan, but the bound is still proven
+            return Selection(name, seconds=solver.wall_time, bound_cents=bound)
+        picked = {w: next(i for i, v in enumerate(self.x[w]) if solver.value(v)) for w in self.names}
+        return Selection(
+            name, chosen={w: self.options[w][picked[w]] for w in self.names},
+            fees_paid=[k for k, v in self.fee.items() if solver.value(v)],
+            hosts={k: solver.value(v) for k, v in self.hosts.items() if solver.value(v)},
+            ri_used={w: solver.value(v) for (w, i), v in self.ri_vars.items() if picked[w] == i and solver.value(v)},
+            sp_used_cents={w: solver.value(v) for (w, i), v in self.sp_vars.items()
+                           if picked[w] == i and solver.value(v)},
+            objective_cents=round(solver.value(self.objective)), bound_cents=bound, seconds=solver.wall_time)

@@ -27,11 +27,20 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from advisor.candidates.base import Candidate, Context
+from advisor.candidates.base import Candidate, Context, vcpu_quota
 from advisor.catalog.store import Catalog
 from advisor.optimize.choose import cents
 from advisor.portfolio.allocation import cluster_weights, fee_weights, host_weights, largest_remainder
-from advisor.portfolio.facts import fee_kind, is_standard_family, quota_kind, sp_cover_cents
+from advisor.portfolio.facts import (
+    compute_of,
+    fee_kind,
+    quota_kind,
+    reserved_instances_cover,
+    savings_plan_covers,
+    shares_nodes,
+    sp_cover_cents,
+    standard_quota,
+)
 from advisor.portfolio.packing import gpu_model_matches
 from advisor.recommend import to_option
 from models.portfolio import Portfolio
@@ -39,8 +48,6 @@ from models.workload import Workload
 
 CENT = 0.005           # two money figures agree when they round to the same cent
 PRICE_TOLERANCE = 1e-6  # node prices are unrounded dollars: equal to a millionth of a dollar
-CLUSTER_SERVICES = {"ecs_ec2", "eks_ec2"}
-INSTANCE_SERVICES = {"ec2", "ecs_ec2", "eks_ec2", "beanstalk", "batch"}
 IDENTITY = ("service", "instance_type", "count", "purchase_option", "term", "offering_class", "plan_type",
             "payment", "tenancy", "config")
 
@@ -70,7 +77,7 @@ def catalog_candidates(portfolio: Portfolio, catalog: Catalog) -> dict[str, list
     """Every workload's candidates, generated from the catalog as the planner does (workloads alike but for
     their id generated once)."""
     from advisor.candidates.registry import generate_all
-    from advisor.portfolio.plan import bounded
+    from advisor.portfolio.options import bounded
 
     ctx = Context(catalog)
     by_shape: dict[str, list[Candidate]] = {}
@@ -122,9 +129,7 @@ class _Audit:
         self.figures = Figures()
         self.placement: dict[str, dict[str, Any]] = {}
         self.chosen: dict[str, Candidate] = {}
-        specs = catalog.specs.select("instance_type", "vcpu", "family").to_dicts()
-        self.vcpu_of = {r["instance_type"]: r["vcpu"] for r in specs}
-        self.family_of = {r["instance_type"]: r["family"] for r in specs}
+        self.vcpu_of = dict(catalog.specs.select("instance_type", "vcpu").iter_rows())
 
     def run(self) -> tuple[list[str], Figures]:
         self._placements()
@@ -172,93 +177,128 @@ class _Audit:
 
     # ------------------------------------------------------------------------- clusters
     def _clusters(self) -> set[str]:
+        in_cluster: set[str] = set()
+        for cluster in self.plan["shared"]["clusters"]:
+            self._cluster(cluster, in_cluster)
+        return in_cluster
+
+    def _cluster(self, cluster: dict[str, Any], in_cluster: set[str]) -> None:
+        """One cluster: its members placed once, on one kind of node group; every node group priced from the
+        catalog and within its capacity, every replica placed; its money recomputed."""
         from advisor.candidates.frontiers import node_types
         from advisor.portfolio.clusters import group_prices
 
-        in_cluster: set[str] = set()
-        for cluster in self.plan["shared"]["clusters"]:
-            cid, members = cluster["id"], cluster["members"]
-            unknown = [w for w in members if w not in self.chosen]
-            if unknown or not members:
-                self.problems.append(f"{cid}: members {unknown or '(none)'} are not placed workloads")
+        cid, members = cluster["id"], cluster["members"]
+        unknown = [w for w in members if w not in self.chosen]
+        if unknown or not members:
+            self.problems.append(f"{cid}: members {unknown or '(none)'} are not placed workloads")
+            return
+        twice = in_cluster & set(members)
+        if twice:
+            self.problems.append(f"{cid}: {sorted(twice)} are in more than one cluster")
+        in_cluster |= set(members)
+        kind = self._cluster_kind(cluster, members)
+        if kind is None:
+            return
+        service, region, os_, tenancy, option, term, offering, plan_type, payment, horizon, hours = kind
+        prices = group_prices(self.catalog, service, region, os_, tenancy, hours, horizon)
+        alloc = {r["instance_type"]: r for r in node_types(self.catalog, service, region, os_).to_dicts()}
+        variant = (option, term, offering, plan_type, payment)
+        job = self._job_group(cid, members)
+        monthly: list[float] = []   # count x price per group, summed exactly (as `clusters.groups_usd`)
+        upfront: list[float] = []
+        placed: dict[str, int] = defaultdict(int)
+        for group in cluster["nodes"]:
+            price = self._group_price(cid, group, job, prices, alloc, variant)
+            if price is None:
                 continue
-            twice = in_cluster & set(members)
-            if twice:
-                self.problems.append(f"{cid}: {sorted(twice)} are in more than one cluster")
-            in_cluster |= set(members)
-            kinds = {self._kind(w) for w in members}
-            if len(kinds) != 1:
-                self.problems.append(f"{cid}: its members are on different kinds of node group: {sorted(kinds)}")
-                continue
-            service, region, os_, tenancy, option, term, offering, plan_type, payment, horizon, hours = kinds.pop()
-            if service not in CLUSTER_SERVICES or tenancy == "host":
-                self.problems.append(f"{cid}: {service} with {tenancy} tenancy is not a node group")
-                continue
-            if (cluster["service"], cluster["region"], cluster["os"], cluster["tenancy"],
-                    cluster["purchase_option"]) != (service, region, os_, tenancy, option):
-                self.problems.append(f"{cid}: its kind does not match its members' node groups")
-            prices = group_prices(self.catalog, service, region, os_, tenancy, hours, horizon)
-            alloc = {r["instance_type"]: r for r in node_types(self.catalog, service, region, os_).to_dicts()}
-            variant = (option, term, offering, plan_type, payment)
-            job = self._job_group(cid, members)
-            monthly: list[float] = []   # count x price per group, summed exactly (as `clusters.groups_usd`)
-            upfront: list[float] = []
-            placed: dict[str, int] = defaultdict(int)
-            for group in cluster["nodes"]:
-                name, count = group["instance_type"], group["node_count"]
-                if job is not None:   # a job's own node group: nodes only while it runs, at its candidate's price
-                    if name != job.instance_type:
-                        self.problems.append(f"{cid}: a job's node group is {job.instance_type}, not {name}")
-                        continue
-                    price, price_upfront = job.lines[0].monthly_usd / job.count, job.upfront_usd / job.count
-                elif name not in prices.names or variant not in prices.monthly or name not in alloc:
-                    self.problems.append(f"{cid}: {name} is not a node type offered {option} here")
-                    continue
-                else:
-                    i = prices.names.index(name)
-                    price, price_upfront = float(prices.monthly[variant][i]), float(prices.upfront[variant][i])
-                if price != price or name not in alloc:   # NaN: not offered under this purchase option
-                    self.problems.append(f"{cid}: {name} is not offered as {option} {term or ''}")
-                    continue
-                if group["purchase_option"] != option:
-                    self.problems.append(f"{cid}: a {name} group is {group['purchase_option']}, not {option}")
-                if not isinstance(count, int) or count < 1:
-                    self.problems.append(f"{cid}: a {name} group has {count} nodes")
-                    continue
-                for figure, value in (("monthly", price), ("upfront", price_upfront)):
-                    if abs(group[f"{figure}_usd_per_node"] - value) > PRICE_TOLERANCE * max(1.0, value):
-                        self.problems.append(f"{cid}: a {name} node costs ${value:,.6f} {figure} in the catalog, "
-                                             f"not ${group[f'{figure}_usd_per_node']:,.6f}")
-                monthly.append(count * price)
-                upfront.append(count * price_upfront)
-                self._capacity(cid, group, alloc[name])
-                for w, n in group["replicas_per_node"].items():
-                    placed[w] += n * count
-            for w in members:
-                wanted = int(self.chosen[w].config.get("replicas", self.by_id[w].replicas))
-                if placed.get(w, 0) < wanted:
-                    self.problems.append(f"{cid}: {w} has {placed.get(w, 0)} of {wanted} replicas placed")
-            strangers = sorted(set(placed) - set(members))
-            if strangers:
-                self.problems.append(f"{cid}: its nodes carry replicas of non-members {strangers}")
-            # A member's own node group is priced as its cost line, rounded to the cent from the same rate: the
-            # rate x count may round a cent the other way, so each group may differ by a cent (no more)
-            slack = len(cluster["nodes"])
-            figures = {}
-            for name, parts in (("monthly_usd", monthly), ("upfront_usd", upfront)):
-                value = cents(math.fsum(parts))
-                reported = cluster[name]
-                if not isinstance(reported, int | float) or abs(cents(reported) - value) > slack:
-                    self.problems.append(f"{cid}: its nodes cost {_usd(value)} {name[:-4]} in the catalog, "
-                                         f"not ${reported:,.2f}")
-                    figures[name] = value
-                else:
-                    figures[name] = cents(reported)
-            self.figures.cluster_cents[cid] = figures["monthly_usd"]
-            self.figures.upfront_cents += figures["upfront_usd"]
-            standalone = sum(cents(self.chosen[w].lines[0].monthly_usd) for w in members)
-            self.figures.packing_savings_cents += standalone - figures["monthly_usd"]
-        return in_cluster
+            count = group["node_count"]
+            monthly.append(count * price[0])
+            upfront.append(count * price[1])
+            self._capacity(cid, group, alloc[group["instance_type"]])
+            for w, n in group["replicas_per_node"].items():
+                placed[w] += n * count
+        self._placed(cid, members, placed)
+        self._cluster_money(cluster, members, monthly, upfront)
+
+    def _cluster_kind(self, cluster: dict[str, Any], members: list[str]) -> tuple | None:
+        """The one kind of node group the members chose (None, with the problem, when it is not one)."""
+        cid = cluster["id"]
+        kinds = {self._kind(w) for w in members}
+        if len(kinds) != 1:
+            self.problems.append(f"{cid}: its members are on different kinds of node group: {sorted(kinds)}")
+            return None
+        kind = kinds.pop()
+        service, region, os_, tenancy, option = kind[:5]
+        if not all(shares_nodes(self.chosen[w]) for w in members):
+            self.problems.append(f"{cid}: {service} with {tenancy} tenancy is not a node group")
+            return None
+        if (cluster["service"], cluster["region"], cluster["os"], cluster["tenancy"],
+                cluster["purchase_option"]) != (service, region, os_, tenancy, option):
+            self.problems.append(f"{cid}: its kind does not match its members' node groups")
+        return kind
+
+    def _group_price(self, cid: str, group: dict[str, Any], job: Candidate | None, prices, alloc: dict,
+                     variant: tuple) -> tuple[float, float] | None:
+        """A node group's price per node (monthly, upfront) from the catalog, checked against the plan's
+        (None, with the problem, when the catalog does not offer it so)."""
+        name, count, option, term = group["instance_type"], group["node_count"], variant[0], variant[1]
+        if job is not None:   # a job's own node group: nodes only while it runs, at its candidate's price
+            if name != job.instance_type:
+                self.problems.append(f"{cid}: a job's node group is {job.instance_type}, not {name}")
+                return None
+            price, price_upfront = job.lines[0].monthly_usd / job.count, job.upfront_usd / job.count
+        elif name not in prices.names or variant not in prices.monthly or name not in alloc:
+            self.problems.append(f"{cid}: {name} is not a node type offered {option} here")
+            return None
+        else:
+            i = prices.names.index(name)
+            price, price_upfront = float(prices.monthly[variant][i]), float(prices.upfront[variant][i])
+        if price != price or name not in alloc:   # NaN: not offered under this purchase option
+            self.problems.append(f"{cid}: {name} is not offered as {option} {term or ''}")
+            return None
+        if group["purchase_option"] != option:
+            self.problems.append(f"{cid}: a {name} group is {group['purchase_option']}, not {option}")
+        if not isinstance(count, int) or count < 1:
+            self.problems.append(f"{cid}: a {name} group has {count} nodes")
+            return None
+        for figure, value in (("monthly", price), ("upfront", price_upfront)):
+            if abs(group[f"{figure}_usd_per_node"] - value) > PRICE_TOLERANCE * max(1.0, value):
+                self.problems.append(f"{cid}: a {name} node costs ${value:,.6f} {figure} in the catalog, "
+                                     f"not ${group[f'{figure}_usd_per_node']:,.6f}")
+        return price, price_upfront
+
+    def _placed(self, cid: str, members: list[str], placed: dict[str, int]) -> None:
+        """Every member's replicas placed, and nobody else's."""
+        for w in members:
+            wanted = int(self.chosen[w].config.get("replicas", self.by_id[w].replicas))
+            if placed.get(w, 0) < wanted:
+                self.problems.append(f"{cid}: {w} has {placed.get(w, 0)} of {wanted} replicas placed")
+        strangers = sorted(set(placed) - set(members))
+        if strangers:
+            self.problems.append(f"{cid}: its nodes carry replicas of non-members {strangers}")
+
+    def _cluster_money(self, cluster: dict[str, Any], members: list[str], monthly: list[float],
+                       upfront: list[float]) -> None:
+        """The cluster's monthly and upfront from the catalog's prices, and its packing saving."""
+        cid = cluster["id"]
+        # A member's own node group is priced as its cost line, rounded to the cent from the same rate: the
+        # rate x count may round a cent the other way, so each group may differ by a cent (no more)
+        slack = len(cluster["nodes"])
+        figures = {}
+        for name, parts in (("monthly_usd", monthly), ("upfront_usd", upfront)):
+            value = cents(math.fsum(parts))
+            reported = cluster[name]
+            if not isinstance(reported, int | float) or abs(cents(reported) - value) > slack:
+                self.problems.append(f"{cid}: its nodes cost {_usd(value)} {name[:-4]} in the catalog, "
+                                     f"not ${reported:,.2f}")
+                figures[name] = value
+            else:
+                figures[name] = cents(reported)
+        self.figures.cluster_cents[cid] = figures["monthly_usd"]
+        self.figures.upfront_cents += figures["upfront_usd"]
+        standalone = sum(cents(self.chosen[w].lines[0].monthly_usd) for w in members)
+        self.figures.packing_savings_cents += standalone - figures["monthly_usd"]
 
     def _job_group(self, cid: str, members: list[str]) -> Candidate | None:
         """A job-shaped member's own candidate: its node group runs only while its jobs do, so it keeps a
@@ -341,7 +381,7 @@ class _Audit:
         needed: dict[str, int] = {}
         for wid, c in self.chosen.items():
             for line in c.lines:
-                kind = fee_kind(line.item)
+                kind = fee_kind(line)
                 if kind:
                     key = f"{kind}:{self.by_id[wid].region}"
                     needed[key] = max(needed.get(key, 0), cents(line.monthly_usd))
@@ -372,7 +412,7 @@ class _Audit:
                          and bool(c.lines))
             if n:
                 key = (c.instance_type, region)
-                if not (coverable and c.service in INSTANCE_SERVICES and key in holdings) or n > c.count or n < 0:
+                if not (coverable and reserved_instances_cover(c) and key in holdings) or n > c.count or n < 0:
                     self.problems.append(f"{wid}: {n} owned reserved instances cannot cover this placement")
                     continue
                 used[key] += n
@@ -380,7 +420,7 @@ class _Audit:
                 self.figures.covered_cents += n * unit
                 self.figures.covered_by[wid] = self.figures.covered_by.get(wid, 0) + n * unit
             if sp:
-                if not coverable or c.service == "lightsail" or sp > cents(c.lines[0].monthly_usd) or sp < 0:
+                if not coverable or not savings_plan_covers(c) or sp > cents(c.lines[0].monthly_usd) or sp < 0:
                     self.problems.append(f"{wid}: the owned savings plan cannot cover {_usd(sp)} of this placement")
                     continue
                 sp_used += sp
@@ -401,7 +441,7 @@ class _Audit:
         for wid, c in self.chosen.items():
             shared_first = wid in in_cluster or wid in on_host   # its first line is bought as shared capacity
             lines = c.lines[1:] if shared_first else c.lines
-            f.own_cents[wid] = sum(cents(x.monthly_usd) for x in lines if not fee_kind(x.item))
+            f.own_cents[wid] = sum(cents(x.monthly_usd) for x in lines if not fee_kind(x))
             if not shared_first:
                 f.upfront_cents += cents(c.upfront_usd)
         f.monthly_cents = (sum(f.own_cents.values()) + sum(f.cluster_cents.values()) + sum(f.host_cents.values())
@@ -437,7 +477,7 @@ class _Audit:
                 expected[w]["shared_hosts_monthly_usd"] += n
         for key, price in sorted(f.fee_cents.items()):
             needers = sorted(w for w, c in self.chosen.items()
-                             if any(fee_kind(x.item) and f"{fee_kind(x.item)}:{self.by_id[w].region}" == key
+                             if any(fee_kind(x) and f"{fee_kind(x)}:{self.by_id[w].region}" == key
                                     for x in c.lines))
             for w, n in largest_remainder(price, fee_weights(needers)).items():
                 expected[w]["shared_fees_monthly_usd"] += n
@@ -472,6 +512,11 @@ class _Audit:
     def _commitments(self, in_shared: set[str]) -> None:
         """The commitments to buy must be exactly what the plan runs under one (its packed nodes, its reserved
         hosts, its committed placements outside both), the owned ones used as the placements say."""
+        self._to_buy(self._runs_under(in_shared))
+        self._owned_used()
+
+    def _runs_under(self, in_shared: set[str]) -> dict[tuple, list[int]]:
+        """What the plan runs under a commitment, per commitment: [instances, hosts, monthly, upfront cents]."""
         want: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])   # instances, hosts, monthly, upfront c.
 
         def kind(option: str) -> str:
@@ -500,6 +545,10 @@ class _Audit:
                 item[0] += c.count if c.instance_type else 0
                 item[2] += cents(c.lines[0].monthly_usd)
                 item[3] += cents(c.upfront_usd)
+        return want
+
+    def _to_buy(self, want: dict[tuple, list[int]]) -> None:
+        """The commitments listed to buy against what the plan runs under one: the same, in the same numbers."""
         listed: dict[tuple, dict[str, Any]] = {}
         for b in self.plan["shared"]["commitments"]["to_buy"]:
             key = (b["kind"], b["covers"], b["region"], b["tenancy"], b["term"], b["offering_class"], b["plan_type"],
@@ -519,6 +568,9 @@ class _Audit:
             for name, value in (("monthly_usd", monthly), ("upfront_usd", upfront)):
                 if abs(cents(b[name]) - value) > len(self.chosen):   # each part rounded on its own
                     self.problems.append(f"the commitment {key}: {name} ${b[name]:,.2f}, its parts {_usd(value)}")
+
+    def _owned_used(self) -> None:
+        """Owned reserved instances listed as owned, used as the placements say, and why not all, if not."""
         holdings: dict[tuple[str, str], int] = defaultdict(int)
         for h in self.portfolio.constraints.existing_commitments.reserved:
             holdings[(h.instance_type, h.region)] += h.count
@@ -561,26 +613,21 @@ class _Audit:
         w = self.by_id[wid]
         if clustered:
             return int(c.config.get("replicas", w.replicas)) * w.vcpu
-        if c.service in INSTANCE_SERVICES and c.instance_type and c.tenancy != "host":
-            return self.vcpu_of.get(c.instance_type, 0) * c.count
-        return c.config.get("task_vcpu", 0) * c.count
+        return compute_of(c).vcpu
 
     def _quotas(self, in_cluster: set[str]) -> None:
         """vCPU of standard-family instances and cluster nodes per region, on-demand and Spot, within quotas."""
         c = self.portfolio.constraints
         used: dict[tuple[str, str], float] = defaultdict(float)
 
-        def count(region: str, instance_type: str, option: str, n: float) -> None:
-            if is_standard_family(self.family_of.get(instance_type)):
-                used[(region, quota_kind(option))] += self.vcpu_of[instance_type] * n
-
         for wid, cand in self.chosen.items():
-            if (wid not in in_cluster and cand.service in INSTANCE_SERVICES and cand.instance_type
-                    and cand.tenancy != "host"):
-                count(self.by_id[wid].region, cand.instance_type, cand.purchase_option, cand.count)
+            if wid not in in_cluster and (kind := standard_quota(cand)):
+                used[(self.by_id[wid].region, kind)] += compute_of(cand).vcpu
         for cluster in self.plan["shared"]["clusters"]:
             for g in cluster["nodes"]:
-                count(cluster["region"], g["instance_type"], g["purchase_option"], g["node_count"])
+                if vcpu_quota(g["instance_type"]) == "standard":
+                    used[(cluster["region"], quota_kind(g["purchase_option"]))] += (
+                        self.vcpu_of[g["instance_type"]] * g["node_count"])
         self.figures.quota_vcpu = dict(used)
         for (region, kind), vcpu in sorted(used.items()):
             given = c.vcpu_quotas.get(region)
