@@ -1,0 +1,186 @@
+"""The vectorized answer for workloads only plain EC2 can serve: every workload of a chunk at once.
+
+Per region and OS, workloads are joined to their cell's rows (grid.py), the purchase options their
+requirements allow are kept (the same OptionRules as ec2.allowed_options), each row is costed with
+the same expressions as the per-shape path (frontiers.cost_instance_rows), pruned as the frontier
+is (each option's rows within a cent of its cheapest), scaled by the replicas, and turned into the
+candidate's cost lines, each rounded to the cent and summed in the same order as ec2._candidate.
+The choice is a group-wise first-in-order: the candidate order is `Candidate.sort_key`, and with one
+service (one ops effort) the one-workload choice (CP-SAT over weighted cost, then that order) is the
+first candidate within the caps. The baseline is the first on-demand candidate (or On-Demand
+Capacity Reservation, when capacity is guaranteed), as ec2.baseline.
+
+Workloads it cannot answer exactly here (no fitting type, no candidate within the caps, a frontier
+the cell bound cannot certify, a region missing a fact) are returned for the per-shape path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from advisor.candidates.base import PURCHASE_RANK
+from advisor.candidates.ec2 import allowed_options
+from advisor.candidates.frontiers import OptionRules, cost_instance_rows
+from advisor.candidates.regional import regional
+from advisor.catalog import rates
+from advisor.catalog.store import Catalog
+from advisor.errors import FactMissing
+from advisor.estate.grid import CELL, TOP, Grid, grid
+from advisor.pricing import cents_expr, money_expr, tiered_expr
+from models.workload import Workload
+
+SLACK = 1e-6  # floating-point room on the bound: a left-out row must cost more than this past the cent
+SCALED = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "upfront_start"]
+WORKLOAD_SCHEMA = {
+    "idx": pl.Int64, "region": pl.String, "os": pl.String, "arch_v": pl.String, "vcpu": pl.Float64,
+    "memory_gib": pl.Float64, "replicas": pl.Int64, "hours": pl.Float64, "horizon": pl.Int64,
+    "cpu_utilization": pl.Float64, "rules": pl.Int64, "capacity_guarantee": pl.Boolean, "scratch_gib": pl.Float64,
+    "storage_gib": pl.Float64, "egress_gib_month": pl.Float64, "max_monthly_usd": pl.Float64,
+    "all_gens": pl.Boolean,
+}
+
+
+@dataclass
+class Answers:
+    frame: pl.DataFrame   # idx plus the batch's output columns, one row per answered workload
+    fallback: list[int]   # idx of the workloads left for the per-shape path
+
+
+def workload_frame(workloads: dict[int, Workload], rules: list[OptionRules]) -> pl.DataFrame:
+    """The fields this path reads, one row per workload (`rules`: each distinct OptionRules, by index)."""
+    ids = {r: i for i, r in enumerate(rules)}
+    rows = [(i, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, w.replicas, w.hours_per_month,
+             w.horizon_months, w.cpu_utilization, ids[allowed_options(w)], w.capacity_guarantee, w.scratch_gib,
+             w.storage_gib, w.egress_gib_month, w.max_monthly_usd, w.allow_previous_generation)
+            for i, w in workloads.items()]
+    return pl.DataFrame(rows, schema=WORKLOAD_SCHEMA, orient="row")
+
+
+def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: bool) -> Answers:
+    rules = list(dict.fromkeys(allowed_options(w) for w in workloads.values()))
+    frame = workload_frame(workloads, rules)
+    parts, fallback = [], []
+    for (region, os), group in frame.partition_by("region", "os", as_dict=True, maintain_order=True).items():
+        try:
+            done = _answer_group(group, region, os, rules, catalog, include_free_tier)
+        except FactMissing:  # the per-shape path turns it into that service's rejection
+            fallback += group["idx"].to_list()
+            continue
+        parts.append(done)
+        fallback += group.join(done, on="idx", how="anti")["idx"].to_list()
+    out = pl.concat(parts) if parts else pl.DataFrame()
+    return Answers(out, sorted(fallback))
+
+
+def _answer_group(w: pl.DataFrame, region: str, os: str, rules: list[OptionRules], catalog: Catalog,
+                  include_free_tier: bool) -> pl.DataFrame:
+    g = grid(catalog, region, os)
+    w = g.locate(w).filter((pl.col("i") < g.vcpus.len()) & (pl.col("j") < g.memories.len()))
+    rows = _cell_rows(g, w)
+    # No current-generation type fits: previous-generation ones are offered (ec2._fit).
+    unfitted = w.join(rows.select("idx").unique(), on="idx", how="anti")
+    if not unfitted.is_empty():
+        rows = pl.concat([rows, _cell_rows(g, unfitted.with_columns(all_gens=pl.lit(True)))])
+    rows = rows.filter(_allowed(rules))
+    rows = cost_instance_rows(catalog, rows.with_columns(
+        count=pl.lit(1), hours=pl.col("s_hours"), horizon=pl.col("s_horizon")), region, os)
+    kept = _certified_frontier(rows)
+    lines = _lines(kept, catalog, region, include_free_tier)
+    return _choose(lines, catalog, region, os)
+
+
+def _cell_rows(g: Grid, w: pl.DataFrame) -> pl.DataFrame:
+    cells = g.top(w)
+    return (w.join(cells, on=CELL, how="inner")
+            .rename({"hours": "s_hours", "horizon": "s_horizon", "scratch_gib": "s_scratch_gib"})
+            .with_columns(s_sustained_vcpu=pl.col("vcpu") * pl.col("cpu_utilization"),
+                          s_public=pl.col("egress_gib_month") > 0, s_tenancy=pl.lit("shared"),
+                          vcpu=pl.col("vcpu_right"), memory_gib=pl.col("memory_gib_right"),
+                          w_vcpu=pl.col("vcpu"))
+            .drop("vcpu_right", "memory_gib_right"))
+
+
+def _allowed(rules: list[OptionRules]) -> pl.Expr:
+    """Each workload's OptionRules, applied row by row (the rule is OptionRules.expr, written once)."""
+    keep = pl.lit(False)
+    for i, r in enumerate(rules):
+        keep |= (pl.col("rules") == i) & r.expr()
+    return keep
+
+
+def _certified_frontier(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per workload and option, the rows within a cent of the cheapest (instances.prune), where the
+    cell's next row proves no left-out row comes within the cent; uncertified workloads are dropped."""
+    group = ["idx", "option_id"]
+    seen = pl.col("pos") <= TOP
+    cheapest = pl.col("monthly_total").filter(seen).min().over(group)
+    bound = (pl.col("compute_monthly") + pl.col("ipv4_monthly")).filter(pl.col("pos") == TOP + 1).min().over(group)
+    rows = rows.with_columns(_min=cheapest, _bound=bound)
+    unsure = rows.filter(pl.col("_bound").is_not_null() & (pl.col("_bound") <= pl.col("_min") + 0.01 + SLACK))
+    return (rows.join(unsure.select("idx").unique(), on="idx", how="anti")
+            .filter(seen & (pl.col("monthly_total") <= pl.col("_min") + 0.01)).drop("_min", "_bound"))
+
+
+def _lines(rows: pl.DataFrame, catalog: Catalog, region: str, include_free_tier: bool) -> pl.DataFrame:
+    """Scale per-instance rows by the replicas and add the candidate's lines, each rounded, in order:
+    compute, scratch EBS, burstable surplus, storage EBS, data transfer out, public IPv4."""
+    rows = rows.with_columns([(pl.col(c) * pl.col("replicas")).alias(c) for c in SCALED])
+    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
+    storage = pl.when((pl.col("storage_gib") > 0) & (pl.col("replicas") > 0)).then(
+        gp3 * pl.col("storage_gib") * pl.col("replicas")).otherwise(0.0)
+    egress = pl.lit(0.0)
+    if rows.select((pl.col("egress_gib_month") > 0).any()).item():
+        tiers = regional(catalog, "network.data_transfer_out_tiers", region).value
+        free = catalog.facts.value("network.data_transfer_out_free_gb_per_month") if include_free_tier else 0.0
+        billable = (pl.col("egress_gib_month") - free).clip(lower_bound=0.0)
+        egress = pl.when(pl.col("egress_gib_month") > 0).then(
+            tiered_expr(billable, tiers, "up_to_gb", "usd_per_gb")).otherwise(0.0)
+    lines = [pl.col("compute_monthly"), pl.col("scratch_ebs_monthly"), pl.col("surplus_monthly"), storage, egress,
+             pl.col("ipv4_monthly")]
+    names = [f"_line{k}" for k in range(len(lines))]
+    rows = rows.with_columns([line.alias(n) for line, n in zip(lines, names, strict=True)])
+    rows = rows.with_columns([money_expr(pl.col(n)).alias(n) for n in names])
+    total = pl.lit(0.0)
+    for n in names:  # Python's sum: left to right from 0
+        total = total + pl.col(n)
+    return rows.with_columns(_total=total).with_columns(
+        monthly_usd=money_expr(pl.col("_total")), upfront_usd=money_expr(pl.col("upfront_start"))
+    ).drop(*names, "_total")
+
+
+def _choose(rows: pl.DataFrame, catalog: Catalog, region: str, os: str) -> pl.DataFrame:
+    """Per workload: the first candidate in Candidate.sort_key order within the monthly cap, the next
+    one (the alternative), and the baseline (first on-demand, or capacity reservation)."""
+    order = ["idx", "monthly_usd", "_purchase_rank", "vcpu", "instance_type",
+             *[pl.col(c).fill_null("") for c in ("term", "offering_class", "plan_type", "payment")]]
+    rows = rows.with_columns(_purchase_rank=pl.col("purchase_option").replace_strict(PURCHASE_RANK, default=9),
+                             ).sort(order)
+    within = pl.col("max_monthly_usd").is_null() | (cents_expr(pl.col("monthly_usd"))
+                                                    <= cents_expr(pl.col("max_monthly_usd")))
+    feasible = rows.filter(within).with_columns(_n=pl.int_range(pl.len()).over("idx"))
+    chosen = feasible.filter(pl.col("_n") == 0)
+    alternative = feasible.filter(pl.col("_n") == 1).select(
+        "idx", alternative_service=pl.lit("ec2"), alternative_monthly_usd="monthly_usd")
+    plain = pl.when(pl.col("capacity_guarantee")).then(pl.lit("capacity_reservation")).otherwise(pl.lit("on_demand"))
+    base = (rows.filter(pl.col("purchase_option") == plain).group_by("idx", maintain_order=True).first()
+            .select("idx", baseline_monthly_usd="monthly_usd"))
+    risk = rates.interruption(catalog, region, os).rename({"interruption_label": "_label"})
+    default_risk = rates.default_interruption(catalog)
+    out = (chosen.join(base, on="idx", how="left").join(alternative, on="idx", how="left")
+           .join(risk, on="instance_type", how="left"))
+    spot_risk = pl.when(pl.col("_label").is_null() | (pl.col("_label") == "")).then(pl.lit(default_risk)).otherwise(
+        pl.col("_label"))
+    return out.select(
+        "idx", status=pl.lit("ok"), error=pl.lit(None, pl.String), service=pl.lit("ec2"),
+        instance_type="instance_type", count="replicas", purchase_option="purchase_option", term="term",
+        payment="payment", tenancy="tenancy", monthly_usd="monthly_usd", upfront_usd="upfront_usd",
+        baseline_monthly_usd="baseline_monthly_usd",
+        savings_usd=pl.when(pl.col("baseline_monthly_usd").is_not_null()).then(
+            money_expr(pl.col("baseline_monthly_usd") - pl.col("monthly_usd"))),
+        interruption_risk=pl.when(pl.col("purchase_option") == "spot").then(spot_risk).otherwise(pl.lit("none")),
+        alternative_service="alternative_service", alternative_monthly_usd="alternative_monthly_usd",
+        catalog_version=pl.lit(catalog.version),
+    )
+
