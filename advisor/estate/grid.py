@@ -108,20 +108,36 @@ def grid(catalog: Catalog, region: str, os: str) -> Grid:
 
 def _build(catalog: Catalog, region: str, os: str) -> Grid:
     types = (offered(catalog, region, os).filter(pl.col("usd_per_hour").is_not_null() & (pl.col("gpus") == 0))
-             .select(TYPE_COLUMNS).with_columns(pl.col("current_generation").fill_null(True)))
+             .select(TYPE_COLUMNS).with_columns(pl.col("current_generation").fill_null(True))
+             .sort("instance_type").with_row_index("_t"))
     rows = (_rates(catalog, region, os, "shared").select(RATE_COLUMNS).join(types, on="instance_type", how="inner")
             .with_columns(rank_key=rank_key()).sort("option_id", *ORDER))
-    kept = pl.concat([part.filter(pl.Series(_undominated(part))) for part in rows.partition_by("option_id")])
-    return Grid(kept, types["vcpu"].unique().sort().cast(pl.Float64),
+    covers = _covers(types)
+    masks: dict[bytes, np.ndarray] = {}  # options often order the types alike (ratios of on-demand)
+    parts = []
+    for part in rows.partition_by("option_id", maintain_order=True):
+        order = part["_t"].to_numpy()
+        key = order.tobytes()
+        if key not in masks:
+            masks[key] = _undominated(order, covers)
+        parts.append(part.filter(pl.Series(masks[key])))
+    kept = pl.concat(parts)
+    return Grid(kept.drop("_t"), types["vcpu"].unique().sort().cast(pl.Float64),
                 types["memory_gib"].unique().sort().cast(pl.Float64))
 
 
-def _undominated(part: pl.DataFrame) -> np.ndarray:
-    """Rows (of one option, in ORDER) with at most TOP rows before them that are no smaller, of the same
-    architecture and no older generation: every such earlier row fits wherever this one fits."""
-    vcpu, mem = part["vcpu"].to_numpy(), part["memory_gib"].to_numpy()
-    arch = part["arch"].cast(pl.Categorical).to_physical().to_numpy()
-    current = part["current_generation"].to_numpy()
-    covers = ((vcpu[:, None] >= vcpu[None, :]) & (mem[:, None] >= mem[None, :]) & (arch[:, None] == arch[None, :])
-              & (current[:, None] | ~current[None, :]))
-    return np.triu(covers, 1).sum(axis=0) <= TOP
+def _covers(types: pl.DataFrame) -> np.ndarray:
+    """covers[d, t]: type d is in every cell and variant type t is in (no smaller in vCPU and memory, same
+    architecture, not an older generation)."""
+    vcpu, mem = types["vcpu"].to_numpy(), types["memory_gib"].to_numpy()
+    arch = types["arch"].cast(pl.Categorical).to_physical().to_numpy()
+    current = types["current_generation"].to_numpy()
+    return ((vcpu[:, None] >= vcpu[None, :]) & (mem[:, None] >= mem[None, :]) & (arch[:, None] == arch[None, :])
+            & (current[:, None] | ~current[None, :]))
+
+
+def _undominated(order: np.ndarray, covers: np.ndarray) -> np.ndarray:
+    """Rows of one option (type indices, in ORDER) with at most TOP rows before them whose type covers
+    theirs: those earlier rows fit wherever this one fits, so it is never in a cell's first TOP + 1."""
+    sub = covers[np.ix_(order, order)]
+    return np.triu(sub, 1).sum(axis=0) <= TOP
