@@ -49,6 +49,7 @@ INTEGER_FIELDS = ["gpus", "replicas", "peak_replicas", "horizon_months", "functi
 CHUNK_ROWS = 100_000
 PARALLEL_MIN_SHAPES = 64  # fewer new shapes than this are answered in-process
 PREFETCH_SHAPES = 512     # shapes whose frontiers are computed together (bounds the memo's working set)
+VECTOR_MIN_SHAPES = 32    # fewer covered new shapes than this: the per-shape path (no index to build for them)
 MAX_ANSWERS = 250_000     # answered shapes remembered across chunks (beyond: forgotten, so memory stays bounded)
 ROW = "_row"  # 0-based data row index; the CSV line is ROW + 2 (line 1 is the header)
 
@@ -160,7 +161,7 @@ def answer_vectorized(keys: list[tuple], catalog: Catalog, include_free_tier: bo
             continue  # answer_shapes says what is wrong
         if w.region in regions and estate.covered(w):
             covered[i] = w
-    if not covered:
+    if len(covered) < VECTOR_MIN_SHAPES:
         return {}
     got = estate.answer(covered, catalog, include_free_tier)
     if got.frame.is_empty():
