@@ -3,7 +3,8 @@
 Two estates per size, each a fresh process (`advisor evaluate IN.csv -o OUT.parquet --workers 2`):
 - low-diversity: bench/synthetic.py `write` (CMDB-like rows from a few dozen standard profiles);
 - diverse: bench/synthetic.py `write_diverse` (every row distinct: measured hours, odd sizes, many
-  OSes, regions, tenancies, packagings, request and job profiles, pinned services, budgets).
+  OSes, regions, tenancies, packagings, request and job profiles, pinned services, budgets);
+- diverse-ec2: the same rows pinned to plain EC2, the class the vectorized path covers today.
 Each is run with the current path (vectorized where it covers, per shape elsewhere) and, for the sizes
 in --old-sizes, with the old path (`--per-shape`) on the same file; the outputs must be identical.
 Reported: rows/s, distinct shapes, rows the vectorized path answered, peak resident memory, the ratio
@@ -28,7 +29,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).parent))
 import synthetic  # noqa: E402
 
-ESTATES = {"low-diversity": synthetic.write, "diverse": synthetic.write_diverse}
+ESTATES = {"low-diversity": synthetic.write, "diverse": synthetic.write_diverse,
+           "diverse-ec2": lambda path, rows: synthetic.write_diverse(path, rows, ec2_only=True)}
 
 
 def run(path: Path, workers: int, per_shape: bool) -> tuple[float, float, Path]:
@@ -85,7 +87,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--old-sizes", type=int, nargs="*", default=[10_000],
                         help="sizes also run with the old per-shape path (slow on the diverse estate)")
-    parser.add_argument("--estates", nargs="+", default=list(ESTATES), choices=list(ESTATES))
+    parser.add_argument("--estates", nargs="+", default=["low-diversity", "diverse"], choices=list(ESTATES))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--baseline-sample", type=int, default=0, help="rows for the row-by-row baseline (0: skip)")
     args = parser.parse_args()

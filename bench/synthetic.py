@@ -121,13 +121,19 @@ def diverse_row(rng: random.Random, i: int) -> dict:
     return r
 
 
-def write_diverse(path: Path, rows: int, seed: int = 18, broken_share: float = 0.01) -> Path:
+def write_diverse(path: Path, rows: int, seed: int = 18, broken_share: float = 0.01,
+                  ec2_only: bool = False) -> Path:
+    """`ec2_only`: the same rows pinned to plain EC2 (allowed_services=ec2, no request or job profile):
+    the class of workload the vectorized path answers today."""
     rng = random.Random(seed)
     with open(path, "w", newline="") as handle:
         out = csv.DictWriter(handle, fieldnames=DIVERSE_HEADER)
         out.writeheader()
         for i in range(rows):
             r = diverse_row(rng, i)
+            if ec2_only:
+                r.update(allowed_services="ec2", tenancy="shared", requests_per_month="", avg_duration_ms="",
+                         jobs_per_month="", job_duration_minutes="", deadline_hours="")
             if rng.random() < broken_share:
                 field, value = rng.choice(BROKEN)
                 r[field] = "vm-0000000" if value == "DUP" else value

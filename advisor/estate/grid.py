@@ -32,6 +32,7 @@ from advisor.pricing import HOURS_PER_MONTH, TERM_MONTHS
 TOP = 3          # rows per (cell, option) costed exactly; one more bounds the rest
 ORDER = ["rank_key", "vcpu", "instance_type"]  # the fixed order of rows within an option
 CELL = ["arch_v", "all_gens", "i", "j"]
+CROSS_ROWS = 1_000_000     # cells x rows per cross join
 MAX_CELL_ROWS = 2_000_000  # cell rows kept per region and OS before the memo starts over
 
 
@@ -83,12 +84,14 @@ class Grid:
             if not all_gens:
                 rows = rows.filter(pl.col("current_generation"))
             group = group.with_columns(vmin=self.vcpus.gather(group["i"]), mmin=self.memories.gather(group["j"]))
-            fit = (group.join(rows, how="cross")
-                   .filter((pl.col("vcpu") >= pl.col("vmin")) & (pl.col("memory_gib") >= pl.col("mmin")))
-                   .sort([*CELL, "option_id", *ORDER]))
-            parts.append(fit.group_by([*CELL, "option_id"], maintain_order=True).head(TOP + 1)
-                         .with_columns(pos=pl.int_range(1, pl.len() + 1).over([*CELL, "option_id"]))
-                         .drop("vmin", "mmin"))
+            step = max(1, CROSS_ROWS // max(rows.height, 1))  # cells per cross join: bounds its memory
+            for start in range(0, group.height, step):
+                fit = (group.slice(start, step).join(rows, how="cross")
+                       .filter((pl.col("vcpu") >= pl.col("vmin")) & (pl.col("memory_gib") >= pl.col("mmin")))
+                       .sort([*CELL, "option_id", *ORDER]))
+                parts.append(fit.group_by([*CELL, "option_id"], maintain_order=True).head(TOP + 1)
+                             .with_columns(pos=pl.int_range(1, pl.len() + 1).over([*CELL, "option_id"]))
+                             .drop("vmin", "mmin"))
         return pl.concat(parts)
 
 
