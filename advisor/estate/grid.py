@@ -76,23 +76,32 @@ class Grid:
         return self.cells
 
     def _compute(self, cells: pl.DataFrame) -> pl.DataFrame:
+        """Cross joins of cells x rows on narrow columns (row and option numbers, sizes), in ORDER, whose
+        first TOP + 1 matches per cell and option are then joined to the rows' other columns."""
+        rows = self.rows.with_row_index("_r")
+        narrow = rows.select("_r", "arch", "current_generation", _o=pl.col("option_id").rank("dense").cast(pl.UInt32),
+                             vcpu=pl.col("vcpu").cast(pl.Float64), memory_gib=pl.col("memory_gib").cast(pl.Float64))
+        cells = cells.with_row_index("_c").with_columns(vmin=self.vcpus.gather(cells["i"]),
+                                                        mmin=self.memories.gather(cells["j"]))
         parts = []
         for (arch_v, all_gens), group in cells.partition_by("arch_v", "all_gens", as_dict=True).items():
-            rows = self.rows
+            candidates = narrow
             if arch_v != "any":
-                rows = rows.filter(pl.col("arch") == arch_v)
+                candidates = candidates.filter(pl.col("arch") == arch_v)
             if not all_gens:
-                rows = rows.filter(pl.col("current_generation"))
-            group = group.with_columns(vmin=self.vcpus.gather(group["i"]), mmin=self.memories.gather(group["j"]))
-            step = max(1, CROSS_ROWS // max(rows.height, 1))  # cells per cross join: bounds its memory
+                candidates = candidates.filter(pl.col("current_generation"))
+            candidates = candidates.select("_r", "_o", "vcpu", "memory_gib")
+            step = max(1, CROSS_ROWS // max(candidates.height, 1))  # cells per cross join: bounds its memory
             for start in range(0, group.height, step):
-                fit = (group.slice(start, step).join(rows, how="cross")
-                       .filter((pl.col("vcpu") >= pl.col("vmin")) & (pl.col("memory_gib") >= pl.col("mmin")))
-                       .sort([*CELL, "option_id", *ORDER]))
-                parts.append(fit.group_by([*CELL, "option_id"], maintain_order=True).head(TOP + 1)
-                             .with_columns(pos=pl.int_range(1, pl.len() + 1).over([*CELL, "option_id"]))
-                             .drop("vmin", "mmin"))
-        return pl.concat(parts)
+                part = group.slice(start, step).select("_c", "vmin", "mmin")
+                parts.append(part.join(candidates, how="cross", maintain_order="left_right")
+                             .filter((pl.col("vcpu") >= pl.col("vmin")) & (pl.col("memory_gib") >= pl.col("mmin")))
+                             .group_by("_c", "_o", maintain_order=True).head(TOP + 1)
+                             .with_columns(pos=pl.int_range(1, pl.len() + 1).over("_c", "_o"))
+                             .select("_c", "_r", "pos"))
+        first = pl.concat(parts)
+        return (first.join(cells.select("_c", *CELL), on="_c").join(rows, on="_r")
+                .drop("_c", "_r"))
 
 
 _GRIDS: OrderedDict[tuple[str, str, str], Grid] = OrderedDict()
