@@ -1,10 +1,11 @@
 """The vectorized answer for workloads only plain EC2 can serve: every workload of a chunk at once.
 
 Per region and OS, workloads are joined to their cell's rows (grid.py), the purchase options their
-requirements allow are kept (the same OptionRules as ec2.allowed_options), each row is costed with
-the same expressions as the per-shape path (frontiers.cost_instance_rows), pruned as the frontier
-is (each option's rows within a cent of its cheapest), scaled by the replicas, and turned into the
-candidate's cost lines, each rounded to the cent and summed in the same order as ec2._candidate.
+requirements allow are kept (the same OptionRules as ec2.allowed_options), and each row is costed
+with the same expressions as the per-shape path (frontiers.cost_instance_rows). Then, over all
+regions at once, rows are pruned as the frontier is (each option's rows within a cent of its
+cheapest), scaled by the replicas, and turned into the candidate's cost lines, each rounded to the
+cent and summed in the same order as ec2._candidate.
 The choice is a group-wise first-in-order: the candidate order is `Candidate.sort_key`, and with one
 service (one ops effort) the one-workload choice (CP-SAT over weighted cost, then that order) is the
 first candidate within the caps. The baseline is the first on-demand candidate (or On-Demand
@@ -59,23 +60,29 @@ def workload_frame(workloads: dict[int, Workload], rules: list[OptionRules]) -> 
 
 
 def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: bool) -> Answers:
+    """Region and OS groups are costed apart (their rates and regional facts); the frontier, the
+    rounding and the choice run once over all of them."""
     rules = list(dict.fromkeys(allowed_options(w) for w in workloads.values()))
     frame = workload_frame(workloads, rules)
-    parts, fallback = [], []
+    parts, risks = [], []
     for (region, os), group in frame.partition_by("region", "os", as_dict=True, maintain_order=True).items():
         try:
-            done = _answer_group(group, region, os, rules, catalog, include_free_tier)
-        except FactMissing:  # the per-shape path turns it into that service's rejection
-            fallback += group["idx"].to_list()
+            parts.append(_costed_group(group, region, os, rules, catalog, include_free_tier))
+        except FactMissing:  # left to the per-shape path, which turns it into that service's rejection
             continue
-        parts.append(done)
-        fallback += group.join(done, on="idx", how="anti")["idx"].to_list()
-    out = pl.concat(parts) if parts else pl.DataFrame()
-    return Answers(out, sorted(fallback))
+        risks.append(rates.interruption(catalog, region, os).with_columns(region=pl.lit(region), os=pl.lit(os)))
+    if not parts:
+        return Answers(pl.DataFrame(), sorted(workloads))
+    rows = _lines(_certified_frontier(pl.concat(parts, how="diagonal_relaxed")))
+    done = _choose(rows, catalog, pl.concat(risks))
+    answered = set(done["idx"].to_list())
+    return Answers(done, sorted(set(workloads) - answered))
 
 
-def _answer_group(w: pl.DataFrame, region: str, os: str, rules: list[OptionRules], catalog: Catalog,
+def _costed_group(w: pl.DataFrame, region: str, os: str, rules: list[OptionRules], catalog: Catalog,
                   include_free_tier: bool) -> pl.DataFrame:
+    """One region and OS: each workload's cell rows, its allowed options, costed per instance, with
+    the per-workload lines of the region (storage and data transfer out)."""
     g = grid(catalog, region, os)
     w = g.locate(w).filter((pl.col("i") < g.vcpus.len()) & (pl.col("j") < g.memories.len()))
     rows = _cell_rows(g, w)
@@ -86,9 +93,8 @@ def _answer_group(w: pl.DataFrame, region: str, os: str, rules: list[OptionRules
     rows = rows.filter(_allowed(rules))
     rows = cost_instance_rows(catalog, rows.with_columns(
         count=pl.lit(1), hours=pl.col("s_hours"), horizon=pl.col("s_horizon")), region, os)
-    kept = _certified_frontier(rows)
-    lines = _lines(kept, catalog, region, include_free_tier)
-    return _choose(lines, catalog, region, os)
+    return rows.with_columns(storage_line=_storage(catalog, region),
+                             egress_line=_egress(catalog, region, include_free_tier, rows))
 
 
 def _cell_rows(g: Grid, w: pl.DataFrame) -> pl.DataFrame:
@@ -123,34 +129,40 @@ def _certified_frontier(rows: pl.DataFrame) -> pl.DataFrame:
             .filter(seen & (pl.col("monthly_total") <= pl.col("_min") + 0.01)).drop("_min", "_bound"))
 
 
-def _lines(rows: pl.DataFrame, catalog: Catalog, region: str, include_free_tier: bool) -> pl.DataFrame:
+def _storage(catalog: Catalog, region: str) -> pl.Expr:
+    """costs.ebs_line for storage_gib on every replica."""
+    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
+    return pl.when((pl.col("storage_gib") > 0) & (pl.col("replicas") > 0)).then(
+        gp3 * pl.col("storage_gib") * pl.col("replicas")).otherwise(0.0)
+
+
+def _egress(catalog: Catalog, region: str, include_free_tier: bool, rows: pl.DataFrame) -> pl.Expr:
+    """costs.egress_line: the region's cumulative tiers, less the free tier when it is counted."""
+    if not rows.select((pl.col("egress_gib_month") > 0).any()).item():
+        return pl.lit(0.0)
+    tiers = regional(catalog, "network.data_transfer_out_tiers", region).value
+    free = catalog.facts.value("network.data_transfer_out_free_gb_per_month") if include_free_tier else 0.0
+    billable = (pl.col("egress_gib_month") - free).clip(lower_bound=0.0)
+    return pl.when(pl.col("egress_gib_month") > 0).then(
+        tiered_expr(billable, tiers, "up_to_gb", "usd_per_gb")).otherwise(0.0)
+
+
+def _lines(rows: pl.DataFrame) -> pl.DataFrame:
     """Scale per-instance rows by the replicas and add the candidate's lines, each rounded, in order:
     compute, scratch EBS, burstable surplus, storage EBS, data transfer out, public IPv4."""
     rows = rows.with_columns([(pl.col(c) * pl.col("replicas")).alias(c) for c in SCALED])
-    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
-    storage = pl.when((pl.col("storage_gib") > 0) & (pl.col("replicas") > 0)).then(
-        gp3 * pl.col("storage_gib") * pl.col("replicas")).otherwise(0.0)
-    egress = pl.lit(0.0)
-    if rows.select((pl.col("egress_gib_month") > 0).any()).item():
-        tiers = regional(catalog, "network.data_transfer_out_tiers", region).value
-        free = catalog.facts.value("network.data_transfer_out_free_gb_per_month") if include_free_tier else 0.0
-        billable = (pl.col("egress_gib_month") - free).clip(lower_bound=0.0)
-        egress = pl.when(pl.col("egress_gib_month") > 0).then(
-            tiered_expr(billable, tiers, "up_to_gb", "usd_per_gb")).otherwise(0.0)
-    lines = [pl.col("compute_monthly"), pl.col("scratch_ebs_monthly"), pl.col("surplus_monthly"), storage, egress,
-             pl.col("ipv4_monthly")]
-    names = [f"_line{k}" for k in range(len(lines))]
-    rows = rows.with_columns([line.alias(n) for line, n in zip(lines, names, strict=True)])
-    rows = rows.with_columns([money_expr(pl.col(n)).alias(n) for n in names])
+    names = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "storage_line", "egress_line",
+             "ipv4_monthly"]
+    rows = rows.with_columns([money_expr(pl.col(n)).alias(f"_m{k}") for k, n in enumerate(names)])
     total = pl.lit(0.0)
-    for n in names:  # Python's sum: left to right from 0
-        total = total + pl.col(n)
+    for k in range(len(names)):  # Python's sum: left to right from 0
+        total = total + pl.col(f"_m{k}")
     return rows.with_columns(_total=total).with_columns(
         monthly_usd=money_expr(pl.col("_total")), upfront_usd=money_expr(pl.col("upfront_start"))
-    ).drop(*names, "_total")
+    ).drop(*[f"_m{k}" for k in range(len(names))], "_total")
 
 
-def _choose(rows: pl.DataFrame, catalog: Catalog, region: str, os: str) -> pl.DataFrame:
+def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.DataFrame:
     """Per workload: the first candidate in Candidate.sort_key order within the monthly cap, the next
     one (the alternative), and the baseline (first on-demand, or capacity reservation)."""
     order = ["idx", "monthly_usd", "_purchase_rank", "vcpu", "instance_type",
@@ -166,10 +178,10 @@ def _choose(rows: pl.DataFrame, catalog: Catalog, region: str, os: str) -> pl.Da
     plain = pl.when(pl.col("capacity_guarantee")).then(pl.lit("capacity_reservation")).otherwise(pl.lit("on_demand"))
     base = (rows.filter(pl.col("purchase_option") == plain).group_by("idx", maintain_order=True).first()
             .select("idx", baseline_monthly_usd="monthly_usd"))
-    risk = rates.interruption(catalog, region, os).rename({"interruption_label": "_label"})
+    risk = risk.rename({"interruption_label": "_label"})
     default_risk = rates.default_interruption(catalog)
     out = (chosen.join(base, on="idx", how="left").join(alternative, on="idx", how="left")
-           .join(risk, on="instance_type", how="left"))
+           .join(risk, on=["region", "os", "instance_type"], how="left"))
     spot_risk = pl.when(pl.col("_label").is_null() | (pl.col("_label") == "")).then(pl.lit(default_risk)).otherwise(
         pl.col("_label"))
     return out.select(
