@@ -89,15 +89,25 @@ def _costed_group(w: pl.DataFrame, region: str, os: str, rules: list[OptionRules
     # No current-generation type fits: previous-generation ones are offered (ec2._fit).
     unfitted = w.join(rows.select("idx").unique(), on="idx", how="anti")
     if not unfitted.is_empty():
+        w = pl.concat([w.join(unfitted.select("idx"), on="idx", how="anti"), unfitted.with_columns(
+            all_gens=pl.lit(True))])
         rows = pl.concat([rows, _cell_rows(g, unfitted.with_columns(all_gens=pl.lit(True)))])
-    rows = rows.filter(_allowed(rules))
+    # A scratch disk: the types whose instance store holds it, from their own cell (no EBS for them).
+    stored = w.filter((pl.col("scratch_gib") > 0) & (pl.col("s_store") < g.stores.len()))
+    if not stored.is_empty():
+        rows = pl.concat([rows, _cell_rows(g, stored, store=True)])
+    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
+    rows = rows.filter(_allowed(rules)).with_columns(_ebs_floor=gp3 * pl.col("s_scratch_gib"))
     rows = cost_instance_rows(catalog, rows.with_columns(
         count=pl.lit(1), hours=pl.col("s_hours"), horizon=pl.col("s_horizon")), region, os)
     return rows.with_columns(storage_line=_storage(catalog, region),
                              egress_line=_egress(catalog, region, include_free_tier, rows))
 
 
-def _cell_rows(g: Grid, w: pl.DataFrame) -> pl.DataFrame:
+def _cell_rows(g: Grid, w: pl.DataFrame, *, store: bool = False) -> pl.DataFrame:
+    """The workloads' cell rows: of every type (`src` 0), or only of types whose instance store holds
+    the scratch disk (`store`, src 1)."""
+    w = w.with_columns(s=pl.col("s_store") if store else pl.lit(0, pl.Int64), src=pl.lit(int(store)))
     cells = g.top(w)
     return (w.join(cells, on=CELL, how="inner")
             .rename({"hours": "s_hours", "horizon": "s_horizon", "scratch_gib": "s_scratch_gib"})
@@ -118,15 +128,25 @@ def _allowed(rules: list[OptionRules]) -> pl.Expr:
 
 def _certified_frontier(rows: pl.DataFrame) -> pl.DataFrame:
     """Per workload and option, the rows within a cent of the cheapest (instances.prune), where the
-    cell's next row proves no left-out row comes within the cent; uncertified workloads are dropped."""
+    cells' next rows prove no left-out row comes within the cent; uncertified workloads are dropped.
+
+    A left-out row of the all-types cell (src 0) costs at least the next row's instance cost, plus the
+    scratch EBS unless its store holds the disk; those are in the store cell (src 1) or cost at least
+    its next row's."""
     group = ["idx", "option_id"]
     seen = pl.col("pos") <= TOP
-    cheapest = pl.col("monthly_total").filter(seen).min().over(group)
-    bound = (pl.col("compute_monthly") + pl.col("ipv4_monthly")).filter(pl.col("pos") == TOP + 1).min().over(group)
-    rows = rows.with_columns(_min=cheapest, _bound=bound)
+    floor = pl.col("compute_monthly") + pl.col("ipv4_monthly")
+    next_any = pl.col("pos") == TOP + 1
+    bound_all = (floor + pl.col("_ebs_floor")).filter(next_any & (pl.col("src") == 0)).min().over(group)
+    bound_store = floor.filter(next_any & (pl.col("src") == 1)).min().over(group)
+    has_store = (pl.col("src") == 1).any().over("idx") | (pl.col("s_scratch_gib") == 0)
+    bound = pl.when(has_store).then(pl.min_horizontal(bound_all, bound_store)).otherwise(
+        pl.min_horizontal(floor.filter(next_any & (pl.col("src") == 0)).min().over(group), bound_store))
+    rows = rows.with_columns(_min=pl.col("monthly_total").filter(seen).min().over(group), _bound=bound)
     unsure = rows.filter(pl.col("_bound").is_not_null() & (pl.col("_bound") <= pl.col("_min") + 0.01 + SLACK))
-    return (rows.join(unsure.select("idx").unique(), on="idx", how="anti")
+    kept = (rows.join(unsure.select("idx").unique(), on="idx", how="anti")
             .filter(seen & (pl.col("monthly_total") <= pl.col("_min") + 0.01)).drop("_min", "_bound"))
+    return kept.unique(["idx", "option_id", "instance_type"], keep="first", maintain_order=True)
 
 
 def _storage(catalog: Catalog, region: str) -> pl.Expr:

@@ -2,16 +2,18 @@
 purchase option that can be among the cheapest for some replica size, indexed by (vCPU, memory) cell.
 
 A workload's fitting types are those with vcpu >= its vcpu and memory >= its memory (plus arch and
-generation). With the type grid's distinct vCPU counts V and memory sizes M, that set is exactly the
-types of the cell (i, j) where V[i] is the first count >= the workload's vcpu and M[j] the first
-size >= its memory. Within one purchase option, the instance cost's order over types does not
+generation); a third threshold, on the instance store, gives the types whose store holds its scratch
+disk (they pay no scratch EBS, so their order is that key's too, and they get a cell of their own).
+With the type grid's distinct vCPU counts V and memory sizes M, that set is exactly the types of the
+cell (i, j) where V[i] is the first count >= the workload's vcpu and M[j] the first size >= its
+memory. Within one purchase option, the instance cost's order over types does not
 depend on the workload: `rank_key` (the hourly rate; for commitments the rate over a term plus the
 upfront fee) scales by hours, horizon and count alike. So each cell keeps its first `TOP + 1` rows
 per option in that order; the costs of the first `TOP` are computed exactly per workload, and the
 next one bounds every row left out (extras such as scratch EBS or burstable surplus only add cost).
 Where that bound does not clear the cent the frontier keeps, the workload takes the per-shape path.
 
-A row with at least `TOP + 1` rows before it in that order that are no smaller (vCPU and memory), of
+A row with at least `TOP + 1` rows before it in that order that are no smaller (vCPU, memory, store), of
 the same architecture and no older generation can never be in any cell's first `TOP + 1` (each of
 those is in every cell it is in): it is dropped once per catalog version, which keeps the cells small.
 """
@@ -31,7 +33,7 @@ from advisor.pricing import HOURS_PER_MONTH, TERM_MONTHS
 
 TOP = 3          # rows per (cell, option) costed exactly; one more bounds the rest
 ORDER = ["rank_key", "vcpu", "instance_type"]  # the fixed order of rows within an option
-CELL = ["arch_v", "all_gens", "i", "j"]
+CELL = ["arch_v", "all_gens", "i", "j", "s"]  # s: instance store threshold (0: any store, none included)
 CROSS_ROWS = 1_000_000     # cells x rows per cross join
 MAX_CELL_ROWS = 2_000_000  # cell rows kept per region and OS before the memo starts over
 
@@ -53,6 +55,7 @@ class Grid:
     rows: pl.DataFrame
     vcpus: pl.Series
     memories: pl.Series
+    stores: pl.Series  # distinct instance store sizes (GiB), the first 0
     cells: pl.DataFrame | None = None
     done: set[tuple] = field(default_factory=set)
 
@@ -60,7 +63,8 @@ class Grid:
         """Add each workload's cell indices i, j (out of range: no type is large enough)."""
         return workloads.with_columns(
             i=self.vcpus.search_sorted(workloads["vcpu"], side="left").cast(pl.Int64),
-            j=self.memories.search_sorted(workloads["memory_gib"], side="left").cast(pl.Int64))
+            j=self.memories.search_sorted(workloads["memory_gib"], side="left").cast(pl.Int64),
+            s_store=self.stores.search_sorted(workloads["scratch_gib"], side="left").cast(pl.Int64))
 
     def top(self, wanted: pl.DataFrame) -> pl.DataFrame:
         """The first TOP + 1 rows per option of every cell in `wanted` (columns CELL), with `pos` 1..TOP+1."""
@@ -80,9 +84,11 @@ class Grid:
         first TOP + 1 matches per cell and option are then joined to the rows' other columns."""
         rows = self.rows.with_row_index("_r")
         narrow = rows.select("_r", "arch", "current_generation", _o=pl.col("option_id").rank("dense").cast(pl.UInt32),
-                             vcpu=pl.col("vcpu").cast(pl.Float64), memory_gib=pl.col("memory_gib").cast(pl.Float64))
+                             vcpu=pl.col("vcpu").cast(pl.Float64), memory_gib=pl.col("memory_gib").cast(pl.Float64),
+                             store=pl.col("instance_store_gib").cast(pl.Float64))
         cells = cells.with_row_index("_c").with_columns(vmin=self.vcpus.gather(cells["i"]),
-                                                        mmin=self.memories.gather(cells["j"]))
+                                                        mmin=self.memories.gather(cells["j"]),
+                                                        smin=self.stores.gather(cells["s"]))
         parts = []
         for (arch_v, all_gens), group in cells.partition_by("arch_v", "all_gens", as_dict=True).items():
             candidates = narrow
@@ -90,12 +96,13 @@ class Grid:
                 candidates = candidates.filter(pl.col("arch") == arch_v)
             if not all_gens:
                 candidates = candidates.filter(pl.col("current_generation"))
-            candidates = candidates.select("_r", "_o", "vcpu", "memory_gib")
+            candidates = candidates.select("_r", "_o", "vcpu", "memory_gib", "store")
             step = max(1, CROSS_ROWS // max(candidates.height, 1))  # cells per cross join: bounds its memory
             for start in range(0, group.height, step):
-                part = group.slice(start, step).select("_c", "vmin", "mmin")
+                part = group.slice(start, step).select("_c", "vmin", "mmin", "smin")
                 parts.append(part.join(candidates, how="cross", maintain_order="left_right")
-                             .filter((pl.col("vcpu") >= pl.col("vmin")) & (pl.col("memory_gib") >= pl.col("mmin")))
+                             .filter((pl.col("vcpu") >= pl.col("vmin")) & (pl.col("memory_gib") >= pl.col("mmin"))
+                                     & (pl.col("store") >= pl.col("smin")))
                              .group_by("_c", "_o", maintain_order=True).head(TOP + 1)
                              .with_columns(pos=pl.int_range(1, pl.len() + 1).over("_c", "_o"))
                              .select("_c", "_r", "pos"))
@@ -134,18 +141,20 @@ def _build(catalog: Catalog, region: str, os: str) -> Grid:
             masks[key] = _undominated(order, covers)
         parts.append(part.filter(pl.Series(masks[key])))
     kept = pl.concat(parts)
+    stores = pl.concat([pl.Series([0.0]), types["instance_store_gib"].cast(pl.Float64)]).unique().sort()
     return Grid(kept.drop("_t"), types["vcpu"].unique().sort().cast(pl.Float64),
-                types["memory_gib"].unique().sort().cast(pl.Float64))
+                types["memory_gib"].unique().sort().cast(pl.Float64), stores)
 
 
 def _covers(types: pl.DataFrame) -> np.ndarray:
-    """covers[d, t]: type d is in every cell and variant type t is in (no smaller in vCPU and memory, same
-    architecture, not an older generation)."""
+    """covers[d, t]: type d is in every cell and variant type t is in (no smaller in vCPU, memory and
+    instance store, same architecture, not an older generation)."""
     vcpu, mem = types["vcpu"].to_numpy(), types["memory_gib"].to_numpy()
+    store = types["instance_store_gib"].to_numpy()
     arch = types["arch"].cast(pl.Categorical).to_physical().to_numpy()
     current = types["current_generation"].to_numpy()
-    return ((vcpu[:, None] >= vcpu[None, :]) & (mem[:, None] >= mem[None, :]) & (arch[:, None] == arch[None, :])
-            & (current[:, None] | ~current[None, :]))
+    return ((vcpu[:, None] >= vcpu[None, :]) & (mem[:, None] >= mem[None, :]) & (store[:, None] >= store[None, :])
+            & (arch[:, None] == arch[None, :]) & (current[:, None] | ~current[None, :]))
 
 
 def _undominated(order: np.ndarray, covers: np.ndarray) -> np.ndarray:
