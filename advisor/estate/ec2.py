@@ -32,8 +32,13 @@ from advisor.estate.grid import CELL, TOP, Grid, grid
 from advisor.pricing import cents_expr, money_expr, tiered_expr
 from models.workload import Workload
 
+BATCH = 8_192  # workloads answered together (their candidate rows, ~100 each, bound the memory)
 SLACK = 1e-6  # floating-point room on the bound: a left-out row must cost more than this past the cent
 SCALED = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "upfront_start"]
+KEEP = ["idx", "region", "os", "replicas", "rules", "capacity_guarantee", "storage_gib", "egress_gib_month",
+        "max_monthly_usd", "s_hours", "s_horizon", "s_scratch_gib", "src", "pos", "instance_type", "purchase_option",
+        "term", "offering_class", "plan_type", "payment", "tenancy", "usd_per_hour", "upfront_usd", "quality",
+        "option_id", "burstable", "baseline_cpu_share", "instance_store_gib", "family"]  # what costing reads
 WORKLOAD_SCHEMA = {
     "idx": pl.Int64, "region": pl.String, "os": pl.String, "arch_v": pl.String, "vcpu": pl.Float64,
     "memory_gib": pl.Float64, "replicas": pl.Int64, "hours": pl.Float64, "horizon": pl.Int64,
@@ -64,6 +69,17 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
     rounding and the choice run once over all of them."""
     rules = list(dict.fromkeys(allowed_options(w) for w in workloads.values()))
     frame = workload_frame(workloads, rules)
+    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier)
+             for start in range(0, frame.height, BATCH)]
+    parts = [p for p in parts if not p.is_empty()]
+    if not parts:
+        return Answers(pl.DataFrame(), sorted(workloads))
+    done = pl.concat(parts)
+    return Answers(done, sorted(set(workloads) - set(done["idx"].to_list())))
+
+
+def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalog,
+                  include_free_tier: bool) -> pl.DataFrame:
     parts, risks = [], []
     for (region, os), group in frame.partition_by("region", "os", as_dict=True, maintain_order=True).items():
         try:
@@ -72,11 +88,9 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
             continue
         risks.append(rates.interruption(catalog, region, os).with_columns(region=pl.lit(region), os=pl.lit(os)))
     if not parts:
-        return Answers(pl.DataFrame(), sorted(workloads))
+        return pl.DataFrame()
     rows = _lines(_certified_frontier(pl.concat(parts, how="diagonal_relaxed")))
-    done = _choose(rows, catalog, pl.concat(risks))
-    answered = set(done["idx"].to_list())
-    return Answers(done, sorted(set(workloads) - answered))
+    return _choose(rows, catalog, pl.concat(risks))
 
 
 def _costed_group(w: pl.DataFrame, region: str, os: str, rules: list[OptionRules], catalog: Catalog,
@@ -109,13 +123,10 @@ def _cell_rows(g: Grid, w: pl.DataFrame, *, store: bool = False) -> pl.DataFrame
     the scratch disk (`store`, src 1)."""
     w = w.with_columns(s=pl.col("s_store") if store else pl.lit(0, pl.Int64), src=pl.lit(int(store)))
     cells = g.top(w)
-    return (w.join(cells, on=CELL, how="inner")
+    return (w.join(cells, on=CELL, how="inner").join(g.rows, on="_r", how="inner")
             .rename({"hours": "s_hours", "horizon": "s_horizon", "scratch_gib": "s_scratch_gib"})
-            .with_columns(s_sustained_vcpu=pl.col("vcpu") * pl.col("cpu_utilization"),
-                          s_public=pl.col("egress_gib_month") > 0, s_tenancy=pl.lit("shared"),
-                          vcpu=pl.col("vcpu_right"), memory_gib=pl.col("memory_gib_right"),
-                          w_vcpu=pl.col("vcpu"))
-            .drop("vcpu_right", "memory_gib_right"))
+            .select(*KEEP, s_sustained_vcpu=pl.col("vcpu") * pl.col("cpu_utilization"),
+                    s_public=pl.col("egress_gib_month") > 0, s_tenancy=pl.lit("shared"), vcpu=pl.col("vcpu_right")))
 
 
 def _allowed(rules: list[OptionRules]) -> pl.Expr:

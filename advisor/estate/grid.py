@@ -35,7 +35,7 @@ TOP = 3          # rows per (cell, option) costed exactly; one more bounds the r
 ORDER = ["rank_key", "vcpu", "instance_type"]  # the fixed order of rows within an option
 CELL = ["arch_v", "all_gens", "i", "j", "s"]  # s: instance store threshold (0: any store, none included)
 CROSS_ROWS = 1_000_000     # cells x rows per cross join
-MAX_CELL_ROWS = 2_000_000  # cell rows kept per region and OS before the memo starts over
+MAX_CELL_ROWS = 4_000_000  # cell rows (indices) kept per region and OS before the memo starts over
 
 
 def rank_key() -> pl.Expr:
@@ -67,7 +67,8 @@ class Grid:
             s_store=self.stores.search_sorted(workloads["scratch_gib"], side="left").cast(pl.Int64))
 
     def top(self, wanted: pl.DataFrame) -> pl.DataFrame:
-        """The first TOP + 1 rows per option of every cell in `wanted` (columns CELL), with `pos` 1..TOP+1."""
+        """The first TOP + 1 rows per option of every cell in `wanted` (columns CELL): CELL, `_r` (the
+        row's index in `rows`) and `pos` 1..TOP+1. Only indices are kept, so the memo stays small."""
         keys = {tuple(k) for k in wanted.select(CELL).unique().iter_rows()}  # a few hundred cells, not rows
         missing = sorted(keys - self.done)
         if missing:
@@ -82,7 +83,7 @@ class Grid:
     def _compute(self, cells: pl.DataFrame) -> pl.DataFrame:
         """Cross joins of cells x rows on narrow columns (row and option numbers, sizes), in ORDER, whose
         first TOP + 1 matches per cell and option are then joined to the rows' other columns."""
-        rows = self.rows.with_row_index("_r")
+        rows = self.rows
         narrow = rows.select("_r", "arch", "current_generation", _o=pl.col("option_id").rank("dense").cast(pl.UInt32),
                              vcpu=pl.col("vcpu").cast(pl.Float64), memory_gib=pl.col("memory_gib").cast(pl.Float64),
                              store=pl.col("instance_store_gib").cast(pl.Float64))
@@ -106,9 +107,7 @@ class Grid:
                              .group_by("_c", "_o", maintain_order=True).head(TOP + 1)
                              .with_columns(pos=pl.int_range(1, pl.len() + 1).over("_c", "_o"))
                              .select("_c", "_r", "pos"))
-        first = pl.concat(parts)
-        return (first.join(cells.select("_c", *CELL), on="_c").join(rows, on="_r")
-                .drop("_c", "_r"))
+        return pl.concat(parts).join(cells.select("_c", *CELL), on="_c").drop("_c")
 
 
 _GRIDS: OrderedDict[tuple[str, str, str], Grid] = OrderedDict()
@@ -142,7 +141,7 @@ def _build(catalog: Catalog, region: str, os: str) -> Grid:
         parts.append(part.filter(pl.Series(masks[key])))
     kept = pl.concat(parts)
     stores = pl.concat([pl.Series([0.0]), types["instance_store_gib"].cast(pl.Float64)]).unique().sort()
-    return Grid(kept.drop("_t"), types["vcpu"].unique().sort().cast(pl.Float64),
+    return Grid(kept.drop("_t").with_row_index("_r"), types["vcpu"].unique().sort().cast(pl.Float64),
                 types["memory_gib"].unique().sort().cast(pl.Float64), stores)
 
 
