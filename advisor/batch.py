@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
+from advisor import estate
 from advisor.batch_io import structural_problem
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import AdvisorError, InputError
@@ -48,6 +49,8 @@ INTEGER_FIELDS = ["gpus", "replicas", "peak_replicas", "horizon_months", "functi
 CHUNK_ROWS = 100_000
 PARALLEL_MIN_SHAPES = 64  # fewer new shapes than this are answered in-process
 PREFETCH_SHAPES = 512     # shapes whose frontiers are computed together (bounds the memo's working set)
+VECTOR_MIN_SHAPES = 32    # fewer covered new shapes than this: the per-shape path (no index to build for them)
+MAX_ANSWERS = 250_000     # answered shapes remembered across chunks (beyond: forgotten, so memory stays bounded)
 ROW = "_row"  # 0-based data row index; the CSV line is ROW + 2 (line 1 is the header)
 
 
@@ -70,6 +73,7 @@ class Evaluator:
     catalog: Catalog
     include_free_tier: bool = False
     workers: int = 1
+    vectorized: bool = True  # False: every shape by the per-shape path (the old path, kept as a baseline)
     answers: dict[tuple, dict[str, Any]] = field(default_factory=dict)
     seen_ids: dict[str, int] = field(default_factory=dict)
     summary: Summary = field(default_factory=lambda: Summary())
@@ -87,7 +91,12 @@ class Evaluator:
             self._pool = None
 
     def _answer_all(self, keys: list[tuple]) -> None:
+        if len(self.answers) > MAX_ANSWERS:  # bounded memory on estates where every row differs
+            self.answers.clear()
         new = list(dict.fromkeys(k for k in keys if k not in self.answers))
+        if self.vectorized and new:
+            self.answers.update(answer_vectorized(new, self.catalog, self.include_free_tier))
+            new = [k for k in new if k not in self.answers]
         if self.workers > 1 and len(new) >= PARALLEL_MIN_SHAPES:
             if self._pool is None:
                 import multiprocessing
@@ -138,6 +147,27 @@ def output_names(input_columns: list[str]) -> dict[str, str]:
     """Output column names: an output column whose name the input already uses (`tenancy`, the
     required tenancy) is written as `chosen_<name>`, so no input column is lost or overwritten."""
     return {c: f"chosen_{c}" if c in input_columns else c for c in OUTPUT_COLUMNS}
+
+
+def answer_vectorized(keys: list[tuple], catalog: Catalog, include_free_tier: bool) -> dict[tuple, dict[str, Any]]:
+    """Answers of the shapes the vectorized path covers (advisor.estate), all at once; the shapes it
+    does not cover or cannot answer exactly are left out, for `answer_shapes`."""
+    covered: dict[int, Workload] = {}
+    regions = set(catalog.regions())
+    for i, key in enumerate(keys):
+        try:
+            w = Workload.model_validate({"id": "shape", **{k: v for k, v in key if v is not None}})
+        except ValidationError:
+            continue  # answer_shapes says what is wrong
+        if w.region in regions and estate.covered(w):
+            covered[i] = w
+    if len(covered) < VECTOR_MIN_SHAPES:
+        return {}
+    got = estate.answer(covered, catalog, include_free_tier)
+    if got.frame.is_empty():
+        return {}
+    rows = got.frame.select("idx", *OUTPUT_SCHEMA).to_dicts()
+    return {keys[row.pop("idx")]: row for row in rows}
 
 
 def answer_shapes(keys: list[tuple], catalog: Catalog, include_free_tier: bool) -> list[dict[str, Any]]:
@@ -329,9 +359,9 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.all().cast(pl.String))
 
 
-def evaluate_frame(frame: pl.DataFrame, *, catalog: Catalog | None = None,
-                   include_free_tier: bool = False) -> tuple[pl.DataFrame, dict[str, Any]]:
-    evaluator = Evaluator(catalog or load_catalog(), include_free_tier)
+def evaluate_frame(frame: pl.DataFrame, *, catalog: Catalog | None = None, include_free_tier: bool = False,
+                   vectorized: bool = True) -> tuple[pl.DataFrame, dict[str, Any]]:
+    evaluator = Evaluator(catalog or load_catalog(), include_free_tier, vectorized=vectorized)
     parts = [evaluator.evaluate(_as_text(frame.slice(i, CHUNK_ROWS)), i)
              for i in range(0, max(frame.height, 1), CHUNK_ROWS)] if frame.height else []
     out = pl.concat(parts) if parts else pl.DataFrame(schema={**{c: pl.String for c in frame.columns},

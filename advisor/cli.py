@@ -131,6 +131,8 @@ def evaluate_cmd(
     = min(os_module.cpu_count() or 1, 4),
     fail_on_errors: Annotated[bool, typer.Option(help="exit 1 when any row is in error (everything is still "
                                                       "written): for CI jobs")] = False,
+    per_shape: Annotated[bool, typer.Option(help="answer every distinct shape with the one-workload path, "
+                                                 "never the vectorized one (a baseline for benchmarks)")] = False,
 ) -> None:
     """Evaluate a workload CSV, plan, manifests or task definitions: one row per workload, in order, explained.
 
@@ -158,7 +160,7 @@ def evaluate_cmd(
         if fail_on_errors and answer.summary["errors"]:
             raise typer.Exit(1)
         return
-    evaluator = Evaluator(load_catalog(), include_free_tier, workers=workers)
+    evaluator = Evaluator(load_catalog(), include_free_tier, workers=workers, vectorized=not per_shape)
     header = _csv_header(file)
     empty = pl.DataFrame(schema={**{c: pl.String for c in header}, **OUTPUT_SCHEMA})
     with evaluator, _progress(file) as advance, ChunkWriter(output, fmt) as writer:
@@ -202,7 +204,7 @@ def _progress(file: Path):
     """A rich progress bar on a terminal (stderr), nothing when not a terminal."""
     from contextlib import contextmanager
 
-    from rich.progress import Progress
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
     @contextmanager
     def bar():
@@ -211,11 +213,26 @@ def _progress(file: Path):
             return
         with open(file, "rb") as handle:
             total = max(sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) - 1, 0)
-        with Progress(console=err, transient=True) as progress:
+        columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                   TextColumn("{task.completed:,.0f} rows"), _rows_per_second_column(), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True) as progress:
             task = progress.add_task("evaluating", total=total)
             yield lambda n: progress.advance(task, n)
 
     return bar()
+
+
+def _rows_per_second_column():
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RowsPerSecond(ProgressColumn):
+        """Rows answered per second (rich's own speed estimate over the recent chunks)."""
+
+        def render(self, task) -> Text:
+            return Text(f"{task.speed:,.0f} rows/s" if task.speed else "- rows/s")
+
+    return RowsPerSecond()
 
 
 def _summary_table(summary: dict) -> Table:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import polars as pl
+
 HOURS_PER_MONTH = 730.0
 TERM_MONTHS = {"1yr": 12, "3yr": 36}
 TERM_HOURS = {"1yr": 8760, "3yr": 26280}
@@ -66,6 +68,45 @@ def tiered(quantity: float, tiers: list[dict], bound_key: str, price_key: str) -
     return cost
 
 
+def tiered_expr(quantity: pl.Expr, tiers: list[dict], bound_key: str, price_key: str) -> pl.Expr:
+    """`tiered` on a column, the same sum in the same order (a tier past the quantity adds 0.0)."""
+    cost, lower = pl.lit(0.0), 0.0
+    for tier in tiers:
+        upper = tier[bound_key]
+        top = quantity if upper is None else pl.min_horizontal(quantity, pl.lit(float(upper)))
+        cost = cost + (top - lower).clip(lower_bound=0.0) * tier[price_key]
+        if upper is None:
+            break
+        lower = upper
+    return cost
+
+
 def money(x: float) -> float:
     """Round for display and comparison: cents, half-even-free (decimal-stable) rounding."""
     return float(f"{x + 0.0:.2f}") if x else 0.0
+
+
+def money_expr(x: pl.Expr) -> pl.Expr:
+    """`money` on a column, bit for bit: the cents nearest the exact binary value, ties to even.
+
+    Polars' own round(2) rounds x * 100 after that product has been rounded, which differs from
+    `money` near half-cents (2.675 -> 2.68 instead of 2.67). Here the product's rounding error is
+    recovered exactly (Dekker's two-product: x * 100 = p + err with both terms doubles), so the
+    comparison with the half-cent is exact. Valid for |x| < 2**45 (any cost the contract allows).
+    """
+    a = x.abs()
+    p = a * 100.0
+    split = a * 134217729.0          # 2**27 + 1: Veltkamp's split of a into 26-bit halves
+    hi = split - (split - a)
+    err = (hi * 100.0 - p) + (a - hi) * 100.0
+    whole = p.floor()
+    frac = p - whole
+    up = (frac > 0.5) | ((frac == 0.5) & ((err > 0) | ((err == 0) & (whole % 2 == 1))))
+    cents = whole + up.cast(pl.Float64)
+    hundred = cents * 0.0 + 100.0    # a column, not a literal: polars turns `/ 100.0` into `* 0.01`
+    return pl.when(x == 0).then(0.0).otherwise(x.sign() * (cents / hundred))
+
+
+def cents_expr(x: pl.Expr) -> pl.Expr:
+    """`round(x * 100)` on a column (Python's round: ties to even), as `optimize.choose.cents`."""
+    return (x * 100.0).round(0, mode="half_to_even")

@@ -1,18 +1,23 @@
-"""End-to-end throughput of `advisor evaluate` on synthetic estates of 10k, 100k and 1M rows.
+"""End-to-end throughput of `advisor evaluate` on synthetic estates, low-diversity and all-distinct, in one run.
 
-Each size is a fresh process (`advisor evaluate IN.csv -o OUT.parquet --workers 2`) on a CSV from
-bench/synthetic.py (CMDB-like, 1 % broken rows). Reported: rows/s end to end, distinct shapes,
-and the peak resident memory of the largest process. Baseline in the same run: answering rows one
-by one with recommend() (no grouping of identical shapes, no bulk frontiers) on a sample.
+Two estates per size, each a fresh process (`advisor evaluate IN.csv -o OUT.parquet --workers 2`):
+- low-diversity: bench/synthetic.py `write` (CMDB-like rows from a few dozen standard profiles);
+- diverse: bench/synthetic.py `write_diverse` (every row distinct: measured hours, odd sizes, many
+  OSes, regions, tenancies, packagings, request and job profiles, pinned services, budgets);
+- diverse-ec2: the same rows pinned to plain EC2, the class the vectorized path covers today.
+Each is run with the current path (vectorized where it covers, per shape elsewhere) and, for the sizes
+in --old-sizes, with the old path (`--per-shape`) on the same file; the outputs must be identical.
+Reported: rows/s, distinct shapes, rows the vectorized path answered, peak resident memory, the ratio
+new/old, and the load average at the start of each run (2 shared cores: figures vary with load).
 
-Run: python bench/batch_throughput.py [--sizes 10000 100000 1000000] [--workers 2]
+Run: python bench/batch_throughput.py [--sizes 10000 100000] [--old-sizes 10000] [--workers 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -24,18 +29,37 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).parent))
 import synthetic  # noqa: E402
 
+ESTATES = {"low-diversity": synthetic.write, "diverse": synthetic.write_diverse,
+           "diverse-ec2": lambda path, rows: synthetic.write_diverse(path, rows, ec2_only=True)}
 
-def run(path: Path, workers: int) -> tuple[float, float]:
-    out = path.with_suffix(".out.parquet")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+def run(path: Path, workers: int, per_shape: bool) -> tuple[float, float, Path]:
+    out = path.with_suffix(".old.parquet" if per_shape else ".new.parquet")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "advisor.cli", "evaluate", str(path), "-o", str(out),
-                    "--workers", str(workers)], check=True, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "advisor.cli", "evaluate", str(path), "-o", str(out),
+                             "--workers", str(workers), *(["--per-shape"] if per_shape else [])],
+                            stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
-    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    assert os.waitstatus_to_exitcode(status) == 0
     rows = pl.scan_parquet(out).select(pl.len()).collect().item()
     assert rows == pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item()
-    return seconds, peak
+    return seconds, usage.ru_maxrss / 1024, out  # the evaluate process itself (workers are its children)
+
+
+def vectorized_rows(path: Path) -> int:
+    """Rows of the file whose shape the vectorized path answers (counted in-process, for the report)."""
+    from advisor.batch import CONTRACT_FIELDS, SHAPE_FIELDS, answer_vectorized
+    from advisor.catalog.store import load_catalog
+
+    frame = pl.read_csv(path, infer_schema=False)
+    shape_cols = [c for c in SHAPE_FIELDS if c in frame.columns]
+    frame = frame.with_columns([pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(
+        pl.col(c).str.strip_chars()).alias(c) for c in CONTRACT_FIELDS if c in frame.columns])
+    counts = frame.group_by(shape_cols).len()
+    keys = [tuple(zip(shape_cols, row[:-1], strict=True)) for row in counts.iter_rows()]
+    answered = answer_vectorized(keys, load_catalog(), False)
+    return sum(n for key, n in zip(keys, counts["len"], strict=True) if key in answered)
 
 
 def baseline_rows_per_second(path: Path, sample: int) -> float:
@@ -60,23 +84,37 @@ def baseline_rows_per_second(path: Path, sample: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--old-sizes", type=int, nargs="*", default=[10_000],
+                        help="sizes also run with the old per-shape path (slow on the diverse estate)")
+    parser.add_argument("--estates", nargs="+", default=["low-diversity", "diverse"], choices=list(ESTATES))
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--baseline-sample", type=int, default=300)
+    parser.add_argument("--baseline-sample", type=int, default=0, help="rows for the row-by-row baseline (0: skip)")
     args = parser.parse_args()
-    results = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
-            path = synthetic.write(Path(tmp) / f"estate-{size}.csv", size)
-            shapes = (pl.scan_csv(path, infer_schema=False).drop("id", "team", "cost_center").unique()
-                      .select(pl.len()).collect().item())
-            seconds, peak = run(path, args.workers)
-            results.append(size / seconds)
-            print(f"{size:>9,} rows, {shapes:,} distinct shapes: {seconds:7.1f} s, {size / seconds:8,.0f} rows/s, "
-                  f"peak memory {peak:,.0f} MiB")
-        base = baseline_rows_per_second(Path(tmp) / f"estate-{args.sizes[0]}.csv", args.baseline_sample)
-        ratios = ", ".join(f"{s:,}: {r / base:,.0f}x" for s, r in zip(args.sizes, results, strict=True))
-        print(f"baseline, row by row without grouping or bulk work: {base:,.0f} rows/s; ratio ({ratios})")
+            for estate in args.estates:
+                path = ESTATES[estate](Path(tmp) / f"{estate}-{size}.csv", size)
+                shapes = (pl.scan_csv(path, infer_schema=False).drop("id", "team", "cost_center").unique()
+                          .select(pl.len()).collect().item())
+                load = os.getloadavg()[0]
+                seconds, peak, new_out = run(path, args.workers, per_shape=False)
+                line = (f"{estate:>13} {size:>9,} rows, {shapes:>9,} shapes: {seconds:7.1f} s, "
+                        f"{size / seconds:8,.0f} rows/s, peak {peak:,.0f} MiB (load {load:.1f})")
+                if size in args.old_sizes:
+                    load = os.getloadavg()[0]
+                    old_seconds, old_peak, old_out = run(path, args.workers, per_shape=True)
+                    same = pl.read_parquet(new_out).equals(pl.read_parquet(old_out))
+                    line += (f"; old path {old_seconds:7.1f} s, {size / old_seconds:8,.0f} rows/s, peak "
+                             f"{old_peak:,.0f} MiB (load {load:.1f}): new/old {old_seconds / seconds:.2f}x, "
+                             f"identical output: {same}")
+                print(line, flush=True)
+                print(f"{'':>13} vectorized path answered {vectorized_rows(path) / size:.1%} of the rows", flush=True)
+        if args.baseline_sample:
+            sample = Path(tmp) / "sample.csv"
+            synthetic.write(sample, args.baseline_sample)
+            base = baseline_rows_per_second(sample, args.baseline_sample)
+            print(f"row by row with recommend(), no grouping or bulk work: {base:,.0f} rows/s")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,229 @@
+"""The vectorized answer for workloads only plain EC2 can serve: every workload of a chunk at once.
+
+Per region and OS, workloads are joined to their cell's rows (grid.py), the purchase options their
+requirements allow are kept (the same OptionRules as ec2.allowed_options), and each row is costed
+with the same expressions as the per-shape path (frontiers.cost_instance_rows). Then, over all
+regions at once, rows are pruned as the frontier is (each option's rows within a cent of its
+cheapest), scaled by the replicas, and turned into the candidate's cost lines, each rounded to the
+cent and summed in the same order as ec2._candidate.
+The choice is a group-wise first-in-order: the candidate order is `Candidate.sort_key`, and with one
+service (one ops effort) the one-workload choice (CP-SAT over weighted cost, then that order) is the
+first candidate within the caps. The baseline is the first on-demand candidate (or On-Demand
+Capacity Reservation, when capacity is guaranteed), as ec2.baseline.
+
+Workloads it cannot answer exactly here (no fitting type, no candidate within the caps, a frontier
+the cell bound cannot certify, a region missing a fact) are returned for the per-shape path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from advisor.candidates.base import PURCHASE_RANK
+from advisor.candidates.ec2 import allowed_options
+from advisor.candidates.frontiers import OptionRules, cost_instance_rows
+from advisor.candidates.regional import regional
+from advisor.catalog import rates
+from advisor.catalog.store import Catalog
+from advisor.errors import FactMissing
+from advisor.estate.grid import CELL, TOP, Grid, grid
+from advisor.pricing import cents_expr, money_expr, tiered_expr
+from models.workload import Workload
+
+BATCH = 8_192  # workloads answered together (their candidate rows, ~100 each, bound the memory)
+SLACK = 1e-6  # floating-point room on the bound: a left-out row must cost more than this past the cent
+SCALED = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "upfront_start"]
+KEEP = ["idx", "region", "os", "replicas", "rules", "capacity_guarantee", "storage_gib", "egress_gib_month",
+        "max_monthly_usd", "s_hours", "s_horizon", "s_scratch_gib", "src", "pos", "instance_type", "purchase_option",
+        "term", "offering_class", "plan_type", "payment", "tenancy", "usd_per_hour", "upfront_usd", "quality",
+        "option_id", "burstable", "baseline_cpu_share", "instance_store_gib", "family"]  # what costing reads
+WORKLOAD_SCHEMA = {
+    "idx": pl.Int64, "region": pl.String, "os": pl.String, "arch_v": pl.String, "vcpu": pl.Float64,
+    "memory_gib": pl.Float64, "replicas": pl.Int64, "hours": pl.Float64, "horizon": pl.Int64,
+    "cpu_utilization": pl.Float64, "rules": pl.Int64, "capacity_guarantee": pl.Boolean, "scratch_gib": pl.Float64,
+    "storage_gib": pl.Float64, "egress_gib_month": pl.Float64, "max_monthly_usd": pl.Float64,
+    "all_gens": pl.Boolean,
+}
+
+
+@dataclass
+class Answers:
+    frame: pl.DataFrame   # idx plus the batch's output columns, one row per answered workload
+    fallback: list[int]   # idx of the workloads left for the per-shape path
+
+
+def workload_frame(workloads: dict[int, Workload], rules: list[OptionRules]) -> pl.DataFrame:
+    """The fields this path reads, one row per workload (`rules`: each distinct OptionRules, by index)."""
+    ids = {r: i for i, r in enumerate(rules)}
+    rows = [(i, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, w.replicas, w.hours_per_month,
+             w.horizon_months, w.cpu_utilization, ids[allowed_options(w)], w.capacity_guarantee, w.scratch_gib,
+             w.storage_gib, w.egress_gib_month, w.max_monthly_usd, w.allow_previous_generation)
+            for i, w in workloads.items()]
+    return pl.DataFrame(rows, schema=WORKLOAD_SCHEMA, orient="row")
+
+
+def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: bool) -> Answers:
+    """Region and OS groups are costed apart (their rates and regional facts); the frontier, the
+    rounding and the choice run once over all of them."""
+    rules = list(dict.fromkeys(allowed_options(w) for w in workloads.values()))
+    frame = workload_frame(workloads, rules)
+    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier)
+             for start in range(0, frame.height, BATCH)]
+    parts = [p for p in parts if not p.is_empty()]
+    if not parts:
+        return Answers(pl.DataFrame(), sorted(workloads))
+    done = pl.concat(parts)
+    return Answers(done, sorted(set(workloads) - set(done["idx"].to_list())))
+
+
+def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalog,
+                  include_free_tier: bool) -> pl.DataFrame:
+    parts, risks = [], []
+    for (region, os), group in frame.partition_by("region", "os", as_dict=True, maintain_order=True).items():
+        try:
+            parts.append(_costed_group(group, region, os, rules, catalog, include_free_tier))
+        except FactMissing:  # left to the per-shape path, which turns it into that service's rejection
+            continue
+        risks.append(rates.interruption(catalog, region, os).with_columns(region=pl.lit(region), os=pl.lit(os)))
+    if not parts:
+        return pl.DataFrame()
+    rows = _lines(_certified_frontier(pl.concat(parts, how="diagonal_relaxed")))
+    return _choose(rows, catalog, pl.concat(risks))
+
+
+def _costed_group(w: pl.DataFrame, region: str, os: str, rules: list[OptionRules], catalog: Catalog,
+                  include_free_tier: bool) -> pl.DataFrame:
+    """One region and OS: each workload's cell rows, its allowed options, costed per instance, with
+    the per-workload lines of the region (storage and data transfer out)."""
+    g = grid(catalog, region, os)
+    w = g.locate(w).filter((pl.col("i") < g.vcpus.len()) & (pl.col("j") < g.memories.len()))
+    rows = _cell_rows(g, w)
+    # No current-generation type fits: previous-generation ones are offered (ec2._fit).
+    unfitted = w.join(rows.select("idx").unique(), on="idx", how="anti")
+    if not unfitted.is_empty():
+        w = pl.concat([w.join(unfitted.select("idx"), on="idx", how="anti"), unfitted.with_columns(
+            all_gens=pl.lit(True))])
+        rows = pl.concat([rows, _cell_rows(g, unfitted.with_columns(all_gens=pl.lit(True)))])
+    # A scratch disk: the types whose instance store holds it, from their own cell (no EBS for them).
+    stored = w.filter((pl.col("scratch_gib") > 0) & (pl.col("s_store") < g.stores.len()))
+    if not stored.is_empty():
+        rows = pl.concat([rows, _cell_rows(g, stored, store=True)])
+    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
+    rows = rows.filter(_allowed(rules)).with_columns(_ebs_floor=gp3 * pl.col("s_scratch_gib"))
+    rows = cost_instance_rows(catalog, rows.with_columns(
+        count=pl.lit(1), hours=pl.col("s_hours"), horizon=pl.col("s_horizon")), region, os)
+    return rows.with_columns(storage_line=_storage(catalog, region),
+                             egress_line=_egress(catalog, region, include_free_tier, rows))
+
+
+def _cell_rows(g: Grid, w: pl.DataFrame, *, store: bool = False) -> pl.DataFrame:
+    """The workloads' cell rows: of every type (`src` 0), or only of types whose instance store holds
+    the scratch disk (`store`, src 1)."""
+    w = w.with_columns(s=pl.col("s_store") if store else pl.lit(0, pl.Int64), src=pl.lit(int(store)))
+    cells = g.top(w)
+    return (w.join(cells, on=CELL, how="inner").join(g.rows, on="_r", how="inner")
+            .rename({"hours": "s_hours", "horizon": "s_horizon", "scratch_gib": "s_scratch_gib"})
+            .select(*KEEP, s_sustained_vcpu=pl.col("vcpu") * pl.col("cpu_utilization"),
+                    s_public=pl.col("egress_gib_month") > 0, s_tenancy=pl.lit("shared"), vcpu=pl.col("vcpu_right")))
+
+
+def _allowed(rules: list[OptionRules]) -> pl.Expr:
+    """Each workload's OptionRules, applied row by row (the rule is OptionRules.expr, written once)."""
+    keep = pl.lit(False)
+    for i, r in enumerate(rules):
+        keep |= (pl.col("rules") == i) & r.expr()
+    return keep
+
+
+def _certified_frontier(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per workload and option, the rows within a cent of the cheapest (instances.prune), where the
+    cells' next rows prove no left-out row comes within the cent; uncertified workloads are dropped.
+
+    A left-out row of the all-types cell (src 0) costs at least the next row's instance cost, plus the
+    scratch EBS unless its store holds the disk; those are in the store cell (src 1) or cost at least
+    its next row's."""
+    group = ["idx", "option_id"]
+    seen = pl.col("pos") <= TOP
+    floor = pl.col("compute_monthly") + pl.col("ipv4_monthly")
+    next_any = pl.col("pos") == TOP + 1
+    bound_all = (floor + pl.col("_ebs_floor")).filter(next_any & (pl.col("src") == 0)).min().over(group)
+    bound_store = floor.filter(next_any & (pl.col("src") == 1)).min().over(group)
+    has_store = (pl.col("src") == 1).any().over("idx") | (pl.col("s_scratch_gib") == 0)
+    bound = pl.when(has_store).then(pl.min_horizontal(bound_all, bound_store)).otherwise(
+        pl.min_horizontal(floor.filter(next_any & (pl.col("src") == 0)).min().over(group), bound_store))
+    rows = rows.with_columns(_min=pl.col("monthly_total").filter(seen).min().over(group), _bound=bound)
+    unsure = rows.filter(pl.col("_bound").is_not_null() & (pl.col("_bound") <= pl.col("_min") + 0.01 + SLACK))
+    kept = (rows.join(unsure.select("idx").unique(), on="idx", how="anti")
+            .filter(seen & (pl.col("monthly_total") <= pl.col("_min") + 0.01)).drop("_min", "_bound"))
+    return kept.unique(["idx", "option_id", "instance_type"], keep="first", maintain_order=True)
+
+
+def _storage(catalog: Catalog, region: str) -> pl.Expr:
+    """costs.ebs_line for storage_gib on every replica."""
+    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
+    return pl.when((pl.col("storage_gib") > 0) & (pl.col("replicas") > 0)).then(
+        gp3 * pl.col("storage_gib") * pl.col("replicas")).otherwise(0.0)
+
+
+def _egress(catalog: Catalog, region: str, include_free_tier: bool, rows: pl.DataFrame) -> pl.Expr:
+    """costs.egress_line: the region's cumulative tiers, less the free tier when it is counted."""
+    if not rows.select((pl.col("egress_gib_month") > 0).any()).item():
+        return pl.lit(0.0)
+    tiers = regional(catalog, "network.data_transfer_out_tiers", region).value
+    free = catalog.facts.value("network.data_transfer_out_free_gb_per_month") if include_free_tier else 0.0
+    billable = (pl.col("egress_gib_month") - free).clip(lower_bound=0.0)
+    return pl.when(pl.col("egress_gib_month") > 0).then(
+        tiered_expr(billable, tiers, "up_to_gb", "usd_per_gb")).otherwise(0.0)
+
+
+def _lines(rows: pl.DataFrame) -> pl.DataFrame:
+    """Scale per-instance rows by the replicas and add the candidate's lines, each rounded, in order:
+    compute, scratch EBS, burstable surplus, storage EBS, data transfer out, public IPv4."""
+    rows = rows.with_columns([(pl.col(c) * pl.col("replicas")).alias(c) for c in SCALED])
+    names = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "storage_line", "egress_line",
+             "ipv4_monthly"]
+    rows = rows.with_columns([money_expr(pl.col(n)).alias(f"_m{k}") for k, n in enumerate(names)])
+    total = pl.lit(0.0)
+    for k in range(len(names)):  # Python's sum: left to right from 0
+        total = total + pl.col(f"_m{k}")
+    return rows.with_columns(_total=total).with_columns(
+        monthly_usd=money_expr(pl.col("_total")), upfront_usd=money_expr(pl.col("upfront_start"))
+    ).drop(*[f"_m{k}" for k in range(len(names))], "_total")
+
+
+def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.DataFrame:
+    """Per workload: the first candidate in Candidate.sort_key order within the monthly cap, the next
+    one (the alternative), and the baseline (first on-demand, or capacity reservation)."""
+    order = ["idx", "monthly_usd", "_purchase_rank", "vcpu", "instance_type",
+             *[pl.col(c).fill_null("") for c in ("term", "offering_class", "plan_type", "payment")]]
+    rows = rows.with_columns(_purchase_rank=pl.col("purchase_option").replace_strict(PURCHASE_RANK, default=9),
+                             ).sort(order)
+    within = pl.col("max_monthly_usd").is_null() | (cents_expr(pl.col("monthly_usd"))
+                                                    <= cents_expr(pl.col("max_monthly_usd")))
+    feasible = rows.filter(within).with_columns(_n=pl.int_range(pl.len()).over("idx"))
+    chosen = feasible.filter(pl.col("_n") == 0)
+    alternative = feasible.filter(pl.col("_n") == 1).select(
+        "idx", alternative_service=pl.lit("ec2"), alternative_monthly_usd="monthly_usd")
+    plain = pl.when(pl.col("capacity_guarantee")).then(pl.lit("capacity_reservation")).otherwise(pl.lit("on_demand"))
+    base = (rows.filter(pl.col("purchase_option") == plain).group_by("idx", maintain_order=True).first()
+            .select("idx", baseline_monthly_usd="monthly_usd"))
+    risk = risk.rename({"interruption_label": "_label"})
+    default_risk = rates.default_interruption(catalog)
+    out = (chosen.join(base, on="idx", how="left").join(alternative, on="idx", how="left")
+           .join(risk, on=["region", "os", "instance_type"], how="left"))
+    spot_risk = pl.when(pl.col("_label").is_null() | (pl.col("_label") == "")).then(pl.lit(default_risk)).otherwise(
+        pl.col("_label"))
+    return out.select(
+        "idx", status=pl.lit("ok"), error=pl.lit(None, pl.String), service=pl.lit("ec2"),
+        instance_type="instance_type", count="replicas", purchase_option="purchase_option", term="term",
+        payment="payment", tenancy="tenancy", monthly_usd="monthly_usd", upfront_usd="upfront_usd",
+        baseline_monthly_usd="baseline_monthly_usd",
+        savings_usd=pl.when(pl.col("baseline_monthly_usd").is_not_null()).then(
+            money_expr(pl.col("baseline_monthly_usd") - pl.col("monthly_usd"))),
+        interruption_risk=pl.when(pl.col("purchase_option") == "spot").then(spot_risk).otherwise(pl.lit("none")),
+        alternative_service="alternative_service", alternative_monthly_usd="alternative_monthly_usd",
+        catalog_version=pl.lit(catalog.version),
+    )
+

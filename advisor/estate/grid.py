@@ -1,0 +1,163 @@
+"""The catalog side of the vectorized EC2 answer: for each region and OS, the few instance types per
+purchase option that can be among the cheapest for some replica size, indexed by (vCPU, memory) cell.
+
+A workload's fitting types are those with vcpu >= its vcpu and memory >= its memory (plus arch and
+generation); a third threshold, on the instance store, gives the types whose store holds its scratch
+disk (they pay no scratch EBS, so their order is that key's too, and they get a cell of their own).
+With the type grid's distinct vCPU counts V and memory sizes M, that set is exactly the types of the
+cell (i, j) where V[i] is the first count >= the workload's vcpu and M[j] the first size >= its
+memory. Within one purchase option, the instance cost's order over types does not
+depend on the workload: `rank_key` (the hourly rate; for commitments the rate over a term plus the
+upfront fee) scales by hours, horizon and count alike. So each cell keeps its first `TOP + 1` rows
+per option in that order; the costs of the first `TOP` are computed exactly per workload, and the
+next one bounds every row left out (extras such as scratch EBS or burstable surplus only add cost).
+Where that bound does not clear the cent the frontier keeps, the workload takes the per-shape path.
+
+A row with at least `TOP + 1` rows before it in that order that are no smaller (vCPU, memory, store), of
+the same architecture and no older generation can never be in any cell's first `TOP + 1` (each of
+those is in every cell it is in): it is dropped once per catalog version, which keeps the cells small.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from advisor.candidates.frontiers import RATE_COLUMNS, TYPE_COLUMNS, _rates
+from advisor.candidates.instances import COMMITMENTS, offered
+from advisor.catalog.store import Catalog
+from advisor.pricing import HOURS_PER_MONTH, TERM_MONTHS
+
+TOP = 3          # rows per (cell, option) costed exactly; one more bounds the rest
+ORDER = ["rank_key", "vcpu", "instance_type"]  # the fixed order of rows within an option
+CELL = ["arch_v", "all_gens", "i", "j", "s"]  # s: instance store threshold (0: any store, none included)
+CROSS_ROWS = 1_000_000     # cells x rows per cross join
+MAX_CELL_ROWS = 4_000_000  # cell rows (indices) kept per region and OS before the memo starts over
+
+
+def rank_key() -> pl.Expr:
+    """Per purchase option, a number whose order over types is the order of their instance cost for
+    any workload (cost_columns: usage rate x hours; reservation rate x 730; commitments
+    (rate x 730 x term months + upfront) x terms / horizon)."""
+    term_months = pl.col("term").replace_strict(TERM_MONTHS, default=None, return_dtype=pl.Float64)
+    return (pl.when(pl.col("purchase_option").is_in(COMMITMENTS))
+            .then(pl.col("usd_per_hour") * HOURS_PER_MONTH * term_months + pl.col("upfront_usd"))
+            .otherwise(pl.col("usd_per_hour")))
+
+
+@dataclass
+class Grid:
+    """One region and OS: the rows that can matter, the grid's thresholds, and computed cells."""
+
+    rows: pl.DataFrame
+    vcpus: pl.Series
+    memories: pl.Series
+    stores: pl.Series  # distinct instance store sizes (GiB), the first 0
+    cells: pl.DataFrame | None = None
+    done: set[tuple] = field(default_factory=set)
+
+    def locate(self, workloads: pl.DataFrame) -> pl.DataFrame:
+        """Add each workload's cell indices i, j (out of range: no type is large enough)."""
+        return workloads.with_columns(
+            i=self.vcpus.search_sorted(workloads["vcpu"], side="left").cast(pl.Int64),
+            j=self.memories.search_sorted(workloads["memory_gib"], side="left").cast(pl.Int64),
+            s_store=self.stores.search_sorted(workloads["scratch_gib"], side="left").cast(pl.Int64))
+
+    def top(self, wanted: pl.DataFrame) -> pl.DataFrame:
+        """The first TOP + 1 rows per option of every cell in `wanted` (columns CELL): CELL, `_r` (the
+        row's index in `rows`) and `pos` 1..TOP+1. Only indices are kept, so the memo stays small."""
+        keys = {tuple(k) for k in wanted.select(CELL).unique().iter_rows()}  # a few hundred cells, not rows
+        missing = sorted(keys - self.done)
+        if missing:
+            if self.cells is not None and self.cells.height > MAX_CELL_ROWS:
+                self.cells, self.done = None, set()
+                missing = sorted(keys)
+            new = self._compute(pl.DataFrame(missing, schema=CELL, orient="row"))
+            self.cells = new if self.cells is None else pl.concat([self.cells, new])
+            self.done |= set(missing)
+        return self.cells
+
+    def _compute(self, cells: pl.DataFrame) -> pl.DataFrame:
+        """Cross joins of cells x rows on narrow columns (row and option numbers, sizes), in ORDER, whose
+        first TOP + 1 matches per cell and option are then joined to the rows' other columns."""
+        rows = self.rows
+        narrow = rows.select("_r", "arch", "current_generation", _o=pl.col("option_id").rank("dense").cast(pl.UInt32),
+                             vcpu=pl.col("vcpu").cast(pl.Float64), memory_gib=pl.col("memory_gib").cast(pl.Float64),
+                             store=pl.col("instance_store_gib").cast(pl.Float64))
+        cells = cells.with_row_index("_c").with_columns(vmin=self.vcpus.gather(cells["i"]),
+                                                        mmin=self.memories.gather(cells["j"]),
+                                                        smin=self.stores.gather(cells["s"]))
+        parts = []
+        for (arch_v, all_gens), group in cells.partition_by("arch_v", "all_gens", as_dict=True).items():
+            candidates = narrow
+            if arch_v != "any":
+                candidates = candidates.filter(pl.col("arch") == arch_v)
+            if not all_gens:
+                candidates = candidates.filter(pl.col("current_generation"))
+            candidates = candidates.select("_r", "_o", "vcpu", "memory_gib", "store")
+            step = max(1, CROSS_ROWS // max(candidates.height, 1))  # cells per cross join: bounds its memory
+            for start in range(0, group.height, step):
+                part = group.slice(start, step).select("_c", "vmin", "mmin", "smin")
+                parts.append(part.join(candidates, how="cross", maintain_order="left_right")
+                             .filter((pl.col("vcpu") >= pl.col("vmin")) & (pl.col("memory_gib") >= pl.col("mmin"))
+                                     & (pl.col("store") >= pl.col("smin")))
+                             .group_by("_c", "_o", maintain_order=True).head(TOP + 1)
+                             .with_columns(pos=pl.int_range(1, pl.len() + 1).over("_c", "_o"))
+                             .select("_c", "_r", "pos"))
+        return pl.concat(parts).join(cells.select("_c", *CELL), on="_c").drop("_c")
+
+
+_GRIDS: OrderedDict[tuple[str, str, str], Grid] = OrderedDict()
+
+
+def grid(catalog: Catalog, region: str, os: str) -> Grid:
+    """The grid of a region and OS (shared tenancy, no GPUs), built once per catalog version."""
+    key = (catalog.version, region, os)
+    if key not in _GRIDS:
+        _GRIDS[key] = _build(catalog, region, os)
+        while len(_GRIDS) > 32:
+            _GRIDS.popitem(last=False)
+    _GRIDS.move_to_end(key)
+    return _GRIDS[key]
+
+
+def _build(catalog: Catalog, region: str, os: str) -> Grid:
+    types = (offered(catalog, region, os).filter(pl.col("usd_per_hour").is_not_null() & (pl.col("gpus") == 0))
+             .select(TYPE_COLUMNS).with_columns(pl.col("current_generation").fill_null(True))
+             .sort("instance_type").with_row_index("_t"))
+    rows = (_rates(catalog, region, os, "shared").select(RATE_COLUMNS).join(types, on="instance_type", how="inner")
+            .with_columns(rank_key=rank_key()).sort("option_id", *ORDER))
+    covers = _covers(types)
+    masks: dict[bytes, np.ndarray] = {}  # options often order the types alike (ratios of on-demand)
+    parts = []
+    for part in rows.partition_by("option_id", maintain_order=True):
+        order = part["_t"].to_numpy()
+        key = order.tobytes()
+        if key not in masks:
+            masks[key] = _undominated(order, covers)
+        parts.append(part.filter(pl.Series(masks[key])))
+    kept = pl.concat(parts)
+    stores = pl.concat([pl.Series([0.0]), types["instance_store_gib"].cast(pl.Float64)]).unique().sort()
+    return Grid(kept.drop("_t").with_row_index("_r"), types["vcpu"].unique().sort().cast(pl.Float64),
+                types["memory_gib"].unique().sort().cast(pl.Float64), stores)
+
+
+def _covers(types: pl.DataFrame) -> np.ndarray:
+    """covers[d, t]: type d is in every cell and variant type t is in (no smaller in vCPU, memory and
+    instance store, same architecture, not an older generation)."""
+    vcpu, mem = types["vcpu"].to_numpy(), types["memory_gib"].to_numpy()
+    store = types["instance_store_gib"].to_numpy()
+    arch = types["arch"].cast(pl.Categorical).to_physical().to_numpy()
+    current = types["current_generation"].to_numpy()
+    return ((vcpu[:, None] >= vcpu[None, :]) & (mem[:, None] >= mem[None, :]) & (store[:, None] >= store[None, :])
+            & (arch[:, None] == arch[None, :]) & (current[:, None] | ~current[None, :]))
+
+
+def _undominated(order: np.ndarray, covers: np.ndarray) -> np.ndarray:
+    """Rows of one option (type indices, in ORDER) with at most TOP rows before them whose type covers
+    theirs: those earlier rows fit wherever this one fits, so it is never in a cell's first TOP + 1."""
+    sub = covers[np.ix_(order, order)]
+    return np.triu(sub, 1).sum(axis=0) <= TOP

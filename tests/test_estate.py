@@ -1,0 +1,109 @@
+"""The vectorized estate path gives the same answer as recommend(), to the cent, field by field.
+
+Random workloads come from a seeded generator (continuous sizes, hours, horizons, OSes, regions,
+architectures, caps, storage, scratch, egress, replicas, Spot and capacity settings). Every answer
+the vectorized path gives is compared with the batch columns of recommend() for the same workload;
+the workloads it leaves to the per-shape path are counted, not compared (they are answered by
+recommend() itself). ADVISOR_AGREEMENT_N sets how many (default 300; the README figure used 3,000).
+"""
+
+import math
+import os
+import random
+
+import polars as pl
+import pytest
+
+from advisor import estate
+from advisor.batch import OUTPUT_SCHEMA, answer_row, evaluate_frame
+from advisor.pricing import cents_expr, money, money_expr, tiered, tiered_expr
+from advisor.recommend import recommend
+from models.workload import Workload
+
+N = int(os.environ.get("ADVISOR_AGREEMENT_N", "300"))
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
+
+
+def random_workload(rng: random.Random, i: int) -> dict:
+    d = {"id": f"w{i}", "region": rng.choice(REGIONS), "os": rng.choice(["rhel", "suse", "linux", "windows"]),
+         "arch": rng.choice(["any", "any", "x86_64", "arm64"]),
+         "vcpu": max(0.25, round(rng.uniform(0.25, 48), rng.choice([0, 1, 2]))),
+         "memory_gib": max(0.5, round(rng.uniform(0.5, 256), rng.choice([0, 1, 3]))),
+         "replicas": rng.choice([1, 1, 2, 3, 7]), "hours_per_month": max(1.0, round(rng.uniform(1, 730), 2)),
+         "horizon_months": rng.randint(1, 72), "cpu_utilization": max(0.05, round(rng.uniform(0.05, 1), 2)),
+         "interruptible": rng.random() < 0.3, "stateful": rng.random() < 0.2,
+         "capacity_guarantee": rng.random() < 0.1, "scratch_gib": rng.choice([0, 0, 0, 0, 50, 500]),
+         "storage_gib": rng.choice([0, 20, 100.5]), "egress_gib_month": rng.choice([0, 0, 5, 150, 20000, 600000]),
+         "allow_previous_generation": rng.random() < 0.1}
+    if d["os"] in ("linux", "windows"):
+        d["allowed_services"] = ["ec2"]
+    if rng.random() < 0.15:
+        d["max_monthly_usd"] = round(rng.uniform(5, 3000), 2)
+    return d
+
+
+@pytest.fixture(scope="module")
+def sample(catalog):
+    rng = random.Random(18)
+    workloads = {i: Workload(**random_workload(rng, i)) for i in range(N)}
+    covered = {i: w for i, w in workloads.items() if estate.covered(w)}
+    return covered, estate.answer(covered, catalog, False)
+
+
+def test_every_vectorized_answer_is_recommends_to_the_cent(sample, catalog):
+    covered, got = sample
+    assert got.frame.height >= 0.6 * len(covered), "most covered workloads are answered by the vectorized path"
+    for row in got.frame.to_dicts():
+        w = covered[row.pop("idx")]
+        expected = answer_row(recommend(w, catalog=catalog))
+        assert row == {k: expected.get(k) for k in row}, w.model_dump(exclude_defaults=True)
+
+
+def test_answered_and_left_over_partition_the_covered(sample):
+    covered, got = sample
+    answered = set(got.frame["idx"].to_list())
+    assert answered.isdisjoint(got.fallback)
+    assert answered | set(got.fallback) == set(covered)
+
+
+def test_only_workloads_plain_ec2_alone_can_serve_are_covered():
+    base = {"id": "x", "vcpu": 2, "memory_gib": 8}
+    assert estate.covered(Workload(**base, os="rhel"))
+    assert estate.covered(Workload(**base, allowed_services=["ec2"]))
+    assert not estate.covered(Workload(**base))                                  # every service can serve it
+    assert not estate.covered(Workload(**base, os="rhel", tenancy="dedicated"))  # hosts are priced too
+    assert not estate.covered(Workload(**base, os="rhel", max_upfront_usd=0))    # frontier, not cheapest
+    assert not estate.covered(Workload(**base, os="rhel", gpus=1))
+
+
+def test_a_csv_answers_the_same_with_and_without_the_vectorized_path(catalog):
+    rng = random.Random(5)
+    rows = [random_workload(rng, i) for i in range(60)]
+    rows += [{"id": "lin", "vcpu": 2, "memory_gib": 8}, {"id": "bad", "vcpu": -1, "memory_gib": 8, "os": "rhel"},
+             {"id": "cap", "vcpu": 2, "memory_gib": 8, "os": "rhel", "max_monthly_usd": 1},
+             {"id": "huge", "vcpu": 900, "memory_gib": 8, "os": "rhel"}]
+    text = [{k: ";".join(v) if isinstance(v, list) else str(v) for k, v in r.items()} for r in rows]
+    frame = pl.DataFrame(text, infer_schema_length=None)
+    fast, fast_summary = evaluate_frame(frame, catalog=catalog)
+    slow, slow_summary = evaluate_frame(frame, catalog=catalog, vectorized=False)
+    assert fast.select(list(OUTPUT_SCHEMA)).equals(slow.select(list(OUTPUT_SCHEMA)))
+    assert fast_summary == slow_summary
+    assert fast.filter(pl.col("id") == "cap")["status"].item() == "error"
+
+
+def test_money_expr_is_money_bit_for_bit():
+    rng = random.Random(1)
+    xs = [rng.uniform(-5e3, 5e3) * rng.choice([1, 1e-3, 0.37, 1e-5, 1e4]) for _ in range(50_000)]
+    xs += [k / 200 for k in range(-2000, 2000)] + [2.675, 1.005, 0.015, 1234.565, 0.0, -0.0, -0.004]
+    got = pl.DataFrame({"x": xs}).select(m=money_expr(pl.col("x")), c=cents_expr(pl.col("x")))
+    for x, m, c in zip(xs, got["m"], got["c"], strict=True):
+        assert m == money(x) and math.copysign(1, m) == math.copysign(1, money(x)), x
+        assert c == round(x * 100), x
+
+
+def test_tiered_expr_is_tiered():
+    tiers = [{"up_to_gb": 10240, "usd_per_gb": 0.09}, {"up_to_gb": 51200, "usd_per_gb": 0.085},
+             {"up_to_gb": 153600, "usd_per_gb": 0.07}, {"up_to_gb": None, "usd_per_gb": 0.05}]
+    qs = [0.0, 1.0, 10240.0, 10240.5, 51200.0, 99999.9, 153600.0, 1e6, 3.3]
+    got = pl.DataFrame({"q": qs}).select(tiered_expr(pl.col("q"), tiers, "up_to_gb", "usd_per_gb"))
+    assert got.to_series().to_list() == [tiered(q, tiers, "up_to_gb", "usd_per_gb") for q in qs]
