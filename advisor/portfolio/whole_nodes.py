@@ -119,8 +119,12 @@ def undominated_types(types: list[NodeType], shapes: list[PodShape]) -> list[Nod
     useful = hosts.any(axis=1)
     order = sorted(np.nonzero(useful)[0], key=lambda i: (price[i, 0], price[i, 1], types[i].instance_type))
     kept: list[int] = []
-    for i in order:
-        if not any((caps[j] >= caps[i]).all() and (price[j] <= price[i]).all() and (hosts[j] >= hosts[i]).all()
-                   for j in kept):
-            kept.append(i)
+    for i in order:   # one array comparison against every type kept so far (not a Python loop over them)
+        if kept:
+            k = np.array(kept)
+            beaten = ((caps[k] >= caps[i]).all(axis=1) & (price[k] <= price[i]).all(axis=1)
+                      & (hosts[k] >= hosts[i]).all(axis=1))
+            if beaten.any():
+                continue
+        kept.append(i)
     return [types[i] for i in sorted(kept)]
