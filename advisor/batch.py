@@ -2,8 +2,9 @@
 
 Rows are read as text (so a bad value can be reported as it was written), checked with vectorized
 rules (types, ids), and grouped by their requirement shape: every contract field except `id`.
-Each distinct shape is validated by the same `Workload` model and answered by the same
-`recommend()` as the CLI and the API, once, however many rows share it; the answer is joined back
+Each distinct shape is validated by the same `Workload` model and answered once, however many rows
+share it: by the vectorized path (advisor.estate) where it covers the shape, which gives recommend()'s
+answer to the cent, else by the same `recommend()` as the CLI and the API; the answer is joined back
 to every row of that shape, in input order. Bad rows get `status=error` and an `error` that names
 the field and the value; every other row is still answered. Work proceeds in chunks, so memory
 stays bounded on large files.

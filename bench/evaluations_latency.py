@@ -2,7 +2,8 @@
 
 The app runs in-process (FastAPI TestClient, evaluations in a thread), the body is a CSV from
 bench/synthetic.py `write_diverse` (every row distinct). "before" disables the vectorized pass
-(`advisor.batch.answer_vectorized` answers nothing), which leaves exactly the per-shape path.
+(`advisor.batch.answer_vectorized` answers nothing), which leaves exactly the per-shape path. The
+frontier memo is emptied before each run, so neither reuses the other's work.
 
 Run: python bench/evaluations_latency.py [--rows 10000] [--which before after]
 """
@@ -30,6 +31,7 @@ def main() -> None:
     from fastapi.testclient import TestClient
 
     from advisor import batch
+    from advisor.candidates.memo import FRONTIERS
     from api.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -39,6 +41,7 @@ def main() -> None:
         client.get("/healthz")
         for which in args.which:
             batch.answer_vectorized = real if which == "after" else (lambda *a, **k: {})
+            FRONTIERS.__init__()  # neither run reuses the other's frontiers
             load = os.getloadavg()[0]
             start = time.perf_counter()
             response = client.post("/v1/evaluations", content=body, headers={"Content-Type": "text/csv"})
