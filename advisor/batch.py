@@ -12,7 +12,6 @@ stays bounded on large files.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from advisor import estate
-from advisor.batch_io import structural_problem
+from advisor.batch_io import cell_text, structural_problem
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import AdvisorError, InputError
 from advisor.recommend import prefetch, recommend
@@ -376,22 +375,10 @@ def evaluate_records(records: list[dict[str, Any]], *, catalog: Catalog | None =
     columns: list[str] = []
     for rec in records:
         columns += [k for k in rec if k not in columns]
-    text = [{k: _cell(rec.get(k)) for k in columns} for rec in records]
+    text = [{k: cell_text(rec.get(k)) for k in columns} for rec in records]
     frame = pl.DataFrame(text, schema={c: pl.String for c in columns}) if records else pl.DataFrame()
     out, summary = evaluate_frame(frame, catalog=catalog, include_free_tier=include_free_tier)
     return BatchResult(out.to_dicts(), summary)
-
-
-def _cell(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
 
 
 def read_csv_bytes(data: bytes) -> pl.DataFrame:

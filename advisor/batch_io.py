@@ -8,6 +8,7 @@ values as they are.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import sys
 import tempfile
@@ -78,6 +79,23 @@ def output_format(path: Path, fmt: str | None) -> str:
     if suffix not in FORMATS:
         raise InputError(f"{path}: unknown output format .{suffix}; use .csv, .parquet or .json (or --format)")
     return suffix
+
+
+def cell_text(value: object) -> str | None:
+    """One value as a contract CSV cell: booleans as true/false, lists `;`-joined, objects as JSON, whole floats
+    without their `.0`; None stays None (an empty cell: the default). Every door that turns values into rows uses
+    this one rule."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from advisor.batch import OUTPUT_COLUMNS, OUTPUT_SCHEMA, evaluate_records
+from advisor.batch_io import cell_text
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import AdvisorError
 from advisor.inputs.current import Current, NotPriced, price, sized
@@ -99,7 +100,7 @@ def _row(p: Prepared, answer: dict | None) -> dict[str, Any]:
     src = p.item.source
     row: dict[str, Any] = {"source_file": src.file, "source_address": src.address, "source_line": src.line,
                            "source_kind": src.kind, "action": p.item.action}
-    row.update({c: _text(p.fields.get(c)) for c in CONTRACT_COLUMNS})
+    row.update({c: cell_text(p.fields.get(c)) for c in CONTRACT_COLUMNS})
     row.update({c: None for c in OUTPUT_COLUMNS if c != "tenancy"}, chosen_tenancy=None)
     if answer is not None:
         row.update({c: answer.get(c) for c in OUTPUT_COLUMNS if c != "tenancy"})
@@ -128,18 +129,6 @@ def change(row: dict) -> str:
                                         f"x{row.get('count')}" if row.get("count") else None,
                                         row.get("purchase_option"), row.get("term"), row.get("payment")) if x)
     return f"{row.get('as_written')} -> {advised}"
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def summarize(rows: list[dict], skipped: list[dict]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from advisor.batch_io import cell_text
 from advisor.catalog.store import Catalog
 from advisor.inputs.compare import CONTRACT_COLUMNS, SOURCE_COLUMNS
 from advisor.inputs.current import NotPriced, sized
@@ -24,7 +25,7 @@ def contract_frame(read: ReadResult, catalog: Catalog) -> pl.DataFrame:
         except NotPriced as exc:
             fields, unknown = dict(item.fields), [*unknown, str(exc)]
         src = item.source
-        rows.append({**{c: _cell(fields.get(c)) for c in CONTRACT_COLUMNS},
+        rows.append({**{c: cell_text(fields.get(c)) for c in CONTRACT_COLUMNS},
                      "source_file": src.file, "source_address": src.address,
                      "source_line": None if src.line is None else str(src.line), "source_kind": src.kind,
                      "action": item.action, "as_written": item.written.describe() if item.written else None,
@@ -32,13 +33,3 @@ def contract_frame(read: ReadResult, catalog: Catalog) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={c: pl.String for c in COLUMNS}, orient="row")
 
 
-def _cell(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
