@@ -8,21 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.portfolio.plan import parse, plan
+from advisor.portfolio.plan import parse
 from advisor.portfolio.validate import audit, validate
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def example():
-    with open("data/examples/portfolio.json") as handle:
-        return json.load(handle)
-
-
-@pytest.fixture(scope="module")
-def planned(example, catalog):
-    return plan(example, catalog=catalog, time_limit_s=5)
 
 
 @pytest.fixture()

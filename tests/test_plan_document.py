@@ -3,7 +3,6 @@ and fees by the rule in `allocation.py`, rows that add up to the total to the ce
 are exactly what the packed plan runs, owned commitments used or explained; the auditor checks all of it."""
 
 import copy
-import json
 from fractions import Fraction
 
 import pytest
@@ -11,20 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from advisor.portfolio.allocation import largest_remainder
-from advisor.portfolio.plan import parse, plan
+from advisor.portfolio.plan import parse
 from advisor.portfolio.validate import validate
 from models.portfolio import PlanDocument
-
-
-@pytest.fixture(scope="module")
-def example():
-    with open("data/examples/portfolio.json") as handle:
-        return json.load(handle)
-
-
-@pytest.fixture(scope="module")
-def planned(example, catalog):
-    return plan(example, catalog=catalog, time_limit_s=5)
 
 
 def _cents(usd: float) -> int:
