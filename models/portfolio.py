@@ -229,6 +229,8 @@ class RelaxationReport(_Out):
 class Work(_Out):
     time_limit_nominal_s: float
     used_nominal_s: float
+    nominal_at_end_of: dict[str, float] = Field(default_factory=dict,
+                                                description="the planner's clock (nominal s) at each phase's end")
     wall_clock_safety_net_s: float
     wall_clock_stopped: list[str]
     reproducible: bool

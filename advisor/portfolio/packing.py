@@ -230,7 +230,7 @@ def _cap(n: NodeType) -> list[int]:
             max(int(n.pod_slots), 0), max(int(n.gpus), 0)]
 
 
-def _caps(types: list[NodeType]) -> np.ndarray:
+def node_capacities(types: list[NodeType]) -> np.ndarray:
     """`_cap` for many types at once."""
     if not types:
         return np.zeros((0, DIMS), dtype=np.int64)
@@ -319,7 +319,7 @@ def _prepare(shapes: Iterable[PodShape], node_types: Iterable[NodeType]) -> _Pro
     m = len(classes)
     size = np.array([_size(c.shape) for c in classes], dtype=np.int64).reshape(m, DIMS)
     demand = np.array([c.demand for c in classes], dtype=np.int64)
-    cap_all = _caps(uniq)
+    cap_all = node_capacities(uniq)
     gpu_less = np.array([n.gpus <= 0 for n in uniq], dtype=bool)
     kind_all = np.array([gpu_less if c.shape.gpus <= 0 else [may_host(c.shape, n) for n in uniq] for c in classes],
                         dtype=bool).reshape(m, len(uniq))

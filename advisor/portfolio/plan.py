@@ -95,14 +95,17 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
 
 @dataclass
 class _Laps:
-    """Wall seconds per phase (reported, never used to decide anything)."""
+    """Wall seconds per phase (reported, never used to decide anything), and the planner's clock at each
+    phase's end (deterministic: where the budget went, beside where the wall time went)."""
 
     mark: float
     timings: dict[str, float] = field(default_factory=dict)
+    nominal_at: dict[str, float] = field(default_factory=dict)
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
         self.timings[name] = round(now - self.mark, 3)
+        self.nominal_at[name] = round(clock.now(), 3)
         self.mark = now
 
 
@@ -288,7 +291,7 @@ class _Run:
         plan_doc["solver"]["relaxation"] = _relaxation_report(relaxed, pooled, bounds, self.rejected, plans)
         plan_doc["solver"]["timings"] = self.laps.timings
         plan_doc["solver"]["seconds"] = round(time.perf_counter() - self.wall_started, 3)
-        plan_doc["solver"]["work"] = _work_report(self.budget.limit_s, self.work)
+        plan_doc["solver"]["work"] = _work_report(self.budget.limit_s, self.work, self.laps.nominal_at)
         plan_doc = PlanDocument.model_validate(plan_doc).model_dump(mode="json")   # the typed answer, as JSON
         problems = _validate(plan_doc, self.inputs)
         if problems:
@@ -317,9 +320,11 @@ def _relaxation_report(relaxed: _Relaxed, pooled: Pooled, bounds: _Bounds, rejec
         "plans_compared": [round(p.monthly_usd, 2) for p in plans]}
 
 
-def _work_report(limit_s: float, work: clock.Clock) -> dict[str, Any]:
-    """The planner's clock at the end, and whether the wall-clock safety net stopped anything."""
+def _work_report(limit_s: float, work: clock.Clock, nominal_at: dict[str, float]) -> dict[str, Any]:
+    """The planner's clock at the end and at each phase's end, and whether the wall-clock safety net stopped
+    anything."""
     return {"time_limit_nominal_s": limit_s, "used_nominal_s": round(clock.now(), 3),
+            "nominal_at_end_of": dict(nominal_at),
             "wall_clock_safety_net_s": round(clock.WALL_FACTOR * limit_s + clock.WALL_GRACE_S, 3),
             "wall_clock_stopped": list(work.tripped), "reproducible": not work.tripped}
 

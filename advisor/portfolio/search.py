@@ -13,8 +13,10 @@ choice of types, never a bound (the packing afterwards may use any type).
 
 from __future__ import annotations
 
+import numpy as np
+
 from advisor.portfolio.keys import PoolKey
-from advisor.portfolio.packing import NodeType, PoolPacking, may_host, node_capacity, shape_class
+from advisor.portfolio.packing import NodeType, PoolPacking, may_host, node_capacities, shape_class
 from advisor.portfolio.pool_cuts import Pool
 from advisor.portfolio.select import PoolModel
 
@@ -32,21 +34,26 @@ def search_models(models: dict[PoolKey, PoolModel], pools: dict[PoolKey, Pool], 
 
 def search_types(pool: Pool, packing: PoolPacking | None, start: Packed) -> list[NodeType]:
     """The node types the search prices a pool with: those of the relaxation's packing patterns for it, those
-    the start's nodes use, and per member shape its cheapest type per replica."""
+    the start's nodes use, and per member shape its cheapest type per replica (the first in the pool's order
+    among equals)."""
     keep = {name for name, _, _ in start}
     if packing is not None:
         keep |= {packing.prob.types[t].instance_type for t, _ in packing.patterns}
-    for shape in {shape_class(s): s for s in pool.members.values()}.values():
-        size = shape_class(shape)[:4]
-        best: tuple[float, str] | None = None
-        for t in pool.types:
-            cap = node_capacity(t)
-            fits = min((cap[r] // size[r] for r in range(4) if size[r] > 0), default=0)
-            if fits >= 1 and may_host(shape, t) and (best is None or t.usd_per_month / fits < best[0]):
-                best = (t.usd_per_month / fits, t.instance_type)
-        if best is not None:
-            keep.add(best[1])
-    return [t for t in pool.types if t.instance_type in keep]
+    types = pool.types
+    if types:
+        caps = node_capacities(types)                                      # types x (milli-vCPU, MiB, pods, GPUs)
+        price = np.array([t.usd_per_month for t in types], dtype=float)
+        gpu_less = caps[:, 3] <= 0
+        for shape in {shape_class(s): s for s in pool.members.values()}.values():
+            size = np.array(shape_class(shape)[:4], dtype=np.int64)
+            used = size > 0                                      # pod slots are always used: size[2] == 1
+            fits = (caps[:, used] // size[used]).min(axis=1)
+            hosts = gpu_less if shape.gpus <= 0 else np.array([may_host(shape, t) for t in types], dtype=bool)
+            ok = hosts & (fits >= 1)
+            if ok.any():
+                per_replica = np.where(ok, price / np.maximum(fits, 1), np.inf)
+                keep.add(types[int(np.argmin(per_replica))].instance_type)
+    return [t for t in types if t.instance_type in keep]
 
 
 def packed_by_pool(chosen: dict, clusters: list[dict]) -> dict[PoolKey, Packed]:
