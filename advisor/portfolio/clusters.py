@@ -58,11 +58,20 @@ class GroupPrices:
     monthly: dict[tuple, np.ndarray] = field(default_factory=dict)
     upfront: dict[tuple, np.ndarray] = field(default_factory=dict)
     current: np.ndarray | None = None    # AWS's current generation per type (None: all current)
+    _made: dict[tuple, list[NodeType]] = field(default_factory=dict, repr=False)   # node_types' answers
 
     def current_mask(self) -> np.ndarray:
         return self.current if self.current is not None else np.ones(len(self.names), dtype=bool)
 
     def node_types(self, option: tuple, mask: np.ndarray) -> list[NodeType]:
+        """The types `mask` keeps, priced under `option` (made once per option and mask: every pool of this
+        kind with the same option and architecture asks for the same list; callers must not change it)."""
+        key = (option, mask.tobytes())
+        if key not in self._made:
+            self._made[key] = self._node_types(option, mask)
+        return self._made[key]
+
+    def _node_types(self, option: tuple, mask: np.ndarray) -> list[NodeType]:
         monthly, upfront, cap = self.monthly[option], self.upfront[option], self.capacity
         return [NodeType(instance_type=self.names[i], usd_per_month=float(monthly[i]), alloc_vcpu=float(cap[i, 0]),
                          alloc_memory_gib=float(cap[i, 1]), pod_slots=int(cap[i, 2]), gpus=int(cap[i, 3]),
