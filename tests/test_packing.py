@@ -394,3 +394,20 @@ def test_an_artificially_high_bound_is_reported_as_a_defect_never_as_optimal(mon
     assert result.lower_bound_usd > result.monthly_usd
     assert result.status == "FEASIBLE" and result.gap < 0
     assert result.defect and result.defect in result.notes
+
+
+def test_undominated_types_match_the_pairwise_definition_on_random_instances():
+    """`_undominated` compares who-may-host-what once per distinct column; it must keep exactly the types no
+    earlier type dominates (every capacity at least, hosting every class this one may), as the pairwise
+    definition over all types says."""
+    import numpy as np
+
+    from advisor.portfolio.packing import _undominated
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n, m = int(rng.integers(1, 40)), int(rng.integers(0, 5))
+        cap, kind = rng.integers(0, 4, (n, 4)), rng.random((m, n)) < 0.7
+        dominated = [any((cap[u] >= cap[t]).all() and (kind[:, u] >= kind[:, t]).all() for u in range(t))
+                     for t in range(n)]
+        assert _undominated(cap, kind).tolist() == [t for t in range(n) if not dominated[t]]

@@ -340,8 +340,11 @@ def _undominated(cap: np.ndarray, kind: np.ndarray) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     dominates = (cap[:, None, :] >= cap[None, :, :]).all(axis=2)          # [u, t]: u has every capacity of t
-    if kind.size:
-        dominates &= (kind[:, :, None] >= kind[:, None, :]).all(axis=0)
+    if kind.size:   # who may host what, compared once per distinct column (most types host the same classes)
+        columns, which = np.unique(kind.T, axis=0, return_inverse=True)
+        which = which.reshape(-1)
+        hosts_all_of = (columns[:, None, :] >= columns[None, :, :]).all(axis=2)
+        dominates &= hosts_all_of[which[:, None], which[None, :]]
     earlier = np.tri(n, n, -1, dtype=bool).T                               # [u, t]: u < t
     return np.nonzero(~(dominates & earlier).any(axis=0))[0].astype(np.int64)
 
