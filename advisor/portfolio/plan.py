@@ -84,11 +84,15 @@ def plan(doc: Any, *, catalog: Catalog | None = None, time_limit_s: float = 20.0
     `time_limit_s` bounds the whole answer on the planner's clock (deterministic: `clock.py`), shared out
     among the phases as `phases.py` says; the wall clock is only a safety net, reported when it trips."""
     wall_started = time.perf_counter()
-    work = clock.Clock(wall_deadline=wall_started + clock.WALL_FACTOR * time_limit_s + clock.WALL_GRACE_S)
+    work = clock.Clock()
     token = clock.use(work)
     try:
         portfolio = doc if isinstance(doc, Portfolio) else parse(doc)
-        return _Run(Inputs.of(portfolio, catalog or load_catalog()), Budget(time_limit_s), wall_started, work).answer()
+        inputs = Inputs.of(portfolio, catalog or load_catalog())
+        # The safety net counts from here: the candidates take what the portfolio's size makes them take, and
+        # the time limit is not theirs to share out (a slow start must not leave the solves no wall time)
+        work.wall_deadline = time.perf_counter() + clock.WALL_FACTOR * time_limit_s + clock.WALL_GRACE_S
+        return _Run(inputs, Budget(time_limit_s), wall_started, work).answer()
     finally:
         clock.reset(token)
 
@@ -207,10 +211,12 @@ class _Run:
         """The choice as if nothing were pooled; retried (CHOICE_RETRY) when a tiny limit left it no plan."""
         i = self.inputs
         selection = choosing.result()
-        if selection.status == "UNKNOWN":
-            selection = select(i.options, i.fee_cents, i.limits,
-                               time_limit_s=max(5.0, self.budget.share(CHOICE_RETRY)), hint=i.hint,
-                               host_prices=i.host_prices)
+        if selection.status == "UNKNOWN":     # a plan is owed: this retry is limited in deterministic time only
+            retry = self.work.beyond_safety_net()
+            selection = clock.running_on(retry, select)(
+                i.options, i.fee_cents, i.limits, time_limit_s=max(5.0, self.budget.share(CHOICE_RETRY)),
+                hint=i.hint, host_prices=i.host_prices)
+            self.work.charge(retry.now() - self.work.now())
         if selection.status == "INFEASIBLE":
             raise PlanInfeasible("no plan meets all of these constraints together: "
                                  + ", ".join(selection.conflicts), selection.conflicts)
