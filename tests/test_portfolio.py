@@ -281,3 +281,18 @@ def test_the_cli_and_the_api_answer_the_same_limit_identically(tmp_path, monkeyp
     by_cli = json.loads(result.output)
     by_api = json.loads(jobs.plan(example, 5.0))
     assert planning.without_timings(by_cli) == planning.without_timings(by_api)
+
+
+def test_a_plan_is_owed_even_when_the_wall_safety_net_trips_at_once(catalog, monkeypatch):
+    """With the safety net at 0 s every solve it limits is stopped at once (as on a machine so busy that the
+    net trips before the choice gets a turn). The choice's retry is limited in deterministic time only, so a
+    plan still comes back, said to be not reproducible, instead of 'no plan within the limit'."""
+    monkeypatch.setattr(clock, "WALL_FACTOR", 0.0)
+    monkeypatch.setattr(clock, "WALL_GRACE_S", 0.0)
+    real_wall_left = clock.Clock.wall_left
+    monkeypatch.setattr(clock.Clock, "wall_left",     # no wall time at all: CP-SAT stops before its first solution
+                        lambda self, floor=0.05: 1e-9 if self.wall_deadline is not None else real_wall_left(self))
+    workloads = [{"id": f"w{i}", **W, "replicas": 2} for i in range(3)]
+    p = plan(doc(workloads), catalog=catalog, time_limit_s=2)
+    assert p["totals"]["monthly_usd"] > 0 and len(p["placements"]) == 3
+    assert p["solver"]["work"]["reproducible"] is False and p["solver"]["work"]["wall_clock_stopped"]
