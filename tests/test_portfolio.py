@@ -296,3 +296,18 @@ def test_a_plan_is_owed_even_when_the_wall_safety_net_trips_at_once(catalog, mon
     p = plan(doc(workloads), catalog=catalog, time_limit_s=2)
     assert p["totals"]["monthly_usd"] > 0 and len(p["placements"]) == 3
     assert p["solver"]["work"]["reproducible"] is False and p["solver"]["work"]["wall_clock_stopped"]
+
+
+def test_a_budget_only_pooling_meets_is_met_not_called_infeasible(catalog):
+    """Four small EKS workloads: on their own node groups (the choice as if nothing were pooled) they cost more
+    than packed together. A budget a cent above the pooled plan is met by pooling alone; the planner must not
+    call it infeasible because the unpooled choice is (it did: 'no plan meets ... max_monthly_usd')."""
+    workloads = [{"id": f"k{i}", "vcpu": 0.5, "memory_gib": 1, "replicas": 1, "orchestrator": "kubernetes",
+                  "hours_per_month": 730, "horizon_months": 1, "allowed_services": ["eks_ec2"]} for i in range(4)]
+    free = plan(doc(workloads), catalog=catalog, time_limit_s=3)
+    budget = round(free["totals"]["monthly_usd"] + 0.01, 2)
+    held = plan(doc(workloads, max_monthly_usd=budget), catalog=catalog, time_limit_s=3)
+    assert held["totals"]["monthly_usd"] <= budget
+    assert validate(held, parse(doc(workloads, max_monthly_usd=budget)), catalog) == []
+    with pytest.raises(PlanInfeasible, match="max_monthly_usd"):    # below what the relaxation allows: infeasible
+        plan(doc(workloads, max_monthly_usd=50.0), catalog=catalog, time_limit_s=3)

@@ -160,12 +160,15 @@ class _Run:
         with ThreadPoolExecutor(1) as background:
             choosing, pricing, packing_a = self._start_choice(background)
             relaxed = self._relax()
-            selection = self._choice(choosing)
+            selection = self._choice(choosing, relaxed)
             self.laps.timings["choice"] = round(selection.seconds, 3)
             self.laps.lap("relaxation")
             parts = decompose(relaxed.relaxation)   # at the LP's last solution, before the pooled choice moves it
             pooled = self._pooled(relaxed)
-            plans = [p for p in [*pooled.plans, packing_a.result() or self._packed(selection)] if p.valid]
+            plan_a = packing_a.result() or (self._packed(selection) if selection.chosen else None)
+            plans = [p for p in [*pooled.plans, plan_a] if p is not None and p.valid]
+            if not plans and not selection.chosen:
+                self._no_plan_even_pooled(selection)
             self.laps.lap("plans")
             bounds = self._bounds(background, relaxed, parts, pooled)
             if bounds.plan is not None and bounds.plan.valid:
@@ -207,8 +210,11 @@ class _Run:
         self.tightened = tightened   # the pooled plans are packed with its patterns
         return _Relaxed(fluid_options, pools, relaxation, tightened)
 
-    def _choice(self, choosing: Future) -> Selection:
-        """The choice as if nothing were pooled; retried (CHOICE_RETRY) when a tiny limit left it no plan."""
+    def _choice(self, choosing: Future, relaxed: _Relaxed) -> Selection:
+        """The choice as if nothing were pooled; retried (CHOICE_RETRY) when a tiny limit left it no plan.
+        Infeasible without pooling is not infeasible: pooled nodes cost less (and may carry less upfront), so a
+        budget only pooling meets is left to the pooled plans, unless the relaxation, which every pooled plan
+        satisfies, is infeasible too."""
         i = self.inputs
         selection = choosing.result()
         if selection.status == "UNKNOWN":     # a plan is owed: this retry is limited in deterministic time only
@@ -217,13 +223,20 @@ class _Run:
                 i.options, i.fee_cents, i.limits, time_limit_s=max(5.0, self.budget.share(CHOICE_RETRY)),
                 hint=i.hint, host_prices=i.host_prices)
             self.work.charge(retry.now() - self.work.now())
-        if selection.status == "INFEASIBLE":
+        if selection.status == "INFEASIBLE" and relaxed.tightened.solution is None:
             raise PlanInfeasible("no plan meets all of these constraints together: "
                                  + ", ".join(selection.conflicts), selection.conflicts)
+        if selection.status == "INFEASIBLE":
+            return selection
         if not selection.chosen:
             raise PlanInfeasible(f"the solver found no plan within {self.budget.limit_s:g} s ({selection.status})",
                                  [])
         return selection
+
+    def _no_plan_even_pooled(self, selection: Selection) -> None:
+        raise PlanInfeasible("no plan meets all of these constraints together, without pooling (the choice is "
+                             "infeasible) or with it (no pooled plan found within the limit): "
+                             + ", ".join(selection.conflicts), selection.conflicts)
 
     def _pooled(self, relaxed: _Relaxed) -> Pooled:
         """POOLED_CHOICE and PLAN_SEARCH: plan B, the relaxation's choice packed for real, and plans searched
