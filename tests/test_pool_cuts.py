@@ -144,16 +144,22 @@ def brute_force_with_pooling(d, catalog) -> float:
         choices[w] = list(best.values())
     optimum = math.inf
     names = sorted(choices)
+    packed: dict[tuple, float] = {}     # (pool, members) -> exact packing cost: a pool has few member sets
+
+    def exact(key, members: tuple[str, ...]) -> float:
+        if (key, members) not in packed:
+            result = pack([pools[key].members[w] for w in members], pools[key].types, time_limit_s=10)
+            assert result.status == "OPTIMAL"
+            packed[(key, members)] = result.monthly_usd
+        return packed[(key, members)]
+
     for combo in itertools.product(*(choices[w] for w in names)):
         cost = sum(o.cost_cents for o in combo) / 100 + sum(fees[k] for k in {k for o in combo for k in o.fees}) / 100
         by_pool: dict = {}
         for w, o in zip(names, combo, strict=True):
             if o.pool_key:
                 by_pool.setdefault(o.pool_key, []).append(w)
-        for key, members in by_pool.items():
-            result = pack([pools[key].members[w] for w in members], pools[key].types, time_limit_s=10)
-            assert result.status == "OPTIMAL"
-            cost += result.monthly_usd
+        cost += sum(exact(key, tuple(members)) for key, members in by_pool.items())
         optimum = min(optimum, cost)
     return optimum
 

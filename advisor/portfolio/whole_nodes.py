@@ -17,7 +17,7 @@ import math
 import numpy as np
 from ortools.sat.python import cp_model
 
-from advisor.portfolio.packing import NodeType, PodShape, may_host, node_capacity, shape_class
+from advisor.portfolio.packing import NodeType, PodShape, may_host, node_capacities, node_capacity, shape_class
 
 
 def add_whole_nodes(model: cp_model.CpModel, members: dict[str, PodShape], types: list[NodeType],
@@ -112,19 +112,30 @@ def most_cents(types: list[NodeType], members: dict[str, PodShape], upfront: boo
 
 def undominated_types(types: list[NodeType], shapes: list[PodShape]) -> list[NodeType]:
     """Types that may host some class, less those another type beats on price, upfront and every capacity
-    while hosting every class this one hosts (an optimal plan never needs them)."""
-    caps = np.array([node_capacity(t) for t in types], dtype=float).reshape(len(types), 4)
+    while hosting every class this one hosts (an optimal plan never needs them). In (price, upfront, name)
+    order a type is dropped when any earlier one beats it (beating is transitive, so that is the same as being
+    beaten by an earlier kept one): one comparison of every pair as arrays."""
+    if not types:
+        return []
+    caps = node_capacities(types).astype(float)
     price = np.array([[t.usd_per_month, t.upfront_usd] for t in types], dtype=float).reshape(len(types), 2)
-    hosts = np.array([[may_host(s, t) for s in shapes] for t in types], dtype=bool).reshape(len(types), len(shapes))
-    useful = hosts.any(axis=1)
-    order = sorted(np.nonzero(useful)[0], key=lambda i: (price[i, 0], price[i, 1], types[i].instance_type))
-    kept: list[int] = []
-    for i in order:   # one array comparison against every type kept so far (not a Python loop over them)
-        if kept:
-            k = np.array(kept)
-            beaten = ((caps[k] >= caps[i]).all(axis=1) & (price[k] <= price[i]).all(axis=1)
-                      & (hosts[k] >= hosts[i]).all(axis=1))
-            if beaten.any():
-                continue
-        kept.append(i)
+    gpu_less = caps[:, 3] <= 0
+    hosts = np.array([gpu_less if s.gpus <= 0 else [may_host(s, t) for t in types] for s in shapes],
+                     dtype=bool).reshape(len(shapes), len(types)).T
+    useful = np.nonzero(hosts.any(axis=1))[0]
+    order = np.array(sorted(useful, key=lambda i: (price[i, 0], price[i, 1], types[i].instance_type)), dtype=np.int64)
+    if order.size == 0:
+        return []
+    c, p = caps[order], price[order]
+    beats = np.triu(np.ones((order.size, order.size), dtype=bool), 1)    # [u, t]: u comes before t
+    for d in range(4):       # one resource at a time: a reduction over a short last axis is far slower
+        beats &= c[:, None, d] >= c[None, :, d]
+    for d in range(2):
+        beats &= p[:, None, d] <= p[None, :, d]
+    columns, which = np.unique(hosts[order], axis=0, return_inverse=True)   # few distinct host patterns
+    which = which.reshape(-1)
+    covers = (columns[:, None, :] >= columns[None, :, :]).all(axis=2)
+    if len(columns) > 1:
+        beats &= covers[which[:, None], which[None, :]]
+    kept = order[~beats.any(axis=0)]
     return [types[i] for i in sorted(kept)]
