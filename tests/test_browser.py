@@ -58,7 +58,9 @@ def server() -> Iterator[str]:
     from api.app import create_app
     from api.settings import Settings
 
-    app = create_app(Settings(evaluation_executor="thread", solver_executor="thread", warm_up=False))
+    # portfolio uploads plan at 4 x max_solver_seconds: 4 s here, enough for the page to show every part
+    app = create_app(Settings(evaluation_executor="thread", solver_executor="thread", warm_up=False,
+                              max_solver_seconds=1.0))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
