@@ -68,7 +68,8 @@ def instrument(rec: Recorder) -> None:
     def recorded_account(solver, det_limit, what, optimal, per_det=clock.NOMINAL_PER_DET):
         workers = getattr(solver, "calibration_workers", 0)
         kind = f"CP-SAT {what}" + (f" ({workers} workers: CPU of the caller only)" if workers != 1 else "")
-        rec.add(kind, solver.deterministic_time * per_det, solver.wall_time, getattr(solver, "calibration_cpu", 0.0))
+        rec.add(kind, clock.SOLVE_OVERHEAD_S + solver.deterministic_time * per_det, solver.wall_time,
+                getattr(solver, "calibration_cpu", 0.0))
         rec.samples.append((kind, solver.deterministic_time, getattr(solver, "calibration_cpu", 0.0)))
         return account(solver, det_limit, what, optimal, per_det)
 
@@ -87,7 +88,7 @@ def instrument(rec: Recorder) -> None:
 
     def recorded_charge_lp(self, nonzeros, rows):
         kind, wall, cpu, _ = rec.pending
-        rec.add(kind, (nonzeros + rows) * clock.LP_SECONDS_PER_NONZERO, wall, cpu)
+        rec.add(kind, clock.LP_OVERHEAD_S + (nonzeros + rows) * clock.LP_SECONDS_PER_NONZERO, wall, cpu)
         rec.samples.append((kind, nonzeros + rows, cpu))
         return charge_lp(self, nonzeros, rows)
     clock.Clock.charge_lp = recorded_charge_lp

@@ -28,9 +28,15 @@ from collections.abc import Callable
 from typing import Any
 
 NOMINAL_PER_DET = 2.0        # nominal seconds per CP-SAT deterministic unit
+WHOLE_NODE_BOUND_PER_DET = 4.0   # the same for the whole-node bound's components (linearization level 2: 3.8-3.9
+                                 # CPU seconds a unit, `bench/clock_calibration.py`, 2026-12-07)
+SOLVE_OVERHEAD_S = 0.001     # charged per CP-SAT solve besides its units (model hand-over and presolve of tiny
+                             # models: 0.7-0.8 ms of CPU measured, where their units are nearly 0)
+LP_OVERHEAD_S = 0.003        # charged per LP besides its size (2.8-3.1 ms of CPU measured)
 WHOLE_NODES_PER_DET = 40.0   # the same for choice models with whole nodes per pool (LP-heavy: measured 36 s wall
                              # for 0.8 units on the example's bound model, 45 s a unit)
-LP_SECONDS_PER_NONZERO = 4e-7   # nominal seconds charged per nonzero (and per row) of an LP solved
+LP_SECONDS_PER_NONZERO = 2e-6   # nominal seconds charged per nonzero (and per row) of an LP solved (1.5-2.1e-6
+                                # CPU seconds measured; 4e-7 before 2026-12-07)
 WALL_FACTOR = 10.0
 WALL_GRACE_S = 10.0
 MICRO = 1_000_000            # charges are kept in integer microseconds: sums in any order are exact
@@ -59,7 +65,7 @@ class Clock:
         self.charge(det_time * NOMINAL_PER_DET)
 
     def charge_lp(self, nonzeros: int, rows: int) -> None:
-        self.charge((nonzeros + rows) * LP_SECONDS_PER_NONZERO)
+        self.charge(LP_OVERHEAD_S + (nonzeros + rows) * LP_SECONDS_PER_NONZERO)
 
     def wall_left(self, floor: float = 0.05) -> float:
         """Wall seconds left before the safety net (a large number when there is none)."""
@@ -163,7 +169,7 @@ def limits(solver_parameters: Any, nominal_s: float, per_det: float = NOMINAL_PE
 def account(solver: Any, det_limit: float, what: str, optimal: bool, per_det: float = NOMINAL_PER_DET) -> None:
     """After a CP-SAT solve: charge its deterministic time, and record a stop by the wall clock."""
     clock = current()
-    clock.charge(solver.deterministic_time * per_det)
+    clock.charge(SOLVE_OVERHEAD_S + solver.deterministic_time * per_det)
     clock.solves.append((what, round(solver.wall_time, 3), round(solver.deterministic_time, 4)))
     if not optimal and solver.deterministic_time < 0.99 * det_limit and clock.wall_out():
         clock.trip(what)

@@ -149,12 +149,12 @@ def _solve_component(parts: Decomposition, comp: list[int], rows: list[_Row], po
     """The component's integer optimum in USD (CP-SAT's proven bound on it) and whether it is proven."""
     model = component_model(parts, comp, rows, pools)
     solver = cp_model.CpSolver()
-    det_limit = clock.limits(solver.parameters, time_limit_s)
+    det_limit = clock.limits(solver.parameters, time_limit_s, clock.WHOLE_NODE_BOUND_PER_DET)
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = 0
     solver.parameters.linearization_level = 2
     status = solver.solve(model)
-    clock.account(solver, det_limit, "whole-node bound", status == cp_model.OPTIMAL)
+    clock.account(solver, det_limit, "whole-node bound", status == cp_model.OPTIMAL, clock.WHOLE_NODE_BOUND_PER_DET)
     if status == cp_model.INFEASIBLE or status == cp_model.MODEL_INVALID:
         return -math.inf, False
     return solver.best_objective_bound / UNITS, status == cp_model.OPTIMAL
