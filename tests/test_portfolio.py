@@ -309,3 +309,30 @@ def test_a_budget_only_pooling_meets_is_met_not_called_infeasible(catalog):
     assert validate(held, parse(doc(workloads, max_monthly_usd=budget)), catalog) == []
     with pytest.raises(PlanInfeasible, match="max_monthly_usd"):    # below what the relaxation allows: infeasible
         plan(doc(workloads, max_monthly_usd=50.0), catalog=catalog, time_limit_s=3)
+
+
+def test_a_plan_is_owed_when_only_pooling_meets_the_budget_and_its_pooled_choices_found_none(catalog, monkeypatch):
+    """As above, a budget only pooling meets; here the pooled choices in their share find no plan (as when a
+    large portfolio's relaxation takes its time, or every packed choice overspends). The planner makes the
+    pooled choice once more past the limit (OWED_ATTEMPTS tries), says so in its notes, and answers a plan
+    within the budget instead of calling the portfolio infeasible."""
+    from advisor.portfolio.pooled import Pooled
+
+    workloads = [{"id": f"k{i}", "vcpu": 0.5, "memory_gib": 1, "replicas": 1, "orchestrator": "kubernetes",
+                  "hours_per_month": 730, "horizon_months": 1, "allowed_services": ["eks_ec2"]} for i in range(4)]
+    budget = round(plan(doc(workloads), catalog=catalog, time_limit_s=3)["totals"]["monthly_usd"] + 0.01, 2)
+    real, attempts = planning.pooled_plans, []
+
+    def first_finds_none(*args, **kwargs):
+        attempts.append(kwargs.get("attempts", 3))
+        if len(attempts) == 1:
+            return Pooled(notes=["pooled choice 1: none (this test)"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(planning, "pooled_plans", first_finds_none)
+    held = plan(doc(workloads, max_monthly_usd=budget), catalog=catalog, time_limit_s=3)
+    notes = held["solver"]["relaxation"]["pooled_plans"]
+    assert attempts == [3, planning.OWED_ATTEMPTS]
+    assert notes[0] == "pooled choice 1: none (this test)" and notes[1].startswith("owed: pooled choice 1: $")
+    assert held["totals"]["monthly_usd"] <= budget
+    assert validate(held, parse(doc(workloads, max_monthly_usd=budget)), catalog) == []

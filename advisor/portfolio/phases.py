@@ -41,6 +41,9 @@ RELAXATION = Phase("relaxation", "the LP of choice and packing together, tighten
                    "the bound, and the prices the pooled choice is made at", until=0.60)
 POOLED_CHOICE = Phase("pooled choice", "plan B: CP-SAT on the tightened cut model near the LP's choice",
                       until=0.68)
+POOLED_CHOICE_OWED = Phase("pooled choice owed", "when only pooling can meet the limits and no pooled choice met "
+                           "them in its share: the pooled choice once more, past the limit (a plan is owed)",
+                           share=0.5)
 PLAN_SEARCH = Phase("plan search", "plans searched from plan B with pools priced at whole nodes (or whole-node "
                     "rounds when time is short): where most of the saving is found", until=0.88)
 PLAN_PACKING = Phase("plan packing", "each plan's clusters packed for real (and never past the end of BOUNDS)",
@@ -52,8 +55,8 @@ BOUND_PLAN_PACKING = Phase("bound plan packing", "on small portfolios the bound 
 ANSWER = Phase("answer", "the bound model's plan packed by the end of the limit; then the answer is written "
                "and audited (charged nothing)", until=1.0)
 
-PHASES = (CHOICE, CHOICE_RETRY, BINDING_PRICES, RELAXATION, POOLED_CHOICE, PLAN_SEARCH, PLAN_PACKING, BOUNDS,
-          BOUND_PLAN_PACKING, ANSWER)
+PHASES = (CHOICE, CHOICE_RETRY, BINDING_PRICES, RELAXATION, POOLED_CHOICE, POOLED_CHOICE_OWED, PLAN_SEARCH,
+          PLAN_PACKING, BOUNDS, BOUND_PLAN_PACKING, ANSWER)
 
 
 @dataclass(frozen=True)

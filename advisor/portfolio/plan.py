@@ -45,6 +45,7 @@ from advisor.portfolio.phases import (
     PLAN_PACKING,
     PLAN_SEARCH,
     POOLED_CHOICE,
+    POOLED_CHOICE_OWED,
     RELAXATION,
     Budget,
 )
@@ -56,6 +57,7 @@ from advisor.portfolio.whole_nodes import undominated_types
 from advisor.workload_io import describe, field_errors
 from models.portfolio import PlanDocument, Portfolio
 
+OWED_ATTEMPTS = 6      # pooled choices tried, each limit lowered by what the last one overspent, when a plan is owed
 WHOLE_NODE_BOUND_PAIRS = 6000   # CP-SAT's bound prices pools at whole nodes up to this many shapes x node types
 
 
@@ -167,8 +169,11 @@ class _Run:
             pooled = self._pooled(relaxed)
             plan_a = packing_a.result() or (self._packed(selection) if selection.chosen else None)
             plans = [p for p in [*pooled.plans, plan_a] if p is not None and p.valid]
-            if not plans and not selection.chosen:
-                self._no_plan_even_pooled(selection)
+            if not plans and not selection.chosen:   # only pooling can meet the limits: a plan is still owed
+                pooled = self._pooled_owed(relaxed, pooled)
+                plans = [p for p in pooled.plans if p.valid]
+                if not plans:
+                    self._no_plan_even_pooled(selection, pooled)
             self.laps.lap("plans")
             bounds = self._bounds(background, relaxed, parts, pooled)
             if bounds.plan is not None and bounds.plan.valid:
@@ -233,9 +238,23 @@ class _Run:
                                  [])
         return selection
 
-    def _no_plan_even_pooled(self, selection: Selection) -> None:
+    def _pooled_owed(self, relaxed: _Relaxed, earlier: Pooled) -> Pooled:
+        """When neither the choice without pooling nor the pooled choices in their share found a plan within
+        the limits, the pooled choice once more, with OWED_ATTEMPTS tries and POOLED_CHOICE_OWED's share, on a
+        clock beyond the wall safety net (deterministic: a plan is owed whenever the relaxation says one may
+        exist). Past the time limit, and the answer's `used_nominal_s` says by how much."""
+        i, owed = self.inputs, self.work.beyond_safety_net()
+        run = clock.running_on(owed, pooled_plans)
+        out = run(relaxed.tightened, relaxed.relaxation, relaxed.pools, i.options, i.fee_cents, i.limits,
+                  i.host_prices, self._pack_pooled, deadline=owed.now() + self.budget.share(POOLED_CHOICE_OWED),
+                  search_until=None, pack_s=self.budget.share(PLAN_PACKING), attempts=OWED_ATTEMPTS)
+        self.work.charge(owed.now() - self.work.now())
+        out.notes = [*earlier.notes, *(f"owed: {n}" for n in out.notes)]
+        return out
+
+    def _no_plan_even_pooled(self, selection: Selection, pooled: Pooled) -> None:
         raise PlanInfeasible("no plan meets all of these constraints together, without pooling (the choice is "
-                             "infeasible) or with it (no pooled plan found within the limit): "
+                             "infeasible) or with it (" + "; ".join(pooled.notes or ["no pooled plan found"]) + "): "
                              + ", ".join(selection.conflicts), selection.conflicts)
 
     def _pooled(self, relaxed: _Relaxed) -> Pooled:

@@ -134,13 +134,14 @@ class Pooled:
 
 def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[PoolKey, Pool],
                   options: dict[str, list[Option]], fee_cents: dict[str, int], limits: Limits, host_prices: dict,
-                  packed, deadline: float, search_until: float | None = None, pack_s: float = 1.0) -> Pooled:
+                  packed, deadline: float, search_until: float | None = None, pack_s: float = 1.0,
+                  attempts: int = 3) -> Pooled:
     """Plan B: CP-SAT on the tightened cut model near the LP's choice (a workload the LP placed whole stays
     where it put it; the others choose among the options the LP used), mapped to real candidates and packed.
 
     The cut model prices pools at their packing LP bound, a little below whole nodes: when the packed plan
     spends over the budget or the upfront cap, the LP is solved again with that limit lowered by the excess
-    (and 0.5 % more) and the choice made again, up to three times. `deadline` ends the choice; then, until
+    (and 0.5 % more) and the choice made again, up to `attempts` times. `deadline` ends the choice; then, until
     `search_until`, the whole-node search (`_whole_node_search`) looks for a cheaper plan when it has at least
     SEARCH_MIN_S besides packing (`pack_s`) and SEARCH_RESERVE_S, whole-node rounds (`_whole_node_rounds`) when
     it has less."""
@@ -163,7 +164,7 @@ def pooled_plans(tightened: Tightened, relaxation: Relaxation, pools: dict[PoolK
         again = relaxation.solve()
         if again.objective_cents is not None:
             solution, current = again, roomy
-    for attempt in range(3):
+    for attempt in range(attempts):
         if solution is None or solution.objective_cents is None:
             out.notes.append(f"pooled choice {attempt + 1}: the LP has no solution")
             break
