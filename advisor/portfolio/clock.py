@@ -4,9 +4,10 @@ idle or a busy machine.
 Every phase of a plan is budgeted in *nominal seconds* of this clock, never in wall-clock seconds. The clock
 advances only by work that is the same on every run: CP-SAT's deterministic time (`solver.deterministic_time`)
 and the size of each LP solved (HiGHS is deterministic; an LP is charged by its nonzeros and rows). Work that
-is charged nothing (candidates, Python loops) makes an answer slower, never different. NOMINAL_PER_DET converts
-CP-SAT's units into nominal seconds (on this machine one deterministic unit took about two wall seconds, see
-`packing.pack`), so a limit of 20 is roughly 20 s of wall clock on an idle machine.
+is charged nothing (candidates, Python loops) makes an answer slower, never different. The constants convert
+work into nominal seconds as measured in thread CPU time (`bench/clock_calibration.py`), so what is charged
+takes about that long on an idle core; the uncharged work comes on top (several times the limit on a
+1,000-workload portfolio).
 
 The wall clock is only a safety net: once the candidates are made, `plan` sets a wall deadline of
 WALL_FACTOR x the limit (plus WALL_GRACE_S); a solve stopped by it is recorded in `tripped`, and the answer
