@@ -153,21 +153,27 @@ def answer_vectorized(keys: list[tuple], catalog: Catalog, include_free_tier: bo
     """Answers of the shapes the vectorized path covers (advisor.estate), all at once; the shapes it
     does not cover or cannot answer exactly are left out, for `answer_shapes`."""
     covered: dict[int, Workload] = {}
+    answers: dict[tuple, dict[str, Any]] = {}
     regions = set(catalog.regions())
     for i, key in enumerate(keys):
         try:
             w = Workload.model_validate({"id": "shape", **{k: v for k, v in key if v is not None}})
         except ValidationError:
             continue  # answer_shapes says what is wrong
-        if w.region in regions and estate.covered(w):
+        if w.region not in regions:
+            continue
+        if (reasons := estate.unplaceable(w)) is not None:  # no service passes the hard rules
+            answers[key] = {"status": "error", "error": no_placement(reasons), "catalog_version": catalog.version,
+                            "baseline_monthly_usd": None, "savings_usd": None}
+        elif estate.covered(w):
             covered[i] = w
     if len(covered) < VECTOR_MIN_SHAPES:
-        return {}
+        return answers
     got = estate.answer(covered, catalog, include_free_tier)
     if got.frame.is_empty():
-        return {}
+        return answers
     rows = got.frame.select("idx", *OUTPUT_SCHEMA).to_dicts()
-    return {keys[row.pop("idx")]: row for row in rows}
+    return answers | {keys[row.pop("idx")]: row for row in rows}
 
 
 def answer_shapes(keys: list[tuple], catalog: Catalog, include_free_tier: bool) -> list[dict[str, Any]]:
@@ -219,8 +225,7 @@ def answer_row(rec: Recommendation) -> dict[str, Any]:
     if c is None:
         caps = sorted({r.reason for r in rec.rejected if r.reason.startswith("over_")})
         reasons = caps or sorted({r.reason for r in rec.rejected if r.option is None})
-        row.update(status="error", error="no placement meets every hard requirement"
-                   + (f" (rejections: {', '.join(reasons)})" if reasons else ""))
+        row.update(status="error", error=no_placement(reasons))
         return row
     row.update(service=c.service, instance_type=c.instance_type, count=c.count, purchase_option=c.purchase_option,
                term=c.term, payment=c.payment, tenancy=c.tenancy, monthly_usd=c.monthly_usd,
@@ -230,6 +235,11 @@ def answer_row(rec: Recommendation) -> dict[str, Any]:
     if other is not None:
         row.update(alternative_service=other.service, alternative_monthly_usd=other.monthly_usd)
     return row
+
+
+def no_placement(reasons: list[str]) -> str:
+    """The error of a row no option can serve, with the reason codes that ruled the options out."""
+    return "no placement meets every hard requirement" + (f" (rejections: {', '.join(reasons)})" if reasons else "")
 
 
 def _blank_to_null(column: str) -> pl.Expr:

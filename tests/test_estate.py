@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from advisor import estate
-from advisor.batch import OUTPUT_SCHEMA, answer_row, evaluate_frame
+from advisor.batch import OUTPUT_SCHEMA, answer_row, answer_vectorized, evaluate_frame
 from advisor.pricing import cents_expr, money, money_expr, tiered, tiered_expr
 from advisor.recommend import recommend
 from models.workload import Workload
@@ -76,12 +76,60 @@ def test_only_workloads_plain_ec2_alone_can_serve_are_covered():
     assert not estate.covered(Workload(**base, os="rhel", gpus=1))
 
 
+def random_settings(rng: random.Random, i: int) -> dict:
+    """A workload whose services, packaging, orchestrator, OS, tenancy, architecture, GPUs and capacity
+    vary over every value the hard rules read (many leave no service at all)."""
+    services = ["ec2", "ecs_ec2", "ecs_fargate", "eks_ec2", "eks_fargate", "lambda", "batch", "lightsail",
+                "beanstalk"]
+    d = {"id": f"g{i}", "region": rng.choice(REGIONS), "os": rng.choice(["rhel", "suse", "linux", "windows"]),
+         "arch": rng.choice(["any", "x86_64", "arm64"]),
+         "packaging": rng.choice(["any", "vm", "container", "function"]),
+         "orchestrator": rng.choice(["none", "ecs", "kubernetes"]),
+         "tenancy": rng.choice(["shared", "shared", "dedicated", "host"]), "byol": rng.random() < 0.1,
+         "capacity_guarantee": rng.random() < 0.2, "gpus": rng.choice([0, 0, 0, 1]),
+         "hours_per_month": max(1.0, round(rng.uniform(1, 730), 2))}
+    if rng.random() < 0.6:
+        d["allowed_services"] = rng.sample(services, rng.randint(1, 3))
+    if rng.random() < 0.3:
+        d.update(requests_per_month=rng.randint(10_000, 50_000_000), avg_duration_ms=round(rng.uniform(5, 900), 1))
+    elif rng.random() < 0.1:
+        d.update(jobs_per_month=rng.randint(10, 2000), job_duration_minutes=round(rng.uniform(1, 120), 1))
+    if "requests_per_month" not in d or rng.random() < 0.7:  # no replica shape: only request-shaped work
+        d.update(vcpu=max(0.25, round(rng.uniform(0.25, 16), 2)), memory_gib=max(0.5, round(rng.uniform(0.5, 64), 1)))
+    return d
+
+
+def test_a_workload_no_service_can_serve_is_answered_as_recommend_answers_it(catalog):
+    """`unplaceable` (the hard rules' reason codes) and the row the batch path writes for it agree
+    with recommend() on random settings; the workloads some service passes are not claimed."""
+    rng = random.Random(81)
+    keys, expected, claimed = [], {}, 0
+    for i in range(max(N // 2, 150)):
+        w = Workload.model_validate(random_settings(rng, i))
+        rec = answer_row(recommend(w, catalog=catalog))
+        if estate.unplaceable(w) is None:
+            continue
+        claimed += 1
+        key = tuple((k, tuple(v) if isinstance(v, list) else v)
+                    for k, v in w.model_dump(mode="json", exclude={"id"}).items())
+        keys.append(key)
+        expected[key] = rec
+    assert claimed >= 20, "the generator reaches workloads no service can serve"
+    got = answer_vectorized(keys, catalog, False)
+    for key in keys:
+        assert got[key]["status"] == "error" and "rejections: " in got[key]["error"], key
+        assert {k: got[key].get(k) for k in OUTPUT_SCHEMA} == {k: expected[key].get(k) for k in OUTPUT_SCHEMA}, key
+
+
 def test_a_csv_answers_the_same_with_and_without_the_vectorized_path(catalog):
     rng = random.Random(5)
     rows = [random_workload(rng, i) for i in range(60)]
     rows += [{"id": "lin", "vcpu": 2, "memory_gib": 8}, {"id": "bad", "vcpu": -1, "memory_gib": 8, "os": "rhel"},
              {"id": "cap", "vcpu": 2, "memory_gib": 8, "os": "rhel", "max_monthly_usd": 1},
-             {"id": "huge", "vcpu": 900, "memory_gib": 8, "os": "rhel"}]
+             {"id": "huge", "vcpu": 900, "memory_gib": 8, "os": "rhel"},
+             {"id": "none", "vcpu": 2, "memory_gib": 8, "orchestrator": "ecs", "allowed_services": ["ec2"]},
+             {"id": "nowhere", "vcpu": 2, "memory_gib": 8, "region": "xx-nowhere-1", "os": "rhel",
+              "packaging": "function"}]
     text = [{k: ";".join(v) if isinstance(v, list) else str(v) for k, v in r.items()} for r in rows]
     frame = pl.DataFrame(text, infer_schema_length=None)
     fast, fast_summary = evaluate_frame(frame, catalog=catalog)
@@ -89,6 +137,8 @@ def test_a_csv_answers_the_same_with_and_without_the_vectorized_path(catalog):
     assert fast.select(list(OUTPUT_SCHEMA)).equals(slow.select(list(OUTPUT_SCHEMA)))
     assert fast_summary == slow_summary
     assert fast.filter(pl.col("id") == "cap")["status"].item() == "error"
+    assert "orchestrator_mismatch" in fast.filter(pl.col("id") == "none")["error"].item()
+    assert "region" in fast.filter(pl.col("id") == "nowhere")["error"].item()
 
 
 def test_money_expr_is_money_bit_for_bit():
