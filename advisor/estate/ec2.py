@@ -32,13 +32,15 @@ from advisor.estate.grid import CELL, TOP, Grid, grid
 from advisor.pricing import cents_expr, money_expr, tiered_expr
 from models.workload import Workload
 
+OPTIONS = 1 << 16  # more purchase options than any grid has (the option number _o is below it)
 BATCH = 8_192  # workloads answered together (their candidate rows, ~100 each, bound the memory)
 SLACK = 1e-6  # floating-point room on the bound: a left-out row must cost more than this past the cent
 SCALED = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "upfront_start"]
 KEEP = ["idx", "region", "os", "replicas", "rules", "capacity_guarantee", "storage_gib", "egress_gib_month",
         "max_monthly_usd", "s_hours", "s_horizon", "s_scratch_gib", "src", "pos", "instance_type", "purchase_option",
         "term", "offering_class", "plan_type", "payment", "tenancy", "usd_per_hour", "upfront_usd", "quality",
-        "option_id", "burstable", "baseline_cpu_share", "instance_store_gib", "family"]  # what costing reads
+        "option_id", "burstable", "baseline_cpu_share", "instance_store_gib", "family",
+        "_r", "_o"]  # what costing reads; _r, _o: the row's and its option's number in the grid
 WORKLOAD_SCHEMA = {
     "idx": pl.Int64, "region": pl.String, "os": pl.String, "arch_v": pl.String, "vcpu": pl.Float64,
     "memory_gib": pl.Float64, "replicas": pl.Int64, "hours": pl.Float64, "horizon": pl.Int64,
@@ -144,20 +146,23 @@ def _certified_frontier(rows: pl.DataFrame) -> pl.DataFrame:
     A left-out row of the all-types cell (src 0) costs at least the next row's instance cost, plus the
     scratch EBS unless its store holds the disk; those are in the store cell (src 1) or cost at least
     its next row's."""
-    group = ["idx", "option_id"]
-    seen = pl.col("pos") <= TOP
+    seen, after = pl.col("pos") <= TOP, pl.col("pos") == TOP + 1
     floor = pl.col("compute_monthly") + pl.col("ipv4_monthly")
-    next_any = pl.col("pos") == TOP + 1
-    bound_all = (floor + pl.col("_ebs_floor")).filter(next_any & (pl.col("src") == 0)).min().over(group)
-    bound_store = floor.filter(next_any & (pl.col("src") == 1)).min().over(group)
-    has_store = (pl.col("src") == 1).any().over("idx") | (pl.col("s_scratch_gib") == 0)
-    bound = pl.when(has_store).then(pl.min_horizontal(bound_all, bound_store)).otherwise(
-        pl.min_horizontal(floor.filter(next_any & (pl.col("src") == 0)).min().over(group), bound_store))
-    rows = rows.with_columns(_min=pl.col("monthly_total").filter(seen).min().over(group), _bound=bound)
-    unsure = rows.filter(pl.col("_bound").is_not_null() & (pl.col("_bound") <= pl.col("_min") + 0.01 + SLACK))
-    kept = (rows.join(unsure.select("idx").unique(), on="idx", how="anti")
-            .filter(seen & (pl.col("monthly_total") <= pl.col("_min") + 0.01)).drop("_min", "_bound"))
-    return kept.unique(["idx", "option_id", "instance_type"], keep="first", maintain_order=True)
+    narrow = rows.select("idx", "src", "s_scratch_gib", "monthly_total", "pos",
+                         g=pl.col("idx") * OPTIONS + pl.col("_o"), floor=floor, ebs=floor + pl.col("_ebs_floor"))
+    per = narrow.group_by("g").agg(  # per workload and option (its rows are of one grid)
+        pl.col("idx").first(), low=pl.col("monthly_total").filter(seen).min(),
+        any_ebs=pl.col("ebs").filter(after & (pl.col("src") == 0)).min(),
+        any_no_ebs=pl.col("floor").filter(after & (pl.col("src") == 0)).min(),
+        store=pl.col("floor").filter(after & (pl.col("src") == 1)).min())
+    has_store = narrow.group_by("idx").agg(has=(pl.col("src") == 1).any() | (pl.col("s_scratch_gib").first() == 0))
+    bound = pl.when(pl.col("has")).then(pl.min_horizontal("any_ebs", "store")).otherwise(
+        pl.min_horizontal("any_no_ebs", "store"))
+    per = per.join(has_store, on="idx")
+    unsure = per.filter(bound.is_not_null() & (bound <= pl.col("low") + 0.01 + SLACK))["idx"].unique()
+    low = narrow.select("g").join(per.select("g", "low"), on="g", how="left", maintain_order="left")["low"]
+    keep = rows.select(seen & (pl.col("monthly_total") <= low + 0.01) & ~pl.col("idx").is_in(unsure.implode()))
+    return rows.filter(keep.to_series()).unique(["idx", "_r"], keep="first", maintain_order=True)  # _r: (option, type)
 
 
 def _storage(catalog: Catalog, region: str) -> pl.Expr:

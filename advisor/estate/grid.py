@@ -141,7 +141,8 @@ def _build(catalog: Catalog, region: str, os: str) -> Grid:
         parts.append(part.filter(pl.Series(masks[key])))
     kept = pl.concat(parts)
     stores = pl.concat([pl.Series([0.0]), types["instance_store_gib"].cast(pl.Float64)]).unique().sort()
-    return Grid(kept.drop("_t").with_row_index("_r"), types["vcpu"].unique().sort().cast(pl.Float64),
+    kept = kept.drop("_t").with_row_index("_r").with_columns(_o=pl.col("option_id").rank("dense").cast(pl.Int64))
+    return Grid(kept, types["vcpu"].unique().sort().cast(pl.Float64),
                 types["memory_gib"].unique().sort().cast(pl.Float64), stores)
 
 
