@@ -27,16 +27,18 @@ REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
 def random_workload(rng: random.Random, i: int) -> dict:
     d = {"id": f"w{i}", "region": rng.choice(REGIONS), "os": rng.choice(["rhel", "suse", "linux", "windows"]),
          "arch": rng.choice(["any", "any", "x86_64", "arm64"]),
-         "vcpu": max(0.25, round(rng.uniform(0.25, 48), rng.choice([0, 1, 2]))),
-         "memory_gib": max(0.5, round(rng.uniform(0.5, 256), rng.choice([0, 1, 3]))),
+         "vcpu": max(0.25, round(rng.uniform(0.25, rng.choice([4, 48])), rng.choice([0, 1, 2]))),
+         "memory_gib": max(0.5, round(rng.uniform(0.5, rng.choice([16, 256])), rng.choice([0, 1, 3]))),
          "replicas": rng.choice([1, 1, 2, 3, 7]), "hours_per_month": max(1.0, round(rng.uniform(1, 730), 2)),
          "horizon_months": rng.randint(1, 72), "cpu_utilization": max(0.05, round(rng.uniform(0.05, 1), 2)),
          "interruptible": rng.random() < 0.3, "stateful": rng.random() < 0.2,
          "capacity_guarantee": rng.random() < 0.1, "scratch_gib": rng.choice([0, 0, 0, 0, 50, 500]),
          "storage_gib": rng.choice([0, 20, 100.5]), "egress_gib_month": rng.choice([0, 0, 5, 150, 20000, 600000]),
-         "allow_previous_generation": rng.random() < 0.1}
-    if d["os"] in ("linux", "windows"):
-        d["allowed_services"] = ["ec2"]
+         "allow_previous_generation": rng.random() < 0.1,
+         "ops": rng.choice(["balanced", "balanced", "managed", "control"])}
+    if d["os"] in ("linux", "windows"):  # every other service passes the rules unless pinned or packaged away
+        d.update(rng.choice([{"allowed_services": ["ec2"]}, {"packaging": "vm"},
+                             {"allowed_services": ["ec2", "lightsail"]}]))
     if rng.random() < 0.15:
         d["max_monthly_usd"] = round(rng.uniform(5, 3000), 2)
     return d
@@ -53,6 +55,9 @@ def sample(catalog):
 def test_every_vectorized_answer_is_recommends_to_the_cent(sample, catalog):
     covered, got = sample
     assert got.frame.height >= 0.6 * len(covered), "most covered workloads are answered by the vectorized path"
+    services = got.frame.group_by("service").len()
+    assert set(services["service"]) == {"ec2", "lightsail"}, "both services win somewhere in the sample"
+    assert got.frame.filter(pl.col("alternative_service") == "lightsail").height > 0
     for row in got.frame.to_dicts():
         w = covered[row.pop("idx")]
         expected = answer_row(recommend(w, catalog=catalog))
@@ -66,10 +71,13 @@ def test_answered_and_left_over_partition_the_covered(sample):
     assert answered | set(got.fallback) == set(covered)
 
 
-def test_only_workloads_plain_ec2_alone_can_serve_are_covered():
+def test_only_workloads_plain_ec2_and_lightsail_can_serve_are_covered():
     base = {"id": "x", "vcpu": 2, "memory_gib": 8}
     assert estate.covered(Workload(**base, os="rhel"))
     assert estate.covered(Workload(**base, allowed_services=["ec2"]))
+    assert estate.covered(Workload(**base, packaging="vm"))                      # EC2 and Lightsail
+    assert not estate.covered(Workload(**base, allowed_services=["lightsail"]))  # the baseline is Lightsail's
+    assert not estate.covered(Workload(**base, packaging="vm", requests_per_month=1e6, avg_duration_ms=50))
     assert not estate.covered(Workload(**base))                                  # every service can serve it
     assert not estate.covered(Workload(**base, os="rhel", tenancy="dedicated"))  # hosts are priced too
     assert not estate.covered(Workload(**base, os="rhel", max_upfront_usd=0))    # frontier, not cheapest

@@ -1,4 +1,4 @@
-"""The vectorized answer for workloads only plain EC2 can serve: every workload of a chunk at once.
+"""The vectorized answer for workloads only plain EC2 (and Lightsail) can serve: a chunk at once.
 
 Per region and OS, workloads are joined to their cell's rows (grid.py), the purchase options their
 requirements allow are kept (the same OptionRules as ec2.allowed_options), and each row is costed
@@ -6,10 +6,12 @@ with the same expressions as the per-shape path (frontiers.cost_instance_rows). 
 regions at once, rows are pruned as the frontier is (each option's rows within a cent of its
 cheapest), scaled by the replicas, and turned into the candidate's cost lines, each rounded to the
 cent and summed in the same order as ec2._candidate.
-The choice is a group-wise first-in-order: the candidate order is `Candidate.sort_key`, and with one
-service (one ops effort) the one-workload choice (CP-SAT over weighted cost, then that order) is the
-first candidate within the caps. The baseline is the first on-demand candidate (or On-Demand
-Capacity Reservation, when capacity is guaranteed), as ec2.baseline.
+Where the hard rules also leave Lightsail, its candidates (estate/lightsail.py) join the EC2 ones.
+The choice is a group-wise first-in-order: the one-workload choice (CP-SAT, optimize.choose) minimises
+the cents times the ops weight of the candidate's ops effort, then the rank in `Candidate.sort_key`
+order, within the monthly cap; with one candidate per option that is a sort. The baseline is the
+first EC2 on-demand candidate (or On-Demand Capacity Reservation, when capacity is guaranteed), as
+ec2.baseline.
 
 Workloads it cannot answer exactly here (no fitting type, no candidate within the caps, a frontier
 the cell bound cannot certify, a region missing a fact) are returned for the per-shape path.
@@ -21,32 +23,36 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from advisor.candidates.base import PURCHASE_RANK
+from advisor.candidates.base import OPS_RANK, PURCHASE_RANK
 from advisor.candidates.ec2 import allowed_options
 from advisor.candidates.frontiers import OptionRules, cost_instance_rows
 from advisor.candidates.regional import regional
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
+from advisor.estate import lightsail
+from advisor.estate.gates import served
 from advisor.estate.grid import CELL, TOP, Grid, grid
+from advisor.optimize.choose import OPS_WEIGHTS
 from advisor.pricing import cents_expr, money_expr, tiered_expr
-from models.workload import Workload
+from models.workload import Service, Workload
 
 OPTIONS = 1 << 16  # more purchase options than any grid has (the option number _o is below it)
 BATCH = 8_192  # workloads answered together (their candidate rows, ~100 each, bound the memory)
 SLACK = 1e-6  # floating-point room on the bound: a left-out row must cost more than this past the cent
+OPS_EFFORT = {"ec2": "high", "lightsail": "medium"}  # what each generator sets (ec2.py, lightsail.py)
 SCALED = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "upfront_start"]
 KEEP = ["idx", "region", "os", "replicas", "rules", "capacity_guarantee", "storage_gib", "egress_gib_month",
         "max_monthly_usd", "s_hours", "s_horizon", "s_scratch_gib", "src", "pos", "instance_type", "purchase_option",
         "term", "offering_class", "plan_type", "payment", "tenancy", "usd_per_hour", "upfront_usd", "quality",
         "option_id", "burstable", "baseline_cpu_share", "instance_store_gib", "family",
-        "_r", "_o"]  # what costing reads; _r, _o: the row's and its option's number in the grid
+        "_r", "_o", "ops"]  # what costing and the choice read (_r, _o: the row's and its option's grid number)
 WORKLOAD_SCHEMA = {
     "idx": pl.Int64, "region": pl.String, "os": pl.String, "arch_v": pl.String, "vcpu": pl.Float64,
     "memory_gib": pl.Float64, "replicas": pl.Int64, "hours": pl.Float64, "horizon": pl.Int64,
     "cpu_utilization": pl.Float64, "rules": pl.Int64, "capacity_guarantee": pl.Boolean, "scratch_gib": pl.Float64,
     "storage_gib": pl.Float64, "egress_gib_month": pl.Float64, "max_monthly_usd": pl.Float64,
-    "all_gens": pl.Boolean,
+    "all_gens": pl.Boolean, "ops": pl.String, "lightsail": pl.Boolean,
 }
 
 
@@ -61,7 +67,8 @@ def workload_frame(workloads: dict[int, Workload], rules: list[OptionRules]) -> 
     ids = {r: i for i, r in enumerate(rules)}
     rows = [(i, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, w.replicas, w.hours_per_month,
              w.horizon_months, w.cpu_utilization, ids[allowed_options(w)], w.capacity_guarantee, w.scratch_gib,
-             w.storage_gib, w.egress_gib_month, w.max_monthly_usd, w.allow_previous_generation)
+             w.storage_gib, w.egress_gib_month, w.max_monthly_usd, w.allow_previous_generation, w.ops.value,
+             Service.lightsail in served(w))
             for i, w in workloads.items()]
     return pl.DataFrame(rows, schema=WORKLOAD_SCHEMA, orient="row")
 
@@ -91,8 +98,24 @@ def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalo
         risks.append(rates.interruption(catalog, region, os).with_columns(region=pl.lit(region), os=pl.lit(os)))
     if not parts:
         return pl.DataFrame()
-    rows = _lines(_certified_frontier(pl.concat(parts, how="diagonal_relaxed")))
-    return _choose(rows, catalog, pl.concat(risks))
+    rows = _lines(_certified_frontier(pl.concat(parts, how="diagonal_relaxed"))).with_columns(
+        service=pl.lit("ec2"), unit_size=pl.col("vcpu"))
+    return _choose(pl.concat([rows, _lightsail(frame, rows, catalog)], how="diagonal_relaxed"), catalog,
+                   pl.concat(risks))
+
+
+def _lightsail(frame: pl.DataFrame, ec2_rows: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
+    """Lightsail candidates of the workloads the hard rules leave it for, as rows _choose reads
+    (workloads whose EC2 rows were not certified are left out: they go to the per-shape path whole)."""
+    wanted = frame.filter(pl.col("lightsail")).join(ec2_rows.select("idx").unique(), on="idx", how="semi")
+    if wanted.is_empty():
+        return pl.DataFrame()
+    got = lightsail.candidates(wanted, catalog)
+    if got.is_empty():
+        return got
+    return got.join(wanted.select("idx", "region", "os", "replicas", "capacity_guarantee", "max_monthly_usd", "ops"),
+                    on="idx").with_columns(service=pl.lit("lightsail"), purchase_option=pl.lit("on_demand"),
+                                           tenancy=pl.lit("shared"), upfront_usd=pl.lit(0.0))
 
 
 def _costed_group(w: pl.DataFrame, region: str, os: str, rules: list[OptionRules], catalog: Catalog,
@@ -199,21 +222,34 @@ def _lines(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.DataFrame:
-    """Per workload: the first candidate in Candidate.sort_key order within the monthly cap, the next
-    one (the alternative), and the baseline (first on-demand, or capacity reservation)."""
-    order = ["idx", "monthly_usd", "_purchase_rank", "vcpu", "instance_type",
-             *[pl.col(c).fill_null("") for c in ("term", "offering_class", "plan_type", "payment")]]
+    """Per workload: the choice of optimize.choose (least cents x the ops weight of the candidate's
+    ops effort, then Candidate.sort_key) within the monthly cap; the alternative the batch row shows
+    (explain.alternatives' first of another service, else its first); the baseline (the first EC2
+    on-demand candidate, or capacity reservation, as ec2.baseline)."""
+    effort = pl.col("service").replace_strict(OPS_EFFORT, default="high")
+    order = ["idx", "monthly_usd", "_shape", "_ops_rank", "service", "_purchase_rank", "unit_size", "instance_type",
+             *[pl.col(c).fill_null("") for c in ("term", "offering_class", "plan_type", "payment", "tenancy")]]
+    weights = {f"{ops}/{e}": w for ops, by in OPS_WEIGHTS.items() for e, w in by.items()}
     rows = rows.with_columns(_purchase_rank=pl.col("purchase_option").replace_strict(PURCHASE_RANK, default=9),
-                             ).sort(order)
+                             _ops_rank=effort.replace_strict(OPS_RANK), _shape=pl.lit(1),
+                             _weight=pl.concat_str("ops", effort, separator="/").replace_strict(weights)
+                             ).sort(order).with_columns(_k=pl.int_range(pl.len()))
     within = pl.col("max_monthly_usd").is_null() | (cents_expr(pl.col("monthly_usd"))
                                                     <= cents_expr(pl.col("max_monthly_usd")))
-    feasible = rows.filter(within).with_columns(_n=pl.int_range(pl.len()).over("idx"))
-    chosen = feasible.filter(pl.col("_n") == 0)
-    alternative = feasible.filter(pl.col("_n") == 1).select(
-        "idx", alternative_service=pl.lit("ec2"), alternative_monthly_usd="monthly_usd")
+    feasible = rows.filter(within)
+    chosen = (feasible.sort("idx", cents_expr(pl.col("monthly_usd")) * pl.col("_weight"), "_k")
+              .group_by("idx", maintain_order=True).first())
+    others = feasible.join(chosen.select("idx", _chosen_k="_k", _chosen_service="service"), on="idx").filter(
+        pl.col("_k") != pl.col("_chosen_k")).sort("_k")
+    alternative = (others.group_by("idx", maintain_order=True)
+                   .agg(pl.col("service", "monthly_usd").filter(pl.col("service") != pl.col("_chosen_service"))
+                        .first().name.prefix("_o"), pl.col("service", "monthly_usd").first().name.prefix("_f"))
+                   .select("idx", alternative_service=pl.coalesce("_oservice", "_fservice"),
+                           alternative_monthly_usd=pl.when(pl.col("_oservice").is_not_null())
+                           .then(pl.col("_omonthly_usd")).otherwise(pl.col("_fmonthly_usd"))))
     plain = pl.when(pl.col("capacity_guarantee")).then(pl.lit("capacity_reservation")).otherwise(pl.lit("on_demand"))
-    base = (rows.filter(pl.col("purchase_option") == plain).group_by("idx", maintain_order=True).first()
-            .select("idx", baseline_monthly_usd="monthly_usd"))
+    base = (rows.filter((pl.col("service") == "ec2") & (pl.col("purchase_option") == plain))
+            .group_by("idx", maintain_order=True).first().select("idx", baseline_monthly_usd="monthly_usd"))
     risk = risk.rename({"interruption_label": "_label"})
     default_risk = rates.default_interruption(catalog)
     out = (chosen.join(base, on="idx", how="left").join(alternative, on="idx", how="left")
@@ -221,7 +257,7 @@ def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.Data
     spot_risk = pl.when(pl.col("_label").is_null() | (pl.col("_label") == "")).then(pl.lit(default_risk)).otherwise(
         pl.col("_label"))
     return out.select(
-        "idx", status=pl.lit("ok"), error=pl.lit(None, pl.String), service=pl.lit("ec2"),
+        "idx", status=pl.lit("ok"), error=pl.lit(None, pl.String), service="service",
         instance_type="instance_type", count="replicas", purchase_option="purchase_option", term="term",
         payment="payment", tenancy="tenancy", monthly_usd="monthly_usd", upfront_usd="upfront_usd",
         baseline_monthly_usd="baseline_monthly_usd",
@@ -231,4 +267,3 @@ def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.Data
         alternative_service="alternative_service", alternative_monthly_usd="alternative_monthly_usd",
         catalog_version=pl.lit(catalog.version),
     )
-
