@@ -129,7 +129,7 @@ def _build(catalog: Catalog, region: str, os: str) -> Grid:
              .select(TYPE_COLUMNS).with_columns(pl.col("current_generation").fill_null(True))
              .sort("instance_type").with_row_index("_t"))
     rows = (_rates(catalog, region, os, "shared").select(RATE_COLUMNS).join(types, on="instance_type", how="inner")
-            .with_columns(rank_key=rank_key()).sort("option_id", *ORDER))
+            .with_columns(rank_key=rank_key()).sort("option_id", "rank_key", "vcpu", "_t"))  # _t: ORDER's names
     covers = _covers(types)
     masks: dict[bytes, np.ndarray] = {}  # options often order the types alike (ratios of on-demand)
     parts = []
@@ -160,5 +160,18 @@ def _covers(types: pl.DataFrame) -> np.ndarray:
 def _undominated(order: np.ndarray, covers: np.ndarray) -> np.ndarray:
     """Rows of one option (type indices, in ORDER) with at most TOP rows before them whose type covers
     theirs: those earlier rows fit wherever this one fits, so it is never in a cell's first TOP + 1."""
-    sub = covers[np.ix_(order, order)]
-    return np.triu(sub, 1).sum(axis=0) <= TOP
+    sub = covers.take(order, axis=0).take(order, axis=1)
+    sub &= _earlier(len(order))
+    return np.add.reduce(sub, axis=0, dtype=np.int32) <= TOP
+
+
+_EARLIER: dict[int, np.ndarray] = {}
+
+
+def _earlier(n: int) -> np.ndarray:
+    """earlier[i, j]: row i comes before row j (the strict upper triangle), kept per size."""
+    if n not in _EARLIER:
+        if len(_EARLIER) > 64:
+            _EARLIER.clear()
+        _EARLIER[n] = np.triu(np.ones((n, n), dtype=bool), 1)
+    return _EARLIER[n]
