@@ -20,7 +20,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from advisor import estate
-from advisor.batch_io import cell_text, structural_problem
+from advisor.batch_io import cell_text, no_placement, structural_problem
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import AdvisorError, InputError
 from advisor.recommend import prefetch, recommend
@@ -235,11 +235,6 @@ def answer_row(rec: Recommendation) -> dict[str, Any]:
     if other is not None:
         row.update(alternative_service=other.service, alternative_monthly_usd=other.monthly_usd)
     return row
-
-
-def no_placement(reasons: list[str]) -> str:
-    """The error of a row no option can serve, with the reason codes that ruled the options out."""
-    return "no placement meets every hard requirement" + (f" (rejections: {', '.join(reasons)})" if reasons else "")
 
 
 def _blank_to_null(column: str) -> pl.Expr:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from advisor.batch_io import no_placement
 from advisor.candidates.base import OPS_RANK, PURCHASE_RANK
 from advisor.candidates.ec2 import allowed_options
 from advisor.candidates.frontiers import OptionRules, cost_instance_rows
@@ -256,7 +257,7 @@ def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.Data
            .join(risk, on=["region", "os", "instance_type"], how="left"))
     spot_risk = pl.when(pl.col("_label").is_null() | (pl.col("_label") == "")).then(pl.lit(default_risk)).otherwise(
         pl.col("_label"))
-    return out.select(
+    answered = out.select(
         "idx", status=pl.lit("ok"), error=pl.lit(None, pl.String), service="service",
         instance_type="instance_type", count="replicas", purchase_option="purchase_option", term="term",
         payment="payment", tenancy="tenancy", monthly_usd="monthly_usd", upfront_usd="upfront_usd",
@@ -267,3 +268,10 @@ def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.Data
         alternative_service="alternative_service", alternative_monthly_usd="alternative_monthly_usd",
         catalog_version=pl.lit(catalog.version),
     )
+    # Every candidate over the monthly cap: recommend() has no choice, and every option group's cap
+    # rejection is over_budget (a cent-exact cost over the cap's cents is over the cap).
+    over = (rows.select("idx").unique(maintain_order=True).join(chosen, on="idx", how="anti")
+            .join(base, on="idx", how="left")
+            .select("idx", status=pl.lit("error"), error=pl.lit(no_placement(["over_budget"])),
+                    baseline_monthly_usd="baseline_monthly_usd", catalog_version=pl.lit(catalog.version)))
+    return pl.concat([answered, over], how="diagonal_relaxed").sort("idx")
