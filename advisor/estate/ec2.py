@@ -33,7 +33,7 @@ from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
 from advisor.estate import lightsail
 from advisor.estate.gates import served
-from advisor.estate.grid import CELL, TOP, Grid, grid
+from advisor.estate.grid import CELL, TOP, WIDE_TOP, Grid, grid
 from advisor.optimize.choose import OPS_WEIGHTS
 from advisor.pricing import cents_expr, money_expr, tiered_expr
 from models.workload import Service, Workload
@@ -79,8 +79,12 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
     rounding and the choice run once over all of them."""
     rules = list(dict.fromkeys(allowed_options(w) for w in workloads.values()))
     frame = workload_frame(workloads, rules)
-    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier)
+    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier, TOP)
              for start in range(0, frame.height, BATCH)]
+    parts = [p for p in parts if not p.is_empty()]
+    retry = frame.join(pl.concat(parts).select("idx"), on="idx", how="anti") if parts else frame
+    parts += [_answer_batch(retry.slice(start, BATCH), rules, catalog, include_free_tier, WIDE_TOP)
+              for start in range(0, retry.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     if not parts:
         return Answers(pl.DataFrame(), sorted(workloads))
@@ -89,17 +93,17 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
 
 
 def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalog,
-                  include_free_tier: bool) -> pl.DataFrame:
+                  include_free_tier: bool, top: int) -> pl.DataFrame:
     parts, risks = [], []
     for (region, os), group in frame.partition_by("region", "os", as_dict=True, maintain_order=True).items():
         try:
-            parts.append(_costed_group(group, region, os, rules, catalog, include_free_tier))
+            parts.append(_costed_group(group, grid(catalog, region, os, top), rules, catalog, include_free_tier))
         except FactMissing:  # left to the per-shape path, which turns it into that service's rejection
             continue
         risks.append(rates.interruption(catalog, region, os).with_columns(region=pl.lit(region), os=pl.lit(os)))
     if not parts:
         return pl.DataFrame()
-    rows = _lines(_certified_frontier(pl.concat(parts, how="diagonal_relaxed"))).with_columns(
+    rows = _lines(_certified_frontier(pl.concat(parts, how="diagonal_relaxed"), top)).with_columns(
         service=pl.lit("ec2"), unit_size=pl.col("vcpu"))
     return _choose(pl.concat([rows, _lightsail(frame, rows, catalog)], how="diagonal_relaxed"), catalog,
                    pl.concat(risks))
@@ -119,11 +123,11 @@ def _lightsail(frame: pl.DataFrame, ec2_rows: pl.DataFrame, catalog: Catalog) ->
                                            tenancy=pl.lit("shared"), upfront_usd=pl.lit(0.0))
 
 
-def _costed_group(w: pl.DataFrame, region: str, os: str, rules: list[OptionRules], catalog: Catalog,
+def _costed_group(w: pl.DataFrame, g: Grid, rules: list[OptionRules], catalog: Catalog,
                   include_free_tier: bool) -> pl.DataFrame:
-    """One region and OS: each workload's cell rows, its allowed options, costed per instance, with
-    the per-workload lines of the region (storage and data transfer out)."""
-    g = grid(catalog, region, os)
+    """One region and OS (its grid `g`): each workload's cell rows, its allowed options, costed per
+    instance, with the per-workload lines of the region (storage and data transfer out)."""
+    region, os = g.region, g.os
     w = g.locate(w).filter((pl.col("i") < g.vcpus.len()) & (pl.col("j") < g.memories.len()))
     rows = _cell_rows(g, w)
     # No current-generation type fits: previous-generation ones are offered (ec2._fit).
@@ -163,14 +167,14 @@ def _allowed(rules: list[OptionRules]) -> pl.Expr:
     return keep
 
 
-def _certified_frontier(rows: pl.DataFrame) -> pl.DataFrame:
+def _certified_frontier(rows: pl.DataFrame, top: int) -> pl.DataFrame:
     """Per workload and option, the rows within a cent of the cheapest (instances.prune), where the
     cells' next rows prove no left-out row comes within the cent; uncertified workloads are dropped.
 
     A left-out row of the all-types cell (src 0) costs at least the next row's instance cost, plus the
     scratch EBS unless its store holds the disk; those are in the store cell (src 1) or cost at least
     its next row's."""
-    seen, after = pl.col("pos") <= TOP, pl.col("pos") == TOP + 1
+    seen, after = pl.col("pos") <= top, pl.col("pos") == top + 1
     floor = pl.col("compute_monthly") + pl.col("ipv4_monthly")
     narrow = rows.select("idx", "src", "s_scratch_gib", "monthly_total", "pos",
                          g=pl.col("idx") * OPTIONS + pl.col("_o"), floor=floor, ebs=floor + pl.col("_ebs_floor"))

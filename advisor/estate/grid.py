@@ -11,7 +11,8 @@ depend on the workload: `rank_key` (the hourly rate; for commitments the rate ov
 upfront fee) scales by hours, horizon and count alike. So each cell keeps its first `TOP + 1` rows
 per option in that order; the costs of the first `TOP` are computed exactly per workload, and the
 next one bounds every row left out (extras such as scratch EBS or burstable surplus only add cost).
-Where that bound does not clear the cent the frontier keeps, the workload takes the per-shape path.
+Where that bound does not clear the cent the frontier keeps (types of equal price), the workload is
+tried again on a grid that keeps `WIDE_TOP + 1` rows, and then takes the per-shape path.
 
 A row with at least `TOP + 1` rows before it in that order that are no smaller (vCPU, memory, store), of
 the same architecture and no older generation can never be in any cell's first `TOP + 1` (each of
@@ -32,6 +33,7 @@ from advisor.catalog.store import Catalog
 from advisor.pricing import HOURS_PER_MONTH, TERM_MONTHS
 
 TOP = 3          # rows per (cell, option) costed exactly; one more bounds the rest
+WIDE_TOP = 12    # the same, for the workloads TOP rows could not certify
 ORDER = ["rank_key", "vcpu", "instance_type"]  # the fixed order of rows within an option
 CELL = ["arch_v", "all_gens", "i", "j", "s"]  # s: instance store threshold (0: any store, none included)
 CROSS_ROWS = 1_000_000     # cells x rows per cross join
@@ -52,7 +54,10 @@ def rank_key() -> pl.Expr:
 class Grid:
     """One region and OS: the rows that can matter, the grid's thresholds, and computed cells."""
 
+    region: str
+    os: str
     rows: pl.DataFrame
+    depth: int  # rows per (cell, option) costed exactly (TOP or WIDE_TOP)
     vcpus: pl.Series
     memories: pl.Series
     stores: pl.Series  # distinct instance store sizes (GiB), the first 0
@@ -67,8 +72,8 @@ class Grid:
             s_store=self.stores.search_sorted(workloads["scratch_gib"], side="left").cast(pl.Int64))
 
     def top(self, wanted: pl.DataFrame) -> pl.DataFrame:
-        """The first TOP + 1 rows per option of every cell in `wanted` (columns CELL): CELL, `_r` (the
-        row's index in `rows`) and `pos` 1..TOP+1. Only indices are kept, so the memo stays small."""
+        """The first depth + 1 rows per option of every cell in `wanted` (columns CELL): CELL, `_r` (the
+        row's index in `rows`) and `pos` 1..depth+1. Only indices are kept, so the memo stays small."""
         keys = {tuple(k) for k in wanted.select(CELL).unique().iter_rows()}  # a few hundred cells, not rows
         missing = sorted(keys - self.done)
         if missing:
@@ -104,27 +109,27 @@ class Grid:
                 parts.append(part.join(candidates, how="cross", maintain_order="left_right")
                              .filter((pl.col("vcpu") >= pl.col("vmin")) & (pl.col("memory_gib") >= pl.col("mmin"))
                                      & (pl.col("store") >= pl.col("smin")))
-                             .group_by("_c", "_o", maintain_order=True).head(TOP + 1)
+                             .group_by("_c", "_o", maintain_order=True).head(self.depth + 1)
                              .with_columns(pos=pl.int_range(1, pl.len() + 1).over("_c", "_o"))
                              .select("_c", "_r", "pos"))
         return pl.concat(parts).join(cells.select("_c", *CELL), on="_c").drop("_c")
 
 
-_GRIDS: OrderedDict[tuple[str, str, str], Grid] = OrderedDict()
+_GRIDS: OrderedDict[tuple[str, str, str, int], Grid] = OrderedDict()
 
 
-def grid(catalog: Catalog, region: str, os: str) -> Grid:
+def grid(catalog: Catalog, region: str, os: str, top: int = TOP) -> Grid:
     """The grid of a region and OS (shared tenancy, no GPUs), built once per catalog version."""
-    key = (catalog.version, region, os)
+    key = (catalog.version, region, os, top)
     if key not in _GRIDS:
-        _GRIDS[key] = _build(catalog, region, os)
+        _GRIDS[key] = _build(catalog, region, os, top)
         while len(_GRIDS) > 32:
             _GRIDS.popitem(last=False)
     _GRIDS.move_to_end(key)
     return _GRIDS[key]
 
 
-def _build(catalog: Catalog, region: str, os: str) -> Grid:
+def _build(catalog: Catalog, region: str, os: str, top: int) -> Grid:
     types = (offered(catalog, region, os).filter(pl.col("usd_per_hour").is_not_null() & (pl.col("gpus") == 0))
              .select(TYPE_COLUMNS).with_columns(pl.col("current_generation").fill_null(True))
              .sort("instance_type").with_row_index("_t"))
@@ -137,12 +142,12 @@ def _build(catalog: Catalog, region: str, os: str) -> Grid:
         order = part["_t"].to_numpy()
         key = order.tobytes()
         if key not in masks:
-            masks[key] = _undominated(order, covers)
+            masks[key] = _undominated(order, covers, top)
         parts.append(part.filter(pl.Series(masks[key])))
     kept = pl.concat(parts)
     stores = pl.concat([pl.Series([0.0]), types["instance_store_gib"].cast(pl.Float64)]).unique().sort()
     kept = kept.drop("_t").with_row_index("_r").with_columns(_o=pl.col("option_id").rank("dense").cast(pl.Int64))
-    return Grid(kept, types["vcpu"].unique().sort().cast(pl.Float64),
+    return Grid(region, os, kept, top, types["vcpu"].unique().sort().cast(pl.Float64),
                 types["memory_gib"].unique().sort().cast(pl.Float64), stores)
 
 
@@ -157,12 +162,13 @@ def _covers(types: pl.DataFrame) -> np.ndarray:
             & (arch[:, None] == arch[None, :]) & (current[:, None] | ~current[None, :]))
 
 
-def _undominated(order: np.ndarray, covers: np.ndarray) -> np.ndarray:
-    """Rows of one option (type indices, in ORDER) with at most TOP rows before them whose type covers
-    theirs: those earlier rows fit wherever this one fits, so it is never in a cell's first TOP + 1."""
+def _undominated(order: np.ndarray, covers: np.ndarray, top: int) -> np.ndarray:
+    """Rows of one option (type indices, in ORDER) with at most `top` rows before them whose type covers
+    theirs: the others have top + 1 earlier rows that fit wherever they fit, so are never in a cell's
+    first top + 1."""
     sub = covers.take(order, axis=0).take(order, axis=1)
     sub &= _earlier(len(order))
-    return np.add.reduce(sub, axis=0, dtype=np.int32) <= TOP
+    return np.add.reduce(sub, axis=0, dtype=np.int32) <= top
 
 
 _EARLIER: dict[int, np.ndarray] = {}
