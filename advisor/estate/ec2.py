@@ -43,11 +43,15 @@ BATCH = 8_192  # workloads answered together (their candidate rows, ~100 each, b
 SLACK = 1e-6  # floating-point room on the bound: a left-out row must cost more than this past the cent
 OPS_EFFORT = {"ec2": "high", "lightsail": "medium"}  # what each generator sets (ec2.py, lightsail.py)
 SCALED = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "upfront_start"]
-KEEP = ["idx", "region", "os", "replicas", "rules", "capacity_guarantee", "storage_gib", "egress_gib_month",
-        "max_monthly_usd", "s_hours", "s_horizon", "s_scratch_gib", "src", "pos", "instance_type", "purchase_option",
-        "term", "offering_class", "plan_type", "payment", "tenancy", "usd_per_hour", "upfront_usd", "quality",
-        "option_id", "burstable", "baseline_cpu_share", "instance_store_gib", "family",
-        "_r", "_o", "ops"]  # what costing and the choice read (_r, _o: the row's and its option's grid number)
+# A grid row's columns the costing reads (_r, _o: the row's and its option's number in the grid); the
+# rest of the row (DESCRIBE) is joined back after the frontier, which keeps a fifth of the rows.
+COSTING = ["_r", "_o", "purchase_option", "term", "usd_per_hour", "upfront_usd", "burstable", "baseline_cpu_share",
+           "vcpu", "instance_store_gib", "family"]
+DESCRIBE = ["instance_type", "offering_class", "plan_type", "payment", "tenancy"]
+COSTED = ["idx", "_r", "_o", "src", "pos", "s_scratch_gib", "_ebs_floor", "purchase_option", "term", "vcpu",
+          "compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "upfront_start",
+          "monthly_total"]  # what the frontier, the lines and the choice read of a costed row
+CHOICE = ["idx", "region", "os", "replicas", "capacity_guarantee", "max_monthly_usd", "ops"]  # per workload
 WORKLOAD_SCHEMA = {
     "idx": pl.Int64, "region": pl.String, "os": pl.String, "arch_v": pl.String, "vcpu": pl.Float64,
     "memory_gib": pl.Float64, "replicas": pl.Int64, "hours": pl.Float64, "horizon": pl.Int64,
@@ -94,16 +98,23 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
 
 def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalog,
                   include_free_tier: bool, top: int) -> pl.DataFrame:
-    parts, risks = [], []
-    for (region, os), group in frame.partition_by("region", "os", as_dict=True, maintain_order=True).items():
+    parts, lines, described, risks = [], [], [], []
+    groups = frame.partition_by("region", "os", as_dict=True, maintain_order=True).items()
+    for gid, ((region, os), group) in enumerate(groups):
         try:
-            parts.append(_costed_group(group, grid(catalog, region, os, top), rules, catalog, include_free_tier))
+            g = grid(catalog, region, os, top)
+            rows, per_workload = _costed_group(group, g, rules, catalog, include_free_tier)
         except FactMissing:  # left to the per-shape path, which turns it into that service's rejection
             continue
+        parts.append(rows.with_columns(_gid=pl.lit(gid, pl.Int32)))
+        lines.append(per_workload)
+        described.append(g.rows.select("_r", *DESCRIBE).with_columns(_gid=pl.lit(gid, pl.Int32)))
         risks.append(rates.interruption(catalog, region, os).with_columns(region=pl.lit(region), os=pl.lit(os)))
     if not parts:
         return pl.DataFrame()
-    rows = _lines(_certified_frontier(pl.concat(parts, how="diagonal_relaxed"), top)).with_columns(
+    rows = (_certified_frontier(pl.concat(parts), top).join(pl.concat(lines), on="idx")
+            .join(frame.select(CHOICE), on="idx"))
+    rows = _lines(rows).join(pl.concat(described), on=["_gid", "_r"]).with_columns(
         service=pl.lit("ec2"), unit_size=pl.col("vcpu"))
     return _choose(pl.concat([rows, _lightsail(frame, rows, catalog)], how="diagonal_relaxed"), catalog,
                    pl.concat(risks))
@@ -124,9 +135,9 @@ def _lightsail(frame: pl.DataFrame, ec2_rows: pl.DataFrame, catalog: Catalog) ->
 
 
 def _costed_group(w: pl.DataFrame, g: Grid, rules: list[OptionRules], catalog: Catalog,
-                  include_free_tier: bool) -> pl.DataFrame:
+                  include_free_tier: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One region and OS (its grid `g`): each workload's cell rows, its allowed options, costed per
-    instance, with the per-workload lines of the region (storage and data transfer out)."""
+    instance (COSTED columns); and per workload, the lines of the region (storage, data transfer out)."""
     region, os = g.region, g.os
     w = g.locate(w).filter((pl.col("i") < g.vcpus.len()) & (pl.col("j") < g.memories.len()))
     rows = _cell_rows(g, w)
@@ -144,8 +155,8 @@ def _costed_group(w: pl.DataFrame, g: Grid, rules: list[OptionRules], catalog: C
     rows = rows.filter(_allowed(rules)).with_columns(_ebs_floor=gp3 * pl.col("s_scratch_gib"))
     rows = cost_instance_rows(catalog, rows.with_columns(
         count=pl.lit(1), hours=pl.col("s_hours"), horizon=pl.col("s_horizon")), region, os)
-    return rows.with_columns(storage_line=_storage(catalog, region),
-                             egress_line=_egress(catalog, region, include_free_tier, rows))
+    return rows.select(COSTED), w.select("idx", storage_line=_storage(catalog, region),
+                                         egress_line=_egress(catalog, region, include_free_tier, w))
 
 
 def _cell_rows(g: Grid, w: pl.DataFrame, *, store: bool = False) -> pl.DataFrame:
@@ -153,10 +164,11 @@ def _cell_rows(g: Grid, w: pl.DataFrame, *, store: bool = False) -> pl.DataFrame
     the scratch disk (`store`, src 1)."""
     w = w.with_columns(s=pl.col("s_store") if store else pl.lit(0, pl.Int64), src=pl.lit(int(store)))
     cells = g.top(w)
-    return (w.join(cells, on=CELL, how="inner").join(g.rows, on="_r", how="inner")
-            .rename({"hours": "s_hours", "horizon": "s_horizon", "scratch_gib": "s_scratch_gib"})
-            .select(*KEEP, s_sustained_vcpu=pl.col("vcpu") * pl.col("cpu_utilization"),
-                    s_public=pl.col("egress_gib_month") > 0, s_tenancy=pl.lit("shared"), vcpu=pl.col("vcpu_right")))
+    return (w.select(*CELL, "idx", "rules", "src", s_hours="hours", s_horizon="horizon", s_scratch_gib="scratch_gib",
+                     s_sustained_vcpu=pl.col("vcpu") * pl.col("cpu_utilization"),
+                     s_public=pl.col("egress_gib_month") > 0)
+            .join(cells, on=CELL, how="inner").join(g.rows.select(COSTING), on="_r", how="inner")
+            .drop(CELL).with_columns(s_tenancy=pl.lit("shared")))
 
 
 def _allowed(rules: list[OptionRules]) -> pl.Expr:
@@ -200,9 +212,9 @@ def _storage(catalog: Catalog, region: str) -> pl.Expr:
         gp3 * pl.col("storage_gib") * pl.col("replicas")).otherwise(0.0)
 
 
-def _egress(catalog: Catalog, region: str, include_free_tier: bool, rows: pl.DataFrame) -> pl.Expr:
+def _egress(catalog: Catalog, region: str, include_free_tier: bool, w: pl.DataFrame) -> pl.Expr:
     """costs.egress_line: the region's cumulative tiers, less the free tier when it is counted."""
-    if not rows.select((pl.col("egress_gib_month") > 0).any()).item():
+    if not w.select((pl.col("egress_gib_month") > 0).any()).item():
         return pl.lit(0.0)
     tiers = regional(catalog, "network.data_transfer_out_tiers", region).value
     free = catalog.facts.value("network.data_transfer_out_free_gb_per_month") if include_free_tier else 0.0
