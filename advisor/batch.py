@@ -12,6 +12,7 @@ stays bounded on large files.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +50,7 @@ INTEGER_FIELDS = ["gpus", "replicas", "peak_replicas", "horizon_months", "functi
 CHUNK_ROWS = 100_000
 PARALLEL_MIN_SHAPES = 64  # fewer new shapes than this are answered in-process
 PREFETCH_SHAPES = 512     # shapes whose frontiers are computed together (bounds the memo's working set)
-VECTOR_MIN_SHAPES = 32    # fewer covered new shapes than this: the per-shape path (no index to build for them)
+VECTOR_MIN_SHAPES = 16    # fewer covered new shapes of a region and OS: the per-shape path (no index to build)
 MAX_ANSWERS = 250_000     # answered shapes remembered across chunks (beyond: forgotten, so memory stays bounded)
 ROW = "_row"  # 0-based data row index; the CSV line is ROW + 2 (line 1 is the header)
 
@@ -167,7 +168,9 @@ def answer_vectorized(keys: list[tuple], catalog: Catalog, include_free_tier: bo
                             "baseline_monthly_usd": None, "savings_usd": None}
         elif estate.covered(w):
             covered[i] = w
-    if len(covered) < VECTOR_MIN_SHAPES:
+    groups = Counter((w.region, w.os) for w in covered.values())  # each region and OS builds an index
+    covered = {i: w for i, w in covered.items() if groups[(w.region, w.os)] >= VECTOR_MIN_SHAPES}
+    if not covered:
         return answers
     got = estate.answer(covered, catalog, include_free_tier)
     if got.frame.is_empty():

@@ -14,7 +14,7 @@ import random
 import polars as pl
 import pytest
 
-from advisor import estate
+from advisor import batch, estate
 from advisor.batch import OUTPUT_SCHEMA, answer_row, answer_vectorized, evaluate_frame
 from advisor.pricing import cents_expr, money, money_expr, tiered, tiered_expr
 from advisor.recommend import recommend
@@ -130,7 +130,8 @@ def test_a_workload_no_service_can_serve_is_answered_as_recommend_answers_it(cat
         assert {k: got[key].get(k) for k in OUTPUT_SCHEMA} == {k: expected[key].get(k) for k in OUTPUT_SCHEMA}, key
 
 
-def test_a_csv_answers_the_same_with_and_without_the_vectorized_path(catalog):
+def test_a_csv_answers_the_same_with_and_without_the_vectorized_path(catalog, monkeypatch):
+    monkeypatch.setattr(batch, "VECTOR_MIN_SHAPES", 1)  # every region and OS of this small sample is vectorized
     rng = random.Random(5)
     rows = [random_workload(rng, i) for i in range(60)]
     rows += [{"id": "lin", "vcpu": 2, "memory_gib": 8}, {"id": "bad", "vcpu": -1, "memory_gib": 8, "os": "rhel"},
@@ -166,3 +167,13 @@ def test_tiered_expr_is_tiered():
     qs = [0.0, 1.0, 10240.0, 10240.5, 51200.0, 99999.9, 153600.0, 1e6, 3.3]
     got = pl.DataFrame({"q": qs}).select(tiered_expr(pl.col("q"), tiers, "up_to_gb", "usd_per_gb"))
     assert got.to_series().to_list() == [tiered(q, tiers, "up_to_gb", "usd_per_gb") for q in qs]
+
+
+def test_a_region_and_os_with_few_new_shapes_is_left_to_the_per_shape_path(catalog):
+    """Each region and OS the vectorized path answers builds an index (~0.1 s): below
+    VECTOR_MIN_SHAPES covered shapes there, the per-shape path is cheaper and answers them."""
+    def keys(n: int, os: str) -> list[tuple]:
+        return [(("region", "us-east-1"), ("os", os), ("vcpu", str(1 + k)), ("memory_gib", "8")) for k in range(n)]
+    few, many = keys(batch.VECTOR_MIN_SHAPES - 1, "rhel"), keys(batch.VECTOR_MIN_SHAPES, "suse")
+    got = answer_vectorized(few + many, catalog, False)
+    assert set(got) == set(many)

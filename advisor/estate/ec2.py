@@ -39,6 +39,7 @@ from advisor.pricing import cents_expr, money_expr, tiered_expr
 from models.workload import Service, Workload
 
 OPTIONS = 1 << 16  # more purchase options than any grid has (the option number _o is below it)
+WIDE_MIN = 8  # uncertified workloads of a region and OS worth building its deeper grid (~0.1 s) for
 BATCH = 8_192  # workloads answered together (their candidate rows, ~100 each, bound the memory)
 SLACK = 1e-6  # floating-point room on the bound: a left-out row must cost more than this past the cent
 OPS_EFFORT = {"ec2": "high", "lightsail": "medium"}  # what each generator sets (ec2.py, lightsail.py)
@@ -87,6 +88,7 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
              for start in range(0, frame.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     retry = frame.join(pl.concat(parts).select("idx"), on="idx", how="anti") if parts else frame
+    retry = retry.filter(pl.len().over("region", "os") >= WIDE_MIN)  # else a deeper grid costs more than it saves
     parts += [_answer_batch(retry.slice(start, BATCH), rules, catalog, include_free_tier, WIDE_TOP)
               for start in range(0, retry.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
