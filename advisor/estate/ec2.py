@@ -131,9 +131,9 @@ def _lightsail(frame: pl.DataFrame, ec2_rows: pl.DataFrame, catalog: Catalog) ->
     got = lightsail.candidates(wanted, catalog)
     if got.is_empty():
         return got
-    return got.join(wanted.select("idx", "region", "os", "replicas", "capacity_guarantee", "max_monthly_usd", "ops"),
-                    on="idx").with_columns(service=pl.lit("lightsail"), purchase_option=pl.lit("on_demand"),
-                                           tenancy=pl.lit("shared"), upfront_usd=pl.lit(0.0))
+    return got.join(wanted.select(CHOICE), on="idx").with_columns(
+        service=pl.lit("lightsail"), purchase_option=pl.lit("on_demand"), tenancy=pl.lit("shared"),
+        upfront_usd=pl.lit(0.0))
 
 
 def _costed_group(w: pl.DataFrame, g: Grid, rules: list[OptionRules], catalog: Catalog,
