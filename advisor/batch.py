@@ -12,6 +12,7 @@ stays bounded on large files.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from advisor import estate
-from advisor.batch_io import cell_text, structural_problem
+from advisor.batch_io import cell_text, no_placement, structural_problem
 from advisor.catalog.store import Catalog, load_catalog
 from advisor.errors import AdvisorError, InputError
 from advisor.recommend import prefetch, recommend
@@ -49,7 +50,7 @@ INTEGER_FIELDS = ["gpus", "replicas", "peak_replicas", "horizon_months", "functi
 CHUNK_ROWS = 100_000
 PARALLEL_MIN_SHAPES = 64  # fewer new shapes than this are answered in-process
 PREFETCH_SHAPES = 512     # shapes whose frontiers are computed together (bounds the memo's working set)
-VECTOR_MIN_SHAPES = 32    # fewer covered new shapes than this: the per-shape path (no index to build for them)
+VECTOR_MIN_SHAPES = 16    # fewer covered new shapes of a region and OS: the per-shape path (no index to build)
 MAX_ANSWERS = 250_000     # answered shapes remembered across chunks (beyond: forgotten, so memory stays bounded)
 ROW = "_row"  # 0-based data row index; the CSV line is ROW + 2 (line 1 is the header)
 
@@ -153,21 +154,29 @@ def answer_vectorized(keys: list[tuple], catalog: Catalog, include_free_tier: bo
     """Answers of the shapes the vectorized path covers (advisor.estate), all at once; the shapes it
     does not cover or cannot answer exactly are left out, for `answer_shapes`."""
     covered: dict[int, Workload] = {}
+    answers: dict[tuple, dict[str, Any]] = {}
     regions = set(catalog.regions())
     for i, key in enumerate(keys):
         try:
             w = Workload.model_validate({"id": "shape", **{k: v for k, v in key if v is not None}})
         except ValidationError:
             continue  # answer_shapes says what is wrong
-        if w.region in regions and estate.covered(w):
+        if w.region not in regions:
+            continue
+        if (reasons := estate.unplaceable(w)) is not None:  # no service passes the hard rules
+            answers[key] = {"status": "error", "error": no_placement(reasons), "catalog_version": catalog.version,
+                            "baseline_monthly_usd": None, "savings_usd": None}
+        elif estate.covered(w):
             covered[i] = w
-    if len(covered) < VECTOR_MIN_SHAPES:
-        return {}
+    groups = Counter((w.region, w.os) for w in covered.values())  # each region and OS builds an index
+    covered = {i: w for i, w in covered.items() if groups[(w.region, w.os)] >= VECTOR_MIN_SHAPES}
+    if not covered:
+        return answers
     got = estate.answer(covered, catalog, include_free_tier)
     if got.frame.is_empty():
-        return {}
+        return answers
     rows = got.frame.select("idx", *OUTPUT_SCHEMA).to_dicts()
-    return {keys[row.pop("idx")]: row for row in rows}
+    return answers | {keys[row.pop("idx")]: row for row in rows}
 
 
 def answer_shapes(keys: list[tuple], catalog: Catalog, include_free_tier: bool) -> list[dict[str, Any]]:
@@ -219,8 +228,7 @@ def answer_row(rec: Recommendation) -> dict[str, Any]:
     if c is None:
         caps = sorted({r.reason for r in rec.rejected if r.reason.startswith("over_")})
         reasons = caps or sorted({r.reason for r in rec.rejected if r.option is None})
-        row.update(status="error", error="no placement meets every hard requirement"
-                   + (f" (rejections: {', '.join(reasons)})" if reasons else ""))
+        row.update(status="error", error=no_placement(reasons))
         return row
     row.update(service=c.service, instance_type=c.instance_type, count=c.count, purchase_option=c.purchase_option,
                term=c.term, payment=c.payment, tenancy=c.tenancy, monthly_usd=c.monthly_usd,

@@ -195,3 +195,8 @@ class ChunkWriter:
             self._handle.close()
         elif self._handle is sys.stdout:
             sys.stdout.flush()
+
+
+def no_placement(reasons: list[str]) -> str:
+    """The error of a row no option can serve, with the reason codes that ruled the options out."""
+    return "no placement meets every hard requirement" + (f" (rejections: {', '.join(reasons)})" if reasons else "")

@@ -14,8 +14,8 @@ import random
 import polars as pl
 import pytest
 
-from advisor import estate
-from advisor.batch import OUTPUT_SCHEMA, answer_row, evaluate_frame
+from advisor import batch, estate
+from advisor.batch import OUTPUT_SCHEMA, answer_row, answer_vectorized, evaluate_frame
 from advisor.pricing import cents_expr, money, money_expr, tiered, tiered_expr
 from advisor.recommend import recommend
 from models.workload import Workload
@@ -27,16 +27,18 @@ REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
 def random_workload(rng: random.Random, i: int) -> dict:
     d = {"id": f"w{i}", "region": rng.choice(REGIONS), "os": rng.choice(["rhel", "suse", "linux", "windows"]),
          "arch": rng.choice(["any", "any", "x86_64", "arm64"]),
-         "vcpu": max(0.25, round(rng.uniform(0.25, 48), rng.choice([0, 1, 2]))),
-         "memory_gib": max(0.5, round(rng.uniform(0.5, 256), rng.choice([0, 1, 3]))),
+         "vcpu": max(0.25, round(rng.uniform(0.25, rng.choice([4, 48])), rng.choice([0, 1, 2]))),
+         "memory_gib": max(0.5, round(rng.uniform(0.5, rng.choice([16, 256])), rng.choice([0, 1, 3]))),
          "replicas": rng.choice([1, 1, 2, 3, 7]), "hours_per_month": max(1.0, round(rng.uniform(1, 730), 2)),
          "horizon_months": rng.randint(1, 72), "cpu_utilization": max(0.05, round(rng.uniform(0.05, 1), 2)),
          "interruptible": rng.random() < 0.3, "stateful": rng.random() < 0.2,
          "capacity_guarantee": rng.random() < 0.1, "scratch_gib": rng.choice([0, 0, 0, 0, 50, 500]),
          "storage_gib": rng.choice([0, 20, 100.5]), "egress_gib_month": rng.choice([0, 0, 5, 150, 20000, 600000]),
-         "allow_previous_generation": rng.random() < 0.1}
-    if d["os"] in ("linux", "windows"):
-        d["allowed_services"] = ["ec2"]
+         "allow_previous_generation": rng.random() < 0.1,
+         "ops": rng.choice(["balanced", "balanced", "managed", "control"])}
+    if d["os"] in ("linux", "windows"):  # every other service passes the rules unless pinned or packaged away
+        d.update(rng.choice([{"allowed_services": ["ec2"]}, {"packaging": "vm"},
+                             {"allowed_services": ["ec2", "lightsail"]}]))
     if rng.random() < 0.15:
         d["max_monthly_usd"] = round(rng.uniform(5, 3000), 2)
     return d
@@ -53,6 +55,10 @@ def sample(catalog):
 def test_every_vectorized_answer_is_recommends_to_the_cent(sample, catalog):
     covered, got = sample
     assert got.frame.height >= 0.6 * len(covered), "most covered workloads are answered by the vectorized path"
+    ok = got.frame.filter(pl.col("status") == "ok")
+    assert set(ok["service"]) == {"ec2", "lightsail"}, "both services win somewhere in the sample"
+    assert got.frame.filter(pl.col("error").str.contains("over_budget")).height > 0, "caps rule every option out"
+    assert got.frame.filter(pl.col("alternative_service") == "lightsail").height > 0
     for row in got.frame.to_dicts():
         w = covered[row.pop("idx")]
         expected = answer_row(recommend(w, catalog=catalog))
@@ -66,22 +72,74 @@ def test_answered_and_left_over_partition_the_covered(sample):
     assert answered | set(got.fallback) == set(covered)
 
 
-def test_only_workloads_plain_ec2_alone_can_serve_are_covered():
+def test_only_workloads_plain_ec2_and_lightsail_can_serve_are_covered():
     base = {"id": "x", "vcpu": 2, "memory_gib": 8}
     assert estate.covered(Workload(**base, os="rhel"))
     assert estate.covered(Workload(**base, allowed_services=["ec2"]))
+    assert estate.covered(Workload(**base, packaging="vm"))                      # EC2 and Lightsail
+    assert not estate.covered(Workload(**base, allowed_services=["lightsail"]))  # the baseline is Lightsail's
+    assert not estate.covered(Workload(**base, packaging="vm", requests_per_month=1e6, avg_duration_ms=50))
     assert not estate.covered(Workload(**base))                                  # every service can serve it
     assert not estate.covered(Workload(**base, os="rhel", tenancy="dedicated"))  # hosts are priced too
     assert not estate.covered(Workload(**base, os="rhel", max_upfront_usd=0))    # frontier, not cheapest
     assert not estate.covered(Workload(**base, os="rhel", gpus=1))
 
 
-def test_a_csv_answers_the_same_with_and_without_the_vectorized_path(catalog):
+def random_settings(rng: random.Random, i: int) -> dict:
+    """A workload whose services, packaging, orchestrator, OS, tenancy, architecture, GPUs and capacity
+    vary over every value the hard rules read (many leave no service at all)."""
+    services = ["ec2", "ecs_ec2", "ecs_fargate", "eks_ec2", "eks_fargate", "lambda", "batch", "lightsail",
+                "beanstalk"]
+    d = {"id": f"g{i}", "region": rng.choice(REGIONS), "os": rng.choice(["rhel", "suse", "linux", "windows"]),
+         "arch": rng.choice(["any", "x86_64", "arm64"]),
+         "packaging": rng.choice(["any", "vm", "container", "function"]),
+         "orchestrator": rng.choice(["none", "ecs", "kubernetes"]),
+         "tenancy": rng.choice(["shared", "shared", "dedicated", "host"]), "byol": rng.random() < 0.1,
+         "capacity_guarantee": rng.random() < 0.2, "gpus": rng.choice([0, 0, 0, 1]),
+         "hours_per_month": max(1.0, round(rng.uniform(1, 730), 2))}
+    if rng.random() < 0.6:
+        d["allowed_services"] = rng.sample(services, rng.randint(1, 3))
+    if rng.random() < 0.3:
+        d.update(requests_per_month=rng.randint(10_000, 50_000_000), avg_duration_ms=round(rng.uniform(5, 900), 1))
+    elif rng.random() < 0.1:
+        d.update(jobs_per_month=rng.randint(10, 2000), job_duration_minutes=round(rng.uniform(1, 120), 1))
+    if "requests_per_month" not in d or rng.random() < 0.7:  # no replica shape: only request-shaped work
+        d.update(vcpu=max(0.25, round(rng.uniform(0.25, 16), 2)), memory_gib=max(0.5, round(rng.uniform(0.5, 64), 1)))
+    return d
+
+
+def test_a_workload_no_service_can_serve_is_answered_as_recommend_answers_it(catalog):
+    """`unplaceable` (the hard rules' reason codes) and the row the batch path writes for it agree
+    with recommend() on random settings; the workloads some service passes are not claimed."""
+    rng = random.Random(81)
+    keys, expected, claimed = [], {}, 0
+    for i in range(max(N // 2, 150)):
+        w = Workload.model_validate(random_settings(rng, i))
+        rec = answer_row(recommend(w, catalog=catalog))
+        if estate.unplaceable(w) is None:
+            continue
+        claimed += 1
+        key = tuple((k, tuple(v) if isinstance(v, list) else v)
+                    for k, v in w.model_dump(mode="json", exclude={"id"}).items())
+        keys.append(key)
+        expected[key] = rec
+    assert claimed >= 20, "the generator reaches workloads no service can serve"
+    got = answer_vectorized(keys, catalog, False)
+    for key in keys:
+        assert got[key]["status"] == "error" and "rejections: " in got[key]["error"], key
+        assert {k: got[key].get(k) for k in OUTPUT_SCHEMA} == {k: expected[key].get(k) for k in OUTPUT_SCHEMA}, key
+
+
+def test_a_csv_answers_the_same_with_and_without_the_vectorized_path(catalog, monkeypatch):
+    monkeypatch.setattr(batch, "VECTOR_MIN_SHAPES", 1)  # every region and OS of this small sample is vectorized
     rng = random.Random(5)
     rows = [random_workload(rng, i) for i in range(60)]
     rows += [{"id": "lin", "vcpu": 2, "memory_gib": 8}, {"id": "bad", "vcpu": -1, "memory_gib": 8, "os": "rhel"},
              {"id": "cap", "vcpu": 2, "memory_gib": 8, "os": "rhel", "max_monthly_usd": 1},
-             {"id": "huge", "vcpu": 900, "memory_gib": 8, "os": "rhel"}]
+             {"id": "huge", "vcpu": 900, "memory_gib": 8, "os": "rhel"},
+             {"id": "none", "vcpu": 2, "memory_gib": 8, "orchestrator": "ecs", "allowed_services": ["ec2"]},
+             {"id": "nowhere", "vcpu": 2, "memory_gib": 8, "region": "xx-nowhere-1", "os": "rhel",
+              "packaging": "function"}]
     text = [{k: ";".join(v) if isinstance(v, list) else str(v) for k, v in r.items()} for r in rows]
     frame = pl.DataFrame(text, infer_schema_length=None)
     fast, fast_summary = evaluate_frame(frame, catalog=catalog)
@@ -89,6 +147,8 @@ def test_a_csv_answers_the_same_with_and_without_the_vectorized_path(catalog):
     assert fast.select(list(OUTPUT_SCHEMA)).equals(slow.select(list(OUTPUT_SCHEMA)))
     assert fast_summary == slow_summary
     assert fast.filter(pl.col("id") == "cap")["status"].item() == "error"
+    assert "orchestrator_mismatch" in fast.filter(pl.col("id") == "none")["error"].item()
+    assert "region" in fast.filter(pl.col("id") == "nowhere")["error"].item()
 
 
 def test_money_expr_is_money_bit_for_bit():
@@ -107,3 +167,13 @@ def test_tiered_expr_is_tiered():
     qs = [0.0, 1.0, 10240.0, 10240.5, 51200.0, 99999.9, 153600.0, 1e6, 3.3]
     got = pl.DataFrame({"q": qs}).select(tiered_expr(pl.col("q"), tiers, "up_to_gb", "usd_per_gb"))
     assert got.to_series().to_list() == [tiered(q, tiers, "up_to_gb", "usd_per_gb") for q in qs]
+
+
+def test_a_region_and_os_with_few_new_shapes_is_left_to_the_per_shape_path(catalog):
+    """Each region and OS the vectorized path answers builds an index (~0.1 s): below
+    VECTOR_MIN_SHAPES covered shapes there, the per-shape path is cheaper and answers them."""
+    def keys(n: int, os: str) -> list[tuple]:
+        return [(("region", "us-east-1"), ("os", os), ("vcpu", str(1 + k)), ("memory_gib", "8")) for k in range(n)]
+    few, many = keys(batch.VECTOR_MIN_SHAPES - 1, "rhel"), keys(batch.VECTOR_MIN_SHAPES, "suse")
+    got = answer_vectorized(few + many, catalog, False)
+    assert set(got) == set(many)

@@ -1,4 +1,4 @@
-"""The vectorized answer for workloads only plain EC2 can serve: every workload of a chunk at once.
+"""The vectorized answer for workloads only plain EC2 (and Lightsail) can serve: a chunk at once.
 
 Per region and OS, workloads are joined to their cell's rows (grid.py), the purchase options their
 requirements allow are kept (the same OptionRules as ec2.allowed_options), and each row is costed
@@ -6,10 +6,12 @@ with the same expressions as the per-shape path (frontiers.cost_instance_rows). 
 regions at once, rows are pruned as the frontier is (each option's rows within a cent of its
 cheapest), scaled by the replicas, and turned into the candidate's cost lines, each rounded to the
 cent and summed in the same order as ec2._candidate.
-The choice is a group-wise first-in-order: the candidate order is `Candidate.sort_key`, and with one
-service (one ops effort) the one-workload choice (CP-SAT over weighted cost, then that order) is the
-first candidate within the caps. The baseline is the first on-demand candidate (or On-Demand
-Capacity Reservation, when capacity is guaranteed), as ec2.baseline.
+Where the hard rules also leave Lightsail, its candidates (estate/lightsail.py) join the EC2 ones.
+The choice is a group-wise first-in-order: the one-workload choice (CP-SAT, optimize.choose) minimises
+the cents times the ops weight of the candidate's ops effort, then the rank in `Candidate.sort_key`
+order, within the monthly cap; with one candidate per option that is a sort. The baseline is the
+first EC2 on-demand candidate (or On-Demand Capacity Reservation, when capacity is guaranteed), as
+ec2.baseline.
 
 Workloads it cannot answer exactly here (no fitting type, no candidate within the caps, a frontier
 the cell bound cannot certify, a region missing a fact) are returned for the per-shape path.
@@ -21,30 +23,42 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from advisor.candidates.base import PURCHASE_RANK
+from advisor.batch_io import no_placement
+from advisor.candidates.base import OPS_RANK, PURCHASE_RANK
 from advisor.candidates.ec2 import allowed_options
 from advisor.candidates.frontiers import OptionRules, cost_instance_rows
 from advisor.candidates.regional import regional
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
-from advisor.estate.grid import CELL, TOP, Grid, grid
+from advisor.estate import lightsail
+from advisor.estate.gates import served
+from advisor.estate.grid import CELL, TOP, WIDE_TOP, Grid, grid
+from advisor.optimize.choose import OPS_WEIGHTS
 from advisor.pricing import cents_expr, money_expr, tiered_expr
-from models.workload import Workload
+from models.workload import Service, Workload
 
+OPTIONS = 1 << 16  # more purchase options than any grid has (the option number _o is below it)
+WIDE_MIN = 8  # uncertified workloads of a region and OS worth building its deeper grid (~0.1 s) for
 BATCH = 8_192  # workloads answered together (their candidate rows, ~100 each, bound the memory)
 SLACK = 1e-6  # floating-point room on the bound: a left-out row must cost more than this past the cent
+OPS_EFFORT = {"ec2": "high", "lightsail": "medium"}  # what each generator sets (ec2.py, lightsail.py)
 SCALED = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "upfront_start"]
-KEEP = ["idx", "region", "os", "replicas", "rules", "capacity_guarantee", "storage_gib", "egress_gib_month",
-        "max_monthly_usd", "s_hours", "s_horizon", "s_scratch_gib", "src", "pos", "instance_type", "purchase_option",
-        "term", "offering_class", "plan_type", "payment", "tenancy", "usd_per_hour", "upfront_usd", "quality",
-        "option_id", "burstable", "baseline_cpu_share", "instance_store_gib", "family"]  # what costing reads
+# A grid row's columns the costing reads (_r, _o: the row's and its option's number in the grid); the
+# rest of the row (DESCRIBE) is joined back after the frontier, which keeps a fifth of the rows.
+COSTING = ["_r", "_o", "purchase_option", "term", "usd_per_hour", "upfront_usd", "burstable", "baseline_cpu_share",
+           "vcpu", "instance_store_gib", "family"]
+DESCRIBE = ["instance_type", "offering_class", "plan_type", "payment", "tenancy"]
+COSTED = ["idx", "_r", "_o", "src", "pos", "s_scratch_gib", "_ebs_floor", "purchase_option", "term", "vcpu",
+          "compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "upfront_start",
+          "monthly_total"]  # what the frontier, the lines and the choice read of a costed row
+CHOICE = ["idx", "region", "os", "replicas", "capacity_guarantee", "max_monthly_usd", "ops"]  # per workload
 WORKLOAD_SCHEMA = {
     "idx": pl.Int64, "region": pl.String, "os": pl.String, "arch_v": pl.String, "vcpu": pl.Float64,
     "memory_gib": pl.Float64, "replicas": pl.Int64, "hours": pl.Float64, "horizon": pl.Int64,
     "cpu_utilization": pl.Float64, "rules": pl.Int64, "capacity_guarantee": pl.Boolean, "scratch_gib": pl.Float64,
     "storage_gib": pl.Float64, "egress_gib_month": pl.Float64, "max_monthly_usd": pl.Float64,
-    "all_gens": pl.Boolean,
+    "all_gens": pl.Boolean, "ops": pl.String, "lightsail": pl.Boolean,
 }
 
 
@@ -59,7 +73,8 @@ def workload_frame(workloads: dict[int, Workload], rules: list[OptionRules]) -> 
     ids = {r: i for i, r in enumerate(rules)}
     rows = [(i, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, w.replicas, w.hours_per_month,
              w.horizon_months, w.cpu_utilization, ids[allowed_options(w)], w.capacity_guarantee, w.scratch_gib,
-             w.storage_gib, w.egress_gib_month, w.max_monthly_usd, w.allow_previous_generation)
+             w.storage_gib, w.egress_gib_month, w.max_monthly_usd, w.allow_previous_generation, w.ops.value,
+             Service.lightsail in served(w))
             for i, w in workloads.items()]
     return pl.DataFrame(rows, schema=WORKLOAD_SCHEMA, orient="row")
 
@@ -69,8 +84,13 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
     rounding and the choice run once over all of them."""
     rules = list(dict.fromkeys(allowed_options(w) for w in workloads.values()))
     frame = workload_frame(workloads, rules)
-    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier)
+    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier, TOP)
              for start in range(0, frame.height, BATCH)]
+    parts = [p for p in parts if not p.is_empty()]
+    retry = frame.join(pl.concat(parts).select("idx"), on="idx", how="anti") if parts else frame
+    retry = retry.filter(pl.len().over("region", "os") >= WIDE_MIN)  # else a deeper grid costs more than it saves
+    parts += [_answer_batch(retry.slice(start, BATCH), rules, catalog, include_free_tier, WIDE_TOP)
+              for start in range(0, retry.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     if not parts:
         return Answers(pl.DataFrame(), sorted(workloads))
@@ -79,25 +99,48 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
 
 
 def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalog,
-                  include_free_tier: bool) -> pl.DataFrame:
-    parts, risks = [], []
-    for (region, os), group in frame.partition_by("region", "os", as_dict=True, maintain_order=True).items():
+                  include_free_tier: bool, top: int) -> pl.DataFrame:
+    parts, lines, described, risks = [], [], [], []
+    groups = frame.partition_by("region", "os", as_dict=True, maintain_order=True).items()
+    for gid, ((region, os), group) in enumerate(groups):
         try:
-            parts.append(_costed_group(group, region, os, rules, catalog, include_free_tier))
+            g = grid(catalog, region, os, top)
+            rows, per_workload = _costed_group(group, g, rules, catalog, include_free_tier)
         except FactMissing:  # left to the per-shape path, which turns it into that service's rejection
             continue
+        parts.append(rows.with_columns(_gid=pl.lit(gid, pl.Int32)))
+        lines.append(per_workload)
+        described.append(g.rows.select("_r", *DESCRIBE).with_columns(_gid=pl.lit(gid, pl.Int32)))
         risks.append(rates.interruption(catalog, region, os).with_columns(region=pl.lit(region), os=pl.lit(os)))
     if not parts:
         return pl.DataFrame()
-    rows = _lines(_certified_frontier(pl.concat(parts, how="diagonal_relaxed")))
-    return _choose(rows, catalog, pl.concat(risks))
+    rows = (_certified_frontier(pl.concat(parts), top).join(pl.concat(lines), on="idx")
+            .join(frame.select(CHOICE), on="idx"))
+    rows = _lines(rows).join(pl.concat(described), on=["_gid", "_r"]).with_columns(
+        service=pl.lit("ec2"), unit_size=pl.col("vcpu"))
+    return _choose(pl.concat([rows, _lightsail(frame, rows, catalog)], how="diagonal_relaxed"), catalog,
+                   pl.concat(risks))
 
 
-def _costed_group(w: pl.DataFrame, region: str, os: str, rules: list[OptionRules], catalog: Catalog,
-                  include_free_tier: bool) -> pl.DataFrame:
-    """One region and OS: each workload's cell rows, its allowed options, costed per instance, with
-    the per-workload lines of the region (storage and data transfer out)."""
-    g = grid(catalog, region, os)
+def _lightsail(frame: pl.DataFrame, ec2_rows: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
+    """Lightsail candidates of the workloads the hard rules leave it for, as rows _choose reads
+    (workloads whose EC2 rows were not certified are left out: they go to the per-shape path whole)."""
+    wanted = frame.filter(pl.col("lightsail")).join(ec2_rows.select("idx").unique(), on="idx", how="semi")
+    if wanted.is_empty():
+        return pl.DataFrame()
+    got = lightsail.candidates(wanted, catalog)
+    if got.is_empty():
+        return got
+    return got.join(wanted.select(CHOICE), on="idx").with_columns(
+        service=pl.lit("lightsail"), purchase_option=pl.lit("on_demand"), tenancy=pl.lit("shared"),
+        upfront_usd=pl.lit(0.0))
+
+
+def _costed_group(w: pl.DataFrame, g: Grid, rules: list[OptionRules], catalog: Catalog,
+                  include_free_tier: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One region and OS (its grid `g`): each workload's cell rows, its allowed options, costed per
+    instance (COSTED columns); and per workload, the lines of the region (storage, data transfer out)."""
+    region, os = g.region, g.os
     w = g.locate(w).filter((pl.col("i") < g.vcpus.len()) & (pl.col("j") < g.memories.len()))
     rows = _cell_rows(g, w)
     # No current-generation type fits: previous-generation ones are offered (ec2._fit).
@@ -114,8 +157,8 @@ def _costed_group(w: pl.DataFrame, region: str, os: str, rules: list[OptionRules
     rows = rows.filter(_allowed(rules)).with_columns(_ebs_floor=gp3 * pl.col("s_scratch_gib"))
     rows = cost_instance_rows(catalog, rows.with_columns(
         count=pl.lit(1), hours=pl.col("s_hours"), horizon=pl.col("s_horizon")), region, os)
-    return rows.with_columns(storage_line=_storage(catalog, region),
-                             egress_line=_egress(catalog, region, include_free_tier, rows))
+    return rows.select(COSTED), w.select("idx", storage_line=_storage(catalog, region),
+                                         egress_line=_egress(catalog, region, include_free_tier, w))
 
 
 def _cell_rows(g: Grid, w: pl.DataFrame, *, store: bool = False) -> pl.DataFrame:
@@ -123,10 +166,11 @@ def _cell_rows(g: Grid, w: pl.DataFrame, *, store: bool = False) -> pl.DataFrame
     the scratch disk (`store`, src 1)."""
     w = w.with_columns(s=pl.col("s_store") if store else pl.lit(0, pl.Int64), src=pl.lit(int(store)))
     cells = g.top(w)
-    return (w.join(cells, on=CELL, how="inner").join(g.rows, on="_r", how="inner")
-            .rename({"hours": "s_hours", "horizon": "s_horizon", "scratch_gib": "s_scratch_gib"})
-            .select(*KEEP, s_sustained_vcpu=pl.col("vcpu") * pl.col("cpu_utilization"),
-                    s_public=pl.col("egress_gib_month") > 0, s_tenancy=pl.lit("shared"), vcpu=pl.col("vcpu_right")))
+    return (w.select(*CELL, "idx", "rules", "src", s_hours="hours", s_horizon="horizon", s_scratch_gib="scratch_gib",
+                     s_sustained_vcpu=pl.col("vcpu") * pl.col("cpu_utilization"),
+                     s_public=pl.col("egress_gib_month") > 0)
+            .join(cells, on=CELL, how="inner").join(g.rows.select(COSTING), on="_r", how="inner")
+            .drop(CELL).with_columns(s_tenancy=pl.lit("shared")))
 
 
 def _allowed(rules: list[OptionRules]) -> pl.Expr:
@@ -137,27 +181,30 @@ def _allowed(rules: list[OptionRules]) -> pl.Expr:
     return keep
 
 
-def _certified_frontier(rows: pl.DataFrame) -> pl.DataFrame:
+def _certified_frontier(rows: pl.DataFrame, top: int) -> pl.DataFrame:
     """Per workload and option, the rows within a cent of the cheapest (instances.prune), where the
     cells' next rows prove no left-out row comes within the cent; uncertified workloads are dropped.
 
     A left-out row of the all-types cell (src 0) costs at least the next row's instance cost, plus the
     scratch EBS unless its store holds the disk; those are in the store cell (src 1) or cost at least
     its next row's."""
-    group = ["idx", "option_id"]
-    seen = pl.col("pos") <= TOP
+    seen, after = pl.col("pos") <= top, pl.col("pos") == top + 1
     floor = pl.col("compute_monthly") + pl.col("ipv4_monthly")
-    next_any = pl.col("pos") == TOP + 1
-    bound_all = (floor + pl.col("_ebs_floor")).filter(next_any & (pl.col("src") == 0)).min().over(group)
-    bound_store = floor.filter(next_any & (pl.col("src") == 1)).min().over(group)
-    has_store = (pl.col("src") == 1).any().over("idx") | (pl.col("s_scratch_gib") == 0)
-    bound = pl.when(has_store).then(pl.min_horizontal(bound_all, bound_store)).otherwise(
-        pl.min_horizontal(floor.filter(next_any & (pl.col("src") == 0)).min().over(group), bound_store))
-    rows = rows.with_columns(_min=pl.col("monthly_total").filter(seen).min().over(group), _bound=bound)
-    unsure = rows.filter(pl.col("_bound").is_not_null() & (pl.col("_bound") <= pl.col("_min") + 0.01 + SLACK))
-    kept = (rows.join(unsure.select("idx").unique(), on="idx", how="anti")
-            .filter(seen & (pl.col("monthly_total") <= pl.col("_min") + 0.01)).drop("_min", "_bound"))
-    return kept.unique(["idx", "option_id", "instance_type"], keep="first", maintain_order=True)
+    narrow = rows.select("idx", "src", "s_scratch_gib", "monthly_total", "pos",
+                         g=pl.col("idx") * OPTIONS + pl.col("_o"), floor=floor, ebs=floor + pl.col("_ebs_floor"))
+    per = narrow.group_by("g").agg(  # per workload and option (its rows are of one grid)
+        pl.col("idx").first(), low=pl.col("monthly_total").filter(seen).min(),
+        any_ebs=pl.col("ebs").filter(after & (pl.col("src") == 0)).min(),
+        any_no_ebs=pl.col("floor").filter(after & (pl.col("src") == 0)).min(),
+        store=pl.col("floor").filter(after & (pl.col("src") == 1)).min())
+    has_store = narrow.group_by("idx").agg(has=(pl.col("src") == 1).any() | (pl.col("s_scratch_gib").first() == 0))
+    bound = pl.when(pl.col("has")).then(pl.min_horizontal("any_ebs", "store")).otherwise(
+        pl.min_horizontal("any_no_ebs", "store"))
+    per = per.join(has_store, on="idx")
+    unsure = per.filter(bound.is_not_null() & (bound <= pl.col("low") + 0.01 + SLACK))["idx"].unique()
+    low = narrow.select("g").join(per.select("g", "low"), on="g", how="left", maintain_order="left")["low"]
+    keep = rows.select(seen & (pl.col("monthly_total") <= low + 0.01) & ~pl.col("idx").is_in(unsure.implode()))
+    return rows.filter(keep.to_series()).unique(["idx", "_r"], keep="first", maintain_order=True)  # _r: (option, type)
 
 
 def _storage(catalog: Catalog, region: str) -> pl.Expr:
@@ -167,9 +214,9 @@ def _storage(catalog: Catalog, region: str) -> pl.Expr:
         gp3 * pl.col("storage_gib") * pl.col("replicas")).otherwise(0.0)
 
 
-def _egress(catalog: Catalog, region: str, include_free_tier: bool, rows: pl.DataFrame) -> pl.Expr:
+def _egress(catalog: Catalog, region: str, include_free_tier: bool, w: pl.DataFrame) -> pl.Expr:
     """costs.egress_line: the region's cumulative tiers, less the free tier when it is counted."""
-    if not rows.select((pl.col("egress_gib_month") > 0).any()).item():
+    if not w.select((pl.col("egress_gib_month") > 0).any()).item():
         return pl.lit(0.0)
     tiers = regional(catalog, "network.data_transfer_out_tiers", region).value
     free = catalog.facts.value("network.data_transfer_out_free_gb_per_month") if include_free_tier else 0.0
@@ -194,29 +241,42 @@ def _lines(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.DataFrame:
-    """Per workload: the first candidate in Candidate.sort_key order within the monthly cap, the next
-    one (the alternative), and the baseline (first on-demand, or capacity reservation)."""
-    order = ["idx", "monthly_usd", "_purchase_rank", "vcpu", "instance_type",
-             *[pl.col(c).fill_null("") for c in ("term", "offering_class", "plan_type", "payment")]]
+    """Per workload: the choice of optimize.choose (least cents x the ops weight of the candidate's
+    ops effort, then Candidate.sort_key) within the monthly cap; the alternative the batch row shows
+    (explain.alternatives' first of another service, else its first); the baseline (the first EC2
+    on-demand candidate, or capacity reservation, as ec2.baseline)."""
+    effort = pl.col("service").replace_strict(OPS_EFFORT, default="high")
+    order = ["idx", "monthly_usd", "_shape", "_ops_rank", "service", "_purchase_rank", "unit_size", "instance_type",
+             *[pl.col(c).fill_null("") for c in ("term", "offering_class", "plan_type", "payment", "tenancy")]]
+    weights = {f"{ops}/{e}": w for ops, by in OPS_WEIGHTS.items() for e, w in by.items()}
     rows = rows.with_columns(_purchase_rank=pl.col("purchase_option").replace_strict(PURCHASE_RANK, default=9),
-                             ).sort(order)
+                             _ops_rank=effort.replace_strict(OPS_RANK), _shape=pl.lit(1),
+                             _weight=pl.concat_str("ops", effort, separator="/").replace_strict(weights)
+                             ).sort(order).with_columns(_k=pl.int_range(pl.len()))
     within = pl.col("max_monthly_usd").is_null() | (cents_expr(pl.col("monthly_usd"))
                                                     <= cents_expr(pl.col("max_monthly_usd")))
-    feasible = rows.filter(within).with_columns(_n=pl.int_range(pl.len()).over("idx"))
-    chosen = feasible.filter(pl.col("_n") == 0)
-    alternative = feasible.filter(pl.col("_n") == 1).select(
-        "idx", alternative_service=pl.lit("ec2"), alternative_monthly_usd="monthly_usd")
+    feasible = rows.filter(within)
+    chosen = (feasible.sort("idx", cents_expr(pl.col("monthly_usd")) * pl.col("_weight"), "_k")
+              .group_by("idx", maintain_order=True).first())
+    others = feasible.join(chosen.select("idx", _chosen_k="_k", _chosen_service="service"), on="idx").filter(
+        pl.col("_k") != pl.col("_chosen_k")).sort("_k")
+    alternative = (others.group_by("idx", maintain_order=True)
+                   .agg(pl.col("service", "monthly_usd").filter(pl.col("service") != pl.col("_chosen_service"))
+                        .first().name.prefix("_o"), pl.col("service", "monthly_usd").first().name.prefix("_f"))
+                   .select("idx", alternative_service=pl.coalesce("_oservice", "_fservice"),
+                           alternative_monthly_usd=pl.when(pl.col("_oservice").is_not_null())
+                           .then(pl.col("_omonthly_usd")).otherwise(pl.col("_fmonthly_usd"))))
     plain = pl.when(pl.col("capacity_guarantee")).then(pl.lit("capacity_reservation")).otherwise(pl.lit("on_demand"))
-    base = (rows.filter(pl.col("purchase_option") == plain).group_by("idx", maintain_order=True).first()
-            .select("idx", baseline_monthly_usd="monthly_usd"))
+    base = (rows.filter((pl.col("service") == "ec2") & (pl.col("purchase_option") == plain))
+            .group_by("idx", maintain_order=True).first().select("idx", baseline_monthly_usd="monthly_usd"))
     risk = risk.rename({"interruption_label": "_label"})
     default_risk = rates.default_interruption(catalog)
     out = (chosen.join(base, on="idx", how="left").join(alternative, on="idx", how="left")
            .join(risk, on=["region", "os", "instance_type"], how="left"))
     spot_risk = pl.when(pl.col("_label").is_null() | (pl.col("_label") == "")).then(pl.lit(default_risk)).otherwise(
         pl.col("_label"))
-    return out.select(
-        "idx", status=pl.lit("ok"), error=pl.lit(None, pl.String), service=pl.lit("ec2"),
+    answered = out.select(
+        "idx", status=pl.lit("ok"), error=pl.lit(None, pl.String), service="service",
         instance_type="instance_type", count="replicas", purchase_option="purchase_option", term="term",
         payment="payment", tenancy="tenancy", monthly_usd="monthly_usd", upfront_usd="upfront_usd",
         baseline_monthly_usd="baseline_monthly_usd",
@@ -226,4 +286,10 @@ def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.Data
         alternative_service="alternative_service", alternative_monthly_usd="alternative_monthly_usd",
         catalog_version=pl.lit(catalog.version),
     )
-
+    # Every candidate over the monthly cap: recommend() has no choice, and every option group's cap
+    # rejection is over_budget (a cent-exact cost over the cap's cents is over the cap).
+    over = (rows.select("idx").unique(maintain_order=True).join(chosen, on="idx", how="anti")
+            .join(base, on="idx", how="left")
+            .select("idx", status=pl.lit("error"), error=pl.lit(no_placement(["over_budget"])),
+                    baseline_monthly_usd="baseline_monthly_usd", catalog_version=pl.lit(catalog.version)))
+    return pl.concat([answered, over], how="diagonal_relaxed").sort("idx")

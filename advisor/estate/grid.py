@@ -11,7 +11,8 @@ depend on the workload: `rank_key` (the hourly rate; for commitments the rate ov
 upfront fee) scales by hours, horizon and count alike. So each cell keeps its first `TOP + 1` rows
 per option in that order; the costs of the first `TOP` are computed exactly per workload, and the
 next one bounds every row left out (extras such as scratch EBS or burstable surplus only add cost).
-Where that bound does not clear the cent the frontier keeps, the workload takes the per-shape path.
+Where that bound does not clear the cent the frontier keeps (types of equal price), the workload is
+tried again on a grid that keeps `WIDE_TOP + 1` rows, and then takes the per-shape path.
 
 A row with at least `TOP + 1` rows before it in that order that are no smaller (vCPU, memory, store), of
 the same architecture and no older generation can never be in any cell's first `TOP + 1` (each of
@@ -20,6 +21,7 @@ those is in every cell it is in): it is dropped once per catalog version, which 
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -32,10 +34,12 @@ from advisor.catalog.store import Catalog
 from advisor.pricing import HOURS_PER_MONTH, TERM_MONTHS
 
 TOP = 3          # rows per (cell, option) costed exactly; one more bounds the rest
+WIDE_TOP = 12    # the same, for the workloads TOP rows could not certify
 ORDER = ["rank_key", "vcpu", "instance_type"]  # the fixed order of rows within an option
 CELL = ["arch_v", "all_gens", "i", "j", "s"]  # s: instance store threshold (0: any store, none included)
-CROSS_ROWS = 1_000_000     # cells x rows per cross join
-MAX_CELL_ROWS = 4_000_000  # cell rows (indices) kept per region and OS before the memo starts over
+CROSS_ROWS = 1_000_000     # cells x rows per comparison
+MAX_CELL_ROWS = 1_500_000  # cell rows (indices) kept per grid before its memo starts over
+MAX_GRIDS = 96  # grids kept (region x OS x depth: 2 x 4 OSes x the regions of an estate)
 
 
 def rank_key() -> pl.Expr:
@@ -52,12 +56,16 @@ def rank_key() -> pl.Expr:
 class Grid:
     """One region and OS: the rows that can matter, the grid's thresholds, and computed cells."""
 
+    region: str
+    os: str
     rows: pl.DataFrame
+    depth: int  # rows per (cell, option) costed exactly (TOP or WIDE_TOP)
     vcpus: pl.Series
     memories: pl.Series
     stores: pl.Series  # distinct instance store sizes (GiB), the first 0
     cells: pl.DataFrame | None = None
     done: set[tuple] = field(default_factory=set)
+    _arrays: dict[tuple, tuple[np.ndarray, ...]] = field(default_factory=dict)
 
     def locate(self, workloads: pl.DataFrame) -> pl.DataFrame:
         """Add each workload's cell indices i, j (out of range: no type is large enough)."""
@@ -67,8 +75,8 @@ class Grid:
             s_store=self.stores.search_sorted(workloads["scratch_gib"], side="left").cast(pl.Int64))
 
     def top(self, wanted: pl.DataFrame) -> pl.DataFrame:
-        """The first TOP + 1 rows per option of every cell in `wanted` (columns CELL): CELL, `_r` (the
-        row's index in `rows`) and `pos` 1..TOP+1. Only indices are kept, so the memo stays small."""
+        """The first depth + 1 rows per option of every cell in `wanted` (columns CELL): CELL, `_r` (the
+        row's index in `rows`) and `pos` 1..depth+1. Only indices are kept, so the memo stays small."""
         keys = {tuple(k) for k in wanted.select(CELL).unique().iter_rows()}  # a few hundred cells, not rows
         missing = sorted(keys - self.done)
         if missing:
@@ -81,55 +89,73 @@ class Grid:
         return self.cells
 
     def _compute(self, cells: pl.DataFrame) -> pl.DataFrame:
-        """Cross joins of cells x rows on narrow columns (row and option numbers, sizes), in ORDER, whose
-        first TOP + 1 matches per cell and option are then joined to the rows' other columns."""
-        rows = self.rows
-        narrow = rows.select("_r", "arch", "current_generation", _o=pl.col("option_id").rank("dense").cast(pl.UInt32),
-                             vcpu=pl.col("vcpu").cast(pl.Float64), memory_gib=pl.col("memory_gib").cast(pl.Float64),
-                             store=pl.col("instance_store_gib").cast(pl.Float64))
-        cells = cells.with_row_index("_c").with_columns(vmin=self.vcpus.gather(cells["i"]),
-                                                        mmin=self.memories.gather(cells["j"]),
-                                                        smin=self.stores.gather(cells["s"]))
+        """Per cell and option, the rows in ORDER whose vCPU, memory and store reach the cell's
+        thresholds, first depth + 1 of them: one array comparison of cells x an option's rows."""
         parts = []
         for (arch_v, all_gens), group in cells.partition_by("arch_v", "all_gens", as_dict=True).items():
-            candidates = narrow
+            r, v, m, st, starts = self._candidates(arch_v, all_gens)
+            vmin = self.vcpus.to_numpy()[group["i"].to_numpy()][:, None]
+            mmin = self.memories.to_numpy()[group["j"].to_numpy()][:, None]
+            smin = self.stores.to_numpy()[group["s"].to_numpy()][:, None]
+            found_cells, found_rows, found_pos = [], [], []
+            for a, b in itertools.pairwise(starts):
+                step = max(1, CROSS_ROWS // (b - a))  # cells per comparison: bounds its memory
+                for c in range(0, group.height, step):
+                    fits = ((v[a:b] >= vmin[c:c + step]) & (m[a:b] >= mmin[c:c + step])
+                            & (st[a:b] >= smin[c:c + step]))
+                    pos = np.cumsum(fits, axis=1)
+                    ci, ri = np.nonzero(fits & (pos <= self.depth + 1))
+                    found_cells.append(ci + c)
+                    found_rows.append(r[a + ri])
+                    found_pos.append(pos[ci, ri])
+            if not found_cells:
+                continue
+            index = np.concatenate(found_cells)
+            parts.append(group.select(CELL)[index].with_columns(
+                _r=pl.Series(np.concatenate(found_rows), dtype=pl.UInt32),
+                pos=pl.Series(np.concatenate(found_pos), dtype=pl.Int64)))
+        if not parts:
+            return cells.select(CELL).clear().with_columns(_r=pl.lit(0, pl.UInt32), pos=pl.lit(0, pl.Int64))
+        return pl.concat(parts)
+
+    def _candidates(self, arch_v: str, all_gens: bool) -> tuple[np.ndarray, ...]:
+        """The rows a cell of this architecture and generation setting draws from, as arrays in the
+        rows' order (option, then ORDER), and where each option's rows start (and the last ends)."""
+        key = (arch_v, all_gens)
+        if key not in self._arrays:
+            rows = self.rows
             if arch_v != "any":
-                candidates = candidates.filter(pl.col("arch") == arch_v)
+                rows = rows.filter(pl.col("arch") == arch_v)
             if not all_gens:
-                candidates = candidates.filter(pl.col("current_generation"))
-            candidates = candidates.select("_r", "_o", "vcpu", "memory_gib", "store")
-            step = max(1, CROSS_ROWS // max(candidates.height, 1))  # cells per cross join: bounds its memory
-            for start in range(0, group.height, step):
-                part = group.slice(start, step).select("_c", "vmin", "mmin", "smin")
-                parts.append(part.join(candidates, how="cross", maintain_order="left_right")
-                             .filter((pl.col("vcpu") >= pl.col("vmin")) & (pl.col("memory_gib") >= pl.col("mmin"))
-                                     & (pl.col("store") >= pl.col("smin")))
-                             .group_by("_c", "_o", maintain_order=True).head(TOP + 1)
-                             .with_columns(pos=pl.int_range(1, pl.len() + 1).over("_c", "_o"))
-                             .select("_c", "_r", "pos"))
-        return pl.concat(parts).join(cells.select("_c", *CELL), on="_c").drop("_c")
+                rows = rows.filter(pl.col("current_generation"))
+            o = rows["_o"].to_numpy()
+            starts = np.concatenate([[0], np.flatnonzero(np.diff(o)) + 1, [len(o)]]) if len(o) else np.array([0])
+            self._arrays[key] = (rows["_r"].to_numpy(), rows["vcpu"].cast(pl.Float64).to_numpy(),
+                                 rows["memory_gib"].cast(pl.Float64).to_numpy(),
+                                 rows["instance_store_gib"].cast(pl.Float64).to_numpy(), starts)
+        return self._arrays[key]
 
 
-_GRIDS: OrderedDict[tuple[str, str, str], Grid] = OrderedDict()
+_GRIDS: OrderedDict[tuple[str, str, str, int], Grid] = OrderedDict()
 
 
-def grid(catalog: Catalog, region: str, os: str) -> Grid:
+def grid(catalog: Catalog, region: str, os: str, top: int = TOP) -> Grid:
     """The grid of a region and OS (shared tenancy, no GPUs), built once per catalog version."""
-    key = (catalog.version, region, os)
+    key = (catalog.version, region, os, top)
     if key not in _GRIDS:
-        _GRIDS[key] = _build(catalog, region, os)
-        while len(_GRIDS) > 32:
+        _GRIDS[key] = _build(catalog, region, os, top)
+        while len(_GRIDS) > MAX_GRIDS:
             _GRIDS.popitem(last=False)
     _GRIDS.move_to_end(key)
     return _GRIDS[key]
 
 
-def _build(catalog: Catalog, region: str, os: str) -> Grid:
+def _build(catalog: Catalog, region: str, os: str, top: int) -> Grid:
     types = (offered(catalog, region, os).filter(pl.col("usd_per_hour").is_not_null() & (pl.col("gpus") == 0))
              .select(TYPE_COLUMNS).with_columns(pl.col("current_generation").fill_null(True))
              .sort("instance_type").with_row_index("_t"))
     rows = (_rates(catalog, region, os, "shared").select(RATE_COLUMNS).join(types, on="instance_type", how="inner")
-            .with_columns(rank_key=rank_key()).sort("option_id", *ORDER))
+            .with_columns(rank_key=rank_key()).sort("option_id", "rank_key", "vcpu", "_t"))  # _t: ORDER's names
     covers = _covers(types)
     masks: dict[bytes, np.ndarray] = {}  # options often order the types alike (ratios of on-demand)
     parts = []
@@ -137,11 +163,12 @@ def _build(catalog: Catalog, region: str, os: str) -> Grid:
         order = part["_t"].to_numpy()
         key = order.tobytes()
         if key not in masks:
-            masks[key] = _undominated(order, covers)
+            masks[key] = _undominated(order, covers, top)
         parts.append(part.filter(pl.Series(masks[key])))
     kept = pl.concat(parts)
     stores = pl.concat([pl.Series([0.0]), types["instance_store_gib"].cast(pl.Float64)]).unique().sort()
-    return Grid(kept.drop("_t").with_row_index("_r"), types["vcpu"].unique().sort().cast(pl.Float64),
+    kept = kept.drop("_t").with_row_index("_r").with_columns(_o=pl.col("option_id").rank("dense").cast(pl.Int64))
+    return Grid(region, os, kept, top, types["vcpu"].unique().sort().cast(pl.Float64),
                 types["memory_gib"].unique().sort().cast(pl.Float64), stores)
 
 
@@ -156,8 +183,22 @@ def _covers(types: pl.DataFrame) -> np.ndarray:
             & (arch[:, None] == arch[None, :]) & (current[:, None] | ~current[None, :]))
 
 
-def _undominated(order: np.ndarray, covers: np.ndarray) -> np.ndarray:
-    """Rows of one option (type indices, in ORDER) with at most TOP rows before them whose type covers
-    theirs: those earlier rows fit wherever this one fits, so it is never in a cell's first TOP + 1."""
-    sub = covers[np.ix_(order, order)]
-    return np.triu(sub, 1).sum(axis=0) <= TOP
+def _undominated(order: np.ndarray, covers: np.ndarray, top: int) -> np.ndarray:
+    """Rows of one option (type indices, in ORDER) with at most `top` rows before them whose type covers
+    theirs: the others have top + 1 earlier rows that fit wherever they fit, so are never in a cell's
+    first top + 1."""
+    sub = covers.take(order, axis=0).take(order, axis=1)
+    sub &= _earlier(len(order))
+    return np.add.reduce(sub, axis=0, dtype=np.int32) <= top
+
+
+_EARLIER: dict[int, np.ndarray] = {}
+
+
+def _earlier(n: int) -> np.ndarray:
+    """earlier[i, j]: row i comes before row j (the strict upper triangle), kept per size."""
+    if n not in _EARLIER:
+        if len(_EARLIER) > 64:
+            _EARLIER.clear()
+        _EARLIER[n] = np.triu(np.ones((n, n), dtype=bool), 1)
+    return _EARLIER[n]
