@@ -112,7 +112,7 @@ class WorkloadChanges(_Strict):
 
 def _field_adapter(name: str) -> TypeAdapter:
     info = Workload.model_fields[name]
-    return TypeAdapter(Annotated[info.annotation, *info.metadata])
+    return TypeAdapter(Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation)
 
 
 def _nullable(name: str) -> bool:
