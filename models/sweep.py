@@ -60,6 +60,9 @@ class ScenarioAnswer(_Out):
     binding_constraints: list[BindingConstraint] = Field(default_factory=list,
                                                          description="constraints that bind (portfolios)")
     solver_status: str | None = Field(None, description="the plan's solver status (portfolios)")
+    reproducible: bool | None = Field(None, description="false when the planner's wall-clock safety net stopped a "
+                                                        "phase (a very busy machine): only then may a plan differ "
+                                                        "between runs (portfolios)")
 
 
 class SweepResult(_Out):

@@ -15,6 +15,9 @@ from typing import Any
 from advisor.engines.base import EngineUnavailable, Progress, ShouldStop, Stopped, Task
 
 POLL_S = 0.2
+# Ray maps 127.0.0.1 to the machine's address unless told this is a single machine (its switch for that is
+# named after Windows and macOS, where it is the default): a local Ray for the run listens on loopback only.
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 INSTALL_HINT = "the Ray engine needs the ray extra: pip install -e '.[ray]' (or pip install 'ray[default]>=2.40')"
 
 
@@ -39,6 +42,8 @@ class RayEngine:
     def __init__(self, address: str | None = None, workers: int | None = None):
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         self._workers = workers
+        if not self.address:
+            os.environ.setdefault(LOOPBACK_ONLY, "0")  # read when ray is imported
         self._ray = _ray()
         self._owned = False       # we connected (or started a local Ray): we disconnect (and stop it) at close
         self._actors: list[Any] = []

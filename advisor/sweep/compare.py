@@ -108,5 +108,6 @@ def portfolio_answer(scenario: Scenario, parts: list[Any], base: dict[str, Any] 
         catalog_version=result["catalog_version"], monthly_usd=monthly, upfront_usd=round(result["upfront_usd"], 2),
         saving_monthly_usd=saving, saving_pct=pct, answered=rows.height, in_error=0,
         moved=moved if base else None, moves=found, solver_status=result["solver_status"],
+        reproducible=result["reproducible"],
         binding_constraints=[BindingConstraint(**b) for b in result["binding"]])
     return answer, {"monthly_usd": monthly, "rows": rows}

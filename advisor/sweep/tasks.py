@@ -145,7 +145,7 @@ def plan_scenario(shared: dict[str, Any], payload: dict[str, Any]) -> dict[str, 
         return failure(exc)
     return {"error": None, "catalog_version": doc["catalog"]["version"], "multipliers": applied,
             "monthly_usd": doc["totals"]["monthly_usd"], "upfront_usd": doc["totals"]["upfront_usd"],
-            "solver_status": doc["solver"]["status"],
+            "solver_status": doc["solver"]["status"], "reproducible": doc["solver"]["work"]["reproducible"],
             "placements": [{"workload_id": p["workload_id"], "service": p["choice"]["service"],
                             "purchase_option": p["choice"]["purchase_option"],
                             "instance_type": p["choice"]["instance_type"]} for p in doc["placements"]],
