@@ -52,19 +52,27 @@ class RayEngine:
         ray = self._ray
         if ray.is_initialized():
             return
-        env = {"env_vars": {k: v for k, v in os.environ.items()
-                            if k.startswith("ADVISOR_") or k == "PYTHONPATH"}}
         try:
             if self.address:
-                ray.init(address=self.address, runtime_env=env, logging_level="ERROR", log_to_driver=False)
+                ray.init(address=self.address, logging_level="ERROR", log_to_driver=False)
             else:
                 ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False,
-                         num_cpus=self._workers or os.cpu_count() or 1, runtime_env=env, logging_level="ERROR",
-                         log_to_driver=False)
+                         num_cpus=self._workers or os.cpu_count() or 1, logging_level="ERROR", log_to_driver=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise EngineUnavailable(f"cannot reach the Ray cluster at {self.address or 'a new local Ray'}: "
                                     f"{exc}") from None
         self._owned = True
+
+    def _worker_env(self) -> dict[str, str]:
+        """The workers' environment: this catalog's version pinned (a node whose catalog differs refuses to
+        answer rather than answering from other prices); on this machine also ADVISOR_HOME and PYTHONPATH."""
+        from advisor.catalog.overlay import PIN_VARIABLE
+        from advisor.catalog.store import compute_version
+
+        env = {PIN_VARIABLE: os.environ.get(PIN_VARIABLE) or compute_version()}
+        if not self.address or self.address.split(":")[0] in ("127.0.0.1", "localhost"):
+            env.update({k: v for k, v in os.environ.items() if k.startswith("ADVISOR_") or k == "PYTHONPATH"})
+        return env
 
     def workers(self) -> int:
         self._connect()
@@ -75,7 +83,7 @@ class RayEngine:
     def _pool(self, size: int) -> list[Any]:
         ray = self._ray
         if len(self._actors) < size:
-            actor = ray.remote(num_cpus=1)(_Worker)
+            actor = ray.remote(num_cpus=1, runtime_env={"env_vars": self._worker_env()})(_Worker)
             self._actors += [actor.remote() for _ in range(size - len(self._actors))]
         return self._actors[:size]
 

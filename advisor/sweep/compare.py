@@ -61,6 +61,10 @@ def estate_answer(scenario: Scenario, parts: list[Any], base: dict[str, Any] | N
     failed = _failed(scenario, parts)
     if failed:
         return failed, None
+    if scenario.changes.constraints:
+        return _error(scenario, "constraints: an estate has no portfolio constraints (they apply when the base is a "
+                                "portfolio; per-workload caps are the workload fields max_monthly_usd and "
+                                "max_upfront_usd)", parts), None
     frames = [from_ipc(p["frame"]) for p in parts if p["frame"] is not None]
     summary, upfront = Summary(), 0.0
     for frame in frames:
