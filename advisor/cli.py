@@ -403,8 +403,9 @@ def sweep_cmd(
     workers: Annotated[int | None, typer.Option(help="tasks at once (default: local min(CPUs, 4), ray the "
                                                      "cluster's CPUs)", min=1, max=1024)] = None,
 ) -> None:
-    """Answer every what-if scenario over a base estate or portfolio and compare them with the base: totals,
-    saving, what moved, binding constraints (see "What-if sweeps" below)."""
+    """Answer what-if scenarios over a base estate or portfolio and compare each with the base.
+
+    Totals, saving, what moved, binding constraints (see "What-if sweeps")."""
     from advisor.sweep.render import sweep_csv, sweep_table
     from advisor.sweep.run import load_base, run_sweep
     from advisor.sweep.scenarios import load_scenarios
