@@ -238,3 +238,20 @@ def test_ray_missing_is_a_clear_usage_error(monkeypatch):
         get_engine("ray")
     got = runner.invoke(app, ["evaluate", str(EXAMPLES / "workloads.csv"), "--engine", "ray"])
     assert got.exit_code == 2 and "ray extra" in got.output
+
+
+def test_service_multipliers_scale_every_price_of_those_services_tiers_included():
+    """A Fargate task and a Lambda function (tiered duration prices): x2 on their services doubles each cost."""
+    csv = (b"id,vcpu,memory_gib,allowed_services,requests_per_month,avg_duration_ms,function_memory_mb\n"
+           b"task,1,2,ecs_fargate,,,\nfn,,,lambda,10000000,100,512\n")
+    scenarios = parse_scenarios({"scenarios": [
+        {"name": "fargate x2", "changes": {"prices": {"services": {"fargate": 2}}}},
+        {"name": "lambda x2", "changes": {"prices": {"services": {"lambda": 2}}}}]})
+    result = run_sweep(EstateBase(csv=csv), scenarios, engine=IN_PROCESS)
+    from advisor.batch import evaluate_csv
+
+    task, fn = (row["monthly_usd"] for row in evaluate_csv(csv).rows)
+    fargate, lam = result.scenarios
+    assert fargate.monthly_usd == pytest.approx(2 * task + fn, abs=0.02)
+    assert lam.monthly_usd == pytest.approx(task + 2 * fn, abs=0.02)
+    assert "lambda.duration_tiers_x86" in lam.multipliers[0].prices

@@ -98,9 +98,13 @@ def _build(base: Catalog, version: str, prices: dict[str, Any], overrides: dict[
                                                                  options.get("reserved", 1.0)))
     applied_services = []
     for service, factor in prices["services"].items():
-        keys = [k for k in sorted(raw) if k.split(".")[0] in SERVICE_TOPICS[service] and "usd" in k]
-        for key in keys:
-            raw[key] = _with_spec_values(raw[key], lambda v, f=factor: _scale_numbers(v, f))
+        keys = []
+        for key in [k for k in sorted(raw) if k.split(".")[0] in SERVICE_TOPICS[service]]:
+            named_usd = "usd" in key.split(".", 1)[1]
+            scaled = _with_spec_values(raw[key], lambda v, f=factor, n=named_usd: _scale_usd(v, f, n))
+            if scaled.spec != raw[key].spec:
+                raw[key] = scaled
+                keys.append(key)
         applied_services.append((service, factor, keys))
     catalog = dataclasses.replace(
         base, version=version, on_demand=new_od, facts=FactBook(raw),
@@ -246,16 +250,17 @@ def _with_spec_values(fact, change):
     return dataclasses.replace(fact, spec=spec)
 
 
-def _scale_numbers(value: Any, factor: float) -> Any:
-    """Every number in a price fact x factor; in a list of tiers or bundles, only the fields named in USD."""
+def _scale_usd(value: Any, factor: float, named_usd: bool) -> Any:
+    """The USD amounts in a fact x factor: every number of a fact named in USD (`vcpu_usd_per_hour_x86`); in
+    tiers and bundles (`duration_tiers_x86`, `bundles`), the fields named in USD (`usd_per_gb_second`)."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int | float):
-        return value * factor
+        return value * factor if named_usd else value
     if isinstance(value, list):
-        return [_scale_numbers(v, factor) for v in value]
+        return [_scale_usd(v, factor, named_usd) for v in value]
     if isinstance(value, dict):
-        return {k: (_scale_numbers(v, factor) if "usd" in k else v) for k, v in value.items()}
+        return {k: _scale_usd(v, factor, named_usd or "usd" in k) for k, v in value.items()}
     return value
 
 
