@@ -26,7 +26,7 @@ def _call(task: Task, payload: Any) -> Any:
 
 class LocalEngine:
     """`workers` processes (1: in this process, no pool); the pool lives for one map, its workers for every
-    task of it, so each loads the catalog once per map."""
+    task of it, so each loads the catalog once per map (and `shared` is sent to each once)."""
 
     name = "local"
 
@@ -49,8 +49,10 @@ class LocalEngine:
                     on_progress(i + 1, total)
             return results
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(self._workers, total), mp_context=context, initializer=_init,
-                                 initargs=(shared,)) as pool:
+        pool = ProcessPoolExecutor(min(self._workers, total), mp_context=context, initializer=_init,
+                                   initargs=(shared,))
+        stopped = False
+        try:
             pending: dict[Future, int] = {pool.submit(_call, task, p): i for i, p in enumerate(payloads)}
             done_count = 0
             while pending:
@@ -61,9 +63,11 @@ class LocalEngine:
                     if on_progress:
                         on_progress(done_count, total)
                 if pending and should_stop and should_stop():
-                    for future in pending:
-                        future.cancel()
+                    stopped = True
                     raise Stopped(results)
+        finally:
+            # when stopped, return at once: queued tasks are cancelled, running ones end on their own
+            pool.shutdown(wait=not stopped, cancel_futures=True)
         return results
 
     def close(self) -> None:

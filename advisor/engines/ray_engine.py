@@ -8,6 +8,7 @@ same data/), since tasks import it there; answers then match the local engine's 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -115,8 +116,9 @@ class RayEngine:
                     if on_progress:
                         on_progress(done_count, total)
                 if (queue or running) and should_stop and should_stop():
-                    for ref in running:
-                        ray.cancel(ref)
+                    for ref in running:  # best effort: the actors are killed at close anyway
+                        with contextlib.suppress(Exception):
+                            ray.cancel(ref)
                     raise Stopped(results)
         except ray.exceptions.RayTaskError as exc:
             raise exc.as_instanceof_cause() from None
