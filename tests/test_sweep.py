@@ -255,3 +255,28 @@ def test_service_multipliers_scale_every_price_of_those_services_tiers_included(
     assert fargate.monthly_usd == pytest.approx(2 * task + fn, abs=0.02)
     assert lam.monthly_usd == pytest.approx(task + 2 * fn, abs=0.02)
     assert "lambda.duration_tiers_x86" in lam.multipliers[0].prices
+
+
+def test_imported_rates_are_multiplied_too(tmp_path, monkeypatch):
+    """An imported Price List file (m5.large) wins over estimates; a scenario multiplies its rates as well."""
+    monkeypatch.delenv("ADVISOR_CATALOG_VERSION", raising=False)
+    monkeypatch.setenv("ADVISOR_HOME", str(tmp_path))
+    fixture = Path("tests/fixtures/import/get_products_m5_large.json")
+    assert runner.invoke(app, ["catalog", "import", str(fixture)]).exit_code == 0
+    from advisor.catalog.store import load_catalog
+
+    base = load_catalog()
+    imported = base.imported_prices.filter((pl.col("instance_type") == "m5.large")
+                                           & (pl.col("purchase_option") == "reserved"))
+    assert imported.height  # the fixture has reserved rates
+    scenario, _ = scenario_catalog(_changes(prices={"purchase_options": {"reserved": 0.5},
+                                                    "regions": {"us-east-1": 3.0}}))
+    before = rates.rate_table(base, "us-east-1", "linux", "shared").filter(
+        (pl.col("instance_type") == "m5.large") & (pl.col("purchase_option") == "reserved")
+        & (pl.col("quality") == "imported"))
+    after = rates.rate_table(scenario, "us-east-1", "linux", "shared").filter(
+        (pl.col("instance_type") == "m5.large") & (pl.col("purchase_option") == "reserved")
+        & (pl.col("quality") == "imported"))
+    assert before.height and before.height == after.height
+    assert after["usd_per_hour"].to_list() == pytest.approx([x * 1.5 for x in before["usd_per_hour"]], abs=2e-6)
+    assert after["upfront_usd"].to_list() == pytest.approx([x * 1.5 for x in before["upfront_usd"]], abs=0.011)
