@@ -51,6 +51,29 @@ RegionOpt = Annotated[str, typer.Option("--region", "-r", help="AWS region code"
 OsOpt = Annotated[OS, typer.Option("--os", help="operating system")]
 
 
+class EngineName(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
+EngineOpt = Annotated[EngineName, typer.Option("--engine", envvar="ADVISOR_ENGINE",
+                                               help="local (processes on this machine) or ray (a Ray cluster: "
+                                                    "pip install -e '.[ray]')")]
+RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", envvar="ADVISOR_RAY_ADDRESS",
+                                                   help="the Ray cluster (else RAY_ADDRESS, else a local Ray "
+                                                        "started for the run)")]
+
+
+def _engine(name: EngineName, address: str | None, workers: int | None = None):
+    """The engine asked for; one that cannot be used here (Ray not installed) is a usage error: exit 2."""
+    from advisor.engines import EngineUnavailable, get_engine
+
+    try:
+        return get_engine(name.value, address, workers=workers)
+    except EngineUnavailable as exc:
+        raise typer.BadParameter(str(exc), param_hint="--engine") from None
+
+
 def _print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
@@ -133,12 +156,12 @@ def evaluate_cmd(
                                                       "written): for CI jobs")] = False,
     per_shape: Annotated[bool, typer.Option(help="answer every distinct shape with the one-workload path, "
                                                  "never the vectorized one (a baseline for benchmarks)")] = False,
+    engine: EngineOpt = EngineName.local,
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Evaluate a workload CSV, plan, manifests or task definitions: one row per workload, in order, explained.
 
     Estate files (a plan, manifests, task definitions, a directory) add the cost as written and the saving."""
-    import json as _json
-
     import polars as pl
 
     from advisor.batch import OUTPUT_SCHEMA, Evaluator, evaluate_chunks
@@ -153,6 +176,13 @@ def evaluate_cmd(
     if fmt == "parquet" and str(output) == "-":
         raise typer.BadParameter("Parquet cannot be written to standard output; give a file name",
                                  param_hint="--output")
+    if is_estate(file) and engine is not EngineName.local:
+        raise typer.BadParameter("--engine ray shards a workload CSV; plans, manifests and task definitions are "
+                                 "evaluated locally", param_hint="--engine")
+    if engine is not EngineName.local:
+        _evaluate_on_engine(file, output, fmt, include_free_tier, chunk_rows, not per_shape, fail_on_errors,
+                            _engine(engine, ray_address))
+        return
     if is_estate(file):  # a plan, manifests, task definitions: as written versus advised (advisor/inputs)
         from advisor.inputs import cli as inputs_cli
 
@@ -167,7 +197,31 @@ def evaluate_cmd(
         for chunk in evaluate_chunks(evaluator, read_chunks(file, chunk_rows), progress=advance):
             writer.write(chunk)
         writer.finish(empty)
-    summary = evaluator.summary.as_dict()
+    _evaluated(evaluator.summary.as_dict(), output, fail_on_errors)
+
+
+def _evaluate_on_engine(file: Path, output: Path, fmt: str, include_free_tier: bool, chunk_rows: int,
+                        vectorized: bool, fail_on_errors: bool, engine) -> None:
+    """The CSV's chunks evaluated as tasks on the engine (the same chunks, each as the local path evaluates it),
+    written back in order: the same bytes as a local run."""
+    import polars as pl
+
+    from advisor.batch import OUTPUT_SCHEMA
+    from advisor.batch_io import ChunkWriter
+    from advisor.sweep.many import evaluate_sharded
+
+    empty = pl.DataFrame(schema={**{c: pl.String for c in _csv_header(file)}, **OUTPUT_SCHEMA})
+    with engine, ChunkWriter(output, fmt) as writer:
+        summary = evaluate_sharded(file, chunk_rows=chunk_rows, include_free_tier=include_free_tier,
+                                   vectorized=vectorized, engine=engine, write=writer.write)
+        writer.finish(empty)
+    _evaluated(summary, output, fail_on_errors)
+
+
+def _evaluated(summary: dict, output: Path, fail_on_errors: bool) -> None:
+    """Write the summary beside the output (or print it), and exit 1 on rows in error with --fail-on-errors."""
+    import json as _json
+
     report = out if str(output) != "-" else err
     if str(output) != "-":
         beside = output.with_name(output.name + ".summary.json")
@@ -287,14 +341,105 @@ def diff_cmd(
 
 @app.command("plan")
 def plan_cmd(
-    file: Annotated[Path, typer.Argument(help='portfolio JSON: {"workloads": [...], "constraints": {...}}')],
+    files: Annotated[list[Path], typer.Argument(help='portfolio JSON: {"workloads": [...], "constraints": {...}}; '
+                                                     "several are planned in parallel on the engine")],
     format: FormatOpt = Format.table,
     time_limit: Annotated[float, typer.Option(help="solver seconds at most", min=0.1, max=600)] = 20.0,
+    engine: EngineOpt = EngineName.local,
+    ray_address: RayAddressOpt = None,
 ) -> None:
-    """Plan a portfolio of workloads with shared constraints and shared capacity, solved exactly."""
-    from advisor.portfolio.cli import run_plan
+    """Plan a portfolio of workloads with shared constraints and shared capacity, solved exactly.
 
-    run_plan(file, json_output=format is Format.json, time_limit_s=time_limit, console=out)
+    Several portfolios (one per account or region, say) are planned in parallel on the engine, one answer
+    each, in order: with --format json, a list of {"file", "plan"} or {"file", "error"}."""
+    if len(files) == 1 and engine is EngineName.local:
+        from advisor.portfolio.cli import run_plan
+
+        run_plan(files[0], json_output=format is Format.json, time_limit_s=time_limit, console=out)
+        return
+    from advisor.sweep.many import plan_many
+
+    with _engine(engine, ray_address) as runner:
+        answers = plan_many(files, time_limit_s=time_limit, engine=runner)
+    if format is Format.json:
+        sys.stdout.write(json.dumps(answers, indent=2, default=str) + "\n")
+    else:
+        out.print(_plans_table(answers))
+    if any(a.get("error") for a in answers):
+        raise typer.Exit(1)
+
+
+def _plans_table(answers: list[dict]) -> Table:
+    table = Table(title=f"{len(answers)} portfolios")
+    for col in ("file", "workloads", "$/month", "upfront", "solver", "binding constraints / error"):
+        table.add_column(col, justify="right" if col in ("workloads", "$/month", "upfront") else "left")
+    for a in answers:
+        if a.get("error"):
+            table.add_row(a["file"], "", "", "", "", f"[red]{escape(a['error'])}[/]")
+            continue
+        doc = a["plan"]
+        binding = "; ".join(b["constraint"] for b in doc["explanation"]["binding_constraints"])
+        table.add_row(a["file"], str(len(doc["placements"])), f"{doc['totals']['monthly_usd']:,.2f}",
+                      f"{doc['totals']['upfront_usd']:,.2f}", doc["solver"]["status"], binding)
+    return table
+
+
+class SweepFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@app.command("sweep")
+def sweep_cmd(
+    base: Annotated[Path, typer.Argument(help="the base: a workload CSV (an estate) or a portfolio JSON/YAML")],
+    scenarios: Annotated[Path, typer.Option("--scenarios", "-s", help="the scenarios file (YAML)")],
+    engine: EngineOpt = EngineName.local,
+    ray_address: RayAddressOpt = None,
+    format: Annotated[SweepFormat, typer.Option("--format", "-f", help="table, json or csv (one row per "
+                                                                      "scenario)")] = SweepFormat.table,
+    time_limit: Annotated[float, typer.Option(help="each portfolio plan's limit, seconds on the planner's "
+                                                   "deterministic clock", min=0.1, max=600)] = 20.0,
+    workers: Annotated[int | None, typer.Option(help="tasks at once (default: local min(CPUs, 4), ray the "
+                                                     "cluster's CPUs)", min=1, max=1024)] = None,
+) -> None:
+    """Answer what-if scenarios over a base estate or portfolio and compare each with the base.
+
+    Totals, saving, what moved, binding constraints (see "What-if sweeps")."""
+    from advisor.sweep.render import sweep_csv, sweep_table
+    from advisor.sweep.run import load_base, run_sweep
+    from advisor.sweep.scenarios import load_scenarios
+
+    scenario_file = load_scenarios(scenarios)
+    sweep_base = load_base(base, time_limit_s=time_limit)
+    with _engine(engine, ray_address, workers) as runner, _task_progress() as advance:
+        result = run_sweep(sweep_base, scenario_file, engine=runner, on_progress=advance)
+    if format is SweepFormat.json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    elif format is SweepFormat.csv:
+        sys.stdout.write(sweep_csv(result))
+    else:
+        for renderable in sweep_table(result):
+            out.print(renderable)
+
+
+def _task_progress():
+    """A progress bar of tasks done on a terminal (stderr); nothing when not a terminal."""
+    from contextlib import contextmanager
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextmanager
+    def bar():
+        if not err.is_terminal:
+            yield None
+            return
+        with Progress(TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                      transient=True) as progress:
+            task = progress.add_task("tasks", total=None)
+            yield lambda done, total: progress.update(task, completed=done, total=total)
+
+    return bar()
 
 
 @app.command("validate")

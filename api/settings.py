@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="DEBUG, INFO, WARNING or ERROR: the least severe log record written")
     max_connections: int = Field(1000, ge=1, le=100_000, description="open connections per worker before 503")
+    engine: Literal["local", "ray"] = Field("local", description="where sweeps run (and the CLI's --engine "
+                                                                 "default): local (processes on this machine) or "
+                                                                 "ray (a Ray cluster; the ray extra)")
+    ray_address: str | None = Field(None, description="the Ray cluster's address, HOST:PORT (engine "
+                                                      "ray; the CLI's --ray-address default); empty: RAY_ADDRESS, "
+                                                      "else a local Ray started for each sweep on 127.0.0.1")
 
     @field_validator("api_key", mode="before")
     @classmethod
