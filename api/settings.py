@@ -55,6 +55,9 @@ class Settings(BaseSettings):
                                                        "empty: sweeps.sqlite3 under ADVISOR_HOME")
     sweeps_running: int = Field(1, ge=1, le=64, description="sweeps run at once (across the server's workers); the "
                                                             "rest wait in the queue")
+    sweep_executor: Literal["process", "thread"] = Field(
+        "process", description="process: a local sweep's tasks run in worker processes (at least two), never on the "
+                               "server's interpreter; thread: one at a time in the runner's thread (tests)")
     max_queued_sweeps: int = Field(20, ge=0, le=10_000, description="sweeps waiting to run before 503 busy")
     max_sweep_scenarios: int = Field(100, ge=1, le=1000, description="most scenarios in one sweep")
     max_sweep_plan_seconds: float = Field(20.0, gt=0, le=600, description="most a sweep may ask for each portfolio "

@@ -146,7 +146,8 @@ class SweepRunner:
 
     def _engine(self, name: str) -> Any:
         if name == "local":  # at least two worker processes: no task runs on the server's interpreter
-            return get_engine("local", workers=max(2, DEFAULT_WORKERS))
+            threads = self.settings.sweep_executor == "thread"
+            return get_engine("local", workers=1 if threads else max(2, DEFAULT_WORKERS))
         return get_engine(name, self.settings.ray_address)
 
     def _run(self, job: Claimed) -> None:
