@@ -101,8 +101,10 @@ class SweepRunner:
     def wake(self) -> None:
         self._wake.set()
 
-    def prune(self) -> int:
-        return self.store.prune(kept=self.settings.sweeps_kept, max_age_days=self.settings.sweeps_max_age_days)
+    def prune(self, room: int = 0) -> int:
+        """Keep the bounds; `room`: make room for that many new jobs within ADVISOR_SWEEPS_KEPT."""
+        return self.store.prune(kept=max(0, self.settings.sweeps_kept - room),
+                                max_age_days=self.settings.sweeps_max_age_days)
 
     def start(self) -> None:
         """Recover jobs whose server died, prune, then start the runner threads (blocking: call off the loop)."""

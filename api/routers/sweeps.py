@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import anyio.to_thread
 import yaml
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from advisor.batch import read_csv_bytes
 from advisor.errors import InputError
@@ -20,7 +20,7 @@ from advisor.sweep.base import EstateBase, PortfolioBase
 from advisor.sweep.scenarios import ScenarioFile, parse_scenarios
 from api import jobs
 from api.deps import JsonBody, SettingsDep, StateDep
-from api.errors import ApiError, ErrorItem, error_responses
+from api.errors import ApiError, ErrorItem, describe, error_responses, validation_items
 from api.routers.evaluations import count_csv_rows
 from api.routers.recommendations import check_region
 from api.schemas import PlanRequest
@@ -196,6 +196,23 @@ def portfolio_base(body: PortfolioIn, settings: Settings, regions: frozenset[str
     return PortfolioBase(portfolio=body.portfolio.model_dump(mode="json"), time_limit_s=body.time_limit_s or limit)
 
 
+def parse_request(raw: bytes) -> SweepRequest:
+    """The body validated; errors name the field as the client wrote it (`base.portfolio.workloads.0.vcpu`,
+    without the `kind` tag pydantic puts in a tagged union's path)."""
+    try:
+        return SweepRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            raise ApiError(400, "invalid_json", f"the body is not valid JSON: {errors[0].get('msg')}") from None
+        for err in errors:
+            loc = list(err["loc"])
+            if len(loc) >= 2 and loc[0] == "base" and loc[1] in ("estate", "portfolio"):
+                err["loc"] = (loc[0], *loc[2:])
+        items = validation_items(errors)
+        raise ApiError(422, "invalid_input", describe(items), errors=items) from None
+
+
 def engine_for(asked: Engine | None, settings: Settings) -> Engine:
     if asked is None:
         return settings.engine
@@ -227,10 +244,13 @@ async def _job(request: Request, job_id: str, *, with_result: bool = True) -> Jo
                 "first: a bad one is a 422 naming the field, and no job is made. Then 202 with the job's id and "
                 "`Location: /v1/sweeps/{id}`; the sweep runs in the background (at most ADVISOR_SWEEPS_RUNNING "
                 "at once, the rest queued; 503 busy past ADVISOR_MAX_QUEUED_SWEEPS waiting).",
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": SweepRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
     responses={**error_responses(400, 401, 413, 415, 422, 503),
                202: {"headers": {"Location": {"description": "the job", "schema": {"type": "string"}}}}},
 )
-async def create_sweep(body: SweepRequest, request: Request, settings: SettingsDep, state: StateDep) -> Response:
+async def create_sweep(request: Request, settings: SettingsDep, state: StateDep) -> Response:
+    body = parse_request(await request.body())
     engine = engine_for(body.engine, settings)
     scenarios = await anyio.to_thread.run_sync(scenarios_from, body.scenarios, settings)
     if isinstance(body.base, EstateIn):
@@ -243,7 +263,7 @@ async def create_sweep(body: SweepRequest, request: Request, settings: SettingsD
     stored = stored_request(base, scenarios)
 
     def submit() -> str | None:
-        runner.prune()
+        runner.prune(room=1)
         return runner.store.submit(kind=base.kind, engine=engine, scenarios=len(scenarios.scenarios), total=total,
                                    request=stored, max_queued=settings.max_queued_sweeps)
 
