@@ -332,3 +332,61 @@ def test_the_review_page_of_a_waiting_job_says_so_and_reloads(tmp_path):
     html = c.get(f"/review/sweeps/{job_id}").text
     assert "waiting to run" in html and "0 of 3 tasks" in html and 'http-equiv="refresh"' in html
     assert '<table id="scenarios">' not in html
+
+
+def test_a_clean_stop_puts_a_running_job_back_in_the_queue_and_the_next_start_runs_it(tmp_path, monkeypatch):
+    real = sweep_jobs.run_sweep
+
+    def held(base, scenarios, *, engine, on_progress, should_stop):
+        def progress(done, total):  # hold after the first task until the server stops
+            on_progress(done, total)
+            while done == 1 and not should_stop():
+                time.sleep(0.05)
+
+        return real(base, scenarios, engine=engine, on_progress=progress, should_stop=should_stop)
+
+    monkeypatch.setattr(sweep_jobs, "run_sweep", held)
+    with TestClient(create_app(settings(tmp_path))) as c:
+        location = c.post("/v1/sweeps", json=BODY).headers["location"]
+        deadline = time.monotonic() + WAIT_S
+        while c.get(location).json()["progress"]["done"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    store = SweepStore(database_path(settings(tmp_path).database_url))
+    job = store.get(location.rsplit("/", 1)[1])
+    assert (job.status, job.done, job.started_at) == ("queued", 0, None)
+    monkeypatch.setattr(sweep_jobs, "run_sweep", real)
+    with TestClient(create_app(settings(tmp_path))) as c:
+        assert wait_finished(c.get, location)["status"] == "done"
+        assert c.get(f"{location}/result").content == expected_bytes()
+
+
+def test_the_page_puts_a_portfolio_sweep_into_words():
+    from advisor.review import render, sweep_view
+    from models.sweep import BindingConstraint, Move, ScenarioAnswer, SweepResult
+
+    def answer(name, monthly, **extra):
+        return ScenarioAnswer(name=name, description=f"{name} described", status="ok", changes=extra.pop("changes", []),
+                              multipliers=[], monthly_usd=monthly, upfront_usd=100.0, **extra)
+
+    result = SweepResult(kind="portfolio", base=answer("base", 1640.5), scenarios=[
+        answer("budget $1,600", 1599.99, saving_monthly_usd=40.51, saving_pct=2.47, moved=2,
+               changes=["constraint max_monthly_usd = 1600"],
+               moves=[Move(field="service", from_value="ec2", to_value="lambda", count=1),
+                      Move(field="purchase_option", from_value="on_demand", to_value="savings_plan", count=2)],
+               binding_constraints=[BindingConstraint(constraint="max_monthly_usd", message="the budget binds",
+                                                      costs_monthly_usd=12.5)],
+               solver_status="OPTIMAL", reproducible=False),
+        ScenarioAnswer(name="eu", description="", status="error", error="no price for m7g.large in eu-west-1",
+                       changes=["region = 'eu-west-1' on every workload"], multipliers=[])])
+    job = sweep_view.JobView(id="j1", status="done", kind="portfolio", scenarios=2, done=3, total=3,
+                             created_at="2026-12-07T03:30:00.000Z", finished_at="2026-12-07T03:31:00.000Z")
+    html = render.sweep_page(sweep_view.sweep_context(job, result))
+    assert "1 workload: service EC2 → Lambda" in html
+    assert "2 workloads: purchase option on-demand → savings plan" in html
+    assert "saves $40.51 (2.47 %)" in html and "2 workloads moved" in html
+    assert "the budget binds (it costs $12.50 a month)" in html
+    assert "no price for m7g.large in eu-west-1" in html and "tag bad" in html
+    assert "may differ between runs" in html and "plan: optimal" in html
+    assert "1 scenario without an answer is left out" in html          # the chart's caption
+    assert "The cheapest is “budget $1,600” at $1,599.99 a month ($40.51 less than the base)" in html
+    assert "1 could not be answered" in html
