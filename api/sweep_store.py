@@ -245,6 +245,12 @@ class SweepStore:
             row = db.execute(f"SELECT {columns} FROM sweeps WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else _job(row)
 
+    def request_of(self, job_id: str) -> dict[str, Any] | None:
+        """The request a job runs (the validated base and scenarios), None for an unknown id."""
+        with self._connect() as db:
+            row = db.execute("SELECT request FROM sweeps WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
     def cancel_requested(self, job_id: str) -> bool:
         with self._connect() as db:
             row = db.execute("SELECT cancel_requested FROM sweeps WHERE id = ?", (job_id,)).fetchone()

@@ -321,6 +321,7 @@ def test_the_review_page_shows_the_comparison_in_words_with_a_chart(client):
     assert (f"costs ${-saving:,.2f}" if saving < 0 else f"saves ${saving:,.2f}") in table
     assert 'id="chart-scenario-costs"' in html and "<svg" in html and 'role="img"' in html
     assert "Monthly cost by scenario" in html
+    assert "Spot prices ×1.3 (+30 %)" in table and "horizon set to 1 month on every workload" in table
     for raw in ("saving_monthly_usd", "purchase_option", "monthly_usd", "{'", '{"'):
         assert raw not in table, raw
     assert "http-equiv=\"refresh\"" not in html        # finished: no reload
@@ -385,8 +386,27 @@ def test_the_page_puts_a_portfolio_sweep_into_words():
     assert "2 workloads: purchase option on-demand → savings plan" in html
     assert "saves $40.51 (2.47 %)" in html and "2 workloads moved" in html
     assert "the budget binds (it costs $12.50 a month)" in html
-    assert "no price for m7g.large in eu-west-1" in html and "tag bad" in html
+    assert '<span class="tag bad">no answer</span> no price for m7g.large in eu-west-1' in html
     assert "may differ between runs" in html and "plan: optimal" in html
     assert "1 scenario without an answer is left out" in html          # the chart's caption
     assert "The cheapest is “budget $1,600” at $1,599.99 a month ($40.51 less than the base)" in html
     assert "1 could not be answered" in html
+    assert "constraint max_monthly_usd = 1600" in html   # without the scenarios file: the result's own words
+
+
+def test_each_change_is_said_in_words_never_by_key():
+    from advisor.review.sweep_view import change_words
+    from advisor.sweep.scenarios import Changes
+
+    changes = Changes.model_validate({
+        "prices": {"purchase_options": {"spot": 1.3}, "services": {"fargate": 1.05}, "families": {"m7g": 0.9},
+                   "regions": {"eu-west-1": 1.1}},
+        "constraints": {"max_monthly_usd": 1600, "max_spot_share": 0.25, "max_upfront_usd": None},
+        "workloads": {"ids": ["crawler"], "set": {"horizon_months": 36, "allowed_services": ["ec2", "lambda"],
+                                                  "interruptible": True}}})
+    assert change_words(changes) == [
+        "Spot prices ×1.3 (+30 %)", "Fargate prices ×1.05 (+5 %)", "m7g instance prices ×0.9 (−10 %)",
+        "EC2 prices in eu-west-1 ×1.1 (+10 %)", "the monthly budget set to $1,600.00",
+        "the most of the vCPU on Spot set to 25 %", "the upfront cap removed",
+        "horizon set to 36 months on workload crawler", "allowed services set to EC2, Lambda on workload crawler",
+        "interruptible set to yes on workload crawler"]

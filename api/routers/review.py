@@ -24,7 +24,7 @@ from advisor.catalog.store import Catalog
 from advisor.errors import AdvisorError, CatalogError, InputError
 from advisor.review import form, render, sweep_view
 from advisor.review.report import context_for_document
-from api import jobs
+from api import jobs, sweep_jobs
 from api.deps import CatalogDep, SettingsDep, StateDep, media_type
 from api.errors import ApiError
 from api.routers.evaluations import count_csv_rows, estate_input
@@ -50,13 +50,15 @@ def single_page(workload: Workload, values: dict[str, Any], regions: list[str], 
     return render.page(answer=context, values=values, regions=regions)
 
 
-def sweep_page(job: Job) -> str:
-    """The sweep's page from its stored job (the result parsed back from its bytes)."""
+def sweep_page(job: Job, request: dict[str, Any] | None) -> str:
+    """The sweep's page from its stored job (the result parsed back from its bytes) and request (its scenarios,
+    to put their changes in words)."""
     view = sweep_view.JobView(id=job.id, status=job.status, kind=job.kind, scenarios=job.scenarios, done=job.done,
                               total=job.total, created_at=job.created_at, started_at=job.started_at,
                               finished_at=job.finished_at, error=job.error, cancel_requested=job.cancel_requested)
     result = SweepResult.model_validate_json(job.result) if job.result else None
-    return render.sweep_page(sweep_view.sweep_context(view, result))
+    scenarios = sweep_jobs.scenarios_of(request) if request else None
+    return render.sweep_page(sweep_view.sweep_context(view, result, scenarios))
 
 
 def upload_page(kind: str, payload: Any, source: str, regions: list[str], include_free_tier: bool,
@@ -219,7 +221,8 @@ async def review_sweep(request: Request, state: StateDep,
                        job_id: Annotated[str, Path(max_length=64, description="the sweep job's id")]) -> HTMLResponse:
     store = request.app.state.sweeps.store
     job = await anyio.to_thread.run_sync(store.get, job_id)
+    request_doc = await anyio.to_thread.run_sync(store.request_of, job_id)
     if job is None:
         return _html(render.page(problem=f"There is no sweep {job_id} (finished sweeps are kept for a while, "
                                          "then deleted).", regions=await _regions(state)), 404)
-    return _html(await anyio.to_thread.run_sync(sweep_page, job))
+    return _html(await anyio.to_thread.run_sync(sweep_page, job, request_doc))
