@@ -13,6 +13,7 @@ from the start, after the restart); a job whose server died is marked failed at 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -35,6 +36,9 @@ CANCEL_CHECK_S = 0.5   # how often a running job reads its cancel flag
 STOP_WAIT_S = 15.0     # how long a clean stop waits for running jobs to stop
 
 _LIVE: set[str] = set()  # the owners (runners) alive in this process
+# Ray's connection is one per process (ray.init), and an engine that made it closes it when its sweep ends:
+# so in one server process, sweeps on Ray run one at a time (other processes have their own connection).
+_RAY = threading.Lock()
 
 
 def base_of(request: dict[str, Any]) -> EstateBase | PortfolioBase:
@@ -156,7 +160,7 @@ class SweepRunner:
         store = self.store
         try:
             base, scenarios = base_of(job.request), scenarios_of(job.request)
-            with self._engine(job.engine) as engine:
+            with _RAY if job.engine == "ray" else contextlib.nullcontext(), self._engine(job.engine) as engine:
                 result = run_sweep(base, scenarios, engine=engine,
                                    on_progress=lambda done, total: store.progress(job.id, self.owner, done, total),
                                    should_stop=_StopCheck(store, job.id, self._stopping))
