@@ -16,20 +16,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio.to_thread
 
 from advisor.engines import EngineUnavailable, get_engine
 from advisor.engines.local import DEFAULT_WORKERS
 from advisor.sweep.base import EstateBase, PortfolioBase
 from advisor.sweep.run import run_sweep
 from advisor.sweep.scenarios import ScenarioFile
+from api.errors import ApiError
 from api.settings import Settings
 from api.sweep_store import Claimed, SweepStore, database_path, process_alive
 
 log = logging.getLogger("api")
+T = TypeVar("T")
 
 POLL_S = 1.0           # how often an idle runner looks for work queued by another server process
 CANCEL_CHECK_S = 0.5   # how often a running job reads its cancel flag
@@ -102,6 +108,16 @@ class SweepRunner:
                 self._store = SweepStore(database_path(self.settings.database_url))
             return self._store
 
+    async def use(self, work: Callable[[SweepStore], T]) -> T:
+        """`work(store)` off the event loop; a store that cannot be used (unwritable folder, disk full, a bad
+        file) is a 503 naming the reason, never a 500."""
+        try:
+            return await anyio.to_thread.run_sync(lambda: work(self.store))
+        except (sqlite3.Error, OSError) as exc:
+            log.error("the sweep store cannot be used: %s", exc)
+            raise ApiError(503, "store_unavailable", f"sweep jobs cannot be read or kept right now ({exc}); retry "
+                                                     "later", headers={"Retry-After": "30"}) from None
+
     def wake(self) -> None:
         self._wake.set()
 
@@ -113,7 +129,11 @@ class SweepRunner:
     def start(self) -> None:
         """Recover jobs whose server died, prune, then start the runner threads (blocking: call off the loop)."""
         _LIVE.add(self.owner)
-        failed = self.store.recover(owner_alive)
+        try:
+            failed = self.store.recover(owner_alive)
+        except (sqlite3.Error, OSError):  # the server still starts: /v1/sweeps answers 503 and says why
+            log.exception("the sweep store cannot be opened; sweeps will not run")
+            return
         if failed:
             log.warning("%d sweep(s) were running when their server stopped: marked failed", failed)
         self.prune()

@@ -441,3 +441,16 @@ def test_a_job_on_ray_gives_the_local_bytes_and_survives_a_restart(tmp_path, ray
     with TestClient(create_app(settings(tmp_path, **on_ray))) as c:
         assert c.get(location).content == first
         assert c.get(f"{location}/result").content == expected_bytes()
+
+
+def test_a_store_that_cannot_be_used_is_503_saying_why_and_the_server_still_starts(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    broken = Settings(warm_up=False, evaluation_executor="thread", solver_executor="thread",
+                      database_url=f"sqlite:///{tmp_path}/a-file/sweeps.sqlite3")
+    with TestClient(create_app(broken)) as c:
+        assert c.get("/healthz").status_code == 200
+        for response in (c.post("/v1/sweeps", json=BODY), c.get("/v1/sweeps/x"), c.get("/v1/sweeps"),
+                         c.delete("/v1/sweeps/x")):
+            assert response.status_code == 503 and response.json()["code"] == "store_unavailable", response.text
+        page = c.get("/review/sweeps/x")
+        assert page.status_code == 503 and "sweep jobs cannot be read or kept" in page.text

@@ -219,9 +219,11 @@ async def review_upload(request: Request, state: StateDep, settings: SettingsDep
             responses={200: HTML, 404: HTML})
 async def review_sweep(request: Request, state: StateDep,
                        job_id: Annotated[str, Path(max_length=64, description="the sweep job's id")]) -> HTMLResponse:
-    store = request.app.state.sweeps.store
-    job = await anyio.to_thread.run_sync(store.get, job_id)
-    request_doc = await anyio.to_thread.run_sync(store.request_of, job_id)
+    runner = request.app.state.sweeps
+    try:
+        job, request_doc = await runner.use(lambda store: (store.get(job_id), store.request_of(job_id)))
+    except ApiError as exc:
+        return _problem_page(exc, await _regions(state))
     if job is None:
         return _html(render.page(problem=f"There is no sweep {job_id} (finished sweeps are kept for a while, "
                                          "then deleted).", regions=await _regions(state)), 404)

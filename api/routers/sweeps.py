@@ -26,7 +26,7 @@ from api.routers.recommendations import check_region
 from api.schemas import PlanRequest
 from api.settings import Settings
 from api.sweep_jobs import SweepRunner, stored_request
-from api.sweep_store import Job
+from api.sweep_store import Job, SweepStore
 from models.sweep import SweepResult
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
@@ -227,8 +227,7 @@ def _runner(request: Request) -> SweepRunner:
 
 
 async def _job(request: Request, job_id: str, *, with_result: bool = True) -> Job:
-    store = _runner(request).store
-    job = await anyio.to_thread.run_sync(lambda: store.get(job_id, with_result=with_result))
+    job = await _runner(request).use(lambda store: store.get(job_id, with_result=with_result))
     if job is None:
         raise ApiError(404, "not_found", f"no sweep {job_id!r} (finished sweeps are kept while within "
                                          "ADVISOR_SWEEPS_KEPT and ADVISOR_SWEEPS_MAX_AGE_DAYS)")
@@ -262,12 +261,12 @@ async def create_sweep(request: Request, settings: SettingsDep, state: StateDep)
     runner = _runner(request)
     stored = stored_request(base, scenarios)
 
-    def submit() -> str | None:
+    def submit(store: SweepStore) -> str | None:
         runner.prune(room=1)
-        return runner.store.submit(kind=base.kind, engine=engine, scenarios=len(scenarios.scenarios), total=total,
-                                   request=stored, max_queued=settings.max_queued_sweeps)
+        return store.submit(kind=base.kind, engine=engine, scenarios=len(scenarios.scenarios), total=total,
+                            request=stored, max_queued=settings.max_queued_sweeps)
 
-    job_id = await anyio.to_thread.run_sync(submit)
+    job_id = await runner.use(submit)
     if job_id is None:
         raise ApiError(503, "busy", f"{settings.max_queued_sweeps} sweeps are already waiting "
                                     "(ADVISOR_MAX_QUEUED_SWEEPS); retry later", headers={"Retry-After": "30"})
@@ -280,8 +279,7 @@ async def create_sweep(request: Request, settings: SettingsDep, state: StateDep)
             responses=error_responses(401, 422))
 async def list_sweeps(request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 20,
                       offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> Response:
-    store = _runner(request).store
-    found, total = await anyio.to_thread.run_sync(store.recent, limit, offset)
+    found, total = await _runner(request).use(lambda store: store.recent(limit, offset))
     body = b'{"sweeps":[' + b",".join(job_json(j) for j in found) + b"]," \
         + jobs.dumps({"total": total, "limit": limit, "offset": offset})[1:]
     return Response(body, media_type="application/json")
@@ -312,13 +310,11 @@ async def get_sweep_result(request: Request, job_id: JobId) -> Response:
                                                        "the scenarios answered so far)"}},
 )
 async def delete_sweep(request: Request, job_id: JobId) -> Response:
-    store = _runner(request).store
+    runner = _runner(request)
     job = await _job(request, job_id, with_result=False)
-    if job.finished:
-        deleted = await anyio.to_thread.run_sync(store.delete, job_id)
-        if deleted:
-            return Response(status_code=204)
-    job = await anyio.to_thread.run_sync(store.cancel, job_id)
+    if job.finished and await runner.use(lambda store: store.delete(job_id)):
+        return Response(status_code=204)
+    job = await runner.use(lambda store: store.cancel(job_id))
     if job is None:
         raise ApiError(404, "not_found", f"no sweep {job_id!r}")
     return Response(job_json(job), status_code=202, media_type="application/json")
