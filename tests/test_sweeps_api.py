@@ -454,3 +454,16 @@ def test_a_store_that_cannot_be_used_is_503_saying_why_and_the_server_still_star
             assert response.status_code == 503 and response.json()["code"] == "store_unavailable", response.text
         page = c.get("/review/sweeps/x")
         assert page.status_code == 503 and "sweep jobs cannot be read or kept" in page.text
+
+
+def test_a_ray_server_without_the_extra_says_so_before_making_a_job(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    with TestClient(create_app(settings(tmp_path, engine="ray"))) as c:
+        response = c.post("/v1/sweeps", json=BODY)
+        assert response.status_code == 503 and response.json()["code"] == "engine_unavailable"
+        assert "pip install" in response.json()["message"]
+        assert c.post("/v1/sweeps", json={**BODY, "engine": "local"}).status_code == 202   # local is allowed
+        assert c.get("/v1/sweeps").json()["total"] == 1

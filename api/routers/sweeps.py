@@ -5,6 +5,7 @@ the event loop (api/sweep_jobs.py) and GET answers its status, progress and, whe
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from advisor.batch import read_csv_bytes
+from advisor.engines.ray_engine import INSTALL_HINT
 from advisor.errors import InputError
 from advisor.sweep.base import EstateBase, PortfolioBase
 from advisor.sweep.scenarios import ScenarioFile, parse_scenarios
@@ -214,12 +216,15 @@ def parse_request(raw: bytes) -> SweepRequest:
 
 
 def engine_for(asked: Engine | None, settings: Settings) -> Engine:
-    if asked is None:
-        return settings.engine
+    """The engine a job runs on: the server's unless the request asks for local (or for ray on a Ray server).
+    A server set up for Ray without the extra installed says so at once (503), before making a job."""
     if asked == "ray" and settings.engine != "ray":
         raise _invalid("engine", "this server runs sweeps on this machine only (ADVISOR_ENGINE=local); ask for "
                                  "local or leave the engine out")
-    return asked
+    engine = asked or settings.engine
+    if engine == "ray" and importlib.util.find_spec("ray") is None:
+        raise ApiError(503, "engine_unavailable", f"this server is set up for Ray but cannot use it: {INSTALL_HINT}")
+    return engine
 
 
 def _runner(request: Request) -> SweepRunner:
