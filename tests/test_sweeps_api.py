@@ -467,3 +467,16 @@ def test_a_ray_server_without_the_extra_says_so_before_making_a_job(tmp_path, mo
         assert "pip install" in response.json()["message"]
         assert c.post("/v1/sweeps", json={**BODY, "engine": "local"}).status_code == 202   # local is allowed
         assert c.get("/v1/sweeps").json()["total"] == 1
+
+
+def test_the_openapi_document_describes_the_sweeps_routes_with_no_dangling_reference(tmp_path):
+    spec = create_app(settings(tmp_path)).openapi()
+    text = json.dumps(spec)
+    names = set(spec["components"]["schemas"])
+    assert all(ref.rsplit("/", 1)[1] in names for ref in re.findall(r'"\$ref": "(#/components/schemas/[^"]+)"', text))
+    assert "#/$defs/" not in text
+    post = spec["paths"]["/v1/sweeps"]["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["required"]) == {"base", "scenarios"}
+    assert {"202", "422", "503"} <= set(post["responses"]) and "Location" in post["responses"]["202"]["headers"]
+    assert {"202", "204", "404"} <= set(spec["paths"]["/v1/sweeps/{job_id}"]["delete"]["responses"])

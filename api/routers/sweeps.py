@@ -109,6 +109,29 @@ class SweepList(BaseModel):
     offset: int
 
 
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with every `$defs` reference written in place: self-contained, so the OpenAPI
+    document needs no components for it (the body is read by hand, to name fields without the union's tag)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any, seen: tuple[str, ...]) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                name = ref.removeprefix("#/$defs/")
+                if name in seen:
+                    raise ValueError(f"{model.__name__}: {name} refers to itself; it cannot be written in place")
+                return walk({**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}, (*seen, name))
+            # a discriminator's mapping names $defs too; each member's `kind` const says the same
+            return {k: walk(v, seen) for k, v in node.items() if k != "discriminator"}
+        if isinstance(node, list):
+            return [walk(v, seen) for v in node]
+        return node
+
+    return walk(schema, ())
+
+
 def _links(job_id: str) -> dict[str, str]:
     return {"self": f"/v1/sweeps/{job_id}", "result": f"/v1/sweeps/{job_id}/result",
             "review": f"/review/sweeps/{job_id}"}
@@ -249,7 +272,7 @@ async def _job(request: Request, job_id: str, *, with_result: bool = True) -> Jo
                 "`Location: /v1/sweeps/{id}`; the sweep runs in the background (at most ADVISOR_SWEEPS_RUNNING "
                 "at once, the rest queued; 503 busy past ADVISOR_MAX_QUEUED_SWEEPS waiting).",
     openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": SweepRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+        "application/json": {"schema": inline_schema(SweepRequest)}}}},
     responses={**error_responses(400, 401, 413, 415, 422, 503),
                202: {"headers": {"Location": {"description": "the job", "schema": {"type": "string"}}}}},
 )
