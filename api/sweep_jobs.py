@@ -98,7 +98,6 @@ class SweepRunner:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._running: set[str] = set()
 
     @property
     def store(self) -> SweepStore:
@@ -143,14 +142,15 @@ class SweepRunner:
             self._threads.append(thread)
 
     def stop(self) -> None:
-        """Ask running jobs to stop, wait up to STOP_WAIT_S, and put whatever still runs back in the queue."""
+        """Ask running jobs to stop, wait up to STOP_WAIT_S, and put whatever this runner still holds back in the
+        queue (a thread that finishes later cannot overwrite it: the store records only the holder's end)."""
         self._stopping.set()
         self._wake.set()
         deadline = time.monotonic() + STOP_WAIT_S
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        for job_id in list(self._running):
-            self.store.requeue(job_id, self.owner)
+        with contextlib.suppress(sqlite3.Error, OSError):  # a store that cannot be used: nothing to put back
+            self.store.requeue(None, self.owner)
         _LIVE.discard(self.owner)
 
     def _loop(self) -> None:
@@ -164,11 +164,7 @@ class SweepRunner:
                 self._wake.wait(POLL_S)
                 self._wake.clear()
                 continue
-            self._running.add(job.id)
-            try:
-                self._run(job)
-            finally:
-                self._running.discard(job.id)
+            self._run(job)
 
     def _engine(self, name: str) -> Any:
         if name == "local":  # at least two worker processes: no task runs on the server's interpreter

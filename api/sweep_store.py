@@ -194,11 +194,12 @@ class SweepStore:
                                  (status, result, error, stamp(now()), job_id, owner)).rowcount
         return changed == 1
 
-    def requeue(self, job_id: str, owner: str) -> None:
-        """Put a job `owner` was running back in the queue (the server is stopping cleanly)."""
+    def requeue(self, job_id: str | None, owner: str) -> int:
+        """Put a job `owner` was running (None: every one) back in the queue (the server is stopping cleanly)."""
         with self._connect() as db:
-            db.execute("UPDATE sweeps SET status = 'queued', owner = NULL, started_at = NULL, done = 0 "
-                       "WHERE id = ? AND owner = ? AND status = 'running'", (job_id, owner))
+            return db.execute("UPDATE sweeps SET status = 'queued', owner = NULL, started_at = NULL, done = 0 "
+                              "WHERE (? IS NULL OR id = ?) AND owner = ? AND status = 'running'",
+                              (job_id, job_id, owner)).rowcount
 
     def cancel(self, job_id: str) -> Job | None:
         """Cancel a job: a queued one is cancelled at once, a running one is asked to stop (its runner sees

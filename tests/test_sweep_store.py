@@ -113,6 +113,9 @@ def test_requeue_puts_a_running_job_back_for_a_later_run(store):
     assert (job.status, job.done, job.started_at) == ("queued", 0, None)
     assert not store.finish(job_id, "1:a", "done", result=b"{}")   # a straggler cannot overwrite it
     assert store.claim("2:b", max_running=1).id == job_id
+    other = submit(store)
+    store.claim("2:b", max_running=2)
+    assert store.requeue(None, "2:b") == 2 and store.get(other).status == "queued"   # all the owner holds
 
 
 def test_prune_deletes_the_oldest_finished_first_and_never_waiting_or_running_jobs(store):
