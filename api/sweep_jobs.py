@@ -114,8 +114,9 @@ class SweepRunner:
             return await anyio.to_thread.run_sync(lambda: work(self.store))
         except (sqlite3.Error, OSError) as exc:
             log.error("the sweep store cannot be used: %s", exc)
-            raise ApiError(503, "store_unavailable", f"sweep jobs cannot be read or kept right now ({exc}); retry "
-                                                     "later", headers={"Retry-After": "30"}) from None
+            raise ApiError(503, "store_unavailable", "sweep jobs cannot be read or kept right now (the server's "
+                                                     "log says why); retry later",
+                           headers={"Retry-After": "30"}) from None
 
     def wake(self) -> None:
         self._wake.set()
@@ -164,7 +165,10 @@ class SweepRunner:
                 self._wake.wait(POLL_S)
                 self._wake.clear()
                 continue
-            self._run(job)
+            try:
+                self._run(job)
+            except Exception:  # the store failed while recording: the runner itself carries on
+                log.exception("sweep %s: cannot record its end", job.id)
 
     def _engine(self, name: str) -> Any:
         if name == "local":  # at least two worker processes: no task runs on the server's interpreter
