@@ -15,7 +15,8 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 import yaml
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
@@ -218,7 +219,8 @@ async def review_upload(request: Request, state: StateDep, settings: SettingsDep
             summary="A what-if sweep's comparison: a table and a chart of cost by scenario (HTML)",
             responses={200: HTML, 404: HTML})
 async def review_sweep(request: Request, state: StateDep,
-                       job_id: Annotated[str, Path(max_length=64, description="the sweep job's id")]) -> HTMLResponse:
+                       job_id: Annotated[str, PathParam(max_length=64, description="the sweep job's id")]
+                       ) -> HTMLResponse:
     runner = request.app.state.sweeps
     try:
         job, request_doc = await runner.use(lambda store: (store.get(job_id), store.request_of(job_id)))
