@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Security
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.security import APIKeyHeader
@@ -12,9 +13,10 @@ from starlette.middleware import Middleware
 
 from api import errors
 from api.middleware import ApiKeyAuth, BodyLimit, RequestContext
-from api.routers import catalog, docs, evaluations, meta, plans, recommendations, review
+from api.routers import catalog, docs, evaluations, meta, plans, recommendations, review, sweeps
 from api.settings import Settings
 from api.state import AppState
+from api.sweep_jobs import SweepRunner
 
 # Paths that need no API key: health and metrics (probes, scrapers), the index and the documentation.
 OPEN_PATHS = frozenset({"/", "/healthz", "/metrics", "/openapi.json", *docs.OPEN_PATHS})
@@ -29,11 +31,14 @@ When the server has an API key configured, `/v1` needs the header `X-API-Key`.""
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     state = AppState(settings)
+    runner = SweepRunner(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.start()
+        await anyio.to_thread.run_sync(runner.start)
         yield
+        await anyio.to_thread.run_sync(runner.stop)
         await state.stop()
 
     def route_templates() -> list[str]:
@@ -42,8 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     middleware = [Middleware(RequestContext, metrics=state.metrics, templates=route_templates)]
     if settings.cors_origin_list:
         middleware.append(Middleware(
-            CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"], expose_headers=["X-Request-ID"],
+            CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"], expose_headers=["X-Request-ID", "Location"],
             max_age=600))
     if settings.api_key is not None:
         middleware.append(Middleware(ApiKeyAuth, api_key=settings.api_key.get_secret_value(), open_paths=OPEN_PATHS))
@@ -52,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="AWS workload placement advisor", version=meta.API_VERSION, description=DESCRIPTION,
                   lifespan=lifespan, middleware=middleware, docs_url=None, redoc_url=None)
     app.state.advisor = state
+    app.state.sweeps = runner
     errors.install(app)
     docs.install(app)
 
@@ -63,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(evaluations.router)
     v1.include_router(plans.router)
     v1.include_router(catalog.router)
+    v1.include_router(sweeps.router)
     app.include_router(meta.router)
     app.include_router(review.router)
     app.include_router(v1)

@@ -53,6 +53,21 @@ class Settings(BaseSettings):
     ray_address: str | None = Field(None, description="the Ray cluster's address, HOST:PORT (engine "
                                                       "ray; the CLI's --ray-address default); empty: RAY_ADDRESS, "
                                                       "else a local Ray started for each sweep on 127.0.0.1")
+    database_url: str | None = Field(None, description="where sweep jobs and results are kept: a sqlite:///path URL; "
+                                                       "empty: sweeps.sqlite3 under ADVISOR_HOME")
+    sweeps_running: int = Field(1, ge=1, le=64, description="sweeps run at once (across the server's workers); the "
+                                                            "rest wait in the queue")
+    sweep_executor: Literal["process", "thread"] = Field(
+        "process", description="process: a local sweep's tasks run in worker processes (at least two), never on the "
+                               "server's interpreter; thread: one at a time in the runner's thread (tests)")
+    max_queued_sweeps: int = Field(20, ge=0, le=10_000, description="sweeps waiting to run before 503 busy")
+    max_sweep_scenarios: int = Field(100, ge=1, le=1000, description="most scenarios in one sweep")
+    max_sweep_plan_seconds: float = Field(20.0, gt=0, le=600, description="most a sweep may ask for each portfolio "
+                                                                          "plan (time_limit_s, deterministic time)")
+    sweeps_kept: int = Field(100, ge=1, le=100_000, description="sweep jobs kept; past it the oldest finished ones "
+                                                                "are deleted")
+    sweeps_max_age_days: float = Field(30.0, gt=0, le=3650, description="finished sweep jobs older than this are "
+                                                                        "deleted")
 
     @field_validator("api_key", mode="before")
     @classmethod
@@ -60,6 +75,16 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlite_file(cls, value: str | None) -> str | None:
+        from api.sweep_store import database_path
+
+        if value is not None and value.strip():
+            database_path(value.strip())  # raises ValueError naming the problem
+            return value.strip()
+        return None
 
     @property
     def cors_origin_list(self) -> list[str]:

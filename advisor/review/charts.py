@@ -380,3 +380,45 @@ def packed_nodes(groups: Sequence[dict[str, Any]]) -> Chart | None:
     return _render("packed-nodes", "Packed nodes and hosts",
                    "; ".join(f"{g['label']}: {text(g)}" for g in groups) + ".", draw,
                    (8.0, 1.3 + 0.45 * len(groups)))
+
+
+def scenario_costs(items: Sequence[tuple[str, float | None]]) -> Chart | None:
+    """Monthly cost by scenario, the base first (dark, with a dashed line across): green bars cost less than
+    the base, pink more; scenarios without an answer are left out (the caption says how many)."""
+    base_cost = items[0][1] if items else None
+    shown = [(name, cost) for name, cost in items if cost is not None]
+    if not shown:
+        return None
+    missing = len(items) - len(shown)
+    colours = []
+    for i, (_, cost) in enumerate(shown):
+        if i == 0 and base_cost is not None:
+            colours.append(INK)
+        elif base_cost is None or abs(cost - base_cost) < 0.005:
+            colours.append(OTHER)
+        else:
+            colours.append(SAVE if cost < base_cost else MORE)
+    labels = [_wrap(name, 36) for name, _ in shown]
+    values = [cost for _, cost in shown]
+    n = len(values)
+
+    def draw(fig: Any) -> None:
+        ax = fig.add_subplot()
+        y = list(range(n))
+        ax.barh(y, values, color=colours, height=0.65)
+        for i, v in enumerate(values):
+            ax.text(v, i, f"  ${v:,.2f}", va="center", fontsize=8)
+        if base_cost is not None:
+            ax.axvline(base_cost, color=INK, linewidth=0.8, linestyle="--")
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlim(0, max(values) * 1.25 or 1)
+        _money_axis(ax)
+        ax.set_xlabel("US$ a month")
+        ax.set_title("Monthly cost by scenario")
+
+    left_out = "" if not missing else (" 1 scenario without an answer is left out." if missing == 1 else
+                                       f" {missing} scenarios without an answer are left out.")
+    return _render("scenario-costs", "Monthly cost by scenario",
+                   f"The base and each of {n - 1 if base_cost is not None else n} answered scenarios, a month; green "
+                   f"costs less than the base, pink more.{left_out}", draw, (8.0, 1.1 + 0.36 * n))

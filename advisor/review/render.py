@@ -282,3 +282,8 @@ def report_md(context: dict[str, Any], chart_files: dict[str, str]) -> str:
     """A Markdown report; `chart_files` maps a chart key to the SVG file name written beside it."""
     return _env(True).get_template("report.md").render(answer=context, chart_files=chart_files,
                                                        service_names=SERVICE_NAMES)
+
+
+def sweep_page(context: dict[str, Any], *, refresh_s: int = 5) -> str:
+    """A what-if sweep's page (advisor.review.sweep_view.sweep_context); it reloads itself while the job waits."""
+    return _env(False).get_template("sweep.html").render(answer=context, refresh_s=refresh_s)

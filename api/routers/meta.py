@@ -35,7 +35,7 @@ async def index(request: Request) -> Index | RedirectResponse:
         "recommendations": "/v1/recommendations", "evaluations": "/v1/evaluations", "plans": "/v1/plans",
         "catalog_version": "/v1/catalog/version", "instance_types": "/v1/catalog/instance-types",
         "instance_type": "/v1/catalog/instance-types/{instance_type}", "limits": "/v1/catalog/limits",
-        "catalog_check": "/v1/catalog/check", "health": "/healthz", "metrics": "/metrics",
+        "catalog_check": "/v1/catalog/check", "sweeps": "/v1/sweeps", "health": "/healthz", "metrics": "/metrics",
         "openapi": "/openapi.json", "docs": "/docs", "redoc": "/redoc", "review": "/review"})
 
 

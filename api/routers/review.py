@@ -1,5 +1,6 @@
 """The architecture-review page: GET /review (the form), POST /review (one workload), POST /review/upload
-(a workload CSV, a portfolio JSON, or one workload as JSON/YAML). Server-rendered HTML, no JavaScript needed.
+(a workload CSV, a portfolio JSON, or one workload as JSON/YAML), GET /review/sweeps/{id} (a what-if sweep's
+comparison). Server-rendered HTML, no JavaScript needed.
 
 The work (recommendation, what-ifs, charts, rendering) runs off the event loop in the same bounded lanes as
 the JSON API: one workload in the recommendations lane, an upload in the evaluations lane; past their queues
@@ -10,23 +11,27 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Annotated, Any
 
+import anyio.to_thread
 import yaml
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
 from advisor.batch import evaluate_csv
 from advisor.catalog.store import Catalog
 from advisor.errors import AdvisorError, CatalogError, InputError
-from advisor.review import form, render
+from advisor.review import form, render, sweep_view
 from advisor.review.report import context_for_document
-from api import jobs
+from api import jobs, sweep_jobs
 from api.deps import CatalogDep, SettingsDep, StateDep, media_type
 from api.errors import ApiError
 from api.routers.evaluations import count_csv_rows, estate_input
 from api.state import AppState
+from api.sweep_store import Job
+from models.sweep import SweepResult
 from models.workload import Workload
 
 log = logging.getLogger("api")
@@ -44,6 +49,17 @@ def single_page(workload: Workload, values: dict[str, Any], regions: list[str], 
     context = render.single_context(workload, catalog=catalog, top_k=top_k, include_free_tier=include_free_tier,
                                     time_limit_s=time_limit_s)
     return render.page(answer=context, values=values, regions=regions)
+
+
+def sweep_page(job: Job, request: dict[str, Any] | None) -> str:
+    """The sweep's page from its stored job (the result parsed back from its bytes) and request (its scenarios,
+    to put their changes in words)."""
+    view = sweep_view.JobView(id=job.id, status=job.status, kind=job.kind, scenarios=job.scenarios, done=job.done,
+                              total=job.total, created_at=job.created_at, started_at=job.started_at,
+                              finished_at=job.finished_at, error=job.error, cancel_requested=job.cancel_requested)
+    result = SweepResult.model_validate_json(job.result) if job.result else None
+    scenarios = sweep_jobs.scenarios_of(request) if request else None
+    return render.sweep_page(sweep_view.sweep_context(view, result, scenarios))
 
 
 def upload_page(kind: str, payload: Any, source: str, regions: list[str], include_free_tier: bool,
@@ -197,3 +213,20 @@ async def review_upload(request: Request, state: StateDep, settings: SettingsDep
     except AdvisorError as exc:
         return bad(f"{filename}: {exc}")
     return _html(html)
+
+
+@router.get("/review/sweeps/{job_id}", response_class=HTMLResponse,
+            summary="A what-if sweep's comparison: a table and a chart of cost by scenario (HTML)",
+            responses={200: HTML, 404: HTML})
+async def review_sweep(request: Request, state: StateDep,
+                       job_id: Annotated[str, PathParam(max_length=64, description="the sweep job's id")]
+                       ) -> HTMLResponse:
+    runner = request.app.state.sweeps
+    try:
+        job, request_doc = await runner.use(lambda store: (store.get(job_id), store.request_of(job_id)))
+    except ApiError as exc:
+        return _problem_page(exc, await _regions(state))
+    if job is None:
+        return _html(render.page(problem=f"There is no sweep {job_id} (finished sweeps are kept for a while, "
+                                         "then deleted).", regions=await _regions(state)), 404)
+    return _html(await anyio.to_thread.run_sync(sweep_page, job, request_doc))
