@@ -23,19 +23,6 @@ EXAMPLES = Path("data/examples")
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    """A local Ray cluster on 127.0.0.1 with two CPUs; the engines connect to it instead of starting their own."""
-    env = {k: v for k, v in os.environ.items() if k.startswith("ADVISOR_") or k == "PYTHONPATH"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path.cwd()), env.get("PYTHONPATH")]))
-    ray.init(address="local", _node_ip_address="127.0.0.1", num_cpus=2, include_dashboard=False,
-             runtime_env={"env_vars": env}, logging_level="ERROR", log_to_driver=False)
-    address = ray.get_runtime_context().gcs_address
-    assert address.startswith("127.0.0.1:")
-    yield address
-    ray.shutdown()
-
-
 def _both(base, scenarios) -> tuple[str, str]:
     local = run_sweep(base, scenarios, engine=LocalEngine(workers=1)).model_dump_json()
     with get_engine("ray") as engine:
@@ -43,14 +30,14 @@ def _both(base, scenarios) -> tuple[str, str]:
     return local, remote
 
 
-def test_the_example_estate_evaluates_to_the_same_bytes_on_both_engines(cluster):
+def test_the_example_estate_evaluates_to_the_same_bytes_on_both_engines(ray_cluster):
     local = runner.invoke(app, ["evaluate", str(EXAMPLES / "workloads.csv")])
     remote = runner.invoke(app, ["evaluate", str(EXAMPLES / "workloads.csv"), "--engine", "ray"])
     assert local.exit_code == remote.exit_code == 0, remote.output
     assert local.stdout == remote.stdout and local.stdout.count("\n") == 56
 
 
-def test_a_sharded_estate_matches_with_a_duplicate_id_across_shards(cluster, tmp_path):
+def test_a_sharded_estate_matches_with_a_duplicate_id_across_shards(ray_cluster, tmp_path):
     """2,500 rows in three chunks; a duplicate of line 2 sits in the third chunk and names line 2 on both."""
     lines = (EXAMPLES / "workloads.csv").read_text().splitlines()
     header, rows = lines[0], lines[1:]
@@ -66,7 +53,7 @@ def test_a_sharded_estate_matches_with_a_duplicate_id_across_shards(cluster, tmp
     assert "id: duplicate of line 2 (got 'r0')" in remote.stdout
 
 
-def test_the_example_scenarios_sweep_the_estate_to_the_same_bytes(cluster):
+def test_the_example_scenarios_sweep_the_estate_to_the_same_bytes(ray_cluster):
     lines = (EXAMPLES / "workloads.csv").read_text().splitlines()
     rows = lines[:25] + [line for line in lines if line.startswith("crawler,")]  # 25 rows keep the test short
     local, remote = _both(EstateBase(csv=("\n".join(rows) + "\n").encode()),
@@ -80,7 +67,7 @@ def test_the_example_scenarios_sweep_the_estate_to_the_same_bytes(cluster):
             assert answer["status"] == "ok", answer
 
 
-def test_a_portfolio_sweep_is_the_same_on_both_engines(cluster):
+def test_a_portfolio_sweep_is_the_same_on_both_engines(ray_cluster):
     portfolio = {"workloads": [
         {"id": "api", "vcpu": 2, "memory_gib": 4, "replicas": 2},
         {"id": "jobs", "vcpu": 2, "memory_gib": 4, "replicas": 2, "interruptible": True,
@@ -100,7 +87,7 @@ def _reproducible(sweep: str) -> bool:
     return all(a["reproducible"] is not False for a in [doc["base"], *doc["scenarios"]])
 
 
-def test_many_portfolios_are_planned_in_order_on_ray(cluster, tmp_path):
+def test_many_portfolios_are_planned_in_order_on_ray(ray_cluster, tmp_path):
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     first.write_text(json.dumps({"workloads": [{"id": "a", "vcpu": 1, "memory_gib": 2}]}))
     second.write_text(json.dumps({"workloads": [{"id": "b", "vcpu": 4, "memory_gib": 16, "replicas": 3}]}))

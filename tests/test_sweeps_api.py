@@ -414,21 +414,6 @@ def test_each_change_is_said_in_words_never_by_key():
 
 # --- on Ray ----------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[str]:
-    """A local Ray cluster on 127.0.0.1 (skipped, with the reason, only when the ray extra is not installed)."""
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # loopback only (see ray_engine.py)
-    ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
-    env = {k: v for k, v in os.environ.items() if k.startswith("ADVISOR_") or k == "PYTHONPATH"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    ray.init(address="local", _node_ip_address="127.0.0.1", num_cpus=2, include_dashboard=False,
-             runtime_env={"env_vars": env}, logging_level="ERROR", log_to_driver=False)
-    address = ray.get_runtime_context().gcs_address
-    assert address.startswith("127.0.0.1:")
-    yield address
-    ray.shutdown()
-
-
 def test_a_job_on_ray_gives_the_local_bytes_and_survives_a_restart(tmp_path, ray_cluster):
     on_ray = {"engine": "ray", "ray_address": ray_cluster}
     with TestClient(create_app(settings(tmp_path, **on_ray))) as c:

@@ -12,7 +12,7 @@ import html
 import io
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,34 +281,11 @@ def what_if_chart(stated_monthly_usd: float | None, rows: Iterable[dict[str, Any
     labels = ["as stated"] + [_wrap(c) for c, _ in items] if stated_monthly_usd is not None else \
         [_wrap(c) for c, _ in items]
     values = ([stated_monthly_usd] if stated_monthly_usd is not None else []) + [v for _, v in items]
-    colours = []
-    for i, v in enumerate(values):
-        if stated_monthly_usd is not None and i == 0:
-            colours.append(INK)
-        elif stated_monthly_usd is None or abs(v - stated_monthly_usd) < 0.005:
-            colours.append(OTHER)
-        else:
-            colours.append(SAVE if v < stated_monthly_usd else MORE)
-    n = len(values)
-
-    def draw(fig: Any) -> None:
-        ax = fig.add_subplot()
-        y = list(range(n))
-        ax.barh(y, values, color=colours, height=0.65)
-        for i, v in enumerate(values):
-            ax.text(v, i, f"  ${v:,.2f}", va="center", fontsize=8)
-        if stated_monthly_usd is not None:
-            ax.axvline(stated_monthly_usd, color=INK, linewidth=0.8, linestyle="--")
-        ax.set_yticks(y, labels, fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlim(0, max(values) * 1.25 or 1)
-        _money_axis(ax)
-        ax.set_xlabel("US$ a month for the cheapest placement")
-        ax.set_title("What each constraint costs (one relaxed at a time)")
-
+    draw = _bars_against(labels, values, stated_monthly_usd, "US$ a month for the cheapest placement",
+                         "What each constraint costs (one relaxed at a time)")
     return _render("what-if", "What each constraint costs",
                    f"The monthly cost as stated and with each of {len(items)} constraints relaxed in turn; green "
-                   "is cheaper than as stated.", draw, (8.0, 1.1 + 0.36 * n))
+                   "is cheaper than as stated.", draw, (8.0, 1.1 + 0.36 * len(values)))
 
 
 def _wrap(text: str, width: int = 48) -> str:
@@ -390,35 +367,39 @@ def scenario_costs(items: Sequence[tuple[str, float | None]]) -> Chart | None:
     if not shown:
         return None
     missing = len(items) - len(shown)
-    colours = []
-    for i, (_, cost) in enumerate(shown):
-        if i == 0 and base_cost is not None:
-            colours.append(INK)
-        elif base_cost is None or abs(cost - base_cost) < 0.005:
-            colours.append(OTHER)
-        else:
-            colours.append(SAVE if cost < base_cost else MORE)
-    labels = [_wrap(name, 36) for name, _ in shown]
     values = [cost for _, cost in shown]
+    draw = _bars_against([_wrap(name, 36) for name, _ in shown], values, base_cost, "US$ a month",
+                         "Monthly cost by scenario")
     n = len(values)
-
-    def draw(fig: Any) -> None:
-        ax = fig.add_subplot()
-        y = list(range(n))
-        ax.barh(y, values, color=colours, height=0.65)
-        for i, v in enumerate(values):
-            ax.text(v, i, f"  ${v:,.2f}", va="center", fontsize=8)
-        if base_cost is not None:
-            ax.axvline(base_cost, color=INK, linewidth=0.8, linestyle="--")
-        ax.set_yticks(y, labels, fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlim(0, max(values) * 1.25 or 1)
-        _money_axis(ax)
-        ax.set_xlabel("US$ a month")
-        ax.set_title("Monthly cost by scenario")
 
     left_out = "" if not missing else (" 1 scenario without an answer is left out." if missing == 1 else
                                        f" {missing} scenarios without an answer are left out.")
     return _render("scenario-costs", "Monthly cost by scenario",
                    f"The base and each of {n - 1 if base_cost is not None else n} answered scenarios, a month; green "
                    f"costs less than the base, pink more.{left_out}", draw, (8.0, 1.1 + 0.36 * n))
+
+
+def _bars_against(labels: list[str], values: list[float], reference: float | None, xlabel: str,
+                  title: str) -> Callable[[Any], None]:
+    """Horizontal bars of monthly cost, each labelled in dollars, against a reference cost (the first bar,
+    dark, with a dashed line across): green bars cost less than it, pink more, grey the same (within half a
+    cent) or all grey when there is no reference."""
+    colours = [INK if reference is not None and i == 0 else
+               OTHER if reference is None or abs(v - reference) < 0.005 else
+               SAVE if v < reference else MORE for i, v in enumerate(values)]
+
+    def draw(fig: Any) -> None:
+        ax = fig.add_subplot()
+        y = list(range(len(values)))
+        ax.barh(y, values, color=colours, height=0.65)
+        for i, v in enumerate(values):
+            ax.text(v, i, f"  ${v:,.2f}", va="center", fontsize=8)
+        if reference is not None:
+            ax.axvline(reference, color=INK, linewidth=0.8, linestyle="--")
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlim(0, max(values) * 1.25 or 1)
+        _money_axis(ax)
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
+    return draw
