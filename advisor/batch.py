@@ -49,6 +49,7 @@ NUMBER_FIELDS = ["vcpu", "memory_gib", "hours_per_month", "cpu_utilization", "re
 INTEGER_FIELDS = ["gpus", "replicas", "peak_replicas", "horizon_months", "function_memory_mb"]
 CHUNK_ROWS = 100_000
 PARALLEL_MIN_SHAPES = 64  # fewer new shapes than this are answered in-process
+PARALLEL_MIN_VECTOR = 2_000  # fewer new shapes than this go through the vectorized path in-process
 PREFETCH_SHAPES = 512     # shapes whose frontiers are computed together (bounds the memo's working set)
 VECTOR_MIN_SHAPES = 16    # fewer covered new shapes of a region and OS: the per-shape path (no index to build)
 MAX_ANSWERS = 250_000     # answered shapes remembered across chunks (beyond: forgotten, so memory stays bounded)
@@ -91,23 +92,38 @@ class Evaluator:
             self._pool.shutdown()
             self._pool = None
 
+    def _executor(self) -> Any:
+        """The worker processes (spawned once, each loading the same catalog version)."""
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_worker_init, initargs=(self.include_free_tier,))
+        return self._pool
+
+    def _answer_vectorized(self, keys: list[tuple]) -> dict[tuple, dict[str, Any]]:
+        """The vectorized path's answers; with workers, each takes whole region/OS groups (its grids are
+        built once, in that worker), so the answers are those of one process (the path's answer for a
+        shape does not depend on which shapes are answered with it)."""
+        if self.workers <= 1 or len(keys) < PARALLEL_MIN_VECTOR:
+            return answer_vectorized(keys, self.catalog, self.include_free_tier)
+        answers: dict[tuple, dict[str, Any]] = {}
+        for part in self._executor().map(_worker_vectorized, split_by_group(keys, self.workers)):
+            answers.update(part)
+        return answers
+
     def _answer_all(self, keys: list[tuple]) -> None:
         if len(self.answers) > MAX_ANSWERS:  # bounded memory on estates where every row differs
             self.answers.clear()
         new = list(dict.fromkeys(k for k in keys if k not in self.answers))
         if self.vectorized and new:
-            self.answers.update(answer_vectorized(new, self.catalog, self.include_free_tier))
+            self.answers.update(self._answer_vectorized(new))
             new = [k for k in new if k not in self.answers]
         if self.workers > 1 and len(new) >= PARALLEL_MIN_SHAPES:
-            if self._pool is None:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
-
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_worker_init, initargs=(self.include_free_tier,))
             size = -(-len(new) // (self.workers * 4))
             batches = [new[i:i + size] for i in range(0, len(new), size)]
-            for batch, answers in zip(batches, self._pool.map(_worker_answer, batches), strict=True):
+            for batch, answers in zip(batches, self._executor().map(_worker_answer, batches), strict=True):
                 self.answers.update(zip(batch, answers, strict=True))
         else:
             self.answers.update(zip(new, answer_shapes(new, self.catalog, self.include_free_tier), strict=True))
@@ -179,6 +195,19 @@ def answer_vectorized(keys: list[tuple], catalog: Catalog, include_free_tier: bo
     return answers | {keys[row.pop("idx")]: row for row in rows}
 
 
+def split_by_group(keys: list[tuple], parts: int) -> list[list[tuple]]:
+    """The shapes in `parts` lists of whole region/OS groups, largest groups first onto the lightest list
+    (in first-seen order within each list)."""
+    groups: dict[tuple, list[tuple]] = {}
+    for key in keys:
+        fields = dict(key)
+        groups.setdefault((fields.get("region"), fields.get("os")), []).append(key)
+    loads: list[list[tuple]] = [[] for _ in range(parts)]
+    for group in sorted(groups.values(), key=len, reverse=True):
+        min(loads, key=len).extend(group)
+    return [part for part in loads if part]
+
+
 def answer_shapes(keys: list[tuple], catalog: Catalog, include_free_tier: bool) -> list[dict[str, Any]]:
     """Validate each shape with the Workload model and answer it with recommend() (or say what is wrong).
 
@@ -213,6 +242,10 @@ _WORKER: dict[str, Any] = {}
 
 def _worker_init(include_free_tier: bool) -> None:
     _WORKER.update(catalog=load_catalog(), include_free_tier=include_free_tier)
+
+
+def _worker_vectorized(keys: list[tuple]) -> dict[tuple, dict[str, Any]]:
+    return answer_vectorized(keys, _WORKER["catalog"], _WORKER["include_free_tier"])
 
 
 def _worker_answer(keys: list[tuple]) -> list[dict[str, Any]]:

@@ -7,7 +7,8 @@ Two estates per size, each a fresh process (`advisor evaluate IN.csv -o OUT.parq
 - diverse-ec2: the same rows pinned to plain EC2 (the first class the vectorized path covered).
 Each is run with the current path (vectorized where it covers, per shape elsewhere) and, for the sizes
 in --old-sizes, with the old path (`--per-shape`) on the same file; the outputs must be identical.
-Reported: rows/s, distinct shapes, rows the vectorized path answered, peak resident memory, the ratio
+Reported: rows/s, distinct shapes, rows the vectorized path answered, peak resident memory (the evaluate
+process and its workers together), the ratio
 new/old, and the load average at the start of each run (2 shared cores: figures vary with load).
 
 Run: python bench/batch_throughput.py [--sizes 10000 100000] [--old-sizes 10000] [--workers 2]
@@ -34,18 +35,36 @@ ESTATES = {"low-diversity": synthetic.write, "diverse": synthetic.write_diverse,
            "diverse-ec2": lambda path, rows: synthetic.write_diverse(path, rows, ec2_only=True)}
 
 
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants (Linux /proc), in MiB; 0 once it is gone."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        with contextlib.suppress(OSError, ValueError):
+            status = Path(f"/proc/{p}/status").read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+    return total / 1024
+
+
 def run(path: Path, workers: int, per_shape: bool) -> tuple[float, float, Path]:
+    """Seconds and the peak resident memory of the whole process tree (the evaluate process and its
+    workers, summed; sampled every 0.1 s)."""
     out = path.with_suffix(".old.parquet" if per_shape else ".new.parquet")
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "advisor.cli", "evaluate", str(path), "-o", str(out),
                              "--workers", str(workers), *(["--per-shape"] if per_shape else [])],
                             stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss_mib(proc.pid))
+        time.sleep(0.1)
     seconds = time.perf_counter() - start
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert proc.returncode == 0
     rows = pl.scan_parquet(out).select(pl.len()).collect().item()
     assert rows == pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item()
-    return seconds, usage.ru_maxrss / 1024, out  # the evaluate process itself (workers are its children)
+    return seconds, peak, out
 
 
 def vectorized_rows(path: Path) -> int:

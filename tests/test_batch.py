@@ -140,6 +140,35 @@ def test_parallel_workers_give_the_same_answers(catalog, monkeypatch):
     assert a.equals(b)
 
 
+def test_the_vectorized_path_split_over_workers_gives_one_process_answers(catalog, monkeypatch):
+    """Whole region/OS groups go to each worker; every row's answer is the single-process one."""
+    import advisor.batch as batch
+
+    monkeypatch.setattr(batch, "PARALLEL_MIN_VECTOR", 2)
+    rows = [(region, os, f"{1 + i % 7 * 0.37:.2f}", f"{2 + i * 0.61:.2f}")
+            for region in ("us-east-1", "eu-west-1") for os in ("linux", "windows") for i in range(20)]
+    frame = pl.DataFrame({"id": [f"r{i}" for i in range(len(rows))], "region": [r[0] for r in rows],
+                          "os": [r[1] for r in rows], "vcpu": [r[2] for r in rows],
+                          "memory_gib": [r[3] for r in rows], "allowed_services": ["ec2"] * len(rows)})
+    with Evaluator(catalog, workers=2) as parallel:
+        a = parallel.evaluate(frame, 0)
+    b = Evaluator(catalog, workers=1).evaluate(frame, 0)
+    assert a.equals(b)
+    assert a["status"].to_list() == ["ok"] * len(rows)
+
+
+def test_split_by_group_keeps_each_region_and_os_whole_and_balances_the_parts():
+    from advisor.batch import split_by_group
+
+    keys = [(("region", r), ("os", o), ("vcpu", str(i))) for r, o, n in
+            [("a", None, 5), ("b", "linux", 3), ("a", "windows", 2), ("c", None, 2)] for i in range(n)]
+    parts = split_by_group(keys, 2)
+    assert sorted(map(str, (k for part in parts for k in part))) == sorted(map(str, keys))
+    groups = [{(dict(k)["region"], dict(k)["os"]) for k in part} for part in parts]
+    assert not groups[0] & groups[1]
+    assert sorted(len(p) for p in parts) == [5, 7]  # 5 | 3 + 2, then the last 2 onto the first
+
+
 def test_json_output_writes_contract_numbers_and_booleans_as_such_without_losing_text():
     from advisor.batch_io import typed_for_json
 

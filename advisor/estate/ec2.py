@@ -83,7 +83,8 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
     """Region and OS groups are costed apart (their rates and regional facts); the frontier, the
     rounding and the choice run once over all of them."""
     rules = list(dict.fromkeys(allowed_options(w) for w in workloads.values()))
-    frame = workload_frame(workloads, rules)
+    # Batches of one region and OS each where possible: a group's grid work has a fixed cost per batch.
+    frame = workload_frame(workloads, rules).sort("region", "os", "idx")
     parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier, TOP)
              for start in range(0, frame.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
