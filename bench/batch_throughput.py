@@ -42,7 +42,8 @@ def tree_rss_mib(pid: int) -> float:
         p = stack.pop()
         with contextlib.suppress(OSError, ValueError):
             status = Path(f"/proc/{p}/status").read_text()
-            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+            total += int(next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")),
+                              0))  # a process that has exited but not yet been waited for has no VmRSS
             for task in Path(f"/proc/{p}/task").iterdir():
                 stack += [int(c) for c in (task / "children").read_text().split()]
     return total / 1024
