@@ -52,7 +52,8 @@ PARALLEL_MIN_SHAPES = 64  # fewer new shapes than this are answered in-process
 PARALLEL_MIN_VECTOR = 2_000  # fewer new shapes than this go through the vectorized path in-process
 PREFETCH_SHAPES = 512     # shapes whose frontiers are computed together (bounds the memo's working set)
 VECTOR_MIN_SHAPES = 16    # fewer covered new shapes of a region and OS: the per-shape path (no index to build)
-MAX_ANSWERS = 250_000     # answered shapes remembered across chunks (beyond: forgotten, so memory stays bounded)
+MAX_ANSWERS = 50_000      # answered shapes remembered across chunks (beyond: forgotten, so memory stays bounded;
+                          # an estate of repeated shapes has a few thousand, one of distinct rows gains nothing)
 ROW = "_row"  # 0-based data row index; the CSV line is ROW + 2 (line 1 is the header)
 
 
@@ -76,7 +77,8 @@ class Evaluator:
     include_free_tier: bool = False
     workers: int = 1
     vectorized: bool = True  # False: every shape by the per-shape path (the old path, kept as a baseline)
-    answers: dict[tuple, dict[str, Any]] = field(default_factory=dict)
+    answers: dict[tuple, dict[str, Any]] = field(default_factory=dict)  # shape values (in `columns`) -> answer
+    columns: tuple[str, ...] = ()  # the shape columns the remembered answers' keys are in
     seen_ids: dict[str, int] = field(default_factory=dict)
     summary: Summary = field(default_factory=lambda: Summary())
     _pool: Any = None
@@ -107,9 +109,10 @@ class Evaluator:
         built once, in that worker), so the answers are those of one process (the path's answer for a
         shape does not depend on which shapes are answered with it)."""
         if self.workers <= 1 or len(keys) < PARALLEL_MIN_VECTOR:
-            return answer_vectorized(keys, self.catalog, self.include_free_tier)
+            return answer_vectorized(keys, self.catalog, self.include_free_tier, self.columns)
         answers: dict[tuple, dict[str, Any]] = {}
-        for part in self._executor().map(_worker_vectorized, split_by_group(keys, self.workers)):
+        parts = split_by_group(keys, self.workers, self.columns)
+        for part in self._executor().map(_worker_vectorized, parts, [self.columns] * len(parts)):
             answers.update(part)
         return answers
 
@@ -123,10 +126,12 @@ class Evaluator:
         if self.workers > 1 and len(new) >= PARALLEL_MIN_SHAPES:
             size = -(-len(new) // (self.workers * 4))
             batches = [new[i:i + size] for i in range(0, len(new), size)]
-            for batch, answers in zip(batches, self._executor().map(_worker_answer, batches), strict=True):
+            answered = self._executor().map(_worker_answer, batches, [self.columns] * len(batches))
+            for batch, answers in zip(batches, answered, strict=True):
                 self.answers.update(zip(batch, answers, strict=True))
         else:
-            self.answers.update(zip(new, answer_shapes(new, self.catalog, self.include_free_tier), strict=True))
+            self.answers.update(zip(new, answer_shapes(new, self.catalog, self.include_free_tier, self.columns),
+                                    strict=True))
 
     def evaluate(self, chunk: pl.DataFrame, first_row: int) -> pl.DataFrame:
         """The chunk's input columns followed by OUTPUT_COLUMNS, one row per input row, same order."""
@@ -140,7 +145,10 @@ class Evaluator:
                  .with_columns([_blank_to_null(c) for c in present]).with_columns(_k=pl.lit(1)))
         frame = frame.with_columns(_error=_id_errors(frame, _type_errors(present), self.seen_ids))
         unique = frame.filter(pl.col("_error").is_null()).select(shape_cols).unique(maintain_order=True)
-        keys = [tuple(zip(shape_cols[1:], values[1:], strict=True)) for values in unique.iter_rows()]
+        if tuple(shape_cols[1:]) != self.columns:  # keys are values in column order: remembered ones of
+            self.answers.clear()                   # other columns would not mean the same
+            self.columns = tuple(shape_cols[1:])
+        keys = [values[1:] for values in unique.iter_rows()]
         self._answer_all(keys)
         inner = {name: f"__out_{name}" for name in OUTPUT_SCHEMA}  # never collides with input columns
         answers = pl.DataFrame([self.answers[k] for k in keys], schema=OUTPUT_SCHEMA).rename(inner)
@@ -166,15 +174,23 @@ def output_names(input_columns: list[str]) -> dict[str, str]:
     return {c: f"chosen_{c}" if c in input_columns else c for c in OUTPUT_COLUMNS}
 
 
-def answer_vectorized(keys: list[tuple], catalog: Catalog, include_free_tier: bool) -> dict[tuple, dict[str, Any]]:
+def shape_fields(key: tuple, columns: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """A shape's given fields: its key is (name, value) pairs, or (with `columns`) its values in that
+    order, the lighter form an estate of distinct rows is remembered in. Blank fields are left out."""
+    pairs = key if columns is None else zip(columns, key, strict=True)
+    return {k: v for k, v in pairs if v is not None}
+
+
+def answer_vectorized(keys: list[tuple], catalog: Catalog, include_free_tier: bool,
+                      columns: tuple[str, ...] | None = None) -> dict[tuple, dict[str, Any]]:
     """Answers of the shapes the vectorized path covers (advisor.estate), all at once; the shapes it
-    does not cover or cannot answer exactly are left out, for `answer_shapes`."""
+    does not cover or cannot answer exactly are left out, for `answer_shapes` (keys: see shape_fields)."""
     covered: dict[int, Workload] = {}
     answers: dict[tuple, dict[str, Any]] = {}
     regions = set(catalog.regions())
     for i, key in enumerate(keys):
         try:
-            w = Workload.model_validate({"id": "shape", **{k: v for k, v in key if v is not None}})
+            w = Workload.model_validate({"id": "shape", **shape_fields(key, columns)})
         except ValidationError:
             continue  # answer_shapes says what is wrong
         if w.region not in regions:
@@ -195,12 +211,12 @@ def answer_vectorized(keys: list[tuple], catalog: Catalog, include_free_tier: bo
     return answers | {keys[row.pop("idx")]: row for row in rows}
 
 
-def split_by_group(keys: list[tuple], parts: int) -> list[list[tuple]]:
+def split_by_group(keys: list[tuple], parts: int, columns: tuple[str, ...] | None = None) -> list[list[tuple]]:
     """The shapes in `parts` lists of whole region/OS groups, largest groups first onto the lightest list
     (in first-seen order within each list)."""
     groups: dict[tuple, list[tuple]] = {}
     for key in keys:
-        fields = dict(key)
+        fields = shape_fields(key, columns)
         groups.setdefault((fields.get("region"), fields.get("os")), []).append(key)
     loads: list[list[tuple]] = [[] for _ in range(parts)]
     for group in sorted(groups.values(), key=len, reverse=True):
@@ -208,16 +224,16 @@ def split_by_group(keys: list[tuple], parts: int) -> list[list[tuple]]:
     return [part for part in loads if part]
 
 
-def answer_shapes(keys: list[tuple], catalog: Catalog, include_free_tier: bool) -> list[dict[str, Any]]:
+def answer_shapes(keys: list[tuple], catalog: Catalog, include_free_tier: bool,
+                  columns: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
     """Validate each shape with the Workload model and answer it with recommend() (or say what is wrong).
 
     The valid shapes' instance and node frontiers are computed in bulk first (`prefetch`)."""
     workloads: list[Workload | dict[str, Any]] = []
     regions = catalog.regions()
     for key in keys:
-        data = {k: v for k, v in key if v is not None}
         try:
-            workload = Workload.model_validate({"id": "shape", **data})
+            workload = Workload.model_validate({"id": "shape", **shape_fields(key, columns)})
             check_region(workload, regions)
             workloads.append(workload)
         except ValidationError as exc:
@@ -244,12 +260,12 @@ def _worker_init(include_free_tier: bool) -> None:
     _WORKER.update(catalog=load_catalog(), include_free_tier=include_free_tier)
 
 
-def _worker_vectorized(keys: list[tuple]) -> dict[tuple, dict[str, Any]]:
-    return answer_vectorized(keys, _WORKER["catalog"], _WORKER["include_free_tier"])
+def _worker_vectorized(keys: list[tuple], columns: tuple[str, ...]) -> dict[tuple, dict[str, Any]]:
+    return answer_vectorized(keys, _WORKER["catalog"], _WORKER["include_free_tier"], columns)
 
 
-def _worker_answer(keys: list[tuple]) -> list[dict[str, Any]]:
-    return answer_shapes(keys, _WORKER["catalog"], _WORKER["include_free_tier"])
+def _worker_answer(keys: list[tuple], columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    return answer_shapes(keys, _WORKER["catalog"], _WORKER["include_free_tier"], columns)
 
 
 def answer_row(rec: Recommendation) -> dict[str, Any]:

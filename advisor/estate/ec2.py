@@ -40,7 +40,7 @@ from models.workload import Service, Workload
 
 OPTIONS = 1 << 16  # more purchase options than any grid has (the option number _o is below it)
 WIDE_MIN = 8  # uncertified workloads of a region and OS worth building its deeper grid (~0.1 s) for
-BATCH = 8_192  # workloads answered together (their candidate rows, ~100 each, bound the memory)
+BATCH = 2_048  # workloads answered together (their candidate rows, ~100 each, bound the memory)
 SLACK = 1e-6  # floating-point room on the bound: a left-out row must cost more than this past the cent
 OPS_EFFORT = {"ec2": "high", "lightsail": "medium"}  # what each generator sets (ec2.py, lightsail.py)
 SCALED = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "upfront_start"]
