@@ -12,6 +12,7 @@ stays bounded on large files.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ INTEGER_FIELDS = ["gpus", "replicas", "peak_replicas", "horizon_months", "functi
 CHUNK_ROWS = 100_000
 PARALLEL_MIN_SHAPES = 64  # fewer new shapes than this are answered in-process
 PARALLEL_MIN_VECTOR = 2_000  # fewer new shapes than this go through the vectorized path in-process
+VECTOR_TASK_SHAPES = 8_192   # shapes per vectorized task on the workers (bounds a worker's memory)
 PREFETCH_SHAPES = 512     # shapes whose frontiers are computed together (bounds the memo's working set)
 VECTOR_MIN_SHAPES = 16    # fewer covered new shapes of a region and OS: the per-shape path (no index to build)
 MAX_ANSWERS = 50_000      # answered shapes remembered across chunks (beyond: forgotten, so memory stays bounded;
@@ -77,7 +79,7 @@ class Evaluator:
     include_free_tier: bool = False
     workers: int = 1
     vectorized: bool = True  # False: every shape by the per-shape path (the old path, kept as a baseline)
-    answers: dict[tuple, dict[str, Any]] = field(default_factory=dict)  # shape values (in `columns`) -> answer
+    answers: dict[tuple, tuple] = field(default_factory=dict)  # shape values (in `columns`) -> as_row(answer)
     columns: tuple[str, ...] = ()  # the shape columns the remembered answers' keys are in
     seen_ids: dict[str, int] = field(default_factory=dict)
     summary: Summary = field(default_factory=lambda: Summary())
@@ -104,14 +106,15 @@ class Evaluator:
                                              initializer=_worker_init, initargs=(self.include_free_tier,))
         return self._pool
 
-    def _answer_vectorized(self, keys: list[tuple]) -> dict[tuple, dict[str, Any]]:
-        """The vectorized path's answers; with workers, each takes whole region/OS groups (its grids are
-        built once, in that worker), so the answers are those of one process (the path's answer for a
-        shape does not depend on which shapes are answered with it)."""
+    def _answer_vectorized(self, keys: list[tuple]) -> dict[tuple, tuple]:
+        """The vectorized path's answers; with workers, in tasks of a few region/OS groups each. The
+        answers are those of one process: a shape's answer does not depend on which shapes are answered
+        with it (a shape the path leaves out is answered per shape, to the same answer)."""
         if self.workers <= 1 or len(keys) < PARALLEL_MIN_VECTOR:
-            return answer_vectorized(keys, self.catalog, self.include_free_tier, self.columns)
-        answers: dict[tuple, dict[str, Any]] = {}
-        parts = split_by_group(keys, self.workers, self.columns)
+            got = answer_vectorized(keys, self.catalog, self.include_free_tier, self.columns)
+            return {key: as_row(answer) for key, answer in got.items()}
+        answers: dict[tuple, tuple] = {}
+        parts = split_by_group(keys, VECTOR_TASK_SHAPES, self.columns)
         for part in self._executor().map(_worker_vectorized, parts, [self.columns] * len(parts)):
             answers.update(part)
         return answers
@@ -130,8 +133,8 @@ class Evaluator:
             for batch, answers in zip(batches, answered, strict=True):
                 self.answers.update(zip(batch, answers, strict=True))
         else:
-            self.answers.update(zip(new, answer_shapes(new, self.catalog, self.include_free_tier, self.columns),
-                                    strict=True))
+            answers = answer_shapes(new, self.catalog, self.include_free_tier, self.columns)
+            self.answers.update(zip(new, map(as_row, answers), strict=True))
 
     def evaluate(self, chunk: pl.DataFrame, first_row: int) -> pl.DataFrame:
         """The chunk's input columns followed by OUTPUT_COLUMNS, one row per input row, same order."""
@@ -151,7 +154,7 @@ class Evaluator:
         keys = [values[1:] for values in unique.iter_rows()]
         self._answer_all(keys)
         inner = {name: f"__out_{name}" for name in OUTPUT_SCHEMA}  # never collides with input columns
-        answers = pl.DataFrame([self.answers[k] for k in keys], schema=OUTPUT_SCHEMA).rename(inner)
+        answers = pl.DataFrame([self.answers[k] for k in keys], schema=OUTPUT_SCHEMA, orient="row").rename(inner)
         answered = pl.concat([unique, answers], how="horizontal")
         joined = frame.select(ROW, "_error", *shape_cols).join(answered, on=shape_cols, how="left",
                                                                 nulls_equal=True).sort(ROW)
@@ -164,8 +167,15 @@ class Evaluator:
         )
         result = pl.concat([chunk, out.select(OUTPUT_COLUMNS).rename(output_names(chunk.columns))], how="horizontal")
         self.summary.add(out, chunk["id"] if "id" in chunk.columns else None)
+        release_free_memory()
         return result
 
+
+
+def as_row(answer: dict[str, Any]) -> tuple:
+    """An answer's output columns in OUTPUT_SCHEMA order (None where it has none): a tuple is a fifth of
+    the dict's memory, and an estate of distinct rows remembers 100,000 of them."""
+    return tuple(answer.get(name) for name in OUTPUT_SCHEMA)
 
 
 def output_names(input_columns: list[str]) -> dict[str, str]:
@@ -211,17 +221,15 @@ def answer_vectorized(keys: list[tuple], catalog: Catalog, include_free_tier: bo
     return answers | {keys[row.pop("idx")]: row for row in rows}
 
 
-def split_by_group(keys: list[tuple], parts: int, columns: tuple[str, ...] | None = None) -> list[list[tuple]]:
-    """The shapes in `parts` lists of whole region/OS groups, largest groups first onto the lightest list
-    (in first-seen order within each list)."""
+def split_by_group(keys: list[tuple], size: int, columns: tuple[str, ...] | None = None) -> list[list[tuple]]:
+    """The shapes sorted by region and OS (first-seen order within each), in pieces of at most `size`: a
+    piece spans few region/OS groups, so few grids, and bounds what one task holds."""
     groups: dict[tuple, list[tuple]] = {}
     for key in keys:
         fields = shape_fields(key, columns)
         groups.setdefault((fields.get("region"), fields.get("os")), []).append(key)
-    loads: list[list[tuple]] = [[] for _ in range(parts)]
-    for group in sorted(groups.values(), key=len, reverse=True):
-        min(loads, key=len).extend(group)
-    return [part for part in loads if part]
+    ordered = [key for group in groups.values() for key in group]
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
 def answer_shapes(keys: list[tuple], catalog: Catalog, include_free_tier: bool,
@@ -260,12 +268,30 @@ def _worker_init(include_free_tier: bool) -> None:
     _WORKER.update(catalog=load_catalog(), include_free_tier=include_free_tier)
 
 
-def _worker_vectorized(keys: list[tuple], columns: tuple[str, ...]) -> dict[tuple, dict[str, Any]]:
-    return answer_vectorized(keys, _WORKER["catalog"], _WORKER["include_free_tier"], columns)
+def _worker_vectorized(keys: list[tuple], columns: tuple[str, ...]) -> dict[tuple, tuple]:
+    try:
+        got = answer_vectorized(keys, _WORKER["catalog"], _WORKER["include_free_tier"], columns)
+        return {key: as_row(answer) for key, answer in got.items()}
+    finally:
+        release_free_memory()
 
 
-def _worker_answer(keys: list[tuple], columns: tuple[str, ...]) -> list[dict[str, Any]]:
-    return answer_shapes(keys, _WORKER["catalog"], _WORKER["include_free_tier"], columns)
+def _worker_answer(keys: list[tuple], columns: tuple[str, ...]) -> list[tuple]:
+    try:
+        return [as_row(a) for a in answer_shapes(keys, _WORKER["catalog"], _WORKER["include_free_tier"], columns)]
+    finally:
+        release_free_memory()
+
+
+def release_free_memory() -> None:
+    """Hand the memory a batch freed back to the system (glibc keeps it in its arenas otherwise: about
+    300 MiB a worker after 45k distinct shapes), so the processes of a long evaluation stay small."""
+    import ctypes
+    import ctypes.util
+
+    if (libc := ctypes.util.find_library("c")) is not None:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(libc).malloc_trim(0)
 
 
 def answer_row(rec: Recommendation) -> dict[str, Any]:

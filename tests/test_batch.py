@@ -157,16 +157,19 @@ def test_the_vectorized_path_split_over_workers_gives_one_process_answers(catalo
     assert a["status"].to_list() == ["ok"] * len(rows)
 
 
-def test_split_by_group_keeps_each_region_and_os_whole_and_balances_the_parts():
+def test_split_by_group_orders_shapes_by_region_and_os_in_pieces_of_at_most_the_size():
     from advisor.batch import split_by_group
 
     keys = [(("region", r), ("os", o), ("vcpu", str(i))) for r, o, n in
-            [("a", None, 5), ("b", "linux", 3), ("a", "windows", 2), ("c", None, 2)] for i in range(n)]
-    parts = split_by_group(keys, 2)
-    assert sorted(map(str, (k for part in parts for k in part))) == sorted(map(str, keys))
-    groups = [{(dict(k)["region"], dict(k)["os"]) for k in part} for part in parts]
-    assert not groups[0] & groups[1]
-    assert sorted(len(p) for p in parts) == [5, 7]  # 5 | 3 + 2, then the last 2 onto the first
+            [("a", None, 5), ("b", "linux", 3), ("a", "windows", 2), ("a", None, 2)] for i in range(n)]
+    pieces = split_by_group(keys, 4)
+    assert [len(p) for p in pieces] == [4, 4, 4]
+    flat = [k for p in pieces for k in p]
+    assert sorted(map(str, flat)) == sorted(map(str, keys))  # nothing lost or repeated
+    groups = [(dict(k)["region"], dict(k)["os"]) for k in flat]
+    assert groups == [("a", None)] * 7 + [("b", "linux")] * 3 + [("a", "windows")] * 2  # each group together
+    values = [(r, o, str(i)) for r, o, i in [("a", None, 0), ("b", "x", 1), ("a", None, 2)]]
+    assert split_by_group(values, 8, ("region", "os", "vcpu")) == [[values[0], values[2], values[1]]]
 
 
 def test_json_output_writes_contract_numbers_and_booleans_as_such_without_losing_text():
