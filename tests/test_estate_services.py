@@ -156,3 +156,24 @@ def test_lambda_over_its_limits_has_no_candidate(catalog):
     fine = Workload(**base, avg_duration_ms=50)
     got = lambda_.candidates({0: too_long, 1: stateful, 2: fine}, catalog, False).frame
     assert set(got["idx"]) == {2}
+
+
+def test_beanstalk_adds_its_own_lines_to_ec2s_instances(catalog):
+    """Beanstalk's web tier balances max(replicas, peak) (a lone replica with a peak of 3 has an ALB,
+    EC2 does not); its worker tier pays SQS; a workload with neither profile has no Beanstalk candidate."""
+    from advisor.candidates import beanstalk as generator
+    from advisor.candidates import costs, jobs
+    from advisor.estate import beanstalk
+    from advisor.pricing import money
+
+    ctx = Context(catalog)
+    base = {"id": "b", "vcpu": 1, "memory_gib": 2, "allowed_services": ["ec2", "beanstalk"], "egress_gib_month": 10}
+    web = Workload(**base, requests_per_month=1e5, avg_duration_ms=20, peak_replicas=3)
+    alb = sum(money(x.monthly_usd) for x in costs.load_balancer_lines(catalog, web))
+    assert alb > 20 and beanstalk.extra_usd(web, ctx) == alb
+    assert not costs.needs_load_balancer(web, web.replicas)  # EC2's own rule: one replica, no ALB
+    worker = Workload(**base, jobs_per_month=100, job_duration_minutes=30)
+    plan = jobs.plan(worker)
+    sqs = generator._worker_lines(ctx, worker, plan.concurrency, plan.hours_each(plan.concurrency), plan.jobs)
+    assert beanstalk.extra_usd(worker, ctx) == money(sqs[0].monthly_usd)
+    assert beanstalk.extra_usd(Workload(**base), ctx) is None

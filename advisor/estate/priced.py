@@ -63,29 +63,28 @@ def expand(units: list[tuple], plans: pl.DataFrame) -> pl.DataFrame:
     if not units:
         return empty()
     u = pl.DataFrame(units, schema=UNIT_SCHEMA, orient="row")
-    fixed = pl.col("fixed_usd")
-    od = u.select(*_common(), purchase_option=pl.lit("on_demand"), term=pl.lit(None, pl.String),
-                  plan_type=pl.lit(None, pl.String), payment=pl.lit(None, pl.String),
-                  monthly_usd=money_expr(fixed + money_expr(pl.col("od_compute"))), upfront_usd=pl.lit(0.0),
-                  interruption_risk=pl.lit("none"))
+    none = pl.lit(None, pl.String)
+    od = u.select(*_common(), purchase_option=pl.lit("on_demand"), term=none, plan_type=none, payment=none,
+                  compute="od_compute", upfront_start=pl.lit(0.0), interruption_risk=pl.lit("none"))
     spot = u.filter(pl.col("spot_compute").is_not_null()).select(
-        *_common(), purchase_option=pl.lit("spot"), term=pl.lit(None, pl.String), plan_type=pl.lit(None, pl.String),
-        payment=pl.lit(None, pl.String), monthly_usd=money_expr(fixed + money_expr(pl.col("spot_compute"))),
-        upfront_usd=pl.lit(0.0), interruption_risk="spot_risk")
+        *_common(), purchase_option=pl.lit("spot"), term=none, plan_type=none, payment=none, compute="spot_compute",
+        upfront_start=pl.lit(0.0), interruption_risk="spot_risk")
     p = u.filter(pl.col("plans").is_not_null()).join(plans, on="plans", how="inner")
     upfront = pl.col("plan_rate") * pl.col("upfront_ratio") * pl.col("term_hours")   # PlanRate.upfront_usd
     monthly, upfront_start = commitment_expr(pl.col("plan_rate") * pl.col("hourly_ratio"), upfront,
                                              pl.col("term_months"), pl.col("horizon"), pl.col("plan_count"))
     sp = p.select(*_common(), purchase_option=pl.lit("savings_plan"), term="term", plan_type=pl.lit("compute"),
-                  payment="payment", monthly_usd=money_expr(fixed + money_expr(monthly)),
-                  upfront_usd=money_expr(upfront_start), interruption_risk=pl.lit("none"))
-    return pl.concat([od, spot, sp], how="diagonal_relaxed").select(COLUMNS)
+                  payment="payment", compute=monthly, upfront_start=upfront_start, interruption_risk=pl.lit("none"))
+    rows = pl.concat([od, spot, sp], how="diagonal_relaxed")
+    # One rounding per step (money_expr repeats its argument: nesting it would repeat the whole expression).
+    rows = rows.with_columns(line=money_expr(pl.col("compute")), upfront_usd=money_expr(pl.col("upfront_start")))
+    return rows.with_columns(monthly_usd=money_expr(pl.col("fixed_usd") + pl.col("line"))).select(COLUMNS)
 
 
 def _common() -> list[pl.Expr]:
     return [pl.col("idx"), pl.col("service"), pl.lit(None, pl.String).alias("instance_type"), pl.col("unit_size"),
             pl.col("count"), pl.lit(None, pl.String).alias("offering_class"), pl.lit("shared").alias("tenancy"),
-            pl.col("ops_effort")]
+            pl.col("ops_effort"), pl.col("fixed_usd")]
 
 
 def rounded_sum(lines: list) -> float:
