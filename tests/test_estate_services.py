@@ -177,3 +177,19 @@ def test_beanstalk_adds_its_own_lines_to_ec2s_instances(catalog):
     sqs = generator._worker_lines(ctx, worker, plan.concurrency, plan.hours_each(plan.concurrency), plan.jobs)
     assert beanstalk.extra_usd(worker, ctx) == money(sqs[0].monthly_usd)
     assert beanstalk.extra_usd(Workload(**base), ctx) is None
+
+
+def test_commitment_expr_is_commitment_cost_bit_for_bit():
+    from advisor.pricing import TERM_MONTHS, commitment_cost, commitment_expr
+
+    rng = random.Random(2)
+    cases = [(rng.uniform(0, 5) * rng.choice([1, 1e-4, 37.1]), rng.uniform(0, 9000) * rng.choice([0, 1]),
+              rng.choice(["1yr", "3yr"]), rng.randint(1, 120), rng.randint(1, 400)) for _ in range(20_000)]
+    frame = pl.DataFrame(cases, schema=["rate", "upfront", "term", "horizon", "count"], orient="row")
+    monthly, upfront = commitment_expr(pl.col("rate"), pl.col("upfront"),
+                                       pl.col("term").replace_strict(TERM_MONTHS, return_dtype=pl.Int64),
+                                       pl.col("horizon"), pl.col("count"))
+    got = frame.select(m=monthly, u=upfront)
+    for (rate, up, term, horizon, count), m, u in zip(cases, got["m"], got["u"], strict=True):
+        want = commitment_cost(rate, up, term, horizon, count)
+        assert (m, u) == (want.monthly_usd, want.upfront_usd), (rate, up, term, horizon, count)

@@ -35,6 +35,7 @@ def candidates(workloads: dict[int, Workload], catalog: Catalog, include_free_ti
     ctx = Context(catalog, include_free_tier=include_free_tier)
     size = cache(lambda vcpu, memory, os: containers.fargate_size(catalog, vcpu, memory, os))
     units: list[tuple] = []
+    rates = _Rates(catalog)
     for i, w in workloads.items():
         services = [s for s in SERVICES if s in served(w)]
         if not services:
@@ -42,7 +43,7 @@ def candidates(workloads: dict[int, Workload], catalog: Catalog, include_free_ti
         carried = carrying(w)
         for service in services:
             try:
-                units += _units(i, service, carried, ctx, size)
+                units += _units(i, service, carried, ctx, size, rates)
             except FactMissing:
                 continue  # the registry's price_missing: no candidate of this service
     if not units:
@@ -52,7 +53,28 @@ def candidates(workloads: dict[int, Workload], catalog: Catalog, include_free_ti
     return Priced(expand(units, plans))
 
 
-def _units(i: int, service: Service, w: Workload, ctx: Context, size) -> list[tuple]:
+class _Rates:
+    """The region's Fargate rates, looked up once per chunk (containers._fargate_rates and the Spot facts)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.task: dict[tuple[str, str, str], tuple[float, float]] = {}
+        self.spot: dict[str, tuple[float, float, float]] = {}
+
+    def __call__(self, region: str, os: str, arch: str, w: Workload) -> tuple[float, float]:
+        key = (region, os, arch)
+        if key not in self.task:
+            self.task[key] = containers._fargate_rates(self.catalog, w, arch)[:2]
+        return self.task[key]
+
+    def spot_rates(self, region: str) -> tuple[float, float, float]:
+        if region not in self.spot:
+            self.spot[region] = tuple(regional(self.catalog, key, region).value for key in (
+                "fargate.spot_vcpu_usd_per_hour", "fargate.spot_gb_usd_per_hour", "fargate.vcpu_usd_per_hour_x86"))
+        return self.spot[region]
+
+
+def _units(i: int, service: Service, w: Workload, ctx: Context, size, rates: _Rates) -> list[tuple]:
     """One unit per architecture (UNIT_SCHEMA rows), or none where a rule rejects the service."""
     catalog = ctx.catalog
     eks = service is Service.eks_fargate
@@ -80,13 +102,11 @@ def _units(i: int, service: Service, w: Workload, ctx: Context, size) -> list[tu
     risk = f"{catalog.facts.value('spot.default_interruption_bucket')} (estimate)"
     out = []
     for arch in arches:
-        vcpu_rate, gb_rate, _, _ = containers._fargate_rates(catalog, w, arch)
+        vcpu_rate, gb_rate = rates(w.region, w.os.value, arch, w)
         task_rate = task[0] * vcpu_rate + task[1] * gb_rate
         spot = None
         if spot_ok:  # as containers._fargate_candidates prices it
-            spot_vcpu = regional(catalog, "fargate.spot_vcpu_usd_per_hour", w.region).value
-            spot_gb = regional(catalog, "fargate.spot_gb_usd_per_hour", w.region).value
-            x86_vcpu = regional(catalog, "fargate.vcpu_usd_per_hour_x86", w.region).value
+            spot_vcpu, spot_gb, x86_vcpu = rates.spot_rates(w.region)
             scale = vcpu_rate / x86_vcpu if arch == "arm64" else 1.0
             spot_rate = task[0] * spot_vcpu * scale + task[1] * spot_gb * scale
             spot = spot_rate * hours * tasks  # pricing.usage_cost
