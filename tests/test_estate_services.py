@@ -193,3 +193,34 @@ def test_commitment_expr_is_commitment_cost_bit_for_bit():
     for (rate, up, term, horizon, count), m, u in zip(cases, got["m"], got["u"], strict=True):
         want = commitment_cost(rate, up, term, horizon, count)
         assert (m, u) == (want.monthly_usd, want.upfront_usd), (rate, up, term, horizon, count)
+
+
+def test_batch_fargate_environments_are_the_generators(catalog):
+    """Batch's FARGATE and FARGATE_SPOT candidates (what the node rows will join) against
+    batch.generate's, cheapest per option, on random job-shaped workloads; and Batch leaves those
+    workloads to the per-shape path until its EC2 environments are vectorized."""
+    from advisor.candidates import batch as generator
+    from advisor.estate import batch
+
+    rng = random.Random(11)
+    workloads = {}
+    for i in range(60):
+        d = random_workload(rng, i)
+        d.update(os="linux", allowed_services=["ec2", "batch"], jobs_per_month=rng.choice([1, 40, 3000]),
+                 job_duration_minutes=round(rng.uniform(0.1, 300), 1))
+        d.pop("requests_per_month", None), d.pop("avg_duration_ms", None), d.pop("function_memory_mb", None)
+        workloads[i] = Workload(**d)
+    got = batch.fargate_candidates(workloads, catalog, False).frame
+    assert set(got["purchase_option"]) == {"on_demand", "spot", "savings_plan"}
+    from advisor.estate.gates import served
+
+    assert batch.candidates(workloads, catalog, False).fallback == {
+        i for i, w in workloads.items() if Service.batch in served(w)}  # capacity_guarantee: Batch is not
+    ctx = Context(catalog)
+    for i, w in workloads.items():
+        want: dict[tuple[str, str], float] = {}
+        for c in generator.generate(w, ctx).candidates:
+            if c.config["compute_environment"].startswith("FARGATE"):
+                key = (c.service, c.purchase_option)
+                want[key] = min(want.get(key, c.monthly_usd), c.monthly_usd)
+        assert _cheapest_per_option(got.filter(pl.col("idx") == i)) == want, w.model_dump(exclude_defaults=True)

@@ -35,7 +35,7 @@ def candidates(workloads: dict[int, Workload], catalog: Catalog, include_free_ti
     ctx = Context(catalog, include_free_tier=include_free_tier)
     size = cache(lambda vcpu, memory, os: containers.fargate_size(catalog, vcpu, memory, os))
     units: list[tuple] = []
-    rates = _Rates(catalog)
+    rates = Rates(catalog)
     for i, w in workloads.items():
         services = [s for s in SERVICES if s in served(w)]
         if not services:
@@ -53,28 +53,46 @@ def candidates(workloads: dict[int, Workload], catalog: Catalog, include_free_ti
     return Priced(expand(units, plans))
 
 
-class _Rates:
-    """The region's Fargate rates, looked up once per chunk (containers._fargate_rates and the Spot facts)."""
+class Rates:
+    """The region's Fargate rates, looked up once per chunk (containers._fargate_rates and the Spot
+    facts), and one priced unit: a task size on one architecture, as containers._fargate_candidates
+    prices it (on demand: task rate x hours x tasks; Spot: the Spot rates, arm64's scaled by its
+    on-demand ratio to x86; a Compute Savings Plan on the task rate)."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.task: dict[tuple[str, str, str], tuple[float, float]] = {}
-        self.spot: dict[str, tuple[float, float, float]] = {}
+        self.spot: dict[str, tuple[float, ...]] = {}
+        self.risk = f"{catalog.facts.value('spot.default_interruption_bucket')} (estimate)"
 
-    def __call__(self, region: str, os: str, arch: str, w: Workload) -> tuple[float, float]:
-        key = (region, os, arch)
+    def rates(self, w: Workload, arch: str) -> tuple[float, float]:
+        key = (w.region, w.os.value, arch)
         if key not in self.task:
             self.task[key] = containers._fargate_rates(self.catalog, w, arch)[:2]
         return self.task[key]
 
-    def spot_rates(self, region: str) -> tuple[float, float, float]:
+    def spot_rates(self, region: str) -> tuple[float, ...]:
         if region not in self.spot:
             self.spot[region] = tuple(regional(self.catalog, key, region).value for key in (
                 "fargate.spot_vcpu_usd_per_hour", "fargate.spot_gb_usd_per_hour", "fargate.vcpu_usd_per_hour_x86"))
         return self.spot[region]
 
+    def unit(self, i: int, service: str, ops_effort: str, w: Workload, task: tuple[float, float], arch: str,
+             tasks: int, hours: float, spot_ok: bool, fixed: float) -> tuple:
+        """The unit's row (priced.UNIT_SCHEMA)."""
+        vcpu_rate, gb_rate = self.rates(w, arch)
+        task_rate = task[0] * vcpu_rate + task[1] * gb_rate
+        spot = None
+        if spot_ok:
+            spot_vcpu, spot_gb, x86_vcpu = self.spot_rates(w.region)
+            scale = vcpu_rate / x86_vcpu if arch == "arm64" else 1.0
+            spot_rate = task[0] * spot_vcpu * scale + task[1] * spot_gb * scale
+            spot = spot_rate * hours * tasks  # pricing.usage_cost
+        return (i, service, ops_effort, float(task[0]), tasks, w.horizon_months, fixed, task_rate * hours * tasks,
+                spot, self.risk if spot_ok else None, task_rate, tasks, "fargate")
 
-def _units(i: int, service: Service, w: Workload, ctx: Context, size, rates: _Rates) -> list[tuple]:
+
+def _units(i: int, service: Service, w: Workload, ctx: Context, size, rates: Rates) -> list[tuple]:
     """One unit per architecture (UNIT_SCHEMA rows), or none where a rule rejects the service."""
     catalog = ctx.catalog
     eks = service is Service.eks_fargate
@@ -99,17 +117,5 @@ def _units(i: int, service: Service, w: Workload, ctx: Context, size, rates: _Ra
     if w.os.value == "windows" and w.arch.value == "arm64":
         return []  # arch_unavailable
     fixed = rounded_sum(containers._fargate_shared_lines(ctx, w, tasks, hours, eks))
-    risk = f"{catalog.facts.value('spot.default_interruption_bucket')} (estimate)"
-    out = []
-    for arch in arches:
-        vcpu_rate, gb_rate = rates(w.region, w.os.value, arch, w)
-        task_rate = task[0] * vcpu_rate + task[1] * gb_rate
-        spot = None
-        if spot_ok:  # as containers._fargate_candidates prices it
-            spot_vcpu, spot_gb, x86_vcpu = rates.spot_rates(w.region)
-            scale = vcpu_rate / x86_vcpu if arch == "arm64" else 1.0
-            spot_rate = task[0] * spot_vcpu * scale + task[1] * spot_gb * scale
-            spot = spot_rate * hours * tasks  # pricing.usage_cost
-        out.append((i, service.value, containers.OPS[service], float(task[0]), tasks, w.horizon_months, fixed,
-                    task_rate * hours * tasks, spot, risk if spot_ok else None, task_rate, tasks, "fargate"))
-    return out
+    return [rates.unit(i, service.value, containers.OPS[service], w, task, arch, tasks, hours, spot_ok, fixed)
+            for arch in arches]
