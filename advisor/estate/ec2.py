@@ -149,7 +149,7 @@ def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalo
     rows = (_certified_frontier(pl.concat(parts), top).join(pl.concat(lines), on="idx")
             .join(frame.select(CHOICE), on="idx"))
     rows = _lines(rows).join(pl.concat(described), on=["_gid", "_r"]).with_columns(
-        service=pl.lit("ec2"), unit_size=pl.col("vcpu"))
+        service=pl.lit("ec2"), unit_size=pl.col("vcpu"), ops_effort=pl.lit(OPS_EFFORT["ec2"]))
     return _choose(pl.concat([rows, _lightsail(frame, rows, catalog), _services(frame, rows, others)],
                              how="diagonal_relaxed"), catalog, pl.concat(risks))
 
@@ -165,7 +165,7 @@ def _lightsail(frame: pl.DataFrame, ec2_rows: pl.DataFrame, catalog: Catalog) ->
         return got
     return got.join(wanted.select(CHOICE), on="idx").with_columns(
         service=pl.lit("lightsail"), purchase_option=pl.lit("on_demand"), tenancy=pl.lit("shared"),
-        upfront_usd=pl.lit(0.0), count=pl.col("replicas"))
+        upfront_usd=pl.lit(0.0), count=pl.col("replicas"), ops_effort=pl.lit(OPS_EFFORT["lightsail"]))
 
 
 def _services(frame: pl.DataFrame, ec2_rows: pl.DataFrame, others: pl.DataFrame) -> pl.DataFrame:
@@ -284,11 +284,10 @@ def _lines(rows: pl.DataFrame) -> pl.DataFrame:
 
 def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.DataFrame:
     """Per workload: the choice of optimize.choose (least cents x the ops weight of the candidate's
-    ops effort, then Candidate.sort_key) within the monthly cap; the alternative the batch row shows
-    (explain.alternatives' first of another service, else its first); the baseline (the first EC2
-    on-demand candidate, or capacity reservation, as ec2.baseline)."""
-    effort = pl.coalesce(*[pl.col(c) for c in ("ops_effort",) if c in rows.columns],
-                         pl.col("service").replace_strict(OPS_EFFORT, default="high"))
+    ops effort, each row's `ops_effort`, then Candidate.sort_key) within the monthly cap; the
+    alternative the batch row shows (explain.alternatives' first of another service, else its first);
+    the baseline (the first EC2 on-demand candidate, or capacity reservation, as ec2.baseline)."""
+    effort = pl.col("ops_effort")  # each row's, as its generator sets it
     order = ["idx", "monthly_usd", "_shape", "_ops_rank", "service", "_purchase_rank", "unit_size", "instance_type",
              *[pl.col(c).fill_null("") for c in ("term", "offering_class", "plan_type", "payment", "tenancy")]]
     weights = {f"{ops}/{e}": w for ops, by in OPS_WEIGHTS.items() for e, w in by.items()}
