@@ -55,6 +55,16 @@ def commitment_cost(usd_per_hour: float, upfront_usd: float, term: str, horizon_
     )
 
 
+def commitment_expr(usd_per_hour: pl.Expr, upfront_usd: pl.Expr, term_months: pl.Expr, horizon_months: pl.Expr,
+                    count: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """`commitment_cost` on columns, the same operations in the same order (bit for bit): its
+    (monthly_usd, upfront_usd). `term_months` is TERM_MONTHS of the term."""
+    terms = (horizon_months.cast(pl.Float64) / term_months.cast(pl.Float64)).ceil()
+    recurring_total = usd_per_hour * HOURS_PER_MONTH * (terms * term_months) * count
+    upfront_total = upfront_usd * terms * count
+    return (recurring_total + upfront_total) / horizon_months.cast(pl.Float64), upfront_usd * count
+
+
 def tiered(quantity: float, tiers: list[dict], bound_key: str, price_key: str) -> float:
     """Cost of `quantity` over cumulative tiers [{bound_key: upper bound or None, price_key: unit price}]."""
     cost, lower = 0.0, 0.0

@@ -72,14 +72,17 @@ def test_answered_and_left_over_partition_the_covered(sample):
     assert answered | set(got.fallback) == set(covered)
 
 
-def test_only_workloads_plain_ec2_and_lightsail_can_serve_are_covered():
+def test_only_workloads_plain_ec2_and_the_priced_services_can_serve_are_covered():
     base = {"id": "x", "vcpu": 2, "memory_gib": 8}
     assert estate.covered(Workload(**base, os="rhel"))
     assert estate.covered(Workload(**base, allowed_services=["ec2"]))
     assert estate.covered(Workload(**base, packaging="vm"))                      # EC2 and Lightsail
     assert not estate.covered(Workload(**base, allowed_services=["lightsail"]))  # the baseline is Lightsail's
-    assert not estate.covered(Workload(**base, packaging="vm", requests_per_month=1e6, avg_duration_ms=50))
-    assert not estate.covered(Workload(**base))                                  # every service can serve it
+    assert estate.covered(Workload(**base, packaging="vm", requests_per_month=1e6, avg_duration_ms=50))  # load
+    assert estate.covered(Workload(**base, allowed_services=["ec2", "ecs_fargate", "lambda", "beanstalk"]))
+    assert not estate.covered(Workload(**base))                                  # ECS/EKS on EC2 nodes too
+    assert not estate.covered(Workload(**base, allowed_services=["ec2", "batch"], jobs_per_month=9,
+                                       job_duration_minutes=5))                 # Batch's EC2 environments
     assert not estate.covered(Workload(**base, os="rhel", tenancy="dedicated"))  # hosts are priced too
     assert not estate.covered(Workload(**base, os="rhel", max_upfront_usd=0))    # frontier, not cheapest
     assert not estate.covered(Workload(**base, os="rhel", gpus=1))

@@ -120,12 +120,25 @@ def _control_plane(catalog: Catalog, w: Workload) -> list[Line]:
 # ----------------------------------------------------------------------------- Fargate
 def fargate_size(catalog: Catalog, vcpu: float, memory_gib: float, os: str) -> tuple[float, float] | None:
     """The smallest valid (vCPU, GiB) Fargate size that holds the request (cheapest, since prices are linear)."""
-    sizes = [(row["vcpu"], m) for row in catalog.facts.value("fargate.valid_sizes") if os in row["os"]
-             for m in row["memory_gib"]]
-    if os == "windows":
-        sizes = [s for s in sizes if s[0] >= catalog.facts.value("fargate.windows_min_vcpu")]
-    fitting = [s for s in sizes if s[0] >= vcpu - 1e-9 and s[1] >= memory_gib - 1e-9]
+    fitting = [s for s in _valid_sizes(catalog, os) if s[0] >= vcpu - 1e-9 and s[1] >= memory_gib - 1e-9]
     return min(fitting, key=lambda s: (s[0] * 10 + s[1] * 1, s)) if fitting else None
+
+
+_SIZES: dict[tuple[str, str], list[tuple[float, float]]] = {}
+
+
+def _valid_sizes(catalog: Catalog, os: str) -> list[tuple[float, float]]:
+    """The valid (vCPU, GiB) Fargate sizes for an OS, read once per catalog version."""
+    key = (catalog.version, os)
+    if key not in _SIZES:
+        if len(_SIZES) > 16:
+            _SIZES.clear()
+        sizes = [(row["vcpu"], m) for row in catalog.facts.value("fargate.valid_sizes") if os in row["os"]
+                 for m in row["memory_gib"]]
+        if os == "windows":
+            sizes = [s for s in sizes if s[0] >= catalog.facts.value("fargate.windows_min_vcpu")]
+        _SIZES[key] = sizes
+    return _SIZES[key]
 
 
 def _fargate_rates(catalog: Catalog, w: Workload, arch: str) -> tuple[float, float, list[str], bool]:

@@ -24,16 +24,19 @@ from dataclasses import dataclass
 import polars as pl
 
 from advisor.batch_io import no_placement
-from advisor.candidates.base import OPS_RANK, PURCHASE_RANK
-from advisor.candidates.ec2 import allowed_options
+from advisor.candidates import costs
+from advisor.candidates.base import OPS_RANK, PURCHASE_RANK, Context
+from advisor.candidates.ec2 import allowed_options, usage
 from advisor.candidates.frontiers import OptionRules, cost_instance_rows
+from advisor.candidates.load import carrying
 from advisor.candidates.regional import regional
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
-from advisor.estate import lightsail
+from advisor.estate import beanstalk, lightsail, services
 from advisor.estate.gates import served
 from advisor.estate.grid import CELL, TOP, WIDE_TOP, Grid, grid
+from advisor.estate.priced import rounded_sum
 from advisor.optimize.choose import OPS_WEIGHTS
 from advisor.pricing import cents_expr, money_expr, tiered_expr
 from models.workload import Service, Workload
@@ -52,13 +55,15 @@ DESCRIBE = ["instance_type", "offering_class", "plan_type", "payment", "tenancy"
 COSTED = ["idx", "_r", "_o", "src", "pos", "s_scratch_gib", "_ebs_floor", "purchase_option", "term", "vcpu",
           "compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "upfront_start",
           "monthly_total"]  # what the frontier, the lines and the choice read of a costed row
-CHOICE = ["idx", "region", "os", "replicas", "capacity_guarantee", "max_monthly_usd", "ops"]  # per workload
+CHOICE = ["idx", "region", "os", "replicas", "count", "capacity_guarantee", "max_monthly_usd", "ops", "lb_usd",
+          "beanstalk_usd"]  # per workload
 WORKLOAD_SCHEMA = {
     "idx": pl.Int64, "region": pl.String, "os": pl.String, "arch_v": pl.String, "vcpu": pl.Float64,
     "memory_gib": pl.Float64, "replicas": pl.Int64, "hours": pl.Float64, "horizon": pl.Int64,
     "cpu_utilization": pl.Float64, "rules": pl.Int64, "capacity_guarantee": pl.Boolean, "scratch_gib": pl.Float64,
     "storage_gib": pl.Float64, "egress_gib_month": pl.Float64, "max_monthly_usd": pl.Float64,
-    "all_gens": pl.Boolean, "ops": pl.String, "lightsail": pl.Boolean,
+    "all_gens": pl.Boolean, "ops": pl.String, "lightsail": pl.Boolean, "count": pl.Int64, "lb_usd": pl.Float64,
+    "beanstalk_usd": pl.Float64,
 }
 
 
@@ -68,29 +73,56 @@ class Answers:
     fallback: list[int]   # idx of the workloads left for the per-shape path
 
 
-def workload_frame(workloads: dict[int, Workload], rules: list[OptionRules]) -> pl.DataFrame:
-    """The fields this path reads, one row per workload (`rules`: each distinct OptionRules, by index)."""
+def workload_frame(workloads: dict[int, Workload], rules: list[OptionRules], catalog: Catalog,
+                   include_free_tier: bool = False) -> pl.DataFrame:
+    """The fields this path reads, one row per workload (`rules`: each distinct OptionRules, by index).
+    A request profile's replicas are the ones the load model carries (load.carrying), a job profile's
+    instances and hours the ones its deadline needs (ec2.usage); a workload whose profile this path
+    cannot price (no plan, no job, a missing load balancer fact) is left out, for the per-shape path."""
     ids = {r: i for i, r in enumerate(rules)}
-    rows = [(i, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, w.replicas, w.hours_per_month,
-             w.horizon_months, w.cpu_utilization, ids[allowed_options(w)], w.capacity_guarantee, w.scratch_gib,
-             w.storage_gib, w.egress_gib_month, w.max_monthly_usd, w.allow_previous_generation, w.ops.value,
-             Service.lightsail in served(w))
-            for i, w in workloads.items()]
+    ctx = Context(catalog, include_free_tier=include_free_tier)
+    rows = []
+    for i, w in workloads.items():
+        derived = _profile(carrying(w), ctx)
+        if derived is None:
+            continue
+        c, count, hours, lb_usd = derived
+        lightsail_ok = Service.lightsail in served(w) and not costs.needs_load_balancer(c, c.replicas)
+        rows.append((i, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, c.replicas, hours,
+                     w.horizon_months, w.cpu_utilization, ids[allowed_options(w)], w.capacity_guarantee, w.scratch_gib,
+                     w.storage_gib, w.egress_gib_month, w.max_monthly_usd, w.allow_previous_generation, w.ops.value,
+                     lightsail_ok, count, lb_usd, beanstalk.extra_usd(c, ctx)))
     return pl.DataFrame(rows, schema=WORKLOAD_SCHEMA, orient="row")
+
+
+def _profile(w: Workload, ctx: Context) -> tuple[Workload, int, float, float] | None:
+    """(the carried workload, EC2 instances, hours each, the rounded load balancer lines EC2 adds), as
+    ec2.generate derives them; None when EC2 has no candidate this path can price."""
+    plan = usage(w)
+    if isinstance(plan, str) or plan[0] == 0:
+        return None  # job_longer_than_deadline, or no job to run: the per-shape path says so
+    count, hours = plan
+    try:
+        lines = costs.load_balancer_lines(ctx.catalog, w) if costs.needs_load_balancer(w, count) else []
+    except FactMissing:
+        return None
+    return w, count, hours, rounded_sum(lines)
 
 
 def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: bool) -> Answers:
     """Region and OS groups are costed apart (their rates and regional facts); the frontier, the
     rounding and the choice run once over all of them."""
     rules = list(dict.fromkeys(allowed_options(w) for w in workloads.values()))
+    others = services.candidates(workloads, catalog, include_free_tier)
     # Batches of one region and OS each where possible: a group's grid work has a fixed cost per batch.
-    frame = workload_frame(workloads, rules).sort("region", "os", "idx")
-    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier, TOP)
+    frame = workload_frame({i: w for i, w in workloads.items() if i not in others.fallback}, rules, catalog,
+                           include_free_tier).sort("region", "os", "idx")
+    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier, TOP, others.frame)
              for start in range(0, frame.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     retry = frame.join(pl.concat(parts).select("idx"), on="idx", how="anti") if parts else frame
     retry = retry.filter(pl.len().over("region", "os") >= WIDE_MIN)  # else a deeper grid costs more than it saves
-    parts += [_answer_batch(retry.slice(start, BATCH), rules, catalog, include_free_tier, WIDE_TOP)
+    parts += [_answer_batch(retry.slice(start, BATCH), rules, catalog, include_free_tier, WIDE_TOP, others.frame)
               for start in range(0, retry.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     if not parts:
@@ -100,7 +132,7 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
 
 
 def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalog,
-                  include_free_tier: bool, top: int) -> pl.DataFrame:
+                  include_free_tier: bool, top: int, others: pl.DataFrame) -> pl.DataFrame:
     parts, lines, described, risks = [], [], [], []
     groups = frame.partition_by("region", "os", as_dict=True, maintain_order=True).items()
     for gid, ((region, os), group) in enumerate(groups):
@@ -118,9 +150,9 @@ def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalo
     rows = (_certified_frontier(pl.concat(parts), top).join(pl.concat(lines), on="idx")
             .join(frame.select(CHOICE), on="idx"))
     rows = _lines(rows).join(pl.concat(described), on=["_gid", "_r"]).with_columns(
-        service=pl.lit("ec2"), unit_size=pl.col("vcpu"))
-    return _choose(pl.concat([rows, _lightsail(frame, rows, catalog)], how="diagonal_relaxed"), catalog,
-                   pl.concat(risks))
+        service=pl.lit("ec2"), unit_size=pl.col("vcpu"), ops_effort=pl.lit(OPS_EFFORT["ec2"]))
+    return _choose(pl.concat([rows, _lightsail(frame, rows, catalog), _services(frame, rows, others)],
+                             how="diagonal_relaxed"), catalog, pl.concat(risks))
 
 
 def _lightsail(frame: pl.DataFrame, ec2_rows: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
@@ -134,7 +166,16 @@ def _lightsail(frame: pl.DataFrame, ec2_rows: pl.DataFrame, catalog: Catalog) ->
         return got
     return got.join(wanted.select(CHOICE), on="idx").with_columns(
         service=pl.lit("lightsail"), purchase_option=pl.lit("on_demand"), tenancy=pl.lit("shared"),
-        upfront_usd=pl.lit(0.0))
+        upfront_usd=pl.lit(0.0), count=pl.col("replicas"), ops_effort=pl.lit(OPS_EFFORT["lightsail"]))
+
+
+def _services(frame: pl.DataFrame, ec2_rows: pl.DataFrame, others: pl.DataFrame) -> pl.DataFrame:
+    """Beanstalk's rows (EC2's instances with its own lines) and the other services' candidates
+    (estate/services.py) of the workloads whose EC2 rows were certified, as rows _choose reads."""
+    got = others.join(ec2_rows.select("idx").unique(), on="idx", how="semi")
+    return pl.concat([beanstalk.from_ec2_rows(ec2_rows),
+                      got.join(frame.select(CHOICE), on="idx").drop("count_right", strict=False)],
+                     how="diagonal_relaxed")
 
 
 def _costed_group(w: pl.DataFrame, g: Grid, rules: list[OptionRules], catalog: Catalog,
@@ -228,9 +269,10 @@ def _egress(catalog: Catalog, region: str, include_free_tier: bool, w: pl.DataFr
 
 def _lines(rows: pl.DataFrame) -> pl.DataFrame:
     """Scale per-instance rows by the replicas and add the candidate's lines, each rounded, in order:
-    compute, scratch EBS, burstable surplus, storage EBS, data transfer out, public IPv4."""
-    rows = rows.with_columns([(pl.col(c) * pl.col("replicas")).alias(c) for c in SCALED])
-    names = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "storage_line", "egress_line",
+    compute, scratch EBS, burstable surplus, the load balancer (its lines, rounded and summed), storage
+    EBS, data transfer out, public IPv4."""
+    rows = rows.with_columns([(pl.col(c) * pl.col("count")).alias(c) for c in SCALED])
+    names = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "lb_usd", "storage_line", "egress_line",
              "ipv4_monthly"]
     rows = rows.with_columns([money_expr(pl.col(n)).alias(f"_m{k}") for k, n in enumerate(names)])
     total = pl.lit(0.0)
@@ -243,10 +285,10 @@ def _lines(rows: pl.DataFrame) -> pl.DataFrame:
 
 def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.DataFrame:
     """Per workload: the choice of optimize.choose (least cents x the ops weight of the candidate's
-    ops effort, then Candidate.sort_key) within the monthly cap; the alternative the batch row shows
-    (explain.alternatives' first of another service, else its first); the baseline (the first EC2
-    on-demand candidate, or capacity reservation, as ec2.baseline)."""
-    effort = pl.col("service").replace_strict(OPS_EFFORT, default="high")
+    ops effort, each row's `ops_effort`, then Candidate.sort_key) within the monthly cap; the
+    alternative the batch row shows (explain.alternatives' first of another service, else its first);
+    the baseline (the first EC2 on-demand candidate, or capacity reservation, as ec2.baseline)."""
+    effort = pl.col("ops_effort")  # each row's, as its generator sets it
     order = ["idx", "monthly_usd", "_shape", "_ops_rank", "service", "_purchase_rank", "unit_size", "instance_type",
              *[pl.col(c).fill_null("") for c in ("term", "offering_class", "plan_type", "payment", "tenancy")]]
     weights = {f"{ops}/{e}": w for ops, by in OPS_WEIGHTS.items() for e, w in by.items()}
@@ -278,12 +320,14 @@ def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.Data
         pl.col("_label"))
     answered = out.select(
         "idx", status=pl.lit("ok"), error=pl.lit(None, pl.String), service="service",
-        instance_type="instance_type", count="replicas", purchase_option="purchase_option", term="term",
+        instance_type="instance_type", count="count", purchase_option="purchase_option", term="term",
         payment="payment", tenancy="tenancy", monthly_usd="monthly_usd", upfront_usd="upfront_usd",
         baseline_monthly_usd="baseline_monthly_usd",
         savings_usd=pl.when(pl.col("baseline_monthly_usd").is_not_null()).then(
             money_expr(pl.col("baseline_monthly_usd") - pl.col("monthly_usd"))),
-        interruption_risk=pl.when(pl.col("purchase_option") == "spot").then(spot_risk).otherwise(pl.lit("none")),
+        interruption_risk=pl.coalesce(*[pl.col(c) for c in ("interruption_risk",) if c in out.columns],
+                                      pl.when(pl.col("purchase_option") == "spot").then(spot_risk)
+                                      .otherwise(pl.lit("none"))),
         alternative_service="alternative_service", alternative_monthly_usd="alternative_monthly_usd",
         catalog_version=pl.lit(catalog.version),
     )

@@ -55,9 +55,11 @@ def candidates(workloads: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
                    & (sustained <= pl.col("b_baseline") * pl.col("b_vcpu") + 1e-9)))
     rate = pl.col("region").replace_strict(rates, return_dtype=pl.Float64)
     over = (pl.col("egress_gib_month") - pl.col("b_allowance_gb") * pl.col("replicas")).clip(lower_bound=0.0)
-    bundles_line = money_expr(pl.col("b_price") * pl.col("replicas"))
-    overage_line = money_expr(pl.when(over > 0).then(over * rate).otherwise(0.0))
-    priced = fit.with_columns(monthly_usd=money_expr(bundles_line + overage_line)).sort(
+    # Each rounding in its own step: money_expr repeats its argument, so nesting it repeats the whole
+    # expression (seconds per thousand workloads).
+    priced = fit.with_columns(_bundles=money_expr(pl.col("b_price") * pl.col("replicas")),
+                              _overage=money_expr(pl.when(over > 0).then(over * rate).otherwise(0.0))
+                              ).with_columns(monthly_usd=money_expr(pl.col("_bundles") + pl.col("_overage"))).sort(
         "idx", "monthly_usd", "b_vcpu", "b_id")
     return (priced.unique(["idx", "b_kind"], keep="first", maintain_order=True)
             .select("idx", instance_type="b_id", unit_size="b_vcpu", monthly_usd="monthly_usd"))
