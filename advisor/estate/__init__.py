@@ -1,7 +1,7 @@
 """The vectorized answer path for estates: many workloads answered with columnar operations at once.
 
-`covered` says which workloads it answers (today: those that only plain EC2, or EC2 and Lightsail,
-can serve: shared tenancy, no GPUs, no request or job profile, no upfront cap); `answer` answers
+`covered` says which workloads it answers (today: those that only plain EC2, Lightsail, and ECS or EKS
+on EC2 nodes can serve: shared tenancy, no GPUs, no request or job profile, no upfront cap); `answer` answers
 them and names the ones it leaves to the per-shape path. `unplaceable` names, for a workload no
 service passes the hard rules for, those rules' reason codes: recommend() then has no candidate and
 says only that.
@@ -18,18 +18,18 @@ from advisor.estate.gates import gates, served
 from models.workload import Service, Tenancy, Workload
 
 __all__ = ["Answers", "answer", "covered", "unplaceable"]
-VECTORIZED = frozenset({Service.ec2, Service.lightsail})  # services this path prices
+VECTORIZED = frozenset({Service.ec2, Service.lightsail, Service.ecs_ec2, Service.eks_ec2})  # services priced here
 
 
 def covered(w: Workload) -> bool:
-    """True when this path answers `w`: plain EC2 is among the services the hard rules leave (gate),
-    the others are ones this path prices, and the workload's shape is one it prices."""
+    """True when this path answers `w`: every service the hard rules leave (gate) is one this path
+    prices, and the workload's shape is one it prices."""
     shaped = (w.vcpu is not None and w.memory_gib is not None and not w.request_shaped and not w.job_shaped
               and w.tenancy is Tenancy.shared and not w.byol and w.gpus == 0 and w.max_upfront_usd is None)
     if not shaped:
         return False
     services = served(w)
-    return Service.ec2 in services and services <= VECTORIZED
+    return bool(services) and services <= VECTORIZED
 
 
 def unplaceable(w: Workload) -> list[str] | None:

@@ -31,7 +31,7 @@ from advisor.candidates.regional import regional
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
-from advisor.estate import lightsail
+from advisor.estate import lightsail, nodes
 from advisor.estate.gates import served
 from advisor.estate.grid import CELL, TOP, WIDE_TOP, Grid, grid
 from advisor.optimize.choose import OPS_WEIGHTS
@@ -52,13 +52,13 @@ DESCRIBE = ["instance_type", "offering_class", "plan_type", "payment", "tenancy"
 COSTED = ["idx", "_r", "_o", "src", "pos", "s_scratch_gib", "_ebs_floor", "purchase_option", "term", "vcpu",
           "compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "upfront_start",
           "monthly_total"]  # what the frontier, the lines and the choice read of a costed row
-CHOICE = ["idx", "region", "os", "replicas", "capacity_guarantee", "max_monthly_usd", "ops"]  # per workload
+CHOICE = ["idx", "region", "os", "replicas", "capacity_guarantee", "max_monthly_usd", "ops", "ec2"]  # per workload
 WORKLOAD_SCHEMA = {
     "idx": pl.Int64, "region": pl.String, "os": pl.String, "arch_v": pl.String, "vcpu": pl.Float64,
     "memory_gib": pl.Float64, "replicas": pl.Int64, "hours": pl.Float64, "horizon": pl.Int64,
     "cpu_utilization": pl.Float64, "rules": pl.Int64, "capacity_guarantee": pl.Boolean, "scratch_gib": pl.Float64,
     "storage_gib": pl.Float64, "egress_gib_month": pl.Float64, "max_monthly_usd": pl.Float64,
-    "all_gens": pl.Boolean, "ops": pl.String, "lightsail": pl.Boolean,
+    "all_gens": pl.Boolean, "ops": pl.String, "lightsail": pl.Boolean, "ec2": pl.Boolean,
 }
 
 
@@ -74,7 +74,7 @@ def workload_frame(workloads: dict[int, Workload], rules: list[OptionRules]) -> 
     rows = [(i, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, w.replicas, w.hours_per_month,
              w.horizon_months, w.cpu_utilization, ids[allowed_options(w)], w.capacity_guarantee, w.scratch_gib,
              w.storage_gib, w.egress_gib_month, w.max_monthly_usd, w.allow_previous_generation, w.ops.value,
-             Service.lightsail in served(w))
+             Service.lightsail in served(w), Service.ec2 in served(w))
             for i, w in workloads.items()]
     return pl.DataFrame(rows, schema=WORKLOAD_SCHEMA, orient="row")
 
@@ -84,12 +84,13 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
     rounding and the choice run once over all of them."""
     rules = list(dict.fromkeys(allowed_options(w) for w in workloads.values()))
     frame = workload_frame(workloads, rules)
-    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier, TOP)
+    node_lines = nodes.workload_columns(workloads, catalog, include_free_tier)
+    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier, TOP, node_lines)
              for start in range(0, frame.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     retry = frame.join(pl.concat(parts).select("idx"), on="idx", how="anti") if parts else frame
     retry = retry.filter(pl.len().over("region", "os") >= WIDE_MIN)  # else a deeper grid costs more than it saves
-    parts += [_answer_batch(retry.slice(start, BATCH), rules, catalog, include_free_tier, WIDE_TOP)
+    parts += [_answer_batch(retry.slice(start, BATCH), rules, catalog, include_free_tier, WIDE_TOP, node_lines)
               for start in range(0, retry.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     if not parts:
@@ -99,33 +100,46 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
 
 
 def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalog,
-                  include_free_tier: bool, top: int) -> pl.DataFrame:
+                  include_free_tier: bool, top: int, node_lines: pl.DataFrame) -> pl.DataFrame:
+    """EC2 rows for the workloads plain EC2 serves, ECS/EKS node rows (nodes.py) for those they serve,
+    Lightsail's; a workload any of its services could not be certified for goes to the per-shape path."""
     parts, lines, described, risks = [], [], [], []
     groups = frame.partition_by("region", "os", as_dict=True, maintain_order=True).items()
     for gid, ((region, os), group) in enumerate(groups):
+        risks.append(rates.interruption(catalog, region, os).with_columns(region=pl.lit(region), os=pl.lit(os)))
+        if not group["ec2"].any():
+            continue
         try:
             g = grid(catalog, region, os, top)
-            rows, per_workload = _costed_group(group, g, rules, catalog, include_free_tier)
+            rows, per_workload = _costed_group(group.filter(pl.col("ec2")), g, rules, catalog, include_free_tier)
         except FactMissing:  # left to the per-shape path, which turns it into that service's rejection
             continue
         parts.append(rows.with_columns(_gid=pl.lit(gid, pl.Int32)))
         lines.append(per_workload)
         described.append(g.rows.select("_r", *DESCRIBE).with_columns(_gid=pl.lit(gid, pl.Int32)))
-        risks.append(rates.interruption(catalog, region, os).with_columns(region=pl.lit(region), os=pl.lit(os)))
-    if not parts:
+    node_rows, unsure = nodes.candidates(frame, node_lines, rules, catalog)
+    ec2_rows = pl.DataFrame()
+    if parts:
+        ec2_rows = (_certified_frontier(pl.concat(parts), top).join(pl.concat(lines), on="idx")
+                    .join(frame.select(CHOICE), on="idx"))
+        ec2_rows = _lines(ec2_rows).join(pl.concat(described), on=["_gid", "_r"]).with_columns(
+            service=pl.lit("ec2"), unit_size=pl.col("vcpu"), count=pl.col("replicas"))
+    priced = ec2_rows["idx"].unique().to_list() if parts else []
+    certified = frame.filter((~pl.col("ec2") | pl.col("idx").is_in(priced)) & ~pl.col("idx").is_in(unsure))
+    if certified.is_empty():
         return pl.DataFrame()
-    rows = (_certified_frontier(pl.concat(parts), top).join(pl.concat(lines), on="idx")
-            .join(frame.select(CHOICE), on="idx"))
-    rows = _lines(rows).join(pl.concat(described), on=["_gid", "_r"]).with_columns(
-        service=pl.lit("ec2"), unit_size=pl.col("vcpu"))
-    return _choose(pl.concat([rows, _lightsail(frame, rows, catalog)], how="diagonal_relaxed"), catalog,
-                   pl.concat(risks))
+    if not node_rows.is_empty():
+        node_rows = node_rows.join(certified.select(CHOICE), on="idx")
+    found = [r for r in (ec2_rows, node_rows, _lightsail(certified, catalog)) if not r.is_empty()]
+    if not found:
+        return pl.DataFrame()
+    rows = pl.concat(found, how="diagonal_relaxed").join(certified.select("idx"), on="idx", how="semi")
+    return _choose(rows, catalog, pl.concat(risks))
 
 
-def _lightsail(frame: pl.DataFrame, ec2_rows: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
-    """Lightsail candidates of the workloads the hard rules leave it for, as rows _choose reads
-    (workloads whose EC2 rows were not certified are left out: they go to the per-shape path whole)."""
-    wanted = frame.filter(pl.col("lightsail")).join(ec2_rows.select("idx").unique(), on="idx", how="semi")
+def _lightsail(frame: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
+    """Lightsail candidates of the (certified) workloads the hard rules leave it for, as rows _choose reads."""
+    wanted = frame.filter(pl.col("lightsail"))
     if wanted.is_empty():
         return pl.DataFrame()
     got = lightsail.candidates(wanted, catalog)
@@ -133,7 +147,7 @@ def _lightsail(frame: pl.DataFrame, ec2_rows: pl.DataFrame, catalog: Catalog) ->
         return got
     return got.join(wanted.select(CHOICE), on="idx").with_columns(
         service=pl.lit("lightsail"), purchase_option=pl.lit("on_demand"), tenancy=pl.lit("shared"),
-        upfront_usd=pl.lit(0.0))
+        upfront_usd=pl.lit(0.0), count=pl.col("replicas"))
 
 
 def _costed_group(w: pl.DataFrame, g: Grid, rules: list[OptionRules], catalog: Catalog,
@@ -245,7 +259,9 @@ def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.Data
     ops effort, then Candidate.sort_key) within the monthly cap; the alternative the batch row shows
     (explain.alternatives' first of another service, else its first); the baseline (the first EC2
     on-demand candidate, or capacity reservation, as ec2.baseline)."""
-    effort = pl.col("service").replace_strict(OPS_EFFORT, default="high")
+    if "ops_effort" not in rows.columns:
+        rows = rows.with_columns(ops_effort=pl.lit(None, pl.String))
+    effort = pl.coalesce("ops_effort", pl.col("service").replace_strict(OPS_EFFORT, default="high"))
     order = ["idx", "monthly_usd", "_shape", "_ops_rank", "service", "_purchase_rank", "unit_size", "instance_type",
              *[pl.col(c).fill_null("") for c in ("term", "offering_class", "plan_type", "payment", "tenancy")]]
     weights = {f"{ops}/{e}": w for ops, by in OPS_WEIGHTS.items() for e, w in by.items()}
@@ -267,7 +283,9 @@ def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.Data
                            alternative_monthly_usd=pl.when(pl.col("_oservice").is_not_null())
                            .then(pl.col("_omonthly_usd")).otherwise(pl.col("_fmonthly_usd"))))
     plain = pl.when(pl.col("capacity_guarantee")).then(pl.lit("capacity_reservation")).otherwise(pl.lit("on_demand"))
-    base = (rows.filter((pl.col("service") == "ec2") & (pl.col("purchase_option") == plain))
+    # recommend._baseline: EC2's where it serves the workload, else the first of any service but Lambda.
+    base = (rows.filter(((pl.col("service") == "ec2") | ~pl.col("ec2")) & (pl.col("purchase_option") == plain)
+                        & (pl.col("service") != "lambda"))
             .group_by("idx", maintain_order=True).first().select("idx", baseline_monthly_usd="monthly_usd"))
     risk = risk.rename({"interruption_label": "_label"})
     default_risk = rates.default_interruption(catalog)
@@ -277,7 +295,7 @@ def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.Data
         pl.col("_label"))
     answered = out.select(
         "idx", status=pl.lit("ok"), error=pl.lit(None, pl.String), service="service",
-        instance_type="instance_type", count="replicas", purchase_option="purchase_option", term="term",
+        instance_type="instance_type", count="count", purchase_option="purchase_option", term="term",
         payment="payment", tenancy="tenancy", monthly_usd="monthly_usd", upfront_usd="upfront_usd",
         baseline_monthly_usd="baseline_monthly_usd",
         savings_usd=pl.when(pl.col("baseline_monthly_usd").is_not_null()).then(
