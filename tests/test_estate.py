@@ -18,10 +18,14 @@ from advisor import batch, estate
 from advisor.batch import OUTPUT_SCHEMA, answer_row, answer_vectorized, evaluate_frame
 from advisor.pricing import cents_expr, money, money_expr, tiered, tiered_expr
 from advisor.recommend import recommend
-from models.workload import Workload
+from models.workload import Service, Workload
 
 N = int(os.environ.get("ADVISOR_AGREEMENT_N", "300"))
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
+# ECS and EKS on EC2 nodes alone, together, with plain EC2 and with Lightsail (then EC2 is not allowed)
+NODE_SETTINGS = [{"allowed_services": s} for s in (
+    ["ecs_ec2"], ["eks_ec2"], ["ecs_ec2", "eks_ec2"], ["ec2", "ecs_ec2"], ["ec2", "eks_ec2", "lightsail"],
+    ["ecs_ec2", "lightsail"])]
 
 
 def random_workload(rng: random.Random, i: int) -> dict:
@@ -38,7 +42,9 @@ def random_workload(rng: random.Random, i: int) -> dict:
          "ops": rng.choice(["balanced", "balanced", "managed", "control"])}
     if d["os"] in ("linux", "windows"):  # every other service passes the rules unless pinned or packaged away
         d.update(rng.choice([{"allowed_services": ["ec2"]}, {"packaging": "vm"},
-                             {"allowed_services": ["ec2", "lightsail"]}]))
+                             {"allowed_services": ["ec2", "lightsail"]}, *NODE_SETTINGS]))
+    if rng.random() < 0.3:
+        d.update(spread=rng.choice(["none", "node"]), existing_cluster=rng.random() < 0.5)
     if rng.random() < 0.15:
         d["max_monthly_usd"] = round(rng.uniform(5, 3000), 2)
     return d
@@ -56,9 +62,10 @@ def test_every_vectorized_answer_is_recommends_to_the_cent(sample, catalog):
     covered, got = sample
     assert got.frame.height >= 0.6 * len(covered), "most covered workloads are answered by the vectorized path"
     ok = got.frame.filter(pl.col("status") == "ok")
-    assert set(ok["service"]) == {"ec2", "lightsail"}, "both services win somewhere in the sample"
+    assert set(ok["service"]) == {"ec2", "lightsail", "ecs_ec2", "eks_ec2"}, "every service wins somewhere"
     assert got.frame.filter(pl.col("error").str.contains("over_budget")).height > 0, "caps rule every option out"
     assert got.frame.filter(pl.col("alternative_service") == "lightsail").height > 0
+    assert any(Service.ec2 not in estate.served(covered[i]) for i in ok["idx"]), "EC2 not allowed: answered too"
     for row in got.frame.to_dicts():
         w = covered[row.pop("idx")]
         expected = answer_row(recommend(w, catalog=catalog))
@@ -72,17 +79,54 @@ def test_answered_and_left_over_partition_the_covered(sample):
     assert answered | set(got.fallback) == set(covered)
 
 
-def test_only_workloads_plain_ec2_and_lightsail_can_serve_are_covered():
+def test_workloads_only_priced_services_can_serve_are_covered():
     base = {"id": "x", "vcpu": 2, "memory_gib": 8}
     assert estate.covered(Workload(**base, os="rhel"))
     assert estate.covered(Workload(**base, allowed_services=["ec2"]))
     assert estate.covered(Workload(**base, packaging="vm"))                      # EC2 and Lightsail
-    assert not estate.covered(Workload(**base, allowed_services=["lightsail"]))  # the baseline is Lightsail's
+    assert estate.covered(Workload(**base, allowed_services=["lightsail"]))      # the baseline is Lightsail's
+    assert estate.covered(Workload(**base, allowed_services=["ecs_ec2"]))        # ... or the nodes'
+    assert estate.covered(Workload(**base, allowed_services=["eks_ec2", "ec2"]))
+    assert not estate.covered(Workload(**base, allowed_services=["eks_ec2", "eks_fargate"]))  # Fargate: not here
+    assert not estate.covered(Workload(**base, orchestrator="kubernetes"))       # EKS on EC2 and on Fargate
     assert not estate.covered(Workload(**base, packaging="vm", requests_per_month=1e6, avg_duration_ms=50))
     assert not estate.covered(Workload(**base))                                  # every service can serve it
     assert not estate.covered(Workload(**base, os="rhel", tenancy="dedicated"))  # hosts are priced too
     assert not estate.covered(Workload(**base, os="rhel", max_upfront_usd=0))    # frontier, not cheapest
     assert not estate.covered(Workload(**base, os="rhel", gpus=1))
+
+
+def test_a_workload_plain_ec2_is_not_allowed_for_gets_no_ec2_row_and_the_other_services_baseline(catalog):
+    """ECS on EC2 nodes only: the choice is a node group, and the baseline is the cheapest on-demand
+    candidate of the services allowed (recommend._baseline), not on-demand EC2 (which costs less here:
+    one 2 vCPU type holds the replica, while an ECS node must also fit the agent's memory share)."""
+    w = Workload(id="n", vcpu=2, memory_gib=8, allowed_services=["ecs_ec2"], region="us-east-1")
+    got = estate.answer({0: w}, catalog, False).frame.to_dicts()[0]
+    assert got["service"] == "ecs_ec2"
+    expected = answer_row(recommend(w, catalog=catalog))
+    assert got["baseline_monthly_usd"] == expected["baseline_monthly_usd"]
+    plain = answer_row(recommend(Workload(id="p", vcpu=2, memory_gib=8, packaging="vm"), catalog=catalog))
+    assert got["baseline_monthly_usd"] > plain["baseline_monthly_usd"], "an EC2 baseline would be wrong here"
+
+
+def test_the_agreement_check_catches_eks_nodes_priced_without_the_kubelets_reservations(catalog, monkeypatch):
+    """A wrong implementation (EKS nodes given ECS's allocatable capacity) disagrees with recommend()."""
+    from advisor.estate import nodes
+
+    def wrong(catalog, service, region, os):
+        return real(catalog, "ecs_ec2", region, os)
+
+    real = nodes.node_types
+    monkeypatch.setattr(nodes, "node_types", wrong)
+    monkeypatch.setattr(nodes, "_INDEXES", type(nodes._INDEXES)())
+    rng = random.Random(3)
+    workloads = {i: Workload(id=f"e{i}", region="us-east-1", vcpu=round(rng.uniform(0.5, 8), 2),
+                             memory_gib=round(rng.uniform(1, 60), 1), replicas=rng.choice([1, 3, 6]),
+                             allowed_services=["eks_ec2"]) for i in range(40)}
+    got = estate.answer(workloads, catalog, False).frame
+    wrong_rows = [row for row in got.to_dicts()
+                  if answer_row(recommend(workloads[row["idx"]], catalog=catalog))["monthly_usd"] != row["monthly_usd"]]
+    assert wrong_rows, "the reservations change some answer, so leaving them out is caught"
 
 
 def random_settings(rng: random.Random, i: int) -> dict:

@@ -40,6 +40,7 @@ from advisor.candidates.frontiers import (
     node_types,
     pack_nodes,
 )
+from advisor.candidates.regional import regional
 from advisor.candidates.spread import max_per_node
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
@@ -62,7 +63,7 @@ NODE_SCHEMA = {"idx": pl.Int64, "service": pl.String, "s_max_per_node": pl.Int64
 @dataclass
 class NodeIndex:
     """One service, region and OS: the (option, node type) rows that can be among a workload's first
-    DEPTH + 1 in some cell, in the option's cost order, with `_r` (row number) and `_c` (store class)."""
+    DEPTH + 1 in some cell, in the option's cost order, with `_r` (row number) and `_o` (option number)."""
 
     rows: pl.DataFrame
     vcpus: np.ndarray     # distinct allocatable vCPU counts, sorted
@@ -74,15 +75,16 @@ class NodeIndex:
         allocatable vCPU, memory and pod slots reach tv, tm and k) and option, its first DEPTH + 1 rows in
         order: CELL, `_r` and `pos` 1..DEPTH + 1."""
         parts = []
-        for (arch_v, all_gens, cls), group in cells.partition_by("arch_v", "all_gens", "_c", as_dict=True).items():
-            r, av, am, ps, starts = self._candidates(arch_v, all_gens, cls)
-            tv, tm = group["tv"].to_numpy()[:, None], group["tm"].to_numpy()[:, None]
+        for (arch_v, all_gens), group in cells.partition_by("arch_v", "all_gens", as_dict=True).items():
+            r, av, am, ps, st, starts = self._candidates(arch_v, all_gens)
+            tv, tm, ts = (group[c].to_numpy()[:, None] for c in ("tv", "tm", "ts"))
             k = group["k"].to_numpy().astype(np.float64)[:, None]
             found_cells, found_rows, found_pos = [], [], []
             for a, b in itertools.pairwise(starts):
                 step = max(1, CROSS_ROWS // max(b - a, 1))
                 for c in range(0, group.height, step):
-                    fits = (av[a:b] >= tv[c:c + step]) & (am[a:b] >= tm[c:c + step]) & (ps[a:b] >= k[c:c + step])
+                    fits = ((av[a:b] >= tv[c:c + step]) & (am[a:b] >= tm[c:c + step]) & (ps[a:b] >= k[c:c + step])
+                            & (st[a:b] >= ts[c:c + step]))
                     pos = np.cumsum(fits, axis=1)
                     ci, ri = np.nonzero(fits & (pos <= DEPTH + 1))
                     found_cells.append(ci + c)
@@ -96,10 +98,10 @@ class NodeIndex:
             return cells.select(CELL).clear().with_columns(_r=pl.lit(0, pl.UInt32), pos=pl.lit(0, pl.Int64))
         return pl.concat(parts)
 
-    def _candidates(self, arch_v: str, all_gens: bool, cls: int) -> tuple[np.ndarray, ...]:
-        key = (arch_v, all_gens, cls)
+    def _candidates(self, arch_v: str, all_gens: bool) -> tuple[np.ndarray, ...]:
+        key = (arch_v, all_gens)
         if key not in self._arrays:
-            rows = self.rows.filter(pl.col("_c") == cls)
+            rows = self.rows
             if arch_v != "any":
                 rows = rows.filter(pl.col("arch") == arch_v)
             if not all_gens:
@@ -108,11 +110,12 @@ class NodeIndex:
             starts = np.concatenate([[0], np.flatnonzero(np.diff(o)) + 1, [len(o)]]) if len(o) else np.array([0])
             self._arrays[key] = (rows["_r"].to_numpy(), rows["alloc_vcpu"].cast(pl.Float64).to_numpy(),
                                  rows["alloc_memory_gib"].cast(pl.Float64).to_numpy(),
-                                 rows["pod_slots"].cast(pl.Float64).to_numpy(), starts)
+                                 rows["pod_slots"].cast(pl.Float64).to_numpy(),
+                                 rows["instance_store_gib"].cast(pl.Float64).to_numpy(), starts)
         return self._arrays[key]
 
 
-CELL = ["arch_v", "all_gens", "_c", "tv", "tm", "k"]
+CELL = ["arch_v", "all_gens", "tv", "tm", "k", "ts"]
 _INDEXES: OrderedDict[tuple, NodeIndex] = OrderedDict()
 
 
@@ -140,23 +143,21 @@ def _build(catalog: Catalog, service: str, region: str, os: str) -> NodeIndex:
             masks[order.tobytes()] = _undominated(order, covers, DEPTH)
         parts.append(part.filter(pl.Series(masks[order.tobytes()])))
     kept = (pl.concat(parts) if parts else rows).drop("_t").with_row_index("_r").with_columns(
-        _o=pl.col("option_id").rank("dense").cast(pl.Int64), _c=(pl.col("instance_store_gib") > 0).cast(pl.Int8))
+        _o=pl.col("option_id").rank("dense").cast(pl.Int64))
     return NodeIndex(kept, np.unique(nodes["alloc_vcpu"].cast(pl.Float64).to_numpy()),
                      np.unique(nodes["alloc_memory_gib"].cast(pl.Float64).to_numpy()))
 
 
 def _covers(nodes: pl.DataFrame) -> np.ndarray:
-    """covers[d, t]: node type d is in every cell t is in: no less allocatable vCPU, memory and pod
-    slots, the same architecture and store class, not an older generation."""
+    """covers[d, t]: node type d is in every cell t is in: no less allocatable vCPU, memory, pod slots
+    and instance store, the same architecture, not an older generation."""
     out = np.ones((nodes.height, nodes.height), dtype=bool)
-    for name in ("alloc_vcpu", "alloc_memory_gib", "pod_slots"):
+    for name in ("alloc_vcpu", "alloc_memory_gib", "pod_slots", "instance_store_gib"):
         v = nodes[name].cast(pl.Float64).to_numpy()
         out &= v[:, None] >= v[None, :]
     arch = nodes["arch"].cast(pl.Categorical).to_physical().to_numpy()
-    store = nodes["instance_store_gib"].cast(pl.Float64).to_numpy() > 0
     current = nodes["current_generation"].to_numpy()
-    return out & (arch[:, None] == arch[None, :]) & (store[:, None] == store[None, :]) & (
-        current[:, None] | ~current[None, :])
+    return out & (arch[:, None] == arch[None, :]) & (current[:, None] | ~current[None, :])
 
 
 def threshold(values: np.ndarray, size: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -223,7 +224,8 @@ def candidates(frame: pl.DataFrame, wanted: pl.DataFrame, rules: list[OptionRule
     rows, bound = pl.concat(exact), pl.concat(bounds)
     key = ["idx", "service", "_o"]
     low = rows.group_by(key).agg(low=pl.col("monthly_total").min())
-    floor = pl.col("monthly_total") - pl.when(pl.col("_c") == 1).then(pl.col("scratch_ebs_monthly")).otherwise(0.0)
+    floor = pl.col("compute_monthly") + pl.col("ipv4_monthly") + pl.when(pl.col("src") == 0).then(
+        pl.col("_ebs")).otherwise(0.0)
     near = bound.group_by(key).agg(floor=floor.min()).join(low, on=key).filter(
         pl.col("floor") <= pl.col("low") + 0.01 + SLACK)
     unsure += near["idx"].unique().to_list()
@@ -236,27 +238,34 @@ def _group_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules], cat
                 region: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One service, region and OS: each workload's cell rows of its allowed options, costed: the first
     DEPTH of every cell exactly, the next one as if it needed the level's node count (a bound). A workload
-    no current-generation type fits takes the previous-generation ones too (node_generate)."""
+    no current-generation type fits takes the previous-generation ones too (node_generate).
+
+    A row left out of the cell of its node count (`src` 0) costs at least the next row's compute and IPv4
+    at that count, plus the scratch EBS (`_ebs`) unless its store holds k replicas' scratch disks; those
+    are in the store cell (src 1: store >= k x scratch), or cost at least that cell's next row's."""
     rows = _cell_rows(w, index, rules)
     again = w.filter(~pl.col("all_gens")).join(rows.select("idx").unique(), on="idx", how="anti")
     if not again.is_empty():
         rows = pl.concat([rows, _cell_rows(again.with_columns(all_gens=pl.lit(True)), index, rules)])
-    rows = pack_nodes(rows).with_columns(horizon=pl.col("s_horizon"))
+    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
+    rows = pack_nodes(rows).with_columns(horizon=pl.col("s_horizon"),
+                                         _ebs=gp3 * pl.col("s_scratch_gib") * pl.col("s_replicas"))
     exact = rows.filter(pl.col("pos") <= DEPTH).unique(["idx", "_r"], keep="first", maintain_order=True)
     bound = rows.filter(pl.col("pos") == DEPTH + 1).with_columns(count=pl.col("level"))
     return (cost_node_rows(catalog, exact, region).select(*COSTED, "mid"),
             cost_node_rows(catalog, bound, region).select(COSTED))
 
 
-COSTED = ["idx", "_o", "_c", "_r", "instance_type", "vcpu", "purchase_option", "term", "offering_class", "plan_type",
-          "payment", "tenancy", "count", "compute_monthly", "scratch_ebs_monthly", "ipv4_monthly", "upfront_start",
-          "monthly_total"]
+COSTED = ["idx", "_o", "src", "_ebs", "_r", "instance_type", "vcpu", "purchase_option", "term", "offering_class",
+          "plan_type", "payment", "tenancy", "count", "compute_monthly", "scratch_ebs_monthly", "ipv4_monthly",
+          "upfront_start", "monthly_total"]
 
 
 def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> pl.DataFrame:
     """Per workload and node count `level` it can need (ceil(replicas / r) for the replicas per node r
-    spread allows), the rows of each store class's cell of the types holding ceil(replicas / level)
-    replicas (k), with the workload's s_ columns."""
+    spread allows), the rows of the cell of the types holding k = ceil(replicas / level) replicas (src 0)
+    and, with a scratch disk, of those of them whose instance store holds k disks (src 1), with the
+    workload's s_ columns."""
     levels = []
     for idx, units, cap in w.select("idx", "replicas", "s_max_per_node").iter_rows():
         for count in sorted({-(-units // r) for r in range(1, (cap or units) + 1)}):
@@ -266,29 +275,32 @@ def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> p
     k = q["k"].to_numpy().astype(np.float64)
     q = q.with_columns(tv=pl.Series(threshold(index.vcpus, q["vcpu"].to_numpy(), k)),
                        tm=pl.Series(threshold(index.memories, q["memory_gib"].to_numpy(), k)))
-    q = q.filter(pl.col("tv").is_finite() & pl.col("tm").is_finite()).join(
-        pl.DataFrame({"_c": [0, 1]}, schema={"_c": pl.Int8}), how="cross")
+    q = q.filter(pl.col("tv").is_finite() & pl.col("tm").is_finite())
+    q = pl.concat([q.with_columns(src=pl.lit(0), ts=pl.lit(0.0)),
+                   q.filter(pl.col("scratch_gib") > 0).with_columns(
+                       src=pl.lit(1), ts=pl.col("k").cast(pl.Float64) * pl.col("scratch_gib"))])
     top = index.top(q.select(CELL).unique())
     keep = pl.lit(False)
     for i, r in enumerate(rules):
         keep |= (pl.col("rules") == i) & r.expr()
-    return (q.select(*CELL, "idx", "level", "rules", "mid", s_vcpu="vcpu", s_memory_gib="memory_gib",
+    return (q.select(*CELL, "idx", "src", "level", "rules", "mid", s_vcpu="vcpu", s_memory_gib="memory_gib",
                      s_gpus=pl.lit(0), s_units="replicas", s_replicas="replicas", s_max_per_node="s_max_per_node",
                      s_hours="hours", s_jobs=pl.lit(None, pl.Int64), s_job_hours=pl.lit(None, pl.Float64),
                      s_horizon="horizon", s_scratch_gib="scratch_gib", s_public=pl.col("egress_gib_month") > 0,
                      s_tenancy=pl.lit("shared"))
-            .join(top, on=CELL).join(index.rows, on=["_r", "_c"]).filter(keep).drop(CELL[:2], "tv", "tm", "k"))
+            .join(top, on=CELL).join(index.rows, on="_r").filter(keep).drop(CELL))
 
 
 def _lines(rows: pl.DataFrame) -> pl.DataFrame:
     """The candidate's monthly cost: its lines rounded and summed left to right from 0, in ec2._candidate's
     order (compute, scratch EBS, then `mid`, then public IPv4); the upfront rounded."""
     width = rows["mid"].list.len().max() or 0
-    total = pl.lit(0.0) + money_expr(pl.col("compute_monthly")) + money_expr(pl.col("scratch_ebs_monthly"))
+    rows = rows.with_columns([money_expr(pl.col(c)).alias(f"_m{c}") for c in
+                              ("compute_monthly", "scratch_ebs_monthly", "ipv4_monthly")])
+    total = pl.lit(0.0) + pl.col("_mcompute_monthly") + pl.col("_mscratch_ebs_monthly")
     for k in range(width):
         total = total + pl.col("mid").list.get(k, null_on_oob=True).fill_null(0.0)
-    total = total + money_expr(pl.col("ipv4_monthly"))
+    rows = rows.with_columns(_total=total + pl.col("_mipv4_monthly"))
     ops = pl.col("service").replace_strict({s.value: e for s, e in OPS.items()}, default=None)
-    return rows.with_columns(monthly_usd=money_expr(total), upfront_usd=money_expr(pl.col("upfront_start")),
+    return rows.with_columns(monthly_usd=money_expr(pl.col("_total")), upfront_usd=money_expr(pl.col("upfront_start")),
                              unit_size=pl.col("vcpu").cast(pl.Float64), ops_effort=ops)
-
