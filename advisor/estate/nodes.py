@@ -210,15 +210,18 @@ def candidates(frame: pl.DataFrame, wanted: pl.DataFrame, rules: list[OptionRule
     w = w.filter(pl.col("mid").is_not_null())
     if w.is_empty():
         return pl.DataFrame(), unsure
-    exact, bounds = [], []
-    for (service, region, os), group in w.partition_by("service", "region", "os", as_dict=True).items():
+    exact, bounds, described = [], [], []
+    groups = w.partition_by("service", "region", "os", as_dict=True).items()
+    for gid, ((service, region, os), group) in enumerate(groups):
         try:
-            rows, bound = _group_rows(group, node_index(catalog, service, region, os), rules, catalog, region)
+            index = node_index(catalog, service, region, os)
+            rows, bound = _group_rows(group, index, rules, catalog, region)
         except FactMissing:
             unsure += group["idx"].to_list()
             continue
-        exact.append(rows.with_columns(service=pl.lit(service)))
+        exact.append(rows.with_columns(service=pl.lit(service), _gid=pl.lit(gid, pl.Int32)))
         bounds.append(bound.with_columns(service=pl.lit(service)))
+        described.append(index.rows.select("_r", *DESCRIBE).with_columns(_gid=pl.lit(gid, pl.Int32)))
     if not exact:
         return pl.DataFrame(), sorted(set(unsure))
     rows, bound = pl.concat(exact), pl.concat(bounds)
@@ -229,8 +232,10 @@ def candidates(frame: pl.DataFrame, wanted: pl.DataFrame, rules: list[OptionRule
     near = bound.group_by(key).agg(floor=floor.min()).join(low, on=key).filter(
         pl.col("floor") <= pl.col("low") + 0.01 + SLACK)
     unsure += near["idx"].unique().to_list()
-    kept = rows.join(low, on=key).filter((pl.col("monthly_total") <= pl.col("low") + 0.01)
-                                         & ~pl.col("idx").is_in(unsure))
+    kept = (rows.join(low, on=key).filter((pl.col("monthly_total") <= pl.col("low") + 0.01)
+                                          & ~pl.col("idx").is_in(unsure))
+            .join(pl.concat(described), on=["_gid", "_r"])
+            .join(w.select("idx", "service", "mid"), on=["idx", "service"]))
     return _lines(kept).select(CANDIDATE), sorted(set(unsure))
 
 
@@ -252,13 +257,16 @@ def _group_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules], cat
                                          _ebs=gp3 * pl.col("s_scratch_gib") * pl.col("s_replicas"))
     exact = rows.filter(pl.col("pos") <= DEPTH).unique(["idx", "_r"], keep="first", maintain_order=True)
     bound = rows.filter(pl.col("pos") == DEPTH + 1).with_columns(count=pl.col("level"))
-    return (cost_node_rows(catalog, exact, region).select(*COSTED, "mid"),
+    return (cost_node_rows(catalog, exact, region).select(COSTED),
             cost_node_rows(catalog, bound, region).select(COSTED))
 
 
-COSTED = ["idx", "_o", "src", "_ebs", "_r", "instance_type", "vcpu", "purchase_option", "term", "offering_class",
-          "plan_type", "payment", "tenancy", "count", "compute_monthly", "scratch_ebs_monthly", "ipv4_monthly",
-          "upfront_start", "monthly_total"]
+# What the costing reads of an index row; the rest (DESCRIBE) is joined back to the few rows kept.
+COSTING = ["_r", "_o", "purchase_option", "term", "usd_per_hour", "upfront_usd", "vcpu", "alloc_vcpu",
+           "alloc_memory_gib", "pod_slots", "gpus", "instance_store_gib"]
+DESCRIBE = ["instance_type", "offering_class", "plan_type", "payment", "tenancy"]
+COSTED = ["idx", "_o", "src", "_ebs", "_r", "vcpu", "purchase_option", "term", "count", "compute_monthly",
+          "scratch_ebs_monthly", "ipv4_monthly", "upfront_start", "monthly_total"]
 
 
 def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> pl.DataFrame:
@@ -283,12 +291,12 @@ def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> p
     keep = pl.lit(False)
     for i, r in enumerate(rules):
         keep |= (pl.col("rules") == i) & r.expr()
-    return (q.select(*CELL, "idx", "src", "level", "rules", "mid", s_vcpu="vcpu", s_memory_gib="memory_gib",
+    return (q.select(*CELL, "idx", "src", "level", "rules", s_vcpu="vcpu", s_memory_gib="memory_gib",
                      s_gpus=pl.lit(0), s_units="replicas", s_replicas="replicas", s_max_per_node="s_max_per_node",
                      s_hours="hours", s_jobs=pl.lit(None, pl.Int64), s_job_hours=pl.lit(None, pl.Float64),
                      s_horizon="horizon", s_scratch_gib="scratch_gib", s_public=pl.col("egress_gib_month") > 0,
                      s_tenancy=pl.lit("shared"))
-            .join(top, on=CELL).join(index.rows, on="_r").filter(keep).drop(CELL))
+            .join(top, on=CELL).join(index.rows.select(COSTING), on="_r").filter(keep).drop(CELL))
 
 
 def _lines(rows: pl.DataFrame) -> pl.DataFrame:
