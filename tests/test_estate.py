@@ -22,10 +22,11 @@ from models.workload import Service, Workload
 
 N = int(os.environ.get("ADVISOR_AGREEMENT_N", "300"))
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
-# ECS and EKS on EC2 nodes alone, together, with plain EC2 and with Lightsail (then EC2 is not allowed)
+# ECS and EKS on EC2 nodes alone, together, with plain EC2 and with Lightsail; Lightsail alone (without
+# EC2 the baseline is the cheapest on-demand candidate of the services allowed)
 NODE_SETTINGS = [{"allowed_services": s} for s in (
     ["ecs_ec2"], ["eks_ec2"], ["ecs_ec2", "eks_ec2"], ["ec2", "ecs_ec2"], ["ec2", "eks_ec2", "lightsail"],
-    ["ecs_ec2", "lightsail"])]
+    ["ecs_ec2", "lightsail"], ["lightsail"])]
 
 
 def random_workload(rng: random.Random, i: int) -> dict:
