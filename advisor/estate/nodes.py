@@ -9,16 +9,18 @@ node type: the EKS control plane, a load balancer where `costs.needs_load_balanc
 and data transfer out; the candidate's monthly cost sums its lines, each rounded, in the order
 ec2._candidate writes them.
 
-Which rows are costed (the node index, per service, region and OS): within one purchase option, a
-node type d "covers" a type t when it is no later in the option's cost order (`grid.rank_key`), has
-no less allocatable vCPU, memory, pod slots and instance store, the same architecture, is not of an
-older generation, and the same store class (none, or some). For every workload d then holds at least
-as many replicas, so needs no more nodes, at no higher rate: it costs no more than t (with no
-instance store, both pay the scratch EBS or neither; with some, t's cost less its scratch EBS still
-bounds d's). A row covered by more than DEPTH earlier rows is left out of the index; every left-out
-row then has DEPTH + 1 kept rows that cover it. So where, per (workload, option) and store class, at
-most DEPTH kept rows come within a cent of the cheapest, no left-out row can: the workload is
-certified. The others (and regions missing a fact) are returned for the per-shape path.
+Which rows are costed (the node index, per service, region and OS; the EC2 grid's idea, grid.py):
+replicas per node only grow with a type's allocatable vCPU, memory and pod slots, so the types a
+workload needs at most `count` nodes on are those holding k = ceil(replicas / count) replicas each: a
+cell of thresholds on those three (found exactly from per_node's rule, `threshold`). Within one
+purchase option the per-node cost's order over types does not depend on the workload (`grid.rank_key`).
+So for every node count a workload can need, its cell's first DEPTH rows per option are costed
+exactly and the next one, costed at that count, bounds every row left out: a left-out type needing
+that many nodes costs at least as much, plus the scratch EBS unless its instance store holds k
+replicas' scratch disks, and those types have a cell of their own. Where a bound comes within the
+cent the frontier keeps, the workload goes to the per-shape path (as do regions missing a fact).
+The index drops, per option, the rows that more than DEPTH earlier rows cover (no less allocatable
+capacity and store, same architecture, not older): they are in no cell's first DEPTH + 1.
 """
 
 from __future__ import annotations
@@ -50,8 +52,8 @@ from advisor.pricing import money, money_expr
 from models.workload import Service, Workload
 
 SERVICES = (Service.ecs_ec2, Service.eks_ec2)
-DEPTH = 3            # rows a (workload, option, store class) may have within the cent and be certified
-CROSS_ROWS = 2_000_000  # workload x index rows joined at once (bounds memory)
+DEPTH = 3            # rows per (cell, option) costed exactly; one more bounds the rest
+CROSS_ROWS = 2_000_000  # cells x rows per array comparison (bounds its memory)
 SLACK = 1e-6         # floating-point room: a covered row costs no less than its cover, to this
 MAX_INDEXES = 96
 # What the choice reads of a node candidate (with the workload's CHOICE columns joined by the caller).
