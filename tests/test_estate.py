@@ -222,3 +222,39 @@ def test_a_region_and_os_with_few_new_shapes_is_left_to_the_per_shape_path(catal
     few, many = keys(batch.VECTOR_MIN_SHAPES - 1, "rhel"), keys(batch.VECTOR_MIN_SHAPES, "suse")
     got = answer_vectorized(few + many, catalog, False)
     assert set(got) == set(many)
+
+
+def test_every_node_candidate_row_is_node_generates(catalog):
+    """Not only the choice: the node rows this path keeps (type, nodes, option, monthly, upfront) are
+    exactly containers.node_generate's candidates, request profiles (carried replicas, a load balancer)
+    included, which the choice does not reach yet."""
+    from advisor.candidates.base import Context
+    from advisor.candidates.containers import node_generate
+    from advisor.candidates.load import carrying
+    from advisor.estate import ec2 as estate_ec2
+    from advisor.estate import nodes
+
+    rng = random.Random(11)
+    workloads = {}
+    for i in range(max(N // 3, 100)):
+        pinned = rng.choice([["ecs_ec2"], ["eks_ec2"], ["ecs_ec2", "eks_ec2"]])
+        d = random_workload(rng, i) | {"os": rng.choice(["linux", "windows"]), "packaging": "any",
+                                        "allowed_services": pinned}
+        if rng.random() < 0.5:
+            d.update(requests_per_month=rng.randint(10_000, 500_000_000), avg_duration_ms=round(rng.uniform(5, 900), 1))
+        workloads[i] = Workload(**d)
+    rules = list(dict.fromkeys(estate_ec2.allowed_options(w) for w in workloads.values()))
+    rows, unsure = nodes.candidates(estate_ec2.workload_frame(workloads, rules),
+                                    nodes.workload_columns(workloads, catalog, False), rules, catalog)
+    fields = ["service", "instance_type", "count", "purchase_option", "term", "offering_class", "plan_type", "payment",
+              "monthly_usd", "upfront_usd"]
+    got: dict[int, set] = {}
+    for row in rows.to_dicts():
+        got.setdefault(row["idx"], set()).add(tuple(row[f] for f in fields))
+    assert len(unsure) < len(workloads) / 10 and any(w.request_shaped for w in workloads.values())
+    for i, w in workloads.items():
+        if i in unsure:
+            continue
+        expected = {tuple(getattr(c, f) for f in fields) for s in (Service.ecs_ec2, Service.eks_ec2)
+                    if s in estate.served(w) for c in node_generate(s, carrying(w), Context(catalog)).candidates}
+        assert got.get(i, set()) == expected, w.model_dump(exclude_defaults=True)

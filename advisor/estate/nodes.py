@@ -42,6 +42,7 @@ from advisor.candidates.frontiers import (
     node_types,
     pack_nodes,
 )
+from advisor.candidates.load import carrying
 from advisor.candidates.regional import regional
 from advisor.candidates.spread import max_per_node
 from advisor.catalog.store import Catalog
@@ -59,7 +60,8 @@ MAX_INDEXES = 96
 # What the choice reads of a node candidate (with the workload's CHOICE columns joined by the caller).
 CANDIDATE = ["idx", "service", "instance_type", "unit_size", "count", "purchase_option", "term", "offering_class",
              "plan_type", "payment", "tenancy", "monthly_usd", "upfront_usd", "ops_effort"]
-NODE_SCHEMA = {"idx": pl.Int64, "service": pl.String, "s_max_per_node": pl.Int64, "mid": pl.List(pl.Float64)}
+NODE_SCHEMA = {"idx": pl.Int64, "service": pl.String, "units": pl.Int64, "s_max_per_node": pl.Int64,
+               "mid": pl.List(pl.Float64)}
 
 
 @dataclass
@@ -176,20 +178,22 @@ def threshold(values: np.ndarray, size: np.ndarray, k: np.ndarray) -> np.ndarray
 
 
 def workload_columns(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: bool) -> pl.DataFrame:
-    """Per workload and node service the hard rules leave it: spread's cap on replicas per node and the
-    rounded lines that do not depend on the node type, in the candidate's order (`mid`: control plane,
-    load balancer, storage EBS, data transfer out). A region missing one of their facts: `mid` null (the
-    workload goes to the per-shape path)."""
+    """Per workload and node service the hard rules leave it: the replicas its load needs
+    (`load.carrying`, what the generators are given), spread's cap on replicas per node and the rounded
+    lines that do not depend on the node type, in the candidate's order (`mid`: control plane, load
+    balancer, storage EBS, data transfer out). `mid` is null (the workload goes to the per-shape path)
+    for a region missing one of their facts, and for jobs (waves of jobs over the nodes: not priced here)."""
     rows = []
     for i, w in workloads.items():
+        c = carrying(w)
         for service in SERVICES:
             if service not in served(w):
                 continue
             try:
-                mid = _type_free_lines(service, w, catalog, include_free_tier)
+                mid = None if w.job_shaped else _type_free_lines(service, c, catalog, include_free_tier)
             except FactMissing:
                 mid = None
-            rows.append((i, service.value, max_per_node(w, w.replicas), mid))
+            rows.append((i, service.value, c.replicas, max_per_node(c, c.replicas), mid))
     return pl.DataFrame(rows, schema=NODE_SCHEMA, orient="row")
 
 
@@ -277,7 +281,7 @@ def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> p
     and, with a scratch disk, of those of them whose instance store holds k disks (src 1), with the
     workload's s_ columns."""
     levels = []
-    for idx, units, cap in w.select("idx", "replicas", "s_max_per_node").iter_rows():
+    for idx, units, cap in w.select("idx", "units", "s_max_per_node").iter_rows():
         for count in sorted({-(-units // r) for r in range(1, (cap or units) + 1)}):
             levels.append((idx, count, -(-units // count)))
     q = w.join(pl.DataFrame(levels, schema={"idx": pl.Int64, "level": pl.Int64, "k": pl.Int64}, orient="row"),
@@ -294,7 +298,7 @@ def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> p
     for i, r in enumerate(rules):
         keep |= (pl.col("rules") == i) & r.expr()
     return (q.select(*CELL, "idx", "src", "level", "rules", s_vcpu="vcpu", s_memory_gib="memory_gib",
-                     s_gpus=pl.lit(0), s_units="replicas", s_replicas="replicas", s_max_per_node="s_max_per_node",
+                     s_gpus=pl.lit(0), s_units="units", s_replicas="units", s_max_per_node="s_max_per_node",
                      s_hours="hours", s_jobs=pl.lit(None, pl.Int64), s_job_hours=pl.lit(None, pl.Float64),
                      s_horizon="horizon", s_scratch_gib="scratch_gib", s_public=pl.col("egress_gib_month") > 0,
                      s_tenancy=pl.lit("shared"))
