@@ -231,7 +231,6 @@ def test_every_node_candidate_row_is_node_generates(catalog):
     from advisor.candidates.base import Context
     from advisor.candidates.containers import node_generate
     from advisor.candidates.load import carrying
-    from advisor.estate import ec2 as estate_ec2
     from advisor.estate import nodes
 
     rng = random.Random(11)
@@ -243,9 +242,8 @@ def test_every_node_candidate_row_is_node_generates(catalog):
         if rng.random() < 0.5:
             d.update(requests_per_month=rng.randint(10_000, 500_000_000), avg_duration_ms=round(rng.uniform(5, 900), 1))
         workloads[i] = Workload(**d)
-    rules = list(dict.fromkeys(estate_ec2.allowed_options(w) for w in workloads.values()))
-    rows, unsure = nodes.candidates(estate_ec2.workload_frame(workloads, rules),
-                                    nodes.workload_columns(workloads, catalog, False), rules, catalog)
+    got_rows = nodes.price(workloads, catalog, False)
+    rows, unsure = got_rows.frame, got_rows.fallback
     fields = ["service", "instance_type", "count", "purchase_option", "term", "offering_class", "plan_type", "payment",
               "monthly_usd", "upfront_usd"]
     got: dict[int, set] = {}

@@ -84,13 +84,13 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
     rounding and the choice run once over all of them."""
     rules = list(dict.fromkeys(allowed_options(w) for w in workloads.values()))
     frame = workload_frame(workloads, rules)
-    node_lines = nodes.workload_columns(workloads, catalog, include_free_tier)
-    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier, TOP, node_lines)
+    node_work = nodes.workload_columns(workloads, catalog, include_free_tier)
+    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier, TOP, node_work)
              for start in range(0, frame.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     retry = frame.join(pl.concat(parts).select("idx"), on="idx", how="anti") if parts else frame
     retry = retry.filter(pl.len().over("region", "os") >= WIDE_MIN)  # else a deeper grid costs more than it saves
-    parts += [_answer_batch(retry.slice(start, BATCH), rules, catalog, include_free_tier, WIDE_TOP, node_lines)
+    parts += [_answer_batch(retry.slice(start, BATCH), rules, catalog, include_free_tier, WIDE_TOP, node_work)
               for start in range(0, retry.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     if not parts:
@@ -100,7 +100,7 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
 
 
 def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalog,
-                  include_free_tier: bool, top: int, node_lines: pl.DataFrame) -> pl.DataFrame:
+                  include_free_tier: bool, top: int, node_work: nodes.NodeWorkloads) -> pl.DataFrame:
     """EC2 rows for the workloads plain EC2 serves, ECS/EKS node rows (nodes.py) for those they serve,
     Lightsail's; a workload any of its services could not be certified for goes to the per-shape path."""
     parts, lines, described, risks = [], [], [], []
@@ -117,7 +117,7 @@ def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalo
         parts.append(rows.with_columns(_gid=pl.lit(gid, pl.Int32)))
         lines.append(per_workload)
         described.append(g.rows.select("_r", *DESCRIBE).with_columns(_gid=pl.lit(gid, pl.Int32)))
-    node_rows, unsure = nodes.candidates(frame, node_lines, rules, catalog)
+    node_rows, unsure = nodes.candidates(node_work.subset(frame["idx"]), catalog)
     ec2_rows = pl.DataFrame()
     if parts:
         ec2_rows = (_certified_frontier(pl.concat(parts), top).join(pl.concat(lines), on="idx")

@@ -34,6 +34,7 @@ import polars as pl
 
 from advisor.candidates import costs
 from advisor.candidates.containers import OPS, _control_plane
+from advisor.candidates.ec2 import allowed_options
 from advisor.candidates.frontiers import (
     RATE_COLUMNS,
     OptionRules,
@@ -60,8 +61,36 @@ MAX_INDEXES = 96
 # What the choice reads of a node candidate (with the workload's CHOICE columns joined by the caller).
 CANDIDATE = ["idx", "service", "instance_type", "unit_size", "count", "purchase_option", "term", "offering_class",
              "plan_type", "payment", "tenancy", "monthly_usd", "upfront_usd", "ops_effort"]
-NODE_SCHEMA = {"idx": pl.Int64, "service": pl.String, "units": pl.Int64, "s_max_per_node": pl.Int64,
-               "mid": pl.List(pl.Float64)}
+NODE_SCHEMA = {"idx": pl.Int64, "service": pl.String, "region": pl.String, "os": pl.String, "arch_v": pl.String,
+               "vcpu": pl.Float64, "memory_gib": pl.Float64, "units": pl.Int64, "s_max_per_node": pl.Int64,
+               "hours": pl.Float64, "horizon": pl.Int64, "scratch_gib": pl.Float64, "egress_gib_month": pl.Float64,
+               "all_gens": pl.Boolean, "rules": pl.Int64, "mid": pl.List(pl.Float64)}
+
+
+@dataclass(frozen=True)
+class NodeWorkloads:
+    """One row per workload and node service the hard rules leave it (NODE_SCHEMA); `rules`: each
+    distinct OptionRules (ec2.allowed_options), numbered by the `rules` column."""
+
+    frame: pl.DataFrame
+    rules: list[OptionRules]
+
+    def subset(self, idx: pl.Series) -> NodeWorkloads:
+        return NodeWorkloads(self.frame.filter(pl.col("idx").is_in(idx.implode())), self.rules)
+
+
+@dataclass(frozen=True)
+class NodeRows:
+    """The node candidates (CANDIDATE columns) and the workloads left to the per-shape path."""
+
+    frame: pl.DataFrame
+    fallback: list[int]
+
+
+def price(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: bool) -> NodeRows:
+    """ECS and EKS on EC2 node candidates of the workloads, for the services the hard rules leave each."""
+    frame, fallback = candidates(workload_columns(workloads, catalog, include_free_tier), catalog)
+    return NodeRows(frame, fallback)
 
 
 @dataclass
@@ -177,13 +206,13 @@ def threshold(values: np.ndarray, size: np.ndarray, k: np.ndarray) -> np.ndarray
         i = i + short
 
 
-def workload_columns(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: bool) -> pl.DataFrame:
+def workload_columns(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: bool) -> NodeWorkloads:
     """Per workload and node service the hard rules leave it: the replicas its load needs
     (`load.carrying`, what the generators are given), spread's cap on replicas per node and the rounded
     lines that do not depend on the node type, in the candidate's order (`mid`: control plane, load
     balancer, storage EBS, data transfer out). `mid` is null (the workload goes to the per-shape path)
     for a region missing one of their facts, and for jobs (waves of jobs over the nodes: not priced here)."""
-    rows = []
+    rows, rules = [], {}
     for i, w in workloads.items():
         c = carrying(w)
         for service in SERVICES:
@@ -193,8 +222,11 @@ def workload_columns(workloads: dict[int, Workload], catalog: Catalog, include_f
                 mid = None if w.job_shaped else _type_free_lines(service, c, catalog, include_free_tier)
             except FactMissing:
                 mid = None
-            rows.append((i, service.value, c.replicas, max_per_node(c, c.replicas), mid))
-    return pl.DataFrame(rows, schema=NODE_SCHEMA, orient="row")
+            rule = rules.setdefault(allowed_options(w), len(rules))
+            rows.append((i, service.value, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, c.replicas,
+                         max_per_node(c, c.replicas), w.hours_per_month, w.horizon_months, w.scratch_gib,
+                         w.egress_gib_month, w.allow_previous_generation, rule, mid))
+    return NodeWorkloads(pl.DataFrame(rows, schema=NODE_SCHEMA, orient="row"), list(rules))
 
 
 def _type_free_lines(service: Service, w: Workload, catalog: Catalog, include_free_tier: bool) -> list[float]:
@@ -207,11 +239,10 @@ def _type_free_lines(service: Service, w: Workload, catalog: Catalog, include_fr
     return [money(x.monthly_usd) for x in lines if x]
 
 
-def candidates(frame: pl.DataFrame, wanted: pl.DataFrame, rules: list[OptionRules],
-               catalog: Catalog) -> tuple[pl.DataFrame, list[int]]:
-    """The node candidates (CANDIDATE columns) of the workloads of `frame` (estate.ec2's workload frame)
-    for the services `wanted` (workload_columns) lists, and the workloads this cannot certify."""
-    w = frame.join(wanted, on="idx", how="inner")
+def candidates(work: NodeWorkloads, catalog: Catalog) -> tuple[pl.DataFrame, list[int]]:
+    """The node candidates (CANDIDATE columns) of the workloads and services `work` lists, and the
+    workloads this cannot certify."""
+    w, rules = work.frame, work.rules
     unsure = w.filter(pl.col("mid").is_null())["idx"].unique().to_list()  # a fact missing: per shape
     w = w.filter(pl.col("mid").is_not_null())
     if w.is_empty():
