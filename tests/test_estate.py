@@ -18,10 +18,15 @@ from advisor import batch, estate
 from advisor.batch import OUTPUT_SCHEMA, answer_row, answer_vectorized, evaluate_frame
 from advisor.pricing import cents_expr, money, money_expr, tiered, tiered_expr
 from advisor.recommend import recommend
-from models.workload import Workload
+from models.workload import Service, Workload
 
 N = int(os.environ.get("ADVISOR_AGREEMENT_N", "300"))
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
+# ECS and EKS on EC2 nodes alone, together, with plain EC2 and with Lightsail; Lightsail alone (without
+# EC2 the baseline is the cheapest on-demand candidate of the services allowed)
+NODE_SETTINGS = [{"allowed_services": s} for s in (
+    ["ecs_ec2"], ["eks_ec2"], ["ecs_ec2", "eks_ec2"], ["ec2", "ecs_ec2"], ["ec2", "eks_ec2", "lightsail"],
+    ["ecs_ec2", "lightsail"], ["lightsail"])]
 
 
 def random_workload(rng: random.Random, i: int) -> dict:
@@ -38,7 +43,9 @@ def random_workload(rng: random.Random, i: int) -> dict:
          "ops": rng.choice(["balanced", "balanced", "managed", "control"])}
     if d["os"] in ("linux", "windows"):  # every other service passes the rules unless pinned or packaged away
         d.update(rng.choice([{"allowed_services": ["ec2"]}, {"packaging": "vm"},
-                             {"allowed_services": ["ec2", "lightsail"]}]))
+                             {"allowed_services": ["ec2", "lightsail"]}, *NODE_SETTINGS]))
+    if rng.random() < 0.3:
+        d.update(spread=rng.choice(["none", "node"]), existing_cluster=rng.random() < 0.5)
     if rng.random() < 0.15:
         d["max_monthly_usd"] = round(rng.uniform(5, 3000), 2)
     return d
@@ -56,9 +63,10 @@ def test_every_vectorized_answer_is_recommends_to_the_cent(sample, catalog):
     covered, got = sample
     assert got.frame.height >= 0.6 * len(covered), "most covered workloads are answered by the vectorized path"
     ok = got.frame.filter(pl.col("status") == "ok")
-    assert set(ok["service"]) == {"ec2", "lightsail"}, "both services win somewhere in the sample"
+    assert set(ok["service"]) == {"ec2", "lightsail", "ecs_ec2", "eks_ec2"}, "every service wins somewhere"
     assert got.frame.filter(pl.col("error").str.contains("over_budget")).height > 0, "caps rule every option out"
     assert got.frame.filter(pl.col("alternative_service") == "lightsail").height > 0
+    assert any(Service.ec2 not in estate.served(covered[i]) for i in ok["idx"]), "EC2 not allowed: answered too"
     for row in got.frame.to_dicts():
         w = covered[row.pop("idx")]
         expected = answer_row(recommend(w, catalog=catalog))
@@ -72,20 +80,57 @@ def test_answered_and_left_over_partition_the_covered(sample):
     assert answered | set(got.fallback) == set(covered)
 
 
-def test_only_workloads_plain_ec2_and_the_priced_services_can_serve_are_covered():
+def test_workloads_only_priced_services_can_serve_are_covered():
     base = {"id": "x", "vcpu": 2, "memory_gib": 8}
     assert estate.covered(Workload(**base, os="rhel"))
     assert estate.covered(Workload(**base, allowed_services=["ec2"]))
     assert estate.covered(Workload(**base, packaging="vm"))                      # EC2 and Lightsail
-    assert not estate.covered(Workload(**base, allowed_services=["lightsail"]))  # the baseline is Lightsail's
+    assert estate.covered(Workload(**base, allowed_services=["lightsail"]))      # the baseline is Lightsail's
+    assert estate.covered(Workload(**base, allowed_services=["ecs_ec2"]))        # ... or the nodes'
+    assert estate.covered(Workload(**base, allowed_services=["eks_ec2", "ec2"]))
+    assert estate.covered(Workload(**base, allowed_services=["eks_ec2", "eks_fargate"]))
+    assert estate.covered(Workload(**base, orchestrator="kubernetes"))           # EKS on EC2 and on Fargate
     assert estate.covered(Workload(**base, packaging="vm", requests_per_month=1e6, avg_duration_ms=50))  # load
     assert estate.covered(Workload(**base, allowed_services=["ec2", "ecs_fargate", "lambda", "beanstalk"]))
-    assert not estate.covered(Workload(**base))                                  # ECS/EKS on EC2 nodes too
+    assert estate.covered(Workload(**base))                                      # every service, Batch without jobs
     assert not estate.covered(Workload(**base, allowed_services=["ec2", "batch"], jobs_per_month=9,
                                        job_duration_minutes=5))                 # Batch's EC2 environments
     assert not estate.covered(Workload(**base, os="rhel", tenancy="dedicated"))  # hosts are priced too
     assert not estate.covered(Workload(**base, os="rhel", max_upfront_usd=0))    # frontier, not cheapest
     assert not estate.covered(Workload(**base, os="rhel", gpus=1))
+
+
+def test_a_workload_plain_ec2_is_not_allowed_for_gets_no_ec2_row_and_the_other_services_baseline(catalog):
+    """ECS on EC2 nodes only: the choice is a node group, and the baseline is the cheapest on-demand
+    candidate of the services allowed (recommend._baseline), not on-demand EC2 (which costs less here:
+    one 2 vCPU type holds the replica, while an ECS node must also fit the agent's memory share)."""
+    w = Workload(id="n", vcpu=2, memory_gib=8, allowed_services=["ecs_ec2"], region="us-east-1")
+    got = estate.answer({0: w}, catalog, False).frame.to_dicts()[0]
+    assert got["service"] == "ecs_ec2"
+    expected = answer_row(recommend(w, catalog=catalog))
+    assert got["baseline_monthly_usd"] == expected["baseline_monthly_usd"]
+    plain = answer_row(recommend(Workload(id="p", vcpu=2, memory_gib=8, packaging="vm"), catalog=catalog))
+    assert got["baseline_monthly_usd"] > plain["baseline_monthly_usd"], "an EC2 baseline would be wrong here"
+
+
+def test_the_agreement_check_catches_eks_nodes_priced_without_the_kubelets_reservations(catalog, monkeypatch):
+    """A wrong implementation (EKS nodes given ECS's allocatable capacity) disagrees with recommend()."""
+    from advisor.estate import nodes
+
+    def wrong(catalog, service, region, os):
+        return real(catalog, "ecs_ec2", region, os)
+
+    real = nodes.node_types
+    monkeypatch.setattr(nodes, "node_types", wrong)
+    monkeypatch.setattr(nodes, "_INDEXES", type(nodes._INDEXES)())
+    rng = random.Random(3)
+    workloads = {i: Workload(id=f"e{i}", region="us-east-1", vcpu=round(rng.uniform(0.5, 8), 2),
+                             memory_gib=round(rng.uniform(1, 60), 1), replicas=rng.choice([1, 3, 6]),
+                             allowed_services=["eks_ec2"]) for i in range(40)}
+    got = estate.answer(workloads, catalog, False).frame
+    wrong_rows = [row for row in got.to_dicts()
+                  if answer_row(recommend(workloads[row["idx"]], catalog=catalog))["monthly_usd"] != row["monthly_usd"]]
+    assert wrong_rows, "the reservations change some answer, so leaving them out is caught"
 
 
 def random_settings(rng: random.Random, i: int) -> dict:
@@ -180,3 +225,37 @@ def test_a_region_and_os_with_few_new_shapes_is_left_to_the_per_shape_path(catal
     few, many = keys(batch.VECTOR_MIN_SHAPES - 1, "rhel"), keys(batch.VECTOR_MIN_SHAPES, "suse")
     got = answer_vectorized(few + many, catalog, False)
     assert set(got) == set(many)
+
+
+def test_every_node_candidate_row_is_node_generates(catalog):
+    """Not only the choice: the node rows this path keeps (type, nodes, option, monthly, upfront) are
+    exactly containers.node_generate's candidates, request profiles (carried replicas, a load balancer)
+    included, which the choice does not reach yet."""
+    from advisor.candidates.base import Context
+    from advisor.candidates.containers import node_generate
+    from advisor.candidates.load import carrying
+    from advisor.estate import nodes
+
+    rng = random.Random(11)
+    workloads = {}
+    for i in range(max(N // 3, 100)):
+        pinned = rng.choice([["ecs_ec2"], ["eks_ec2"], ["ecs_ec2", "eks_ec2"]])
+        d = random_workload(rng, i) | {"os": rng.choice(["linux", "windows"]), "packaging": "any",
+                                        "allowed_services": pinned}
+        if rng.random() < 0.5:
+            d.update(requests_per_month=rng.randint(10_000, 500_000_000), avg_duration_ms=round(rng.uniform(5, 900), 1))
+        workloads[i] = Workload(**d)
+    got_rows = nodes.price(workloads, catalog, False)
+    rows, unsure = got_rows.frame, got_rows.fallback
+    fields = ["service", "instance_type", "count", "purchase_option", "term", "offering_class", "plan_type", "payment",
+              "monthly_usd", "upfront_usd"]
+    got: dict[int, set] = {}
+    for row in rows.to_dicts():
+        got.setdefault(row["idx"], set()).add(tuple(row[f] for f in fields))
+    assert len(unsure) < len(workloads) / 10 and any(w.request_shaped for w in workloads.values())
+    for i, w in workloads.items():
+        if i in unsure:
+            continue
+        expected = {tuple(getattr(c, f) for f in fields) for s in (Service.ecs_ec2, Service.eks_ec2)
+                    if s in estate.served(w) for c in node_generate(s, carrying(w), Context(catalog)).candidates}
+        assert got.get(i, set()) == expected, w.model_dump(exclude_defaults=True)

@@ -362,23 +362,34 @@ def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> list[pl.DataFrame]:
     first = specs[0]
     nodes = node_types(catalog, first.service, first.region, first.os)
     fits = _fits_accelerators(default_vendor(catalog)) & _fits_arch() & _fits_generation()
-    fit = (_spec_frame(specs).join(nodes, how="cross").filter(fits)
-           .with_columns(replicas_per_node=per_node()).filter(pl.col("replicas_per_node") >= 1))
-    slots_per_group = pl.col("count") * pl.col("replicas_per_node")
-    fit = fit.with_columns(count=(pl.col("s_units") / pl.col("replicas_per_node")).ceil().cast(pl.Int64))
-    fit = fit.with_columns(hours=pl.when(pl.col("s_jobs").is_null()).then(pl.col("s_hours")).otherwise(
-        (pl.col("s_jobs") / slots_per_group).ceil() * pl.col("s_job_hours")).cast(pl.Float64))
+    fit = pack_nodes(_spec_frame(specs).join(nodes, how="cross").filter(fits))
     fit = fit.select("spec_id", "instance_type", "vcpu", "instance_store_gib", "replicas_per_node", "max_pods",
                      "count", "hours", "s_horizon", "s_scratch_gib", "s_replicas", "s_public", "s_tenancy")
     rows = (_rates(catalog, first.region, first.os, first.tenancy).join(fit, on="instance_type", how="inner")
             .filter(_options_filter(specs)).with_columns(horizon=pl.col("s_horizon")))
+    return _split(_prune(cost_node_rows(catalog, rows, first.region), specs), specs)
+
+
+def pack_nodes(fit: pl.DataFrame) -> pl.DataFrame:
+    """Node types x specs (node columns, s_ columns): replicas per node (those holding none dropped), the
+    nodes the replica slots need (`count`) and the hours each node runs (jobs: whole waves over the slots)."""
+    fit = fit.with_columns(replicas_per_node=per_node()).filter(pl.col("replicas_per_node") >= 1)
+    slots_per_group = pl.col("count") * pl.col("replicas_per_node")
+    fit = fit.with_columns(count=(pl.col("s_units") / pl.col("replicas_per_node")).ceil().cast(pl.Int64))
+    return fit.with_columns(hours=pl.when(pl.col("s_jobs").is_null()).then(pl.col("s_hours")).otherwise(
+        (pl.col("s_jobs") / slots_per_group).ceil() * pl.col("s_job_hours")).cast(pl.Float64))
+
+
+def cost_node_rows(catalog: Catalog, rows: pl.DataFrame, region: str) -> pl.DataFrame:
+    """Cost whole node groups (rates x packed node rows, with horizon): compute, scratch on EBS for every
+    replica where a node's instance store cannot hold its replicas' scratch, public IPv4 per node, the
+    dedicated fee per row; `monthly_total` sums them."""
     rows = cost_columns(rows)
-    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", first.region).value
+    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
     short = (pl.col("s_scratch_gib") > 0) & (
         pl.col("instance_store_gib") < pl.col("replicas_per_node") * pl.col("s_scratch_gib"))
     rows = rows.with_columns(
         scratch_ebs_monthly=pl.when(short).then(gp3 * pl.col("s_scratch_gib") * pl.col("s_replicas")).otherwise(0.0),
         surplus_monthly=pl.lit(0.0), surplus_vcpu=pl.lit(0.0),
     ).with_columns(monthly_total=pl.col("compute_monthly") + pl.col("scratch_ebs_monthly"))
-    rows = _extras(catalog, rows, fee_per_row=True)
-    return _split(_prune(rows, specs), specs)
+    return _extras(catalog, rows, fee_per_row=True)

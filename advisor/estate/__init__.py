@@ -1,8 +1,8 @@
 """The vectorized answer path for estates: many workloads answered with columnar operations at once.
 
-`covered` says which workloads it answers (today: those plain EC2 can serve, with any of Lightsail,
-ECS/EKS on Fargate, Lambda, Batch (without jobs) and Beanstalk beside it: shared tenancy, no GPUs,
-no upfront cap; request and job profiles included); `answer` answers
+`covered` says which workloads it answers (today: those whose services, by the hard rules, are all
+among plain EC2, Lightsail, ECS/EKS on EC2 nodes or on Fargate, Lambda, Batch (without jobs) and
+Beanstalk: shared tenancy, no GPUs, no upfront cap; request and job profiles included); `answer` answers
 them and names the ones it leaves to the per-shape path. `unplaceable` names, for a workload no
 service passes the hard rules for, those rules' reason codes: recommend() then has no candidate and
 says only that.
@@ -20,19 +20,20 @@ from advisor.estate.gates import gates, served
 from models.workload import Service, Tenancy, Workload
 
 __all__ = ["Answers", "answer", "covered", "unplaceable"]
-VECTORIZED = frozenset({Service.ec2, Service.lightsail, Service.ecs_fargate, Service.eks_fargate,
-                        Service.aws_lambda, Service.batch, Service.beanstalk})  # services this path prices
+VECTORIZED = frozenset({Service.ec2, Service.lightsail, Service.ecs_ec2, Service.eks_ec2, Service.ecs_fargate,
+                        Service.eks_fargate, Service.aws_lambda, Service.batch,
+                        Service.beanstalk})  # services this path prices
 
 
 def covered(w: Workload) -> bool:
-    """True when this path answers `w`: plain EC2 is among the services the hard rules leave (gate),
-    the others are ones this path prices, and the workload's shape is one it prices."""
+    """True when this path answers `w`: every service the hard rules leave (gate) is one this path
+    prices, and the workload's shape is one it prices."""
     shaped = (w.vcpu is not None and w.memory_gib is not None and w.tenancy is Tenancy.shared and not w.byol
               and w.gpus == 0 and w.max_upfront_usd is None)
     if not shaped:
         return False
     services = served(w)
-    return Service.ec2 in services and services <= VECTORIZED and batch.answers(w)
+    return bool(services) and services <= VECTORIZED and batch.answers(w)
 
 
 def unplaceable(w: Workload) -> list[str] | None:

@@ -33,7 +33,7 @@ from advisor.candidates.regional import regional
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
-from advisor.estate import beanstalk, lightsail, services
+from advisor.estate import beanstalk, lightsail, nodes, services
 from advisor.estate.gates import served
 from advisor.estate.grid import CELL, TOP, WIDE_TOP, Grid, grid
 from advisor.estate.priced import rounded_sum
@@ -56,14 +56,14 @@ COSTED = ["idx", "_r", "_o", "src", "pos", "s_scratch_gib", "_ebs_floor", "purch
           "compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "ipv4_monthly", "upfront_start",
           "monthly_total"]  # what the frontier, the lines and the choice read of a costed row
 CHOICE = ["idx", "region", "os", "replicas", "count", "capacity_guarantee", "max_monthly_usd", "ops", "lb_usd",
-          "beanstalk_usd"]  # per workload
+          "beanstalk_usd", "ec2"]  # per workload (ec2: plain EC2 serves it)
 WORKLOAD_SCHEMA = {
     "idx": pl.Int64, "region": pl.String, "os": pl.String, "arch_v": pl.String, "vcpu": pl.Float64,
     "memory_gib": pl.Float64, "replicas": pl.Int64, "hours": pl.Float64, "horizon": pl.Int64,
     "cpu_utilization": pl.Float64, "rules": pl.Int64, "capacity_guarantee": pl.Boolean, "scratch_gib": pl.Float64,
     "storage_gib": pl.Float64, "egress_gib_month": pl.Float64, "max_monthly_usd": pl.Float64,
     "all_gens": pl.Boolean, "ops": pl.String, "lightsail": pl.Boolean, "count": pl.Int64, "lb_usd": pl.Float64,
-    "beanstalk_usd": pl.Float64,
+    "beanstalk_usd": pl.Float64, "ec2": pl.Boolean,
 }
 
 
@@ -91,7 +91,7 @@ def workload_frame(workloads: dict[int, Workload], rules: list[OptionRules], cat
         rows.append((i, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, c.replicas, hours,
                      w.horizon_months, w.cpu_utilization, ids[allowed_options(w)], w.capacity_guarantee, w.scratch_gib,
                      w.storage_gib, w.egress_gib_month, w.max_monthly_usd, w.allow_previous_generation, w.ops.value,
-                     lightsail_ok, count, lb_usd, beanstalk.extra_usd(c, ctx)))
+                     lightsail_ok, count, lb_usd, beanstalk.extra_usd(c, ctx), Service.ec2 in served(w)))
     return pl.DataFrame(rows, schema=WORKLOAD_SCHEMA, orient="row")
 
 
@@ -117,12 +117,15 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
     # Batches of one region and OS each where possible: a group's grid work has a fixed cost per batch.
     frame = workload_frame({i: w for i, w in workloads.items() if i not in others.fallback}, rules, catalog,
                            include_free_tier).sort("region", "os", "idx")
-    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier, TOP, others.frame)
+    node_work = nodes.workload_columns(workloads, catalog, include_free_tier)
+    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier, TOP, others.frame,
+                           node_work)
              for start in range(0, frame.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     retry = frame.join(pl.concat(parts).select("idx"), on="idx", how="anti") if parts else frame
     retry = retry.filter(pl.len().over("region", "os") >= WIDE_MIN)  # else a deeper grid costs more than it saves
-    parts += [_answer_batch(retry.slice(start, BATCH), rules, catalog, include_free_tier, WIDE_TOP, others.frame)
+    parts += [_answer_batch(retry.slice(start, BATCH), rules, catalog, include_free_tier, WIDE_TOP, others.frame,
+                            node_work)
               for start in range(0, retry.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     if not parts:
@@ -132,33 +135,52 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
 
 
 def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalog,
-                  include_free_tier: bool, top: int, others: pl.DataFrame) -> pl.DataFrame:
+                  include_free_tier: bool, top: int, others: pl.DataFrame, node_work: nodes.NodeWorkloads
+                  ) -> pl.DataFrame:
+    """EC2 rows (from the grid) for the workloads plain EC2 or Beanstalk serves (Beanstalk's rows are
+    EC2's, with its own lines; EC2's own only where EC2 serves the workload), ECS/EKS node rows
+    (nodes.py), the other services' rows (services.py), Lightsail's; a workload any of its services
+    could not be certified for goes to the per-shape path."""
+    gridded = pl.col("ec2") | pl.col("beanstalk_usd").is_not_null()  # workloads that need EC2 rows
     parts, lines, described, risks = [], [], [], []
     groups = frame.partition_by("region", "os", as_dict=True, maintain_order=True).items()
     for gid, ((region, os), group) in enumerate(groups):
+        risks.append(rates.interruption(catalog, region, os).with_columns(region=pl.lit(region), os=pl.lit(os)))
+        if not group.select(gridded.any()).item():
+            continue
         try:
             g = grid(catalog, region, os, top)
-            rows, per_workload = _costed_group(group, g, rules, catalog, include_free_tier)
+            rows, per_workload = _costed_group(group.filter(gridded), g, rules, catalog, include_free_tier)
         except FactMissing:  # left to the per-shape path, which turns it into that service's rejection
             continue
         parts.append(rows.with_columns(_gid=pl.lit(gid, pl.Int32)))
         lines.append(per_workload)
         described.append(g.rows.select("_r", *DESCRIBE).with_columns(_gid=pl.lit(gid, pl.Int32)))
-        risks.append(rates.interruption(catalog, region, os).with_columns(region=pl.lit(region), os=pl.lit(os)))
-    if not parts:
+    node_rows, unsure = nodes.candidates(node_work.subset(frame["idx"]), catalog)
+    ec2_rows = pl.DataFrame()
+    if parts:
+        ec2_rows = (_certified_frontier(pl.concat(parts), top).join(pl.concat(lines), on="idx")
+                    .join(frame.select(CHOICE), on="idx"))
+        ec2_rows = _lines(ec2_rows).join(pl.concat(described), on=["_gid", "_r"]).with_columns(
+            service=pl.lit("ec2"), unit_size=pl.col("vcpu"), ops_effort=pl.lit(OPS_EFFORT["ec2"]))
+    priced = ec2_rows["idx"].unique().to_list() if parts else []
+    certified = frame.filter((~gridded | pl.col("idx").is_in(priced)) & ~pl.col("idx").is_in(unsure))
+    if certified.is_empty():
         return pl.DataFrame()
-    rows = (_certified_frontier(pl.concat(parts), top).join(pl.concat(lines), on="idx")
-            .join(frame.select(CHOICE), on="idx"))
-    rows = _lines(rows).join(pl.concat(described), on=["_gid", "_r"]).with_columns(
-        service=pl.lit("ec2"), unit_size=pl.col("vcpu"), ops_effort=pl.lit(OPS_EFFORT["ec2"]))
-    return _choose(pl.concat([rows, _lightsail(frame, rows, catalog), _services(frame, rows, others)],
-                             how="diagonal_relaxed"), catalog, pl.concat(risks))
+    if not node_rows.is_empty():
+        node_rows = node_rows.join(certified.select(CHOICE), on="idx").drop("count_right", strict=False)
+    found = [ec2_rows.filter(pl.col("ec2")) if parts else ec2_rows, node_rows, _lightsail(certified, catalog),
+             _services(certified, ec2_rows, others)]
+    found = [r for r in found if not r.is_empty()]
+    if not found:
+        return pl.DataFrame()
+    rows = pl.concat(found, how="diagonal_relaxed").join(certified.select("idx"), on="idx", how="semi")
+    return _choose(rows, catalog, pl.concat(risks))
 
 
-def _lightsail(frame: pl.DataFrame, ec2_rows: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
-    """Lightsail candidates of the workloads the hard rules leave it for, as rows _choose reads
-    (workloads whose EC2 rows were not certified are left out: they go to the per-shape path whole)."""
-    wanted = frame.filter(pl.col("lightsail")).join(ec2_rows.select("idx").unique(), on="idx", how="semi")
+def _lightsail(frame: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
+    """Lightsail candidates of the (certified) workloads the hard rules leave it for, as rows _choose reads."""
+    wanted = frame.filter(pl.col("lightsail"))
     if wanted.is_empty():
         return pl.DataFrame()
     got = lightsail.candidates(wanted, catalog)
@@ -169,12 +191,11 @@ def _lightsail(frame: pl.DataFrame, ec2_rows: pl.DataFrame, catalog: Catalog) ->
         upfront_usd=pl.lit(0.0), count=pl.col("replicas"), ops_effort=pl.lit(OPS_EFFORT["lightsail"]))
 
 
-def _services(frame: pl.DataFrame, ec2_rows: pl.DataFrame, others: pl.DataFrame) -> pl.DataFrame:
+def _services(certified: pl.DataFrame, ec2_rows: pl.DataFrame, others: pl.DataFrame) -> pl.DataFrame:
     """Beanstalk's rows (EC2's instances with its own lines) and the other services' candidates
-    (estate/services.py) of the workloads whose EC2 rows were certified, as rows _choose reads."""
-    got = others.join(ec2_rows.select("idx").unique(), on="idx", how="semi")
-    return pl.concat([beanstalk.from_ec2_rows(ec2_rows),
-                      got.join(frame.select(CHOICE), on="idx").drop("count_right", strict=False)],
+    (estate/services.py) of the certified workloads, as rows _choose reads."""
+    got = others.join(certified.select(CHOICE), on="idx").drop("count_right", strict=False)
+    return pl.concat([beanstalk.from_ec2_rows(ec2_rows) if not ec2_rows.is_empty() else ec2_rows, got],
                      how="diagonal_relaxed")
 
 
@@ -287,7 +308,8 @@ def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.Data
     """Per workload: the choice of optimize.choose (least cents x the ops weight of the candidate's
     ops effort, each row's `ops_effort`, then Candidate.sort_key) within the monthly cap; the
     alternative the batch row shows (explain.alternatives' first of another service, else its first);
-    the baseline (the first EC2 on-demand candidate, or capacity reservation, as ec2.baseline)."""
+    the baseline (recommend._baseline: the first EC2 on-demand candidate, or capacity reservation, as
+    ec2.baseline; where plain EC2 does not serve the workload, the first of any service but Lambda)."""
     effort = pl.col("ops_effort")  # each row's, as its generator sets it
     order = ["idx", "monthly_usd", "_shape", "_ops_rank", "service", "_purchase_rank", "unit_size", "instance_type",
              *[pl.col(c).fill_null("") for c in ("term", "offering_class", "plan_type", "payment", "tenancy")]]
@@ -310,7 +332,9 @@ def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.Data
                            alternative_monthly_usd=pl.when(pl.col("_oservice").is_not_null())
                            .then(pl.col("_omonthly_usd")).otherwise(pl.col("_fmonthly_usd"))))
     plain = pl.when(pl.col("capacity_guarantee")).then(pl.lit("capacity_reservation")).otherwise(pl.lit("on_demand"))
-    base = (rows.filter((pl.col("service") == "ec2") & (pl.col("purchase_option") == plain))
+    # recommend._baseline: EC2's where it serves the workload, else the first of any service but Lambda.
+    base = (rows.filter(((pl.col("service") == "ec2") | ~pl.col("ec2")) & (pl.col("purchase_option") == plain)
+                        & (pl.col("service") != "lambda"))
             .group_by("idx", maintain_order=True).first().select("idx", baseline_monthly_usd="monthly_usd"))
     risk = risk.rename({"interruption_label": "_label"})
     default_risk = rates.default_interruption(catalog)

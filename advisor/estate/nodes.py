@@ -1,0 +1,351 @@
+"""ECS and EKS on EC2 nodes for many workloads at once: the candidates containers.node_generate gives.
+
+The rules are containers.py's and frontiers.py's, over columns: the node types (`node_types`: priced,
+not burstable, with the allocatable vCPU, memory and pods of an ECS or EKS node), replicas per node
+(`per_node`, with spread's cap), the nodes the replicas need and the costs of the group
+(`pack_nodes`, `cost_node_rows`), each (workload, option) pruned to the rows within a cent of its
+cheapest (`instances.prune`). Per workload, scalar rule calls give the lines that do not depend on the
+node type: the EKS control plane, a load balancer where `costs.needs_load_balancer` says, storage EBS
+and data transfer out; the candidate's monthly cost sums its lines, each rounded, in the order
+ec2._candidate writes them.
+
+Which rows are costed (the node index, per service, region and OS; the EC2 grid's idea, grid.py):
+replicas per node only grow with a type's allocatable vCPU, memory and pod slots, so the types a
+workload needs at most `count` nodes on are those holding k = ceil(replicas / count) replicas each: a
+cell of thresholds on those three (found exactly from per_node's rule, `threshold`). Within one
+purchase option the per-node cost's order over types does not depend on the workload (`grid.rank_key`).
+So for every node count a workload can need, its cell's first DEPTH rows per option are costed
+exactly and the next one, costed at that count, bounds every row left out: a left-out type needing
+that many nodes costs at least as much, plus the scratch EBS unless its instance store holds k
+replicas' scratch disks, and those types have a cell of their own. Where a bound comes within the
+cent the frontier keeps, the workload goes to the per-shape path (as do regions missing a fact).
+The index drops, per option, the rows that more than DEPTH earlier rows cover (no less allocatable
+capacity and store, same architecture, not older): they are in no cell's first DEPTH + 1.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from advisor.candidates import costs
+from advisor.candidates.containers import OPS, _control_plane
+from advisor.candidates.ec2 import allowed_options
+from advisor.candidates.frontiers import (
+    RATE_COLUMNS,
+    OptionRules,
+    _rates,
+    cost_node_rows,
+    node_types,
+    pack_nodes,
+)
+from advisor.candidates.load import carrying
+from advisor.candidates.regional import regional
+from advisor.candidates.spread import max_per_node
+from advisor.catalog.store import Catalog
+from advisor.errors import FactMissing
+from advisor.estate.gates import served
+from advisor.estate.grid import _undominated, rank_key
+from advisor.pricing import money, money_expr
+from models.workload import Service, Workload
+
+SERVICES = (Service.ecs_ec2, Service.eks_ec2)
+DEPTH = 3            # rows per (cell, option) costed exactly; one more bounds the rest
+CROSS_ROWS = 2_000_000  # cells x rows per array comparison (bounds its memory)
+SLACK = 1e-6         # floating-point room: a covered row costs no less than its cover, to this
+MAX_INDEXES = 96
+# What the choice reads of a node candidate (with the workload's CHOICE columns joined by the caller).
+CANDIDATE = ["idx", "service", "instance_type", "unit_size", "count", "purchase_option", "term", "offering_class",
+             "plan_type", "payment", "tenancy", "monthly_usd", "upfront_usd", "ops_effort"]
+NODE_SCHEMA = {"idx": pl.Int64, "service": pl.String, "region": pl.String, "os": pl.String, "arch_v": pl.String,
+               "vcpu": pl.Float64, "memory_gib": pl.Float64, "units": pl.Int64, "s_max_per_node": pl.Int64,
+               "hours": pl.Float64, "horizon": pl.Int64, "scratch_gib": pl.Float64, "egress_gib_month": pl.Float64,
+               "all_gens": pl.Boolean, "rules": pl.Int64, "mid": pl.List(pl.Float64)}
+
+
+@dataclass(frozen=True)
+class NodeWorkloads:
+    """One row per workload and node service the hard rules leave it (NODE_SCHEMA); `rules`: each
+    distinct OptionRules (ec2.allowed_options), numbered by the `rules` column."""
+
+    frame: pl.DataFrame
+    rules: list[OptionRules]
+
+    def subset(self, idx: pl.Series) -> NodeWorkloads:
+        return NodeWorkloads(self.frame.filter(pl.col("idx").is_in(idx.implode())), self.rules)
+
+
+@dataclass(frozen=True)
+class NodeRows:
+    """The node candidates (CANDIDATE columns) and the workloads left to the per-shape path."""
+
+    frame: pl.DataFrame
+    fallback: list[int]
+
+
+def price(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: bool) -> NodeRows:
+    """ECS and EKS on EC2 node candidates of the workloads, for the services the hard rules leave each."""
+    frame, fallback = candidates(workload_columns(workloads, catalog, include_free_tier), catalog)
+    return NodeRows(frame, fallback)
+
+
+@dataclass
+class NodeIndex:
+    """One service, region and OS: the (option, node type) rows that can be among a workload's first
+    DEPTH + 1 in some cell, in the option's cost order, with `_r` (row number) and `_o` (option number)."""
+
+    rows: pl.DataFrame
+    vcpus: np.ndarray     # distinct allocatable vCPU counts, sorted
+    memories: np.ndarray  # distinct allocatable memory sizes, sorted
+    _arrays: dict[tuple, tuple[np.ndarray, ...]] = field(default_factory=dict)
+
+    def top(self, cells: pl.DataFrame) -> pl.DataFrame:
+        """Per cell (CELL columns: the rows of an architecture, generation setting and store class whose
+        allocatable vCPU, memory and pod slots reach tv, tm and k) and option, its first DEPTH + 1 rows in
+        order: CELL, `_r` and `pos` 1..DEPTH + 1."""
+        parts = []
+        for (arch_v, all_gens), group in cells.partition_by("arch_v", "all_gens", as_dict=True).items():
+            r, av, am, ps, st, starts = self._candidates(arch_v, all_gens)
+            tv, tm, ts = (group[c].to_numpy()[:, None] for c in ("tv", "tm", "ts"))
+            k = group["k"].to_numpy().astype(np.float64)[:, None]
+            found_cells, found_rows, found_pos = [], [], []
+            for a, b in itertools.pairwise(starts):
+                step = max(1, CROSS_ROWS // max(b - a, 1))
+                for c in range(0, group.height, step):
+                    fits = ((av[a:b] >= tv[c:c + step]) & (am[a:b] >= tm[c:c + step]) & (ps[a:b] >= k[c:c + step])
+                            & (st[a:b] >= ts[c:c + step]))
+                    pos = np.cumsum(fits, axis=1)
+                    ci, ri = np.nonzero(fits & (pos <= DEPTH + 1))
+                    found_cells.append(ci + c)
+                    found_rows.append(r[a + ri])
+                    found_pos.append(pos[ci, ri])
+            if found_cells:
+                parts.append(group.select(CELL)[np.concatenate(found_cells)].with_columns(
+                    _r=pl.Series(np.concatenate(found_rows), dtype=pl.UInt32),
+                    pos=pl.Series(np.concatenate(found_pos), dtype=pl.Int64)))
+        if not parts:
+            return cells.select(CELL).clear().with_columns(_r=pl.lit(0, pl.UInt32), pos=pl.lit(0, pl.Int64))
+        return pl.concat(parts)
+
+    def _candidates(self, arch_v: str, all_gens: bool) -> tuple[np.ndarray, ...]:
+        key = (arch_v, all_gens)
+        if key not in self._arrays:
+            rows = self.rows
+            if arch_v != "any":
+                rows = rows.filter(pl.col("arch") == arch_v)
+            if not all_gens:
+                rows = rows.filter(pl.col("current_generation"))
+            o = rows["_o"].to_numpy()
+            starts = np.concatenate([[0], np.flatnonzero(np.diff(o)) + 1, [len(o)]]) if len(o) else np.array([0])
+            self._arrays[key] = (rows["_r"].to_numpy(), rows["alloc_vcpu"].cast(pl.Float64).to_numpy(),
+                                 rows["alloc_memory_gib"].cast(pl.Float64).to_numpy(),
+                                 rows["pod_slots"].cast(pl.Float64).to_numpy(),
+                                 rows["instance_store_gib"].cast(pl.Float64).to_numpy(), starts)
+        return self._arrays[key]
+
+
+CELL = ["arch_v", "all_gens", "tv", "tm", "k", "ts"]
+_INDEXES: OrderedDict[tuple, NodeIndex] = OrderedDict()
+
+
+def node_index(catalog: Catalog, service: str, region: str, os: str) -> NodeIndex:
+    key = (catalog.version, service, region, os)
+    if key not in _INDEXES:
+        _INDEXES[key] = _build(catalog, service, region, os)
+        while len(_INDEXES) > MAX_INDEXES:
+            _INDEXES.popitem(last=False)
+    _INDEXES.move_to_end(key)
+    return _INDEXES[key]
+
+
+def _build(catalog: Catalog, service: str, region: str, os: str) -> NodeIndex:
+    nodes = (node_types(catalog, service, region, os).filter(pl.col("gpus") == 0)
+             .with_columns(pl.col("current_generation").fill_null(True)).sort("instance_type").with_row_index("_t"))
+    rows = (_rates(catalog, region, os, "shared").select(RATE_COLUMNS).join(nodes, on="instance_type", how="inner")
+            .with_columns(rank_key=rank_key()).sort("option_id", "rank_key", "vcpu", "_t"))
+    covers = _covers(nodes)
+    masks: dict[bytes, np.ndarray] = {}
+    parts = []
+    for part in rows.partition_by("option_id", maintain_order=True):
+        order = part["_t"].to_numpy()
+        if order.tobytes() not in masks:
+            masks[order.tobytes()] = _undominated(order, covers, DEPTH)
+        parts.append(part.filter(pl.Series(masks[order.tobytes()])))
+    kept = (pl.concat(parts) if parts else rows).drop("_t").with_row_index("_r").with_columns(
+        _o=pl.col("option_id").rank("dense").cast(pl.Int64))
+    return NodeIndex(kept, np.unique(nodes["alloc_vcpu"].cast(pl.Float64).to_numpy()),
+                     np.unique(nodes["alloc_memory_gib"].cast(pl.Float64).to_numpy()))
+
+
+def _covers(nodes: pl.DataFrame) -> np.ndarray:
+    """covers[d, t]: node type d is in every cell t is in: no less allocatable vCPU, memory, pod slots
+    and instance store, the same architecture, not an older generation."""
+    out = np.ones((nodes.height, nodes.height), dtype=bool)
+    for name in ("alloc_vcpu", "alloc_memory_gib", "pod_slots", "instance_store_gib"):
+        v = nodes[name].cast(pl.Float64).to_numpy()
+        out &= v[:, None] >= v[None, :]
+    arch = nodes["arch"].cast(pl.Categorical).to_physical().to_numpy()
+    current = nodes["current_generation"].to_numpy()
+    return out & (arch[:, None] == arch[None, :]) & (current[:, None] | ~current[None, :])
+
+
+def threshold(values: np.ndarray, size: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Per query, the least of `values` (sorted) whose floor(value / size + 1e-9) (per_node's rule)
+    reaches k, or inf: the rule is monotone in the value, so this is a search, stepped to the exact
+    first value from a point just below it."""
+    i = np.searchsorted(values, k * size * (1 - 1e-6), side="left")
+    padded = np.append(values, np.inf)
+    while True:
+        short = (i < len(values)) & (np.floor(padded[np.minimum(i, len(values))] / size + 1e-9) < k)
+        if not short.any():
+            return padded[i]
+        i = i + short
+
+
+def workload_columns(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: bool) -> NodeWorkloads:
+    """Per workload and node service the hard rules leave it: the replicas its load needs
+    (`load.carrying`, what the generators are given), spread's cap on replicas per node and the rounded
+    lines that do not depend on the node type, in the candidate's order (`mid`: control plane, load
+    balancer, storage EBS, data transfer out). `mid` is null (the workload goes to the per-shape path)
+    for a region missing one of their facts, and for jobs (waves of jobs over the nodes: not priced here)."""
+    rows, rules = [], {}
+    for i, w in workloads.items():
+        c = carrying(w)
+        for service in SERVICES:
+            if service not in served(w):
+                continue
+            try:
+                mid = None if w.job_shaped else _type_free_lines(service, c, catalog, include_free_tier)
+            except FactMissing:
+                mid = None
+            rule = rules.setdefault(allowed_options(w), len(rules))
+            rows.append((i, service.value, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, c.replicas,
+                         max_per_node(c, c.replicas), w.hours_per_month, w.horizon_months, w.scratch_gib,
+                         w.egress_gib_month, w.allow_previous_generation, rule, mid))
+    return NodeWorkloads(pl.DataFrame(rows, schema=NODE_SCHEMA, orient="row"), list(rules))
+
+
+def _type_free_lines(service: Service, w: Workload, catalog: Catalog, include_free_tier: bool) -> list[float]:
+    """node_generate's extra lines, then to_candidates' storage and egress lines, each rounded."""
+    lines = _control_plane(catalog, w) if service is Service.eks_ec2 else []
+    if costs.needs_load_balancer(w, w.replicas):
+        lines = [*lines, *costs.load_balancer_lines(catalog, w)]
+    lines += [costs.ebs_line(catalog, w.region, w.storage_gib, w.replicas, "EBS gp3 (storage_gib)"),
+              costs.egress_line(catalog, w.region, w.egress_gib_month, include_free_tier)]
+    return [money(x.monthly_usd) for x in lines if x]
+
+
+def candidates(work: NodeWorkloads, catalog: Catalog) -> tuple[pl.DataFrame, list[int]]:
+    """The node candidates (CANDIDATE columns) of the workloads and services `work` lists, and the
+    workloads this cannot certify."""
+    w, rules = work.frame, work.rules
+    unsure = w.filter(pl.col("mid").is_null())["idx"].unique().to_list()  # a fact missing: per shape
+    w = w.filter(pl.col("mid").is_not_null())
+    if w.is_empty():
+        return pl.DataFrame(), unsure
+    exact, bounds, described = [], [], []
+    groups = w.partition_by("service", "region", "os", as_dict=True).items()
+    for gid, ((service, region, os), group) in enumerate(groups):
+        try:
+            index = node_index(catalog, service, region, os)
+            rows, bound = _group_rows(group, index, rules, catalog, region)
+        except FactMissing:
+            unsure += group["idx"].to_list()
+            continue
+        exact.append(rows.with_columns(service=pl.lit(service), _gid=pl.lit(gid, pl.Int32)))
+        bounds.append(bound.with_columns(service=pl.lit(service)))
+        described.append(index.rows.select("_r", *DESCRIBE).with_columns(_gid=pl.lit(gid, pl.Int32)))
+    if not exact:
+        return pl.DataFrame(), sorted(set(unsure))
+    rows, bound = pl.concat(exact), pl.concat(bounds)
+    key = ["idx", "service", "_o"]
+    low = rows.group_by(key).agg(low=pl.col("monthly_total").min())
+    floor = pl.col("compute_monthly") + pl.col("ipv4_monthly") + pl.when(pl.col("src") == 0).then(
+        pl.col("_ebs")).otherwise(0.0)
+    near = bound.group_by(key).agg(floor=floor.min()).join(low, on=key).filter(
+        pl.col("floor") <= pl.col("low") + 0.01 + SLACK)
+    unsure += near["idx"].unique().to_list()
+    kept = (rows.join(low, on=key).filter((pl.col("monthly_total") <= pl.col("low") + 0.01)
+                                          & ~pl.col("idx").is_in(unsure))
+            .join(pl.concat(described), on=["_gid", "_r"])
+            .join(w.select("idx", "service", "mid"), on=["idx", "service"]))
+    return _lines(kept).select(CANDIDATE), sorted(set(unsure))
+
+
+def _group_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules], catalog: Catalog,
+                region: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One service, region and OS: each workload's cell rows of its allowed options, costed: the first
+    DEPTH of every cell exactly, the next one as if it needed the level's node count (a bound). A workload
+    no current-generation type fits takes the previous-generation ones too (node_generate).
+
+    A row left out of the cell of its node count (`src` 0) costs at least the next row's compute and IPv4
+    at that count, plus the scratch EBS (`_ebs`) unless its store holds k replicas' scratch disks; those
+    are in the store cell (src 1: store >= k x scratch), or cost at least that cell's next row's."""
+    rows = _cell_rows(w, index, rules)
+    again = w.filter(~pl.col("all_gens")).join(rows.select("idx").unique(), on="idx", how="anti")
+    if not again.is_empty():
+        rows = pl.concat([rows, _cell_rows(again.with_columns(all_gens=pl.lit(True)), index, rules)])
+    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
+    rows = pack_nodes(rows).with_columns(horizon=pl.col("s_horizon"),
+                                         _ebs=gp3 * pl.col("s_scratch_gib") * pl.col("s_replicas"))
+    exact = rows.filter(pl.col("pos") <= DEPTH).unique(["idx", "_r"], keep="first", maintain_order=True)
+    bound = rows.filter(pl.col("pos") == DEPTH + 1).with_columns(count=pl.col("level"))
+    return (cost_node_rows(catalog, exact, region).select(COSTED),
+            cost_node_rows(catalog, bound, region).select(COSTED))
+
+
+# What the costing reads of an index row; the rest (DESCRIBE) is joined back to the few rows kept.
+COSTING = ["_r", "_o", "purchase_option", "term", "usd_per_hour", "upfront_usd", "vcpu", "alloc_vcpu",
+           "alloc_memory_gib", "pod_slots", "gpus", "instance_store_gib"]
+DESCRIBE = ["instance_type", "offering_class", "plan_type", "payment", "tenancy"]
+COSTED = ["idx", "_o", "src", "_ebs", "_r", "vcpu", "purchase_option", "term", "count", "compute_monthly",
+          "scratch_ebs_monthly", "ipv4_monthly", "upfront_start", "monthly_total"]
+
+
+def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> pl.DataFrame:
+    """Per workload and node count `level` it can need (ceil(replicas / r) for the replicas per node r
+    spread allows), the rows of the cell of the types holding k = ceil(replicas / level) replicas (src 0)
+    and, with a scratch disk, of those of them whose instance store holds k disks (src 1), with the
+    workload's s_ columns."""
+    levels = []
+    for idx, units, cap in w.select("idx", "units", "s_max_per_node").iter_rows():
+        for count in sorted({-(-units // r) for r in range(1, (cap or units) + 1)}):
+            levels.append((idx, count, -(-units // count)))
+    q = w.join(pl.DataFrame(levels, schema={"idx": pl.Int64, "level": pl.Int64, "k": pl.Int64}, orient="row"),
+               on="idx")
+    k = q["k"].to_numpy().astype(np.float64)
+    q = q.with_columns(tv=pl.Series(threshold(index.vcpus, q["vcpu"].to_numpy(), k)),
+                       tm=pl.Series(threshold(index.memories, q["memory_gib"].to_numpy(), k)))
+    q = q.filter(pl.col("tv").is_finite() & pl.col("tm").is_finite())
+    q = pl.concat([q.with_columns(src=pl.lit(0), ts=pl.lit(0.0)),
+                   q.filter(pl.col("scratch_gib") > 0).with_columns(
+                       src=pl.lit(1), ts=pl.col("k").cast(pl.Float64) * pl.col("scratch_gib"))])
+    top = index.top(q.select(CELL).unique())
+    keep = pl.lit(False)
+    for i, r in enumerate(rules):
+        keep |= (pl.col("rules") == i) & r.expr()
+    return (q.select(*CELL, "idx", "src", "level", "rules", s_vcpu="vcpu", s_memory_gib="memory_gib",
+                     s_gpus=pl.lit(0), s_units="units", s_replicas="units", s_max_per_node="s_max_per_node",
+                     s_hours="hours", s_jobs=pl.lit(None, pl.Int64), s_job_hours=pl.lit(None, pl.Float64),
+                     s_horizon="horizon", s_scratch_gib="scratch_gib", s_public=pl.col("egress_gib_month") > 0,
+                     s_tenancy=pl.lit("shared"))
+            .join(top, on=CELL).join(index.rows.select(COSTING), on="_r").filter(keep).drop(CELL))
+
+
+def _lines(rows: pl.DataFrame) -> pl.DataFrame:
+    """The candidate's monthly cost: its lines rounded and summed left to right from 0, in ec2._candidate's
+    order (compute, scratch EBS, then `mid`, then public IPv4); the upfront rounded."""
+    width = rows["mid"].list.len().max() or 0
+    rows = rows.with_columns([money_expr(pl.col(c)).alias(f"_m{c}") for c in
+                              ("compute_monthly", "scratch_ebs_monthly", "ipv4_monthly")])
+    total = pl.lit(0.0) + pl.col("_mcompute_monthly") + pl.col("_mscratch_ebs_monthly")
+    for k in range(width):
+        total = total + pl.col("mid").list.get(k, null_on_oob=True).fill_null(0.0)
+    rows = rows.with_columns(_total=total + pl.col("_mipv4_monthly"))
+    ops = pl.col("service").replace_strict({s.value: e for s, e in OPS.items()}, default=None)
+    return rows.with_columns(monthly_usd=money_expr(pl.col("_total")), upfront_usd=money_expr(pl.col("upfront_start")),
+                             unit_size=pl.col("vcpu").cast(pl.Float64), ops_effort=ops)
