@@ -22,11 +22,11 @@ from api.settings import Settings  # noqa: E402
 
 MAX_EXAMPLES = 40
 
-# Plans at a 1 s limit: the fuzz looks for errors and schema breaks, not good plans (at the default 5 s its
+# Plans at a 0.2 s limit: the fuzz looks for errors and schema breaks, not good plans (at the default 5 s its
 # generated portfolios took most of the suite's time). No lifespan here, so sweeps posted wait in the queue:
 # room for every generated one (a full queue is a documented 503 busy), in a database of this run's own.
 app = create_app(Settings(evaluation_executor="thread", solver_executor="thread", warm_up=False,
-                          recommendation_cache_size=0, max_solver_seconds=1.0, max_queued_sweeps=10_000,
+                          recommendation_cache_size=0, max_solver_seconds=0.2, max_queued_sweeps=10_000,
                           database_url=f"sqlite:///{tempfile.mkdtemp(prefix='advisor-sweeps-')}/sweeps.sqlite3"))
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
