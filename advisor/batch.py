@@ -114,7 +114,7 @@ class Evaluator:
             got = answer_vectorized(keys, self.catalog, self.include_free_tier, self.columns)
             return {key: as_row(answer) for key, answer in got.items()}
         answers: dict[tuple, tuple] = {}
-        parts = split_by_group(keys, VECTOR_TASK_SHAPES, self.columns)
+        parts = split_by_group(keys, balanced_size(len(keys), self.workers), self.columns)
         for part in self._executor().map(_worker_vectorized, parts, [self.columns] * len(parts)):
             answers.update(part)
         return answers
@@ -219,6 +219,15 @@ def answer_vectorized(keys: list[tuple], catalog: Catalog, include_free_tier: bo
         return answers
     rows = got.frame.select("idx", *OUTPUT_SCHEMA).to_dicts()
     return answers | {keys[row.pop("idx")]: row for row in rows}
+
+
+def balanced_size(shapes: int, workers: int) -> int:
+    """Shapes per vectorized task: at most VECTOR_TASK_SHAPES, in a number of tasks that is a multiple of
+    the workers, so none waits on a last small task (10,000 shapes in pieces of 8,192 kept one of 2
+    workers busy for four fifths of the time)."""
+    tasks = -(-shapes // VECTOR_TASK_SHAPES)
+    tasks = -(-tasks // workers) * workers
+    return max(1, -(-shapes // tasks))
 
 
 def split_by_group(keys: list[tuple], size: int, columns: tuple[str, ...] | None = None) -> list[list[tuple]]:

@@ -172,6 +172,20 @@ def test_split_by_group_orders_shapes_by_region_and_os_in_pieces_of_at_most_the_
     assert split_by_group(values, 8, ("region", "os", "vcpu")) == [[values[0], values[2], values[1]]]
 
 
+def test_vectorized_tasks_are_balanced_over_the_workers_and_bounded():
+    from advisor.batch import VECTOR_TASK_SHAPES, balanced_size
+
+    assert balanced_size(10_000, 2) == 5_000  # not 8,192 and 1,808: one worker idle most of the time
+    assert -(-100_000 // balanced_size(100_000, 2)) == 14  # 13 pieces of the cap would leave one worker alone
+    for shapes in [1, 2, 3, 999, 8_192, 8_193, 16_385, 50_000, 123_457]:
+        for workers in [1, 2, 3, 4]:
+            size = balanced_size(shapes, workers)
+            pieces = -(-shapes // size)
+            assert size <= VECTOR_TASK_SHAPES  # a worker's memory stays bounded
+            assert pieces >= min(workers, shapes)  # every worker gets a piece
+            assert pieces * size - shapes < pieces  # the last piece is short by less than one per piece
+
+
 def test_json_output_writes_contract_numbers_and_booleans_as_such_without_losing_text():
     from advisor.batch_io import typed_for_json
 
