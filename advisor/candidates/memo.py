@@ -14,16 +14,35 @@ from contextlib import contextmanager
 from threading import Lock
 from typing import TypeVar
 
+import polars as pl
+
 T = TypeVar("T")
 
 
-class Memo:
-    """LRU memo. In collecting mode (see `collect_misses`), a miss is recorded and answered with the
-    caller's placeholder instead of being computed, so a dry pass can gather work to do in bulk."""
+MAX_BYTES = 256 << 20  # the frames kept: an estate of distinct shapes filled 16,384 entries with ~1 GiB
+SMALL = 1 << 10  # what a value that is not a frame is counted as (lists of hosts, risk tables)
 
-    def __init__(self, max_entries: int = 16384):
+
+def size_of(value: object) -> int:
+    """Bytes a memo value holds, as polars estimates a frame's (a tuple's frames summed)."""
+    if isinstance(value, pl.DataFrame):
+        return value.estimated_size()
+    if isinstance(value, tuple):
+        return sum(size_of(v) for v in value)
+    return SMALL
+
+
+class Memo:
+    """LRU memo, bounded in entries and in bytes. In collecting mode (see `collect_misses`), a miss is
+    recorded and answered with the caller's placeholder instead of being computed, so a dry pass can
+    gather work to do in bulk."""
+
+    def __init__(self, max_entries: int = 16384, max_bytes: int = MAX_BYTES):
         self._data: OrderedDict[Hashable, object] = OrderedDict()
+        self._sizes: dict[Hashable, int] = {}
+        self._bytes = 0
         self._max = max_entries
+        self._max_bytes = max_bytes
         self._lock = Lock()
         self._local = threading.local()
 
@@ -41,11 +60,15 @@ class Memo:
         return value
 
     def put(self, key: Hashable, value: object) -> None:
+        size = size_of(value)
         with self._lock:
+            self._bytes += size - self._sizes.get(key, 0)
             self._data[key] = value
+            self._sizes[key] = size
             self._data.move_to_end(key)
-            while len(self._data) > self._max:
-                self._data.popitem(last=False)
+            while len(self._data) > 1 and (len(self._data) > self._max or self._bytes > self._max_bytes):
+                old, _ = self._data.popitem(last=False)
+                self._bytes -= self._sizes.pop(old)
 
     @contextmanager
     def collect_misses(self) -> Iterator[list]:

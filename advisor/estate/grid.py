@@ -39,7 +39,7 @@ ORDER = ["rank_key", "vcpu", "instance_type"]  # the fixed order of rows within 
 CELL = ["arch_v", "all_gens", "i", "j", "s"]  # s: instance store threshold (0: any store, none included)
 CROSS_ROWS = 1_000_000     # cells x rows per comparison
 MAX_CELL_ROWS = 1_500_000  # cell rows (indices) kept per grid before its memo starts over
-MAX_GRIDS = 96  # grids kept (region x OS x depth: 2 x 4 OSes x the regions of an estate)
+MAX_GRIDS = 24  # grids kept: tasks come sorted by region and OS, so a grid is seldom needed once its group is done
 
 
 def rank_key() -> pl.Expr:

@@ -57,7 +57,7 @@ SERVICES = (Service.ecs_ec2, Service.eks_ec2)
 DEPTH = 3            # rows per (cell, option) costed exactly; one more bounds the rest
 CROSS_ROWS = 2_000_000  # cells x rows per array comparison (bounds its memory)
 SLACK = 1e-6         # floating-point room: a covered row costs no less than its cover, to this
-MAX_INDEXES = 96
+MAX_INDEXES = 24  # node indexes kept (as MAX_GRIDS: tasks come sorted by region and OS)
 # What the choice reads of a node candidate (with the workload's CHOICE columns joined by the caller).
 CANDIDATE = ["idx", "service", "instance_type", "unit_size", "count", "purchase_option", "term", "offering_class",
              "plan_type", "payment", "tenancy", "monthly_usd", "upfront_usd", "ops_effort"]
