@@ -9,7 +9,6 @@ Scheduled Instances are always rejected: AWS no longer sells them.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import polars as pl
 
@@ -207,39 +206,53 @@ def host_rows(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int) ->
     The host rate is the data/facts rule (largest size's on-demand price x multiplier, an estimate);
     BYOL hosts are priced on the Linux rate since the licence is the customer's.
     """
+    price_os = "linux" if w.byol else w.os.value
+    sizes, priced = FRONTIERS.get(("host_table", catalog.version, w.region, price_os),
+                                  lambda: _host_table(catalog, w.region, price_os))
+    hosts = (types.drop("usd_per_hour", "price_quality", strict=False)
+             .join(sizes, on=["family", "size"], how="inner", maintain_order="left"))
+    if hosts.is_empty():
+        return pl.DataFrame()
+    fewest = min_nodes(w, count)
+    per_host = pl.col("per_host")
+    hosts = hosts.select(pl.exclude("per_host"), host_family=pl.col("family"),  # ceil(count / per_host)
+                         hosts=pl.max_horizontal((count + per_host - 1) // per_host, pl.lit(fewest, pl.Int64)),
+                         per_host=per_host)
+    return (priced.join(hosts.select("instance_type"), on="instance_type", how="semi", maintain_order="left")
+            .join(hosts, on="instance_type", maintain_order="left")
+            .with_columns(count=pl.col("hosts"), hours=pl.lit(HOURS_PER_MONTH),
+                          offering_class=pl.lit(None, pl.String), quality=pl.lit("estimate"))
+            .with_columns(option_id=rates.option_id()))
+
+
+def _host_table(catalog: Catalog, region: str, price_os: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per region and OS: every (family, size) a host of the family holds (per_host > 0) and whose
+    family's largest size has an on-demand price, and those sizes' host rates for every purchase
+    option a host is sold with (on-demand, standard reserved)."""
     capacity = {c["family"]: c for c in catalog.facts.value("tenancy.dedicated_host_capacity")}
     if catalog.facts.has("tenancy.dedicated_host_capacity_r5"):
         r5 = catalog.facts.value("tenancy.dedicated_host_capacity_r5")
         capacity.setdefault(r5["family"], r5)
-    rule = catalog.facts.value("tenancy.dedicated_host_price_rule")
-    price_os = "linux" if w.byol else w.os.value
-    od = catalog.on_demand.filter((pl.col("region") == w.region) & (pl.col("os") == price_os)
-                                  & pl.col("usd_per_hour").is_not_null())
+    multiplier = catalog.facts.value("tenancy.dedicated_host_price_rule")["multiplier"]
+    od = dict(catalog.on_demand.filter((pl.col("region") == region) & (pl.col("os") == price_os)
+                                       & pl.col("usd_per_hour").is_not_null())
+              .select("instance_type", "usd_per_hour").iter_rows())
     rows = []
-    for t in types.iter_rows(named=True):
-        cap = capacity.get(t["family"])
-        per_host = cap["instances"].get(t["size"]) if cap else None
-        if not per_host:
+    for family, cap in capacity.items():
+        largest = min(cap["instances"], key=lambda s: cap["instances"][s])  # fewest per host: the first such
+        price = od.get(f"{family}.{largest}")
+        if price is None:
             continue
-        largest = max(cap["instances"], key=lambda s: -cap["instances"][s])
-        largest_price = od.filter(pl.col("instance_type") == f"{t['family']}.{largest}")
-        if largest_price.is_empty():
-            continue
-        hosts = max(math.ceil(count / per_host), min_nodes(w, count))
-        rows.append({**t, "host_family": t["family"], "hosts": hosts, "per_host": per_host,
-                     "usd_per_hour": round(largest_price.item(0, "usd_per_hour") * rule["multiplier"], 6),
-                     "price_quality": "estimate"})
-    if not rows:
-        return pl.DataFrame()
-    hosts = pl.DataFrame(rows)
-    base = hosts.select("instance_type", "usd_per_hour", "price_quality")
-    priced = rates.priced(catalog, base, w.region, price_os, "host").filter(
+        rows += [(family, size, f"{family}.{size}", n, round(price * multiplier, 6))
+                 for size, n in cap["instances"].items() if n]
+    sizes = pl.DataFrame(rows, orient="row", schema={"family": pl.String, "size": pl.String,
+                                                     "instance_type": pl.String, "per_host": pl.Int64,
+                                                     "usd_per_hour": pl.Float64})
+    base = sizes.select("instance_type", "usd_per_hour", price_quality=pl.lit("estimate"))
+    priced = rates.priced(catalog, base, region, price_os, "host").filter(
         pl.col("purchase_option").is_in(["on_demand", "reserved"])
         & (pl.col("offering_class").is_null() | (pl.col("offering_class") == "standard")))
-    return (priced.join(hosts.drop("usd_per_hour", "price_quality"), on="instance_type")
-            .with_columns(count=pl.col("hosts"), hours=pl.lit(HOURS_PER_MONTH),
-                          offering_class=pl.lit(None, pl.String), quality=pl.lit("estimate"))
-            .with_columns(option_id=rates.option_id()))
+    return sizes.select("family", "size", "per_host"), priced
 
 
 def to_candidates(ctx: Context, w: Workload, frame: pl.DataFrame, service: str, hours: float,
