@@ -115,8 +115,7 @@ def instance_candidates(service: str, w: Workload, ctx: Context, g: Generated, t
     if w.needs_host or (w.tenancy.value == "dedicated" and service == SERVICE.value):
         # A Dedicated Host satisfies dedicated tenancy too (the whole server is the customer's): both are
         # priced and the cheaper wins. Hosts are billed every hour, so only always-on fleets use them.
-        hosts = FRONTIERS.get(("hosts", ctx.catalog.version, w.model_dump_json(exclude={"id"}), count, exhaustive,
-                               options), lambda: _host_frontier(ctx.catalog, w, types, count, exhaustive, options))
+        hosts = host_frontier(ctx.catalog, w, types, count, exhaustive, options)
     frame = EMPTY
     if not w.needs_host:
         spec = instance_spec(w, hours, options, exhaustive, previous_generation_allowed(types))
@@ -183,21 +182,30 @@ def _reject_options(w: Workload, g: Generated, service: str) -> None:
         g.reject(service, "spot", "tenancy_unsupported", "Spot is priced here for shared tenancy only")
 
 
-def _host_frontier(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int, exhaustive: bool,
-                   options: OptionRules | None = None) -> pl.DataFrame:
-    """Dedicated Host rows for the whole fleet, costed with the same arithmetic as instances, pruned."""
+def host_frontier(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int, exhaustive: bool,
+                  options: OptionRules) -> pl.DataFrame:
+    """Dedicated Host rows for the whole fleet, costed with the same arithmetic as instances, pruned.
+
+    Hosts are sold on-demand or reserved whatever the workload allows, so one frontier (memoized on what
+    it reads of the workload) serves the answer and, its on-demand rows, the baseline (pruning is per
+    option group, so pruning then keeping one group is keeping it then pruning)."""
+    spec = instance_spec(w, HOURS_PER_MONTH, OptionRules(), exhaustive)
+    key = ("hosts", catalog.version, spec, w.byol, w.allow_previous_generation, count, min_nodes(w, count))
+    rows = FRONTIERS.get(key, lambda: _host_frontier(catalog, w, types, count, spec))
+    if not rows.is_empty() and (options.on_demand_only or options.capacity_reservation_only):  # the baseline
+        rows = rows.filter(pl.col("purchase_option") == "on_demand")
+    return rows
+
+
+def _host_frontier(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int, spec: InstanceSpec
+                   ) -> pl.DataFrame:
     rows = host_rows(catalog, w, types, count)
     if rows.is_empty():
         return rows
-    if options is not None and (options.on_demand_only or options.capacity_reservation_only):  # baseline
-        rows = rows.filter(pl.col("purchase_option") == "on_demand")
-        if rows.is_empty():
-            return rows
-    spec = instance_spec(w, HOURS_PER_MONTH, OptionRules(), exhaustive)
     rows = rows.join(_spec_frame([spec]), how="cross").with_columns(
         s_public=pl.lit(False), horizon=pl.col("s_horizon"), hours=pl.lit(HOURS_PER_MONTH))
     rows = cost_instance_rows(catalog, rows, w.region, "linux" if w.byol else w.os.value)
-    return rows if exhaustive else prune(rows, OPTION_GROUP, frontier=w.max_upfront_usd is not None)
+    return rows if spec.exhaustive else prune(rows, OPTION_GROUP, frontier=spec.frontier)
 
 
 def host_rows(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int) -> pl.DataFrame:
