@@ -12,6 +12,7 @@ from advisor.candidates.base import Candidate, Context
 from advisor.candidates.ec2 import baseline as ec2_baseline
 from advisor.candidates.ec2 import baseline_description
 from advisor.candidates.frontiers import instance_frontiers, node_frontiers
+from advisor.candidates.hosts import host_frontiers
 from advisor.candidates.memo import FRONTIERS
 from advisor.candidates.registry import generate_all
 from advisor.catalog.store import Catalog, load_catalog
@@ -107,11 +108,12 @@ def prefetch(workloads: list[Workload], *, catalog: Catalog | None = None, inclu
             generate_all(w, ctx)
             with contextlib.suppress(FactMissing):
                 ec2_baseline(w, ctx)
-    wanted: dict[str, list] = {"instances": [], "nodes": []}
+    wanted: dict[str, list] = {"instances": [], "nodes": [], "hosts": []}
     for kind, _version, spec in dict.fromkeys(misses):
         wanted[kind].append(spec)
     computed = {("instances", s): f for s, f in instance_frontiers(catalog, wanted["instances"]).items()}
     computed |= {("nodes", s): f for s, f in node_frontiers(catalog, wanted["nodes"]).items()}
+    computed |= {("hosts", s): f for s, f in host_frontiers(catalog, wanted["hosts"]).items()}
     for (kind, spec), frame in computed.items():
         FRONTIERS.put((kind, catalog.version, spec), frame)
     return len(computed)

@@ -19,11 +19,10 @@ from advisor.candidates.describe import option_words, rate_words
 from advisor.candidates.frontiers import (
     InstanceSpec,
     OptionRules,
-    _spec_frame,
-    cost_instance_rows,
     instance_frontiers,
 )
-from advisor.candidates.instances import OPTION_GROUP, filter_steps, offered, prune, replica_fit_steps
+from advisor.candidates.hosts import HostSpec, host_frontier
+from advisor.candidates.instances import filter_steps, offered, replica_fit_steps
 from advisor.candidates.load import carrying
 from advisor.candidates.memo import FRONTIERS
 from advisor.candidates.spread import min_nodes
@@ -115,7 +114,7 @@ def instance_candidates(service: str, w: Workload, ctx: Context, g: Generated, t
     if w.needs_host or (w.tenancy.value == "dedicated" and service == SERVICE.value):
         # A Dedicated Host satisfies dedicated tenancy too (the whole server is the customer's): both are
         # priced and the cheaper wins. Hosts are billed every hour, so only always-on fleets use them.
-        hosts = host_frontier(ctx.catalog, w, types, count, exhaustive, options)
+        hosts = host_frontier(ctx.catalog, host_spec(w, types, count, exhaustive), options)
     frame = EMPTY
     if not w.needs_host:
         spec = instance_spec(w, hours, options, exhaustive, previous_generation_allowed(types))
@@ -151,6 +150,12 @@ def instance_spec(w: Workload, hours: float, options: OptionRules, exhaustive: b
         exhaustive=exhaustive, previous_generation=previous_generation)
 
 
+def host_spec(w: Workload, types: pl.DataFrame, count: int, exhaustive: bool) -> HostSpec:
+    """What the Dedicated Host frontier of `count` instances of `w` (fitting `types`) reads."""
+    return HostSpec(instance_spec(w, HOURS_PER_MONTH, OptionRules(), exhaustive), w.byol,
+                    w.allow_previous_generation, count, min_nodes(w, count), types)
+
+
 def scale(row: dict, count: int) -> dict:
     """A per-unit row's costs x count (the frontier of a group is the same at any positive count)."""
     return {**row, "count": count, **{c: row[c] * count for c in SCALED}}
@@ -180,87 +185,6 @@ def _reject_options(w: Workload, g: Generated, service: str) -> None:
                  "BYOL per-socket/per-core licences and host tenancy need a whole Dedicated Host")
     elif w.tenancy.value == "dedicated":
         g.reject(service, "spot", "tenancy_unsupported", "Spot is priced here for shared tenancy only")
-
-
-def host_frontier(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int, exhaustive: bool,
-                  options: OptionRules) -> pl.DataFrame:
-    """Dedicated Host rows for the whole fleet, costed with the same arithmetic as instances, pruned.
-
-    Hosts are sold on-demand or reserved whatever the workload allows, so one frontier (memoized on what
-    it reads of the workload) serves the answer and, its on-demand rows, the baseline (pruning is per
-    option group, so pruning then keeping one group is keeping it then pruning)."""
-    spec = instance_spec(w, HOURS_PER_MONTH, OptionRules(), exhaustive)
-    key = ("hosts", catalog.version, spec, w.byol, w.allow_previous_generation, count, min_nodes(w, count))
-    rows = FRONTIERS.get(key, lambda: _host_frontier(catalog, w, types, count, spec))
-    if not rows.is_empty() and (options.on_demand_only or options.capacity_reservation_only):  # the baseline
-        rows = rows.filter(pl.col("purchase_option") == "on_demand")
-    return rows
-
-
-def _host_frontier(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int, spec: InstanceSpec
-                   ) -> pl.DataFrame:
-    rows = host_rows(catalog, w, types, count)
-    if rows.is_empty():
-        return rows
-    rows = rows.join(_spec_frame([spec]), how="cross").with_columns(
-        s_public=pl.lit(False), horizon=pl.col("s_horizon"), hours=pl.lit(HOURS_PER_MONTH))
-    rows = cost_instance_rows(catalog, rows, w.region, "linux" if w.byol else w.os.value)
-    return rows if spec.exhaustive else prune(rows, OPTION_GROUP, frontier=spec.frontier)
-
-
-def host_rows(catalog: Catalog, w: Workload, types: pl.DataFrame, count: int) -> pl.DataFrame:
-    """Dedicated Hosts: hosts = ceil(instances / instances per host of that size), billed every hour.
-
-    The host rate is the data/facts rule (largest size's on-demand price x multiplier, an estimate);
-    BYOL hosts are priced on the Linux rate since the licence is the customer's.
-    """
-    price_os = "linux" if w.byol else w.os.value
-    sizes, priced = FRONTIERS.get(("host_table", catalog.version, w.region, price_os),
-                                  lambda: _host_table(catalog, w.region, price_os))
-    hosts = (types.drop("usd_per_hour", "price_quality", strict=False)
-             .join(sizes, on=["family", "size"], how="inner", maintain_order="left"))
-    if hosts.is_empty():
-        return pl.DataFrame()
-    fewest = min_nodes(w, count)
-    per_host = pl.col("per_host")
-    hosts = hosts.select(pl.exclude("per_host"), host_family=pl.col("family"),  # ceil(count / per_host)
-                         hosts=pl.max_horizontal((count + per_host - 1) // per_host, pl.lit(fewest, pl.Int64)),
-                         per_host=per_host)
-    return (priced.join(hosts.select("instance_type"), on="instance_type", how="semi", maintain_order="left")
-            .join(hosts, on="instance_type", maintain_order="left")
-            .with_columns(count=pl.col("hosts"), hours=pl.lit(HOURS_PER_MONTH),
-                          offering_class=pl.lit(None, pl.String), quality=pl.lit("estimate"))
-            .with_columns(option_id=rates.option_id()))
-
-
-def _host_table(catalog: Catalog, region: str, price_os: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Per region and OS: every (family, size) a host of the family holds (per_host > 0) and whose
-    family's largest size has an on-demand price, and those sizes' host rates for every purchase
-    option a host is sold with (on-demand, standard reserved)."""
-    capacity = {c["family"]: c for c in catalog.facts.value("tenancy.dedicated_host_capacity")}
-    if catalog.facts.has("tenancy.dedicated_host_capacity_r5"):
-        r5 = catalog.facts.value("tenancy.dedicated_host_capacity_r5")
-        capacity.setdefault(r5["family"], r5)
-    multiplier = catalog.facts.value("tenancy.dedicated_host_price_rule")["multiplier"]
-    od = dict(catalog.on_demand.filter((pl.col("region") == region) & (pl.col("os") == price_os)
-                                       & pl.col("usd_per_hour").is_not_null())
-              .select("instance_type", "usd_per_hour").iter_rows())
-    rows = []
-    for family, cap in capacity.items():
-        largest = min(cap["instances"], key=lambda s: cap["instances"][s])  # fewest per host: the first such
-        price = od.get(f"{family}.{largest}")
-        if price is None:
-            continue
-        rows += [(family, size, f"{family}.{size}", n, round(price * multiplier, 6))
-                 for size, n in cap["instances"].items() if n]
-    sizes = pl.DataFrame(rows, orient="row", schema={"family": pl.String, "size": pl.String,
-                                                     "instance_type": pl.String, "per_host": pl.Int64,
-                                                     "usd_per_hour": pl.Float64})
-    base = sizes.select("instance_type", "usd_per_hour", price_quality=pl.lit("estimate"))
-    priced = rates.priced(catalog, base, region, price_os, "host").filter(
-        pl.col("purchase_option").is_in(["on_demand", "reserved"])
-        & (pl.col("offering_class").is_null() | (pl.col("offering_class") == "standard")))
-    return sizes.select("family", "size", "per_host"), priced
 
 
 def to_candidates(ctx: Context, w: Workload, frame: pl.DataFrame, service: str, hours: float,

@@ -1,0 +1,146 @@
+"""Dedicated Hosts for a fleet: which host families hold its type, how many hosts, and their cost frontier.
+
+hosts = max(ceil(instances / instances per host of that size), the fewest nodes the spread needs), billed
+every hour. The host rate is the data/facts rule (the family's largest size's on-demand price x the
+multiplier, an estimate); BYOL hosts are priced on the Linux rate since the licence is the customer's.
+Hosts are sold on-demand or reserved (standard) whatever the workload allows, so one frontier serves
+the answer and, its on-demand rows, the baseline: pruning is per option group, so pruning and then
+keeping one group is keeping it and then pruning.
+
+Frontiers are memoized per HostSpec; `host_frontiers` computes many at once (recommend.prefetch), one
+costing and one prune per region and OS, with the same rows, order and costs as one at a time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from advisor.candidates.frontiers import InstanceSpec, OptionRules, _spec_frame, cost_instance_rows
+from advisor.candidates.instances import OPTION_GROUP, prune
+from advisor.candidates.memo import FRONTIERS
+from advisor.catalog import rates
+from advisor.catalog.store import Catalog
+from advisor.pricing import HOURS_PER_MONTH
+
+EMPTY = pl.DataFrame()
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """Everything a fleet's host frontier reads. `types` (the fitting types, fixed by the spec's region,
+    OS, size, GPUs, architecture and generation setting) rides along, outside equality and hash."""
+
+    instance: InstanceSpec  # hours HOURS_PER_MONTH, options OptionRules(): what the costing reads
+    byol: bool
+    previous_generation: bool  # allow_previous_generation (it picked `types`)
+    count: int   # instances
+    fewest: int  # hosts the spread needs at least
+    types: pl.DataFrame = field(compare=False, hash=False, repr=False)
+
+    @property
+    def price_os(self) -> str:
+        return "linux" if self.byol else self.instance.os
+
+
+def host_frontier(catalog: Catalog, spec: HostSpec, options: OptionRules) -> pl.DataFrame:
+    """The fleet's host rows, pruned (every row when the spec is exhaustive); only on-demand for the
+    baseline's options. In recommend.prefetch's dry pass, a miss is recorded and answered empty."""
+    rows = FRONTIERS.get(("hosts", catalog.version, spec), lambda: host_frontiers(catalog, [spec])[spec],
+                         placeholder=EMPTY)
+    if not rows.is_empty() and (options.on_demand_only or options.capacity_reservation_only):
+        rows = rows.filter(pl.col("purchase_option") == "on_demand")
+    return rows
+
+
+def host_frontiers(catalog: Catalog, specs: list[HostSpec]) -> dict[HostSpec, pl.DataFrame]:
+    """Many fleets' frontiers: per region and OS priced, one join, one costing and one prune."""
+    groups: dict[tuple[str, str], list[HostSpec]] = defaultdict(list)
+    for spec in dict.fromkeys(specs):
+        groups[(spec.instance.region, spec.price_os)].append(spec)
+    out: dict[HostSpec, pl.DataFrame] = {}
+    for (region, price_os), group in groups.items():
+        out.update(zip(group, _group_frontiers(catalog, region, price_os, group), strict=True))
+    return out
+
+
+def _group_frontiers(catalog: Catalog, region: str, price_os: str, specs: list[HostSpec]) -> list[pl.DataFrame]:
+    rows = host_rows(catalog, region, price_os, specs)
+    if rows.is_empty():
+        return [EMPTY] * len(specs)
+    frame = _spec_frame([s.instance for s in specs])
+    rows = rows.join(frame, on="spec_id").with_columns(
+        s_public=pl.lit(False), horizon=pl.col("s_horizon"), hours=pl.lit(HOURS_PER_MONTH))
+    rows = cost_instance_rows(catalog, rows, region, price_os)
+    group = ["spec_id", *OPTION_GROUP]
+    exhaustive = [i for i, s in enumerate(specs) if s.instance.exhaustive]
+    pareto = [i for i, s in enumerate(specs) if s.instance.frontier and not s.instance.exhaustive]
+    kept = pl.concat([rows.filter(pl.col("spec_id").is_in(exhaustive)),
+                      prune(rows.filter(pl.col("spec_id").is_in(pareto)), group, frontier=True),
+                      prune(rows.filter(~pl.col("spec_id").is_in(exhaustive + pareto)), group, frontier=False)],
+                     how="diagonal_relaxed")
+    parts = kept.partition_by("spec_id", as_dict=True, maintain_order=True)
+    # A spec's rows in the order one spec alone gives (exhaustive: the priced order; else prune's sort).
+    return [_alone(parts[(i,)]) if (i,) in parts else EMPTY for i in range(len(specs))]
+
+
+def _alone(rows: pl.DataFrame) -> pl.DataFrame:
+    """A spec's rows as computed alone: spec_id 0, no working column."""
+    return rows.drop("_p").with_columns(spec_id=pl.lit(0, rows.schema["spec_id"]))
+
+
+def host_rows(catalog: Catalog, region: str, price_os: str, specs: list[HostSpec]) -> pl.DataFrame:
+    """Per spec (`spec_id`, its index), one row per (fitting type a host family holds, host purchase
+    option), in the rate table's order (`_p`), with the type's columns, hosts and instances per host."""
+    sizes, priced = FRONTIERS.get(("host_table", catalog.version, region, price_os),
+                                  lambda: _host_table(catalog, region, price_os))
+    fleets = []
+    for i, spec in enumerate(specs):
+        fit = spec.types.drop("usd_per_hour", "price_quality", strict=False).join(
+            sizes, on=["family", "size"], how="inner", maintain_order="left")
+        if not fit.is_empty():
+            fleets.append(fit.with_columns(spec_id=pl.lit(i, pl.Int64), _count=pl.lit(spec.count, pl.Int64),
+                                           _fewest=pl.lit(spec.fewest, pl.Int64)))
+    if not fleets:
+        return EMPTY
+    per_host = pl.col("per_host")
+    fleet = pl.concat(fleets, how="vertical_relaxed").select(
+        pl.exclude("per_host", "_count", "_fewest"), host_family=pl.col("family"),  # ceil(count / per_host)
+        hosts=pl.max_horizontal((pl.col("_count") + per_host - 1) // per_host, "_fewest"), per_host=per_host)
+    return (priced.with_row_index("_p").join(fleet, on="instance_type").sort("spec_id", "_p")
+            .with_columns(count=pl.col("hosts"), hours=pl.lit(HOURS_PER_MONTH),
+                          offering_class=pl.lit(None, pl.String), quality=pl.lit("estimate"))
+            .with_columns(option_id=rates.option_id()))
+
+
+def _host_table(catalog: Catalog, region: str, price_os: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per region and OS: every (family, size) a host of the family holds (per_host > 0) and whose
+    family's largest size has an on-demand price, and those sizes' host rates for every purchase
+    option a host is sold with (on-demand, standard reserved)."""
+    capacity = {c["family"]: c for c in catalog.facts.value("tenancy.dedicated_host_capacity")}
+    if catalog.facts.has("tenancy.dedicated_host_capacity_r5"):
+        r5 = catalog.facts.value("tenancy.dedicated_host_capacity_r5")
+        capacity.setdefault(r5["family"], r5)
+    multiplier = catalog.facts.value("tenancy.dedicated_host_price_rule")["multiplier"]
+    od = dict(catalog.on_demand.filter((pl.col("region") == region) & (pl.col("os") == price_os)
+                                       & pl.col("usd_per_hour").is_not_null())
+              .select("instance_type", "usd_per_hour").iter_rows())
+    rows = []
+    for family, cap in capacity.items():
+        largest = min(cap["instances"], key=lambda s: cap["instances"][s])  # fewest per host: the first such
+        price = od.get(f"{family}.{largest}")
+        if price is None:
+            continue
+        rows += [(family, size, f"{family}.{size}", n, round(price * multiplier, 6))
+                 for size, n in cap["instances"].items() if n]
+    sizes = pl.DataFrame(rows, orient="row", schema={"family": pl.String, "size": pl.String,
+                                                     "instance_type": pl.String, "per_host": pl.Int64,
+                                                     "usd_per_hour": pl.Float64})
+    base = sizes.select("instance_type", "usd_per_hour", price_quality=pl.lit("estimate"))
+    priced = rates.priced(catalog, base, region, price_os, "host").filter(
+        pl.col("purchase_option").is_in(["on_demand", "reserved"])
+        & (pl.col("offering_class").is_null() | (pl.col("offering_class") == "standard")))
+    return sizes.select("family", "size", "per_host"), priced
+
