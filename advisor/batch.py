@@ -128,7 +128,7 @@ class Evaluator:
             new = [k for k in new if k not in self.answers]
         if self.workers > 1 and len(new) >= PARALLEL_MIN_SHAPES:
             size = -(-len(new) // (self.workers * 4))
-            batches = [new[i:i + size] for i in range(0, len(new), size)]
+            batches = split_by_group(new, size, self.columns)  # few region/OS groups a batch: big bulk chunks
             answered = self._executor().map(_worker_answer, batches, [self.columns] * len(batches))
             for batch, answers in zip(batches, answered, strict=True):
                 self.answers.update(zip(batch, answers, strict=True))
@@ -257,7 +257,8 @@ def answer_shapes(keys: list[tuple], catalog: Catalog, include_free_tier: bool,
             workloads.append({"status": "error", "error": describe(field_errors(exc))})
         except InputError as exc:
             workloads.append({"status": "error", "error": str(exc)})
-    valid = [w for w in workloads if isinstance(w, Workload)]
+    # Frontiers are computed in bulk per region, OS and tenancy: a prefetch batch of one group is one chunk.
+    valid = sorted((w for w in workloads if isinstance(w, Workload)), key=lambda w: (w.region, w.os.value))
     for start in range(0, len(valid), PREFETCH_SHAPES):
         prefetch(valid[start:start + PREFETCH_SHAPES], catalog=catalog, include_free_tier=include_free_tier)
     return [_answer(w, catalog, include_free_tier) if isinstance(w, Workload) else w for w in workloads]
