@@ -94,26 +94,12 @@ class Grid:
         parts = []
         for (arch_v, all_gens), group in cells.partition_by("arch_v", "all_gens", as_dict=True).items():
             r, v, m, st, starts = self._candidates(arch_v, all_gens)
-            vmin = self.vcpus.to_numpy()[group["i"].to_numpy()][:, None]
-            mmin = self.memories.to_numpy()[group["j"].to_numpy()][:, None]
-            smin = self.stores.to_numpy()[group["s"].to_numpy()][:, None]
-            found_cells, found_rows, found_pos = [], [], []
-            for a, b in itertools.pairwise(starts):
-                step = max(1, CROSS_ROWS // (b - a))  # cells per comparison: bounds its memory
-                for c in range(0, group.height, step):
-                    fits = ((v[a:b] >= vmin[c:c + step]) & (m[a:b] >= mmin[c:c + step])
-                            & (st[a:b] >= smin[c:c + step]))
-                    pos = np.cumsum(fits, axis=1)
-                    ci, ri = np.nonzero(fits & (pos <= self.depth + 1))
-                    found_cells.append(ci + c)
-                    found_rows.append(r[a + ri])
-                    found_pos.append(pos[ci, ri])
-            if not found_cells:
-                continue
-            index = np.concatenate(found_cells)
-            parts.append(group.select(CELL)[index].with_columns(
-                _r=pl.Series(np.concatenate(found_rows), dtype=pl.UInt32),
-                pos=pl.Series(np.concatenate(found_pos), dtype=pl.Int64)))
+            thresholds = [self.vcpus.to_numpy()[group["i"].to_numpy()], self.memories.to_numpy()[group["j"].to_numpy()],
+                          self.stores.to_numpy()[group["s"].to_numpy()]]
+            index, rows, pos = first_rows(thresholds, [v, m, st], starts, self.depth + 1, CROSS_ROWS)
+            if len(index):
+                parts.append(group.select(CELL)[index].with_columns(_r=pl.Series(r[rows], dtype=pl.UInt32),
+                                                                    pos=pl.Series(pos, dtype=pl.Int64)))
         if not parts:
             return cells.select(CELL).clear().with_columns(_r=pl.lit(0, pl.UInt32), pos=pl.lit(0, pl.Int64))
         return pl.concat(parts)
@@ -134,6 +120,37 @@ class Grid:
                                  rows["memory_gib"].cast(pl.Float64).to_numpy(),
                                  rows["instance_store_gib"].cast(pl.Float64).to_numpy(), starts)
         return self._arrays[key]
+
+
+def first_rows(thresholds: list[np.ndarray], columns: list[np.ndarray], starts: np.ndarray, first: int,
+               cross_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per cell (the i-th entry of every threshold array) and option (rows starts[o]..starts[o + 1] of the
+    columns, in the option's order), its first `first` rows whose every column reaches the cell's
+    threshold: (cell, row, position 1..first) arrays, by option, then cell, then row.
+
+    Options that order the same types alike (most: commitments are ratios of on-demand) have equal
+    columns over their rows, so their cells' positions are computed once and reused."""
+    cells_out, rows_out, pos_out = [], [], []
+    seen: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for a, b in itertools.pairwise(starts):
+        key = b"".join(c[a:b].tobytes() for c in columns)
+        if key not in seen:
+            step = max(1, cross_rows // max(b - a, 1))  # cells per comparison: bounds its memory
+            found = []
+            for c in range(0, len(thresholds[0]), step):
+                fits = np.logical_and.reduce([col[a:b] >= t[c:c + step, None] for col, t in zip(columns, thresholds,
+                                                                                                strict=True)])
+                pos = np.cumsum(fits, axis=1)
+                ci, ri = np.nonzero(fits & (pos <= first))
+                found.append((ci + c, ri, pos[ci, ri]))
+            seen[key] = tuple(np.concatenate(x) if x else np.zeros(0, np.int64) for x in zip(*found, strict=True))
+        ci, ri, pos = seen[key]
+        cells_out.append(ci)
+        rows_out.append(ri + a)
+        pos_out.append(pos)
+    if not cells_out:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(cells_out), np.concatenate(rows_out), np.concatenate(pos_out)
 
 
 _GRIDS: OrderedDict[tuple[str, str, str, int], Grid] = OrderedDict()

@@ -25,7 +25,6 @@ capacity and store, same architecture, not older): they are in no cell's first D
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -49,7 +48,7 @@ from advisor.candidates.spread import max_per_node
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
 from advisor.estate.gates import served
-from advisor.estate.grid import _undominated, rank_key
+from advisor.estate.grid import _undominated, first_rows, rank_key
 from advisor.pricing import money, money_expr
 from models.workload import Service, Workload
 
@@ -110,23 +109,12 @@ class NodeIndex:
         parts = []
         for (arch_v, all_gens), group in cells.partition_by("arch_v", "all_gens", as_dict=True).items():
             r, av, am, ps, st, starts = self._candidates(arch_v, all_gens)
-            tv, tm, ts = (group[c].to_numpy()[:, None] for c in ("tv", "tm", "ts"))
-            k = group["k"].to_numpy().astype(np.float64)[:, None]
-            found_cells, found_rows, found_pos = [], [], []
-            for a, b in itertools.pairwise(starts):
-                step = max(1, CROSS_ROWS // max(b - a, 1))
-                for c in range(0, group.height, step):
-                    fits = ((av[a:b] >= tv[c:c + step]) & (am[a:b] >= tm[c:c + step]) & (ps[a:b] >= k[c:c + step])
-                            & (st[a:b] >= ts[c:c + step]))
-                    pos = np.cumsum(fits, axis=1)
-                    ci, ri = np.nonzero(fits & (pos <= DEPTH + 1))
-                    found_cells.append(ci + c)
-                    found_rows.append(r[a + ri])
-                    found_pos.append(pos[ci, ri])
-            if found_cells:
-                parts.append(group.select(CELL)[np.concatenate(found_cells)].with_columns(
-                    _r=pl.Series(np.concatenate(found_rows), dtype=pl.UInt32),
-                    pos=pl.Series(np.concatenate(found_pos), dtype=pl.Int64)))
+            thresholds = [group["tv"].to_numpy(), group["tm"].to_numpy(), group["k"].to_numpy().astype(np.float64),
+                          group["ts"].to_numpy()]
+            index, rows, pos = first_rows(thresholds, [av, am, ps, st], starts, DEPTH + 1, CROSS_ROWS)
+            if len(index):
+                parts.append(group.select(CELL)[index].with_columns(_r=pl.Series(r[rows], dtype=pl.UInt32),
+                                                                    pos=pl.Series(pos, dtype=pl.Int64)))
         if not parts:
             return cells.select(CELL).clear().with_columns(_r=pl.lit(0, pl.UInt32), pos=pl.lit(0, pl.Int64))
         return pl.concat(parts)
