@@ -73,6 +73,33 @@ def test_every_vectorized_answer_is_recommends_to_the_cent(sample, catalog):
         assert row == {k: expected.get(k) for k in row}, w.model_dump(exclude_defaults=True)
 
 
+@pytest.fixture(scope="module")
+def dedicated_sample(catalog):
+    """Dedicated tenancy where plain EC2 is the only service left: Dedicated Instances (their rates, the
+    per-region fee, no Spot) and Dedicated Hosts (whole fleets, billed every hour) compete."""
+    rng = random.Random(41)
+    workloads = {}
+    for i in range(N):
+        d = random_workload(rng, i) | {"tenancy": "dedicated"}
+        d.update({"os": rng.choice(["rhel", "suse"])} if rng.random() < 0.5 else {"allowed_services": ["ec2"]})
+        d.update(replicas=rng.choice([1, 2, 3, 7, 30, 48]), capacity_guarantee=rng.random() < 0.3)
+        workloads[i] = Workload(**d)
+    covered = {i: w for i, w in workloads.items() if estate.covered(w)}
+    return covered, estate.answer(covered, catalog, False)
+
+
+def test_dedicated_tenancy_answers_are_recommends_to_the_cent(dedicated_sample, catalog):
+    covered, got = dedicated_sample
+    assert got.frame.height >= 0.8 * len(covered)
+    ok = got.frame.filter(pl.col("status") == "ok")
+    assert set(ok["tenancy"]) == {"dedicated", "host"}, "instances and hosts each win somewhere"
+    assert {"on_demand", "reserved", "capacity_reservation"} <= set(ok["purchase_option"])
+    for row in got.frame.to_dicts():
+        w = covered[row.pop("idx")]
+        expected = answer_row(recommend(w, catalog=catalog))
+        assert row == {k: expected.get(k) for k in row}, w.model_dump(exclude_defaults=True)
+
+
 def test_answered_and_left_over_partition_the_covered(sample):
     covered, got = sample
     answered = set(got.frame["idx"].to_list())
@@ -95,7 +122,10 @@ def test_workloads_only_priced_services_can_serve_are_covered():
     assert estate.covered(Workload(**base))                                      # every service, Batch without jobs
     assert not estate.covered(Workload(**base, allowed_services=["ec2", "batch"], jobs_per_month=9,
                                        job_duration_minutes=5))                 # Batch's EC2 environments
-    assert not estate.covered(Workload(**base, os="rhel", tenancy="dedicated"))  # hosts are priced too
+    assert estate.covered(Workload(**base, os="rhel", tenancy="dedicated"))      # Dedicated Instances and Hosts
+    assert estate.covered(Workload(**base, tenancy="dedicated", allowed_services=["ec2"]))
+    assert not estate.covered(Workload(**base, tenancy="dedicated"))             # ECS/EKS dedicated nodes too
+    assert not estate.covered(Workload(**base, os="rhel", tenancy="host"))
     assert not estate.covered(Workload(**base, os="rhel", max_upfront_usd=0))    # frontier, not cheapest
     assert not estate.covered(Workload(**base, os="rhel", gpus=1))
 

@@ -2,7 +2,8 @@
 
 `covered` says which workloads it answers (today: those whose services, by the hard rules, are all
 among plain EC2, Lightsail, ECS/EKS on EC2 nodes or on Fargate, Lambda, Batch (without jobs) and
-Beanstalk: shared tenancy, no GPUs, no upfront cap; request and job profiles included); `answer` answers
+Beanstalk: shared tenancy, or dedicated tenancy where plain EC2 is the only service left (Dedicated
+Instances and Dedicated Hosts); no GPUs, no BYOL, no upfront cap; request and job profiles included); `answer` answers
 them and names the ones it leaves to the per-shape path. `unplaceable` names, for a workload no
 service passes the hard rules for, those rules' reason codes: recommend() then has no candidate and
 says only that.
@@ -23,17 +24,19 @@ __all__ = ["Answers", "answer", "covered", "unplaceable"]
 VECTORIZED = frozenset({Service.ec2, Service.lightsail, Service.ecs_ec2, Service.eks_ec2, Service.ecs_fargate,
                         Service.eks_fargate, Service.aws_lambda, Service.batch,
                         Service.beanstalk})  # services this path prices
+DEDICATED_VECTORIZED = frozenset({Service.ec2})  # dedicated tenancy: Dedicated Instances and Hosts (not ECS/EKS nodes)
 
 
 def covered(w: Workload) -> bool:
     """True when this path answers `w`: every service the hard rules leave (gate) is one this path
     prices, and the workload's shape is one it prices."""
-    shaped = (w.vcpu is not None and w.memory_gib is not None and w.tenancy is Tenancy.shared and not w.byol
-              and w.gpus == 0 and w.max_upfront_usd is None)
+    shaped = (w.vcpu is not None and w.memory_gib is not None and not w.byol and w.gpus == 0
+              and w.max_upfront_usd is None)
     if not shaped:
         return False
     services = served(w)
-    return bool(services) and services <= VECTORIZED and batch.answers(w)
+    tenancy = w.tenancy is Tenancy.shared or (w.tenancy is Tenancy.dedicated and services <= DEDICATED_VECTORIZED)
+    return tenancy and bool(services) and services <= VECTORIZED and batch.answers(w)
 
 
 def unplaceable(w: Workload) -> list[str] | None:

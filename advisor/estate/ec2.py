@@ -1,12 +1,15 @@
 """The vectorized answer for workloads only plain EC2 (and Lightsail) can serve: a chunk at once.
 
-Per region and OS, workloads are joined to their cell's rows (grid.py), the purchase options their
+Per region, OS and tenancy, workloads are joined to their cell's rows (grid.py), the purchase options their
 requirements allow are kept (the same OptionRules as ec2.allowed_options), and each row is costed
 with the same expressions as the per-shape path (frontiers.cost_instance_rows). Then, over all
 regions at once, rows are pruned as the frontier is (each option's rows within a cent of its
 cheapest), scaled by the replicas, and turned into the candidate's cost lines, each rounded to the
 cent and summed in the same order as ec2._candidate.
 Where the hard rules also leave Lightsail, its candidates (estate/lightsail.py) join the EC2 ones.
+Dedicated Instances pay the per-region fee as their last line; Dedicated Hosts (estate/hosts.py) come
+as whole fleets, not scaled, and their on-demand rows count toward the baseline even when capacity is
+guaranteed (hosts are the on-demand baseline's other tenancy, ec2.baseline).
 The choice is a group-wise first-in-order: the one-workload choice (CP-SAT, optimize.choose) minimises
 the cents times the ops weight of the candidate's ops effort, then the rank in `Candidate.sort_key`
 order, within the monthly cap; with one candidate per option that is a sort. The baseline is the
@@ -33,7 +36,7 @@ from advisor.candidates.regional import regional
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
-from advisor.estate import beanstalk, lightsail, nodes, services
+from advisor.estate import beanstalk, hosts, lightsail, nodes, services
 from advisor.estate.gates import served
 from advisor.estate.grid import CELL, TOP, WIDE_TOP, Grid, grid
 from advisor.estate.priced import rounded_sum
@@ -63,7 +66,7 @@ WORKLOAD_SCHEMA = {
     "cpu_utilization": pl.Float64, "rules": pl.Int64, "capacity_guarantee": pl.Boolean, "scratch_gib": pl.Float64,
     "storage_gib": pl.Float64, "egress_gib_month": pl.Float64, "max_monthly_usd": pl.Float64,
     "all_gens": pl.Boolean, "ops": pl.String, "lightsail": pl.Boolean, "count": pl.Int64, "lb_usd": pl.Float64,
-    "beanstalk_usd": pl.Float64, "ec2": pl.Boolean,
+    "beanstalk_usd": pl.Float64, "ec2": pl.Boolean, "tenancy": pl.String,
 }
 
 
@@ -91,7 +94,8 @@ def workload_frame(workloads: dict[int, Workload], rules: list[OptionRules], cat
         rows.append((i, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, c.replicas, hours,
                      w.horizon_months, w.cpu_utilization, ids[allowed_options(w)], w.capacity_guarantee, w.scratch_gib,
                      w.storage_gib, w.egress_gib_month, w.max_monthly_usd, w.allow_previous_generation, w.ops.value,
-                     lightsail_ok, count, lb_usd, beanstalk.extra_usd(c, ctx), Service.ec2 in served(w)))
+                     lightsail_ok, count, lb_usd, beanstalk.extra_usd(c, ctx), Service.ec2 in served(w),
+                     w.tenancy.value))
     return pl.DataFrame(rows, schema=WORKLOAD_SCHEMA, orient="row")
 
 
@@ -116,16 +120,18 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
     others = services.candidates(workloads, catalog, include_free_tier)
     # Batches of one region and OS each where possible: a group's grid work has a fixed cost per batch.
     frame = workload_frame({i: w for i, w in workloads.items() if i not in others.fallback}, rules, catalog,
-                           include_free_tier).sort("region", "os", "idx")
+                           include_free_tier).sort("region", "os", "tenancy", "idx")
     node_work = nodes.workload_columns(workloads, catalog, include_free_tier)
+    dedicated = frame.filter(pl.col("tenancy") == "dedicated")["idx"].to_list()
+    fleets = hosts.candidates({i: workloads[i] for i in dedicated}, catalog)
     parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier, TOP, others.frame,
-                           node_work)
+                           node_work, fleets)
              for start in range(0, frame.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     retry = frame.join(pl.concat(parts).select("idx"), on="idx", how="anti") if parts else frame
-    retry = retry.filter(pl.len().over("region", "os") >= WIDE_MIN)  # else a deeper grid costs more than it saves
+    retry = retry.filter(pl.len().over("region", "os", "tenancy") >= WIDE_MIN)  # else the deeper grid costs more
     parts += [_answer_batch(retry.slice(start, BATCH), rules, catalog, include_free_tier, WIDE_TOP, others.frame,
-                            node_work)
+                            node_work, fleets)
               for start in range(0, retry.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     if not parts:
@@ -135,21 +141,24 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
 
 
 def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalog,
-                  include_free_tier: bool, top: int, others: pl.DataFrame, node_work: nodes.NodeWorkloads
-                  ) -> pl.DataFrame:
+                  include_free_tier: bool, top: int, others: pl.DataFrame, node_work: nodes.NodeWorkloads,
+                  fleets: pl.DataFrame) -> pl.DataFrame:
     """EC2 rows (from the grid) for the workloads plain EC2 or Beanstalk serves (Beanstalk's rows are
     EC2's, with its own lines; EC2's own only where EC2 serves the workload), ECS/EKS node rows
     (nodes.py), the other services' rows (services.py), Lightsail's; a workload any of its services
-    could not be certified for goes to the per-shape path."""
+    could not be certified for goes to the per-shape path. Dedicated-tenancy workloads (plain EC2 only)
+    get Dedicated Instances from their tenancy's grid and Dedicated Hosts (`fleets`, estate/hosts.py)."""
     gridded = pl.col("ec2") | pl.col("beanstalk_usd").is_not_null()  # workloads that need EC2 rows
-    parts, lines, described, risks = [], [], [], []
-    groups = frame.partition_by("region", "os", as_dict=True, maintain_order=True).items()
-    for gid, ((region, os), group) in enumerate(groups):
-        risks.append(rates.interruption(catalog, region, os).with_columns(region=pl.lit(region), os=pl.lit(os)))
+    parts, lines, described, risks = [], [], [], {}
+    groups = frame.partition_by("region", "os", "tenancy", as_dict=True, maintain_order=True).items()
+    for gid, ((region, os, tenancy), group) in enumerate(groups):
+        if (region, os) not in risks:
+            risks[(region, os)] = rates.interruption(catalog, region, os).with_columns(region=pl.lit(region),
+                                                                                     os=pl.lit(os))
         if not group.select(gridded.any()).item():
             continue
         try:
-            g = grid(catalog, region, os, top)
+            g = grid(catalog, region, os, top, tenancy)
             rows, per_workload = _costed_group(group.filter(gridded), g, rules, catalog, include_free_tier)
         except FactMissing:  # left to the per-shape path, which turns it into that service's rejection
             continue
@@ -157,13 +166,17 @@ def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalo
         lines.append(per_workload)
         described.append(g.rows.select("_r", *DESCRIBE).with_columns(_gid=pl.lit(gid, pl.Int32)))
     node_rows, unsure = nodes.candidates(node_work.subset(frame["idx"]), catalog)
-    ec2_rows = pl.DataFrame()
+    ec2_rows, priced = pl.DataFrame(), []
     if parts:
-        ec2_rows = (_certified_frontier(pl.concat(parts), top).join(pl.concat(lines), on="idx")
-                    .join(frame.select(CHOICE), on="idx"))
-        ec2_rows = _lines(ec2_rows).join(pl.concat(described), on=["_gid", "_r"]).with_columns(
-            service=pl.lit("ec2"), unit_size=pl.col("vcpu"), ops_effort=pl.lit(OPS_EFFORT["ec2"]))
-    priced = ec2_rows["idx"].unique().to_list() if parts else []
+        per_workload = pl.concat(lines)
+        ec2_rows = _scaled(_certified_frontier(pl.concat(parts), top).join(per_workload, on="idx")
+                           .join(frame.select(CHOICE), on="idx")).join(pl.concat(described), on=["_gid", "_r"])
+        priced = ec2_rows["idx"].unique().to_list()  # certified instance frontiers (hosts alone are not)
+        if not fleets.is_empty():  # whole fleets of hosts: not scaled, no dedicated fee
+            ec2_rows = pl.concat([ec2_rows, fleets.join(per_workload.with_columns(fee_line=pl.lit(0.0)), on="idx")
+                                  .join(frame.select(CHOICE).drop("count"), on="idx")], how="diagonal_relaxed")
+        ec2_rows = _lines(ec2_rows).with_columns(service=pl.lit("ec2"), unit_size=pl.col("vcpu"),
+                                                 ops_effort=pl.lit(OPS_EFFORT["ec2"]))
     certified = frame.filter((~gridded | pl.col("idx").is_in(priced)) & ~pl.col("idx").is_in(unsure))
     if certified.is_empty():
         return pl.DataFrame()
@@ -175,7 +188,7 @@ def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalo
     if not found:
         return pl.DataFrame()
     rows = pl.concat(found, how="diagonal_relaxed").join(certified.select("idx"), on="idx", how="semi")
-    return _choose(rows, catalog, pl.concat(risks))
+    return _choose(rows, catalog, pl.concat(list(risks.values())))
 
 
 def _lightsail(frame: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
@@ -221,7 +234,8 @@ def _costed_group(w: pl.DataFrame, g: Grid, rules: list[OptionRules], catalog: C
     rows = cost_instance_rows(catalog, rows.with_columns(
         count=pl.lit(1), hours=pl.col("s_hours"), horizon=pl.col("s_horizon")), region, os)
     return rows.select(COSTED), w.select("idx", storage_line=_storage(catalog, region),
-                                         egress_line=_egress(catalog, region, include_free_tier, w))
+                                         egress_line=_egress(catalog, region, include_free_tier, w),
+                                         fee_line=_fee(catalog, g.tenancy))
 
 
 def _cell_rows(g: Grid, w: pl.DataFrame, *, store: bool = False) -> pl.DataFrame:
@@ -233,7 +247,7 @@ def _cell_rows(g: Grid, w: pl.DataFrame, *, store: bool = False) -> pl.DataFrame
                      s_sustained_vcpu=pl.col("vcpu") * pl.col("cpu_utilization"),
                      s_public=pl.col("egress_gib_month") > 0)
             .join(cells, on=CELL, how="inner").join(g.rows.select(COSTING), on="_r", how="inner")
-            .drop(CELL).with_columns(s_tenancy=pl.lit("shared")))
+            .drop(CELL).with_columns(s_tenancy=pl.lit(g.tenancy)))
 
 
 def _allowed(rules: list[OptionRules]) -> pl.Expr:
@@ -288,13 +302,23 @@ def _egress(catalog: Catalog, region: str, include_free_tier: bool, w: pl.DataFr
         tiered_expr(billable, tiers, "up_to_gb", "usd_per_gb")).otherwise(0.0)
 
 
+def _fee(catalog: Catalog, tenancy: str) -> pl.Expr:
+    """costs.dedicated_fee_line for Dedicated Instances: the per-region fee for the hours they run."""
+    if tenancy != "dedicated":
+        return pl.lit(0.0)
+    return catalog.facts.value("tenancy.dedicated_region_fee_usd_per_hour") * pl.col("hours")
+
+
+def _scaled(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per-instance rows scaled by the instances (the frontier of a group is the same at any count)."""
+    return rows.with_columns([(pl.col(c) * pl.col("count")).alias(c) for c in SCALED])
+
+
 def _lines(rows: pl.DataFrame) -> pl.DataFrame:
-    """Scale per-instance rows by the replicas and add the candidate's lines, each rounded, in order:
-    compute, scratch EBS, burstable surplus, the load balancer (its lines, rounded and summed), storage
-    EBS, data transfer out, public IPv4."""
-    rows = rows.with_columns([(pl.col(c) * pl.col("count")).alias(c) for c in SCALED])
+    """The candidate's lines, each rounded, in order: compute, scratch EBS, burstable surplus, the load
+    balancer (its lines, rounded and summed), storage EBS, data transfer out, public IPv4, the dedicated fee."""
     names = ["compute_monthly", "scratch_ebs_monthly", "surplus_monthly", "lb_usd", "storage_line", "egress_line",
-             "ipv4_monthly"]
+             "ipv4_monthly", "fee_line"]
     rows = rows.with_columns([money_expr(pl.col(n)).alias(f"_m{k}") for k, n in enumerate(names)])
     total = pl.lit(0.0)
     for k in range(len(names)):  # Python's sum: left to right from 0
@@ -333,8 +357,10 @@ def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.Data
                            .then(pl.col("_omonthly_usd")).otherwise(pl.col("_fmonthly_usd"))))
     plain = pl.when(pl.col("capacity_guarantee")).then(pl.lit("capacity_reservation")).otherwise(pl.lit("on_demand"))
     # recommend._baseline: EC2's where it serves the workload, else the first of any service but Lambda.
-    base = (rows.filter(((pl.col("service") == "ec2") | ~pl.col("ec2")) & (pl.col("purchase_option") == plain)
-                        & (pl.col("service") != "lambda"))
+    # A Dedicated Host is in the baseline on-demand, capacity reservations or not (ec2.baseline).
+    host_od = (pl.col("tenancy") == "host") & (pl.col("purchase_option") == "on_demand")
+    base = (rows.filter(((pl.col("service") == "ec2") | ~pl.col("ec2"))
+                        & ((pl.col("purchase_option") == plain) | host_od) & (pl.col("service") != "lambda"))
             .group_by("idx", maintain_order=True).first().select("idx", baseline_monthly_usd="monthly_usd"))
     risk = risk.rename({"interruption_label": "_label"})
     default_risk = rates.default_interruption(catalog)

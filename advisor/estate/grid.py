@@ -1,5 +1,6 @@
-"""The catalog side of the vectorized EC2 answer: for each region and OS, the few instance types per
-purchase option that can be among the cheapest for some replica size, indexed by (vCPU, memory) cell.
+"""The catalog side of the vectorized EC2 answer: for each region, OS and tenancy (shared, or Dedicated
+Instances with their own rates), the few instance types per purchase option that can be among the
+cheapest for some replica size, indexed by (vCPU, memory) cell.
 
 A workload's fitting types are those with vcpu >= its vcpu and memory >= its memory (plus arch and
 generation); a third threshold, on the instance store, gives the types whose store holds its scratch
@@ -58,6 +59,7 @@ class Grid:
 
     region: str
     os: str
+    tenancy: str  # shared or dedicated (Dedicated Instances: their own rates, no Spot)
     rows: pl.DataFrame
     depth: int  # rows per (cell, option) costed exactly (TOP or WIDE_TOP)
     vcpus: pl.Series
@@ -153,25 +155,25 @@ def first_rows(thresholds: list[np.ndarray], columns: list[np.ndarray], starts: 
     return np.concatenate(cells_out), np.concatenate(rows_out), np.concatenate(pos_out)
 
 
-_GRIDS: OrderedDict[tuple[str, str, str, int], Grid] = OrderedDict()
+_GRIDS: OrderedDict[tuple[str, str, str, int, str], Grid] = OrderedDict()
 
 
-def grid(catalog: Catalog, region: str, os: str, top: int = TOP) -> Grid:
-    """The grid of a region and OS (shared tenancy, no GPUs), built once per catalog version."""
-    key = (catalog.version, region, os, top)
+def grid(catalog: Catalog, region: str, os: str, top: int = TOP, tenancy: str = "shared") -> Grid:
+    """The grid of a region, OS and tenancy (no GPUs), built once per catalog version."""
+    key = (catalog.version, region, os, top, tenancy)
     if key not in _GRIDS:
-        _GRIDS[key] = _build(catalog, region, os, top)
+        _GRIDS[key] = _build(catalog, region, os, top, tenancy)
         while len(_GRIDS) > MAX_GRIDS:
             _GRIDS.popitem(last=False)
     _GRIDS.move_to_end(key)
     return _GRIDS[key]
 
 
-def _build(catalog: Catalog, region: str, os: str, top: int) -> Grid:
+def _build(catalog: Catalog, region: str, os: str, top: int, tenancy: str) -> Grid:
     types = (offered(catalog, region, os).filter(pl.col("usd_per_hour").is_not_null() & (pl.col("gpus") == 0))
              .select(TYPE_COLUMNS).with_columns(pl.col("current_generation").fill_null(True))
              .sort("instance_type").with_row_index("_t"))
-    rows = (_rates(catalog, region, os, "shared").select(RATE_COLUMNS).join(types, on="instance_type", how="inner")
+    rows = (_rates(catalog, region, os, tenancy).select(RATE_COLUMNS).join(types, on="instance_type", how="inner")
             .with_columns(rank_key=rank_key()).sort("option_id", "rank_key", "vcpu", "_t"))  # _t: ORDER's names
     covers = _covers(types)
     masks: dict[bytes, np.ndarray] = {}  # options often order the types alike (ratios of on-demand)
@@ -185,7 +187,7 @@ def _build(catalog: Catalog, region: str, os: str, top: int) -> Grid:
     kept = pl.concat(parts)
     stores = pl.concat([pl.Series([0.0]), types["instance_store_gib"].cast(pl.Float64)]).unique().sort()
     kept = kept.drop("_t").with_row_index("_r").with_columns(_o=pl.col("option_id").rank("dense").cast(pl.Int64))
-    return Grid(region, os, kept, top, types["vcpu"].unique().sort().cast(pl.Float64),
+    return Grid(region, os, tenancy, kept, top, types["vcpu"].unique().sort().cast(pl.Float64),
                 types["memory_gib"].unique().sort().cast(pl.Float64), stores)
 
 
