@@ -75,13 +75,15 @@ def test_every_vectorized_answer_is_recommends_to_the_cent(sample, catalog):
 
 @pytest.fixture(scope="module")
 def dedicated_sample(catalog):
-    """Dedicated tenancy where plain EC2 is the only service left: Dedicated Instances (their rates, the
-    per-region fee, no Spot) and Dedicated Hosts (whole fleets, billed every hour) compete."""
+    """Dedicated tenancy: Dedicated Instances (their rates, the per-region fee, no Spot), Dedicated Hosts
+    (whole fleets, billed every hour) and dedicated ECS/EKS nodes (the fee on every node group) compete."""
     rng = random.Random(41)
     workloads = {}
     for i in range(N):
         d = random_workload(rng, i) | {"tenancy": "dedicated"}
-        d.update({"os": rng.choice(["rhel", "suse"])} if rng.random() < 0.5 else {"allowed_services": ["ec2"]})
+        d.pop("packaging", None)
+        d.update(os=rng.choice(["linux", "windows", "rhel", "suse"]), allowed_services=rng.choice(
+            [None, ["ec2"], ["ecs_ec2"], ["eks_ec2"], ["ec2", "ecs_ec2"], ["ecs_ec2", "eks_ec2"]]))
         d.update(replicas=rng.choice([1, 2, 3, 7, 30, 48]), capacity_guarantee=rng.random() < 0.3)
         workloads[i] = Workload(**d)
     covered = {i: w for i, w in workloads.items() if estate.covered(w)}
@@ -93,6 +95,7 @@ def test_dedicated_tenancy_answers_are_recommends_to_the_cent(dedicated_sample, 
     assert got.frame.height >= 0.8 * len(covered)
     ok = got.frame.filter(pl.col("status") == "ok")
     assert set(ok["tenancy"]) == {"dedicated", "host"}, "instances and hosts each win somewhere"
+    assert {"ec2", "ecs_ec2", "eks_ec2"} <= set(ok["service"]), "and dedicated nodes"
     assert {"on_demand", "reserved", "capacity_reservation"} <= set(ok["purchase_option"])
     for row in got.frame.to_dicts():
         w = covered[row.pop("idx")]
@@ -124,7 +127,7 @@ def test_workloads_only_priced_services_can_serve_are_covered():
                                        job_duration_minutes=5))                 # Batch's EC2 environments
     assert estate.covered(Workload(**base, os="rhel", tenancy="dedicated"))      # Dedicated Instances and Hosts
     assert estate.covered(Workload(**base, tenancy="dedicated", allowed_services=["ec2"]))
-    assert not estate.covered(Workload(**base, tenancy="dedicated"))             # ECS/EKS dedicated nodes too
+    assert estate.covered(Workload(**base, tenancy="dedicated"))                 # ... and dedicated ECS/EKS nodes
     assert not estate.covered(Workload(**base, os="rhel", tenancy="host"))
     assert not estate.covered(Workload(**base, os="rhel", max_upfront_usd=0))    # frontier, not cheapest
     assert not estate.covered(Workload(**base, os="rhel", gpus=1))

@@ -2,8 +2,8 @@
 
 `covered` says which workloads it answers (today: those whose services, by the hard rules, are all
 among plain EC2, Lightsail, ECS/EKS on EC2 nodes or on Fargate, Lambda, Batch (without jobs) and
-Beanstalk: shared tenancy, or dedicated tenancy where plain EC2 is the only service left (Dedicated
-Instances and Dedicated Hosts); no GPUs, no BYOL, no upfront cap; request and job profiles included); `answer` answers
+Beanstalk: shared or dedicated tenancy (Dedicated Instances, Dedicated Hosts, dedicated ECS/EKS nodes);
+no GPUs, no BYOL, no upfront cap; request and job profiles included); `answer` answers
 them and names the ones it leaves to the per-shape path. `unplaceable` names, for a workload no
 service passes the hard rules for, those rules' reason codes: recommend() then has no candidate and
 says only that.
@@ -24,7 +24,6 @@ __all__ = ["Answers", "answer", "covered", "unplaceable"]
 VECTORIZED = frozenset({Service.ec2, Service.lightsail, Service.ecs_ec2, Service.eks_ec2, Service.ecs_fargate,
                         Service.eks_fargate, Service.aws_lambda, Service.batch,
                         Service.beanstalk})  # services this path prices
-DEDICATED_VECTORIZED = frozenset({Service.ec2})  # dedicated tenancy: Dedicated Instances and Hosts (not ECS/EKS nodes)
 
 
 def covered(w: Workload) -> bool:
@@ -35,7 +34,7 @@ def covered(w: Workload) -> bool:
     if not shaped:
         return False
     services = served(w)
-    tenancy = w.tenancy is Tenancy.shared or (w.tenancy is Tenancy.dedicated and services <= DEDICATED_VECTORIZED)
+    tenancy = w.tenancy in (Tenancy.shared, Tenancy.dedicated)  # the gate leaves dedicated to EC2 and its nodes
     return tenancy and bool(services) and services <= VECTORIZED and batch.answers(w)
 
 

@@ -63,7 +63,7 @@ CANDIDATE = ["idx", "service", "instance_type", "unit_size", "count", "purchase_
 NODE_SCHEMA = {"idx": pl.Int64, "service": pl.String, "region": pl.String, "os": pl.String, "arch_v": pl.String,
                "vcpu": pl.Float64, "memory_gib": pl.Float64, "units": pl.Int64, "s_max_per_node": pl.Int64,
                "hours": pl.Float64, "horizon": pl.Int64, "scratch_gib": pl.Float64, "egress_gib_month": pl.Float64,
-               "all_gens": pl.Boolean, "rules": pl.Int64, "mid": pl.List(pl.Float64)}
+               "all_gens": pl.Boolean, "rules": pl.Int64, "mid": pl.List(pl.Float64), "tenancy": pl.String}
 
 
 @dataclass(frozen=True)
@@ -140,20 +140,20 @@ CELL = ["arch_v", "all_gens", "tv", "tm", "k", "ts"]
 _INDEXES: OrderedDict[tuple, NodeIndex] = OrderedDict()
 
 
-def node_index(catalog: Catalog, service: str, region: str, os: str) -> NodeIndex:
-    key = (catalog.version, service, region, os)
+def node_index(catalog: Catalog, service: str, region: str, os: str, tenancy: str = "shared") -> NodeIndex:
+    key = (catalog.version, service, region, os, tenancy)
     if key not in _INDEXES:
-        _INDEXES[key] = _build(catalog, service, region, os)
+        _INDEXES[key] = _build(catalog, service, region, os, tenancy)
         while len(_INDEXES) > MAX_INDEXES:
             _INDEXES.popitem(last=False)
     _INDEXES.move_to_end(key)
     return _INDEXES[key]
 
 
-def _build(catalog: Catalog, service: str, region: str, os: str) -> NodeIndex:
+def _build(catalog: Catalog, service: str, region: str, os: str, tenancy: str) -> NodeIndex:
     nodes = (node_types(catalog, service, region, os).filter(pl.col("gpus") == 0)
              .with_columns(pl.col("current_generation").fill_null(True)).sort("instance_type").with_row_index("_t"))
-    rows = (_rates(catalog, region, os, "shared").select(RATE_COLUMNS).join(nodes, on="instance_type", how="inner")
+    rows = (_rates(catalog, region, os, tenancy).select(RATE_COLUMNS).join(nodes, on="instance_type", how="inner")
             .with_columns(rank_key=rank_key()).sort("option_id", "rank_key", "vcpu", "_t"))
     covers = _covers(nodes)
     masks: dict[bytes, np.ndarray] = {}
@@ -213,7 +213,7 @@ def workload_columns(workloads: dict[int, Workload], catalog: Catalog, include_f
             rule = rules.setdefault(allowed_options(w), len(rules))
             rows.append((i, service.value, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, c.replicas,
                          max_per_node(c, c.replicas), w.hours_per_month, w.horizon_months, w.scratch_gib,
-                         w.egress_gib_month, w.allow_previous_generation, rule, mid))
+                         w.egress_gib_month, w.allow_previous_generation, rule, mid, w.tenancy.value))
     return NodeWorkloads(pl.DataFrame(rows, schema=NODE_SCHEMA, orient="row"), list(rules))
 
 
@@ -236,10 +236,10 @@ def candidates(work: NodeWorkloads, catalog: Catalog) -> tuple[pl.DataFrame, lis
     if w.is_empty():
         return pl.DataFrame(), unsure
     exact, bounds, described = [], [], []
-    groups = w.partition_by("service", "region", "os", as_dict=True).items()
-    for gid, ((service, region, os), group) in enumerate(groups):
+    groups = w.partition_by("service", "region", "os", "tenancy", as_dict=True).items()
+    for gid, ((service, region, os, tenancy), group) in enumerate(groups):
         try:
-            index = node_index(catalog, service, region, os)
+            index = node_index(catalog, service, region, os, tenancy)
             rows, bound = _group_rows(group, index, rules, catalog, region)
         except FactMissing:
             unsure += group["idx"].to_list()
@@ -252,8 +252,9 @@ def candidates(work: NodeWorkloads, catalog: Catalog) -> tuple[pl.DataFrame, lis
     rows, bound = pl.concat(exact), pl.concat(bounds)
     key = ["idx", "service", "_o"]
     low = rows.group_by(key).agg(low=pl.col("monthly_total").min())
-    floor = pl.col("compute_monthly") + pl.col("ipv4_monthly") + pl.when(pl.col("src") == 0).then(
-        pl.col("_ebs")).otherwise(0.0)
+    # The dedicated fee is the same on every row of a workload (the hours its nodes run).
+    floor = pl.col("compute_monthly") + pl.col("ipv4_monthly") + pl.col("fee_monthly").fill_null(0.0) + pl.when(
+        pl.col("src") == 0).then(pl.col("_ebs")).otherwise(0.0)
     near = bound.group_by(key).agg(floor=floor.min()).join(low, on=key).filter(
         pl.col("floor") <= pl.col("low") + 0.01 + SLACK)
     unsure += near["idx"].unique().to_list()
@@ -291,7 +292,7 @@ COSTING = ["_r", "_o", "purchase_option", "term", "usd_per_hour", "upfront_usd",
            "alloc_memory_gib", "pod_slots", "gpus", "instance_store_gib"]
 DESCRIBE = ["instance_type", "offering_class", "plan_type", "payment", "tenancy"]
 COSTED = ["idx", "_o", "src", "_ebs", "_r", "vcpu", "purchase_option", "term", "count", "compute_monthly",
-          "scratch_ebs_monthly", "ipv4_monthly", "upfront_start", "monthly_total"]
+          "scratch_ebs_monthly", "ipv4_monthly", "fee_monthly", "upfront_start", "monthly_total"]
 
 
 def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> pl.DataFrame:
@@ -320,20 +321,21 @@ def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> p
                      s_gpus=pl.lit(0), s_units="units", s_replicas="units", s_max_per_node="s_max_per_node",
                      s_hours="hours", s_jobs=pl.lit(None, pl.Int64), s_job_hours=pl.lit(None, pl.Float64),
                      s_horizon="horizon", s_scratch_gib="scratch_gib", s_public=pl.col("egress_gib_month") > 0,
-                     s_tenancy=pl.lit("shared"))
+                     s_tenancy="tenancy")
             .join(top, on=CELL).join(index.rows.select(COSTING), on="_r").filter(keep).drop(CELL))
 
 
 def _lines(rows: pl.DataFrame) -> pl.DataFrame:
     """The candidate's monthly cost: its lines rounded and summed left to right from 0, in ec2._candidate's
-    order (compute, scratch EBS, then `mid`, then public IPv4); the upfront rounded."""
+    order (compute, scratch EBS, then `mid`, then public IPv4, then a dedicated node's fee); the upfront
+    rounded."""
     width = rows["mid"].list.len().max() or 0
-    rows = rows.with_columns([money_expr(pl.col(c)).alias(f"_m{c}") for c in
-                              ("compute_monthly", "scratch_ebs_monthly", "ipv4_monthly")])
+    rows = rows.with_columns([money_expr(pl.col(c).fill_null(0.0)).alias(f"_m{c}") for c in
+                              ("compute_monthly", "scratch_ebs_monthly", "ipv4_monthly", "fee_monthly")])
     total = pl.lit(0.0) + pl.col("_mcompute_monthly") + pl.col("_mscratch_ebs_monthly")
     for k in range(width):
         total = total + pl.col("mid").list.get(k, null_on_oob=True).fill_null(0.0)
-    rows = rows.with_columns(_total=total + pl.col("_mipv4_monthly"))
+    rows = rows.with_columns(_total=total + pl.col("_mipv4_monthly") + pl.col("_mfee_monthly"))
     ops = pl.col("service").replace_strict({s.value: e for s, e in OPS.items()}, default=None)
     return rows.with_columns(monthly_usd=money_expr(pl.col("_total")), upfront_usd=money_expr(pl.col("upfront_start")),
                              unit_size=pl.col("vcpu").cast(pl.Float64), ops_effort=ops)
