@@ -9,7 +9,7 @@ node type: the EKS control plane, a load balancer where `costs.needs_load_balanc
 and data transfer out; the candidate's monthly cost sums its lines, each rounded, in the order
 ec2._candidate writes them.
 
-Which rows are costed (the node index, per service, region and OS; the EC2 grid's idea, grid.py):
+Which rows are costed (the node index, per service, region, OS and tenancy; the EC2 grid's idea, grid.py):
 replicas per node only grow with a type's allocatable vCPU, memory and pod slots, so the types a
 workload needs at most `count` nodes on are those holding k = ceil(replicas / count) replicas each: a
 cell of thresholds on those three (found exactly from per_node's rule, `threshold`). Within one
