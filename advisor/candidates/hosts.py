@@ -71,7 +71,7 @@ def _group_frontiers(catalog: Catalog, region: str, price_os: str, specs: list[H
     if rows.is_empty():
         return [EMPTY] * len(specs)
     frame = _spec_frame([s.instance for s in specs])
-    rows = rows.join(frame, on="spec_id").with_columns(
+    rows = rows.join(frame, on="spec_id", maintain_order="left").with_columns(
         s_public=pl.lit(False), horizon=pl.col("s_horizon"), hours=pl.lit(HOURS_PER_MONTH))
     rows = cost_instance_rows(catalog, rows, region, price_os)
     group = ["spec_id", *OPTION_GROUP]
