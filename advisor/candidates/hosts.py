@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from advisor.candidates.frontiers import InstanceSpec, OptionRules, _spec_frame, cost_instance_rows
-from advisor.candidates.instances import OPTION_GROUP, prune
+from advisor.candidates.frontiers import InstanceSpec, OptionRules, _prune, _spec_frame, cost_instance_rows
 from advisor.candidates.memo import FRONTIERS
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
@@ -73,14 +72,7 @@ def _group_frontiers(catalog: Catalog, region: str, price_os: str, specs: list[H
     frame = _spec_frame([s.instance for s in specs])
     rows = rows.join(frame, on="spec_id", maintain_order="left").with_columns(
         s_public=pl.lit(False), horizon=pl.col("s_horizon"), hours=pl.lit(HOURS_PER_MONTH))
-    rows = cost_instance_rows(catalog, rows, region, price_os)
-    group = ["spec_id", *OPTION_GROUP]
-    exhaustive = [i for i, s in enumerate(specs) if s.instance.exhaustive]
-    pareto = [i for i, s in enumerate(specs) if s.instance.frontier and not s.instance.exhaustive]
-    kept = pl.concat([rows.filter(pl.col("spec_id").is_in(exhaustive)),
-                      prune(rows.filter(pl.col("spec_id").is_in(pareto)), group, frontier=True),
-                      prune(rows.filter(~pl.col("spec_id").is_in(exhaustive + pareto)), group, frontier=False)],
-                     how="diagonal_relaxed")
+    kept = _prune(cost_instance_rows(catalog, rows, region, price_os), [s.instance for s in specs])
     parts = kept.partition_by("spec_id", as_dict=True, maintain_order=True)
     # A spec's rows in the order one spec alone gives (exhaustive: the priced order; else prune's sort).
     return [_alone(parts[(i,)]) if (i,) in parts else EMPTY for i in range(len(specs))]
