@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import polars as pl
 import pytest
@@ -86,3 +87,35 @@ def test_the_prune_keeps_each_option_groups_rows_within_a_cent(catalog, specs):
         key = ["option_id", "instance_type"]
         assert sorted(got.select(key).iter_rows()) == sorted(expected.select(key).iter_rows())
         assert got.height < full.height
+
+
+def test_the_estates_fleets_are_the_fitting_types_a_host_holds(catalog):
+    """estate/hosts.fleets (one array comparison for many workloads) gives each workload the rows
+    spec_fleets gets from its own `fitting_types`: same types, order and columns. Workloads differ in
+    size, architecture, generation setting, instances and spread; some fit nothing. (The facts' host
+    families are all current-generation and x86, so the generation setting changes nothing here.)"""
+    from advisor.candidates.hosts import host_sizes, spec_fleets
+    from advisor.candidates.instances import offered
+    from advisor.estate.hosts import NO_TYPES, fleets
+
+    rng = random.Random(7)
+    for region, os in (("us-east-1", "linux"), ("eu-west-1", "windows"), ("ap-south-1", "rhel")):
+        fields = [{"region": region, "os": os, "tenancy": "dedicated", "vcpu": rng.choice([0.5, 1, 2, 3, 7.5, 16, 48]),
+                   "memory_gib": rng.choice([0.5, 2, 7, 30, 100, 380]), "replicas": rng.randint(1, 40),
+                   "arch": rng.choice(["any", "x86_64", "arm64"]), "allow_previous_generation": rng.random() < 0.3,
+                   "spread": rng.choice(["none", "node", "az"])} for _ in range(40)]
+        fields.append({"region": region, "os": os, "tenancy": "dedicated", "vcpu": 900, "memory_gib": 1})
+        expected, given = [], []
+        for f in fields:
+            w = Workload.model_validate({"id": "w", **f})
+            types = ec2.fitting_types(Context(catalog), w, Generated(), "ec2")
+            count, _ = ec2.usage(w)
+            expected.append(ec2.host_spec(w, offered(catalog, region, os).clear() if types is None else types, count,
+                                          False))
+            given.append(ec2.host_spec(w, NO_TYPES, count, False))
+        want = spec_fleets(expected, host_sizes(catalog, region, os))
+        got = fleets(catalog, region, os, given)
+        assert got["spec_id"].max() < len(fields) - 1  # the last fits nothing
+        assert got.height > 200
+        assert got.equals(want.select(got.columns))
+        assert set(got.columns) == set(want.columns)

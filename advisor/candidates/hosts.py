@@ -61,33 +61,19 @@ def host_frontiers(catalog: Catalog, specs: list[HostSpec]) -> dict[HostSpec, pl
         groups[(spec.instance.region, spec.price_os)].append(spec)
     out: dict[HostSpec, pl.DataFrame] = {}
     for (region, price_os), group in groups.items():
-        out.update(zip(group, _group_frontiers(catalog, region, price_os, group), strict=True))
+        fleets = spec_fleets(group, host_sizes(catalog, region, price_os))
+        out.update(zip(group, fleet_frontiers(catalog, region, price_os, group, fleets), strict=True))
     return out
 
 
-def _group_frontiers(catalog: Catalog, region: str, price_os: str, specs: list[HostSpec]) -> list[pl.DataFrame]:
-    rows = host_rows(catalog, region, price_os, specs)
-    if rows.is_empty():
-        return [EMPTY] * len(specs)
-    frame = _spec_frame([s.instance for s in specs])
-    rows = rows.join(frame, on="spec_id", maintain_order="left").with_columns(
-        s_public=pl.lit(False), horizon=pl.col("s_horizon"), hours=pl.lit(HOURS_PER_MONTH))
-    kept = _prune(cost_instance_rows(catalog, rows, region, price_os), [s.instance for s in specs])
-    parts = kept.partition_by("spec_id", as_dict=True, maintain_order=True)
-    # A spec's rows in the order one spec alone gives (exhaustive: the priced order; else prune's sort).
-    return [_alone(parts[(i,)]) if (i,) in parts else EMPTY for i in range(len(specs))]
+def host_sizes(catalog: Catalog, region: str, price_os: str) -> pl.DataFrame:
+    """The (family, size, per_host) a host of a priced family holds in the region (see _host_table)."""
+    return _table(catalog, region, price_os)[0]
 
 
-def _alone(rows: pl.DataFrame) -> pl.DataFrame:
-    """A spec's rows as computed alone: spec_id 0, no working column."""
-    return rows.drop("_p").with_columns(spec_id=pl.lit(0, rows.schema["spec_id"]))
-
-
-def host_rows(catalog: Catalog, region: str, price_os: str, specs: list[HostSpec]) -> pl.DataFrame:
-    """Per spec (`spec_id`, its index), one row per (fitting type a host family holds, host purchase
-    option), in the rate table's order (`_p`), with the type's columns, hosts and instances per host."""
-    sizes, priced = FRONTIERS.get(("host_table", catalog.version, region, price_os),
-                                  lambda: _host_table(catalog, region, price_os))
+def spec_fleets(specs: list[HostSpec], sizes: pl.DataFrame) -> pl.DataFrame:
+    """Per spec (`spec_id`, its index), its fitting types a host family holds (FLEET columns): the
+    spec's `types` joined to the host sizes, in the types' order."""
     fleets = []
     for i, spec in enumerate(specs):
         fit = spec.types.drop("usd_per_hour", "price_quality", strict=False).join(
@@ -95,16 +81,57 @@ def host_rows(catalog: Catalog, region: str, price_os: str, specs: list[HostSpec
         if not fit.is_empty():
             fleets.append(fit.with_columns(spec_id=pl.lit(i, pl.Int64), _count=pl.lit(spec.count, pl.Int64),
                                            _fewest=pl.lit(spec.fewest, pl.Int64)))
-    if not fleets:
+    return pl.concat(fleets, how="vertical_relaxed") if fleets else EMPTY
+
+
+def fleet_frontiers(catalog: Catalog, region: str, price_os: str, specs: list[HostSpec],
+                    fleets: pl.DataFrame) -> list[pl.DataFrame]:
+    """The specs' frontiers from their fleets (one row per spec and fitting type a host holds: a type's
+    columns, per_host, spec_id, _count (instances) and _fewest (hosts)): costed and pruned at once."""
+    kept = fleet_rows(catalog, region, price_os, specs, fleets)
+    if kept.is_empty():
+        return [EMPTY] * len(specs)
+    parts = kept.partition_by("spec_id", as_dict=True, maintain_order=True)
+    # A spec's rows in the order one spec alone gives (exhaustive: the priced order; else prune's sort).
+    return [_alone(parts[(i,)]) if (i,) in parts else EMPTY for i in range(len(specs))]
+
+
+def fleet_rows(catalog: Catalog, region: str, price_os: str, specs: list[HostSpec],
+               fleets: pl.DataFrame) -> pl.DataFrame:
+    """Every spec's frontier rows in one frame (`spec_id`; a spec's rows in its frontier's order)."""
+    rows = host_rows(catalog, region, price_os, fleets)
+    if rows.is_empty():
         return EMPTY
+    frame = _spec_frame([s.instance for s in specs])
+    rows = rows.join(frame, on="spec_id", maintain_order="left").with_columns(
+        s_public=pl.lit(False), horizon=pl.col("s_horizon"), hours=pl.lit(HOURS_PER_MONTH))
+    return _prune(cost_instance_rows(catalog, rows, region, price_os), [s.instance for s in specs])
+
+
+def _alone(rows: pl.DataFrame) -> pl.DataFrame:
+    """A spec's rows as computed alone: spec_id 0, no working column."""
+    return rows.drop("_p").with_columns(spec_id=pl.lit(0, rows.schema["spec_id"]))
+
+
+def host_rows(catalog: Catalog, region: str, price_os: str, fleets: pl.DataFrame) -> pl.DataFrame:
+    """Per fleet row (a spec and a fitting type a host family holds), one row per host purchase option,
+    in the rate table's order (`_p`) within each spec, with the hosts the fleet needs."""
+    if fleets.is_empty():
+        return EMPTY
+    priced = _table(catalog, region, price_os)[1]
     per_host = pl.col("per_host")
-    fleet = pl.concat(fleets, how="vertical_relaxed").select(
+    fleet = fleets.select(
         pl.exclude("per_host", "_count", "_fewest"), host_family=pl.col("family"),  # ceil(count / per_host)
         hosts=pl.max_horizontal((pl.col("_count") + per_host - 1) // per_host, "_fewest"), per_host=per_host)
     return (priced.with_row_index("_p").join(fleet, on="instance_type").sort("spec_id", "_p")
             .with_columns(count=pl.col("hosts"), hours=pl.lit(HOURS_PER_MONTH),
                           offering_class=pl.lit(None, pl.String), quality=pl.lit("estimate"))
             .with_columns(option_id=rates.option_id()))
+
+
+def _table(catalog: Catalog, region: str, price_os: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return FRONTIERS.get(("host_table", catalog.version, region, price_os),
+                         lambda: _host_table(catalog, region, price_os))
 
 
 def _host_table(catalog: Catalog, region: str, price_os: str) -> tuple[pl.DataFrame, pl.DataFrame]:
