@@ -123,8 +123,9 @@ def test_workloads_only_priced_services_can_serve_are_covered():
     assert estate.covered(Workload(**base, packaging="vm", requests_per_month=1e6, avg_duration_ms=50))  # load
     assert estate.covered(Workload(**base, allowed_services=["ec2", "ecs_fargate", "lambda", "beanstalk"]))
     assert estate.covered(Workload(**base))                                      # every service, Batch without jobs
-    assert not estate.covered(Workload(**base, allowed_services=["ec2", "batch"], jobs_per_month=9,
-                                       job_duration_minutes=5))                 # Batch's EC2 environments
+    assert estate.covered(Workload(**base, allowed_services=["ec2", "batch"], jobs_per_month=9,
+                                   job_duration_minutes=5))                     # Batch's EC2 and Fargate environments
+    assert estate.covered(Workload(**base, jobs_per_month=9, job_duration_minutes=5))  # jobs on every service
     assert estate.covered(Workload(**base, os="rhel", tenancy="dedicated"))      # Dedicated Instances and Hosts
     assert estate.covered(Workload(**base, tenancy="dedicated", allowed_services=["ec2"]))
     assert estate.covered(Workload(**base, tenancy="dedicated"))                 # ... and dedicated ECS/EKS nodes

@@ -1,5 +1,5 @@
 """The vectorized path with the services it prices beside EC2 and Lightsail (ECS/EKS on Fargate,
-Lambda, Batch without jobs, Beanstalk) and request and job profiles: the same answer as recommend(),
+Lambda, Batch, Beanstalk) and request and job profiles: the same answer as recommend(),
 every output field, on seeded random workloads (ADVISOR_AGREEMENT_N of them, default 300; the README
 figure used 3,000), with and without the free tier; and each module's cheapest candidate per
 (service, purchase option) against the per-shape generator's.
@@ -196,9 +196,9 @@ def test_commitment_expr_is_commitment_cost_bit_for_bit():
 
 
 def test_batch_fargate_environments_are_the_generators(catalog):
-    """Batch's FARGATE and FARGATE_SPOT candidates (what the node rows will join) against
-    batch.generate's, cheapest per option, on random job-shaped workloads; and Batch leaves those
-    workloads to the per-shape path until its EC2 environments are vectorized."""
+    """Batch's FARGATE and FARGATE_SPOT candidates against batch.generate's, cheapest per option, on random
+    job-shaped workloads; Batch's EC2 environments come from estate/nodes.py (compared whole in the
+    agreement tests), so Batch leaves no workload to the per-shape path."""
     from advisor.candidates import batch as generator
     from advisor.estate import batch
 
@@ -210,12 +210,11 @@ def test_batch_fargate_environments_are_the_generators(catalog):
                  job_duration_minutes=round(rng.uniform(0.1, 300), 1))
         d.pop("requests_per_month", None), d.pop("avg_duration_ms", None), d.pop("function_memory_mb", None)
         workloads[i] = Workload(**d)
-    got = batch.fargate_candidates(workloads, catalog, False).frame
+    priced = batch.candidates(workloads, catalog, False)
+    got = priced.frame
     assert set(got["purchase_option"]) == {"on_demand", "spot", "savings_plan"}
-    from advisor.estate.gates import served
-
-    assert batch.candidates(workloads, catalog, False).fallback == {
-        i for i, w in workloads.items() if Service.batch in served(w)}  # capacity_guarantee: Batch is not
+    assert priced.fallback == set()
+    assert all(estate.covered(w) for w in workloads.values())
     ctx = Context(catalog)
     for i, w in workloads.items():
         want: dict[tuple[str, str], float] = {}
@@ -224,3 +223,40 @@ def test_batch_fargate_environments_are_the_generators(catalog):
                 key = (c.service, c.purchase_option)
                 want[key] = min(want.get(key, c.monthly_usd), c.monthly_usd)
         assert _cheapest_per_option(got.filter(pl.col("idx") == i)) == want, w.model_dump(exclude_defaults=True)
+
+
+@pytest.fixture(scope="module")
+def job_sample(catalog):
+    """Job profiles where ECS/EKS on EC2 nodes and Batch's EC2 environments (waves of jobs over node
+    groups, priced from the per-shape path's node frontiers) compete with EC2, Fargate and each other."""
+    rng = random.Random(2718)
+    node_services = [["ecs_ec2"], ["eks_ec2"], ["batch"], ["ec2", "batch"], ["ecs_ec2", "eks_ec2", "batch"],
+                     ["ec2", "ecs_ec2"], ["ec2", "ecs_ec2", "ecs_fargate", "batch", "lightsail"]]
+    workloads = {}
+    for i in range(max(N // 2, 150)):
+        d = random_workload(rng, i)
+        for k in ("requests_per_month", "avg_duration_ms", "function_memory_mb", "peak_factor",
+                  "requests_in_flight_per_vcpu"):
+            d.pop(k, None)
+        d.update(jobs_per_month=rng.choice([1, 40, 3000, 50000]) * rng.uniform(0.5, 1.5),
+                 job_duration_minutes=round(rng.uniform(0.1, 300), 1), allowed_services=rng.choice(node_services),
+                 os=rng.choice(["linux", "linux", "windows"]), arch=rng.choice(["any", "x86_64"]))
+        if rng.random() < 0.5:
+            d["deadline_hours"] = round(rng.uniform(1, 800), 1)
+        if rng.random() < 0.2:
+            d["tenancy"] = "dedicated"
+        workloads[i] = Workload(**d)
+    covered = {i: w for i, w in workloads.items() if estate.covered(w)}
+    return covered, estate.answer(covered, catalog, False)
+
+
+def test_job_profiles_on_nodes_are_recommends_to_the_cent(job_sample, catalog):
+    covered, got = job_sample
+    assert got.frame.height >= 0.8 * len(covered)
+    ok = got.frame.filter(pl.col("status") == "ok")
+    assert {"ecs_ec2", "eks_ec2", "batch"} <= set(ok["service"])
+    assert {"spot", "on_demand"} <= set(ok.filter(pl.col("service") == "batch")["purchase_option"])
+    for row in got.frame.to_dicts():
+        w = covered[row.pop("idx")]
+        expected = answer_row(recommend(w, catalog=catalog))
+        assert row == {k: expected.get(k) for k in row}, w.model_dump(exclude_defaults=True)

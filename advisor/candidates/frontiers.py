@@ -353,13 +353,21 @@ def per_node() -> pl.Expr:
 def node_frontiers(catalog: Catalog, specs: list[NodeSpec]) -> dict[NodeSpec, pl.DataFrame]:
     """Per spec: node types x allowed options, costed for the whole node group and pruned (may be empty)."""
     out: dict[NodeSpec, pl.DataFrame] = {}
-    for chunk in _chunks(list(dict.fromkeys(specs)), lambda s: (s.service, s.region, s.os, s.tenancy)):
-        with _facts_permitting(len(specs)):
-            out.update(zip(chunk, _node_chunk(catalog, chunk), strict=True))
+    for chunk, rows in node_frontier_rows(catalog, specs):
+        out.update(zip(chunk, _split(rows, chunk), strict=True))
     return out
 
 
-def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> list[pl.DataFrame]:
+def node_frontier_rows(catalog: Catalog, specs: list[NodeSpec]) -> Iterator[tuple[list[NodeSpec], pl.DataFrame]]:
+    """The specs in chunks (one service, region, OS and tenancy each), each with every spec's pruned rows
+    in one frame (`spec_id`: the spec's index in its chunk). In bulk, a chunk whose region lacks a fact
+    is left out (see _facts_permitting)."""
+    for chunk in _chunks(list(dict.fromkeys(specs)), lambda s: (s.service, s.region, s.os, s.tenancy)):
+        with _facts_permitting(len(specs)):
+            yield chunk, _node_chunk(catalog, chunk)
+
+
+def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> pl.DataFrame:
     first = specs[0]
     nodes = node_types(catalog, first.service, first.region, first.os)
     fits = _fits_accelerators(default_vendor(catalog)) & _fits_arch() & _fits_generation()
@@ -368,7 +376,7 @@ def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> list[pl.DataFrame]:
                      "count", "hours", "s_horizon", "s_scratch_gib", "s_replicas", "s_public", "s_tenancy")
     rows = (_rates(catalog, first.region, first.os, first.tenancy).join(fit, on="instance_type", how="inner")
             .filter(_options_filter(specs)).with_columns(horizon=pl.col("s_horizon")))
-    return _split(_prune(cost_node_rows(catalog, rows, first.region), specs), specs)
+    return _prune(cost_node_rows(catalog, rows, first.region), specs)
 
 
 def pack_nodes(fit: pl.DataFrame) -> pl.DataFrame:

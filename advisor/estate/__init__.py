@@ -1,7 +1,7 @@
 """The vectorized answer path for estates: many workloads answered with columnar operations at once.
 
 `covered` says which workloads it answers (today: those whose services, by the hard rules, are all
-among plain EC2, Lightsail, ECS/EKS on EC2 nodes or on Fargate, Lambda, Batch (without jobs) and
+among plain EC2, Lightsail, ECS/EKS on EC2 nodes or on Fargate, Lambda, Batch (its EC2 and Fargate environments) and
 Beanstalk: shared or dedicated tenancy (Dedicated Instances, Dedicated Hosts, dedicated ECS/EKS nodes);
 no GPUs, no BYOL, no upfront cap; request and job profiles included); `answer` answers
 them and names the ones it leaves to the per-shape path. `unplaceable` names, for a workload no
@@ -15,7 +15,6 @@ and the choice `choose.OPS_WEIGHTS`.
 
 from __future__ import annotations
 
-from advisor.estate import batch
 from advisor.estate.ec2 import Answers, answer
 from advisor.estate.gates import gates, served
 from models.workload import Service, Tenancy, Workload
@@ -35,7 +34,7 @@ def covered(w: Workload) -> bool:
         return False
     services = served(w)
     tenancy = w.tenancy in (Tenancy.shared, Tenancy.dedicated)  # the gate leaves dedicated to EC2 and its nodes
-    return tenancy and bool(services) and services <= VECTORIZED and batch.answers(w)
+    return tenancy and bool(services) and services <= VECTORIZED
 
 
 def unplaceable(w: Workload) -> list[str] | None:

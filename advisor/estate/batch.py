@@ -1,4 +1,4 @@
-"""AWS Batch in the vectorized path: its FARGATE and FARGATE_SPOT environments, and what it leaves.
+"""AWS Batch in the vectorized path: its FARGATE and FARGATE_SPOT environments.
 
 Batch has candidates only for a job profile (else batch.generate's only answer is no_job_profile,
 so a workload without jobs is answered here with no Batch candidate). For jobs it has two kinds of
@@ -6,10 +6,8 @@ compute environment. Its FARGATE environments run one task per job, billed for a
 (batch._fargate's rules: the job plan, `fargate_size` without EKS's overhead, the billed hours spread
 over the slots the deadline needs, the Fargate shared lines, both architectures for `arch: any`),
 priced here as ECS on Fargate is (estate/fargate.py's rates, priced.expand). Its EC2 and SPOT
-environments pack job replicas onto node types (containers.node_generate, shared_nodes=False),
-which needs the node frontier this path does not have yet (estate/nodes.py, part N): until it does,
-a job-shaped workload Batch is served for is left to the per-shape path, whole (`answers`), and
-`fargate_candidates` is what the node rows will join.
+environments pack job replicas onto node types (containers.node_generate, shared_nodes=False): those
+rows come from estate/nodes.py, with the options batch.generate passes (`nodes.BATCH_OPTIONS`).
 """
 
 from __future__ import annotations
@@ -33,36 +31,25 @@ OPS_EFFORT = "low"  # batch.generate's, for every environment
 ARCHES = {"any": ["x86_64", "arm64"], "x86_64": ["x86_64"], "arm64": ["arm64"]}  # batch._fargate's
 
 
-def answers(w: Workload) -> bool:
-    """True when this path gives every Batch candidate of `w` exactly: Batch not served, or no job profile
-    (no candidate). Job-shaped workloads also need the EC2 environments' node rows (see above)."""
-    return SERVICE not in served(w) or not w.job_shaped
-
-
 def candidates(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: bool) -> Priced:
-    """No candidate rows while the EC2 environments are missing; the job-shaped workloads Batch is
-    served for as fallback."""
-    return Priced(empty(), {i for i, w in workloads.items() if not answers(w)})
-
-
-def fargate_candidates(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: bool) -> Priced:
     """The FARGATE and FARGATE_SPOT environments' candidates of the job-shaped workloads Batch is served for."""
     ctx = Context(catalog, include_free_tier=include_free_tier)
     size = cache(lambda vcpu, memory, os: containers.fargate_size(catalog, vcpu, memory, os))
     rates = Rates(catalog)
     units: list[tuple] = []
+    missing: set[int] = set()
     for i, w in workloads.items():
         if SERVICE not in served(w) or not w.job_shaped or w.gpus > 0:
             continue
         try:
             units += _units(i, carrying(w), ctx, size, rates)
-        except FactMissing:
-            continue  # the registry's price_missing: no Batch candidate
+        except FactMissing:  # the registry drops all of Batch (price_missing), its EC2 environments too
+            missing.add(i)
     if not units:
-        return Priced(empty())
+        return Priced(empty(), missing)
     ratio = catalog.facts.get("fargate.compute_savings_plan_ratio")
     got = expand(units, plan_table({"fargate": compute_plan_rates(catalog, ratio.value)}))
-    return Priced(got.filter(got["purchase_option"].is_in(list(FARGATE_ENVIRONMENT))))
+    return Priced(got.filter(got["purchase_option"].is_in(list(FARGATE_ENVIRONMENT))), missing)
 
 
 def _units(i: int, w: Workload, ctx: Context, size, rates: Rates) -> list[tuple]:

@@ -26,19 +26,21 @@ capacity and store, same architecture, not older): they are in no cell's first D
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
 
 from advisor.candidates import costs
-from advisor.candidates.containers import OPS, _control_plane
+from advisor.candidates.containers import OPS, _control_plane, node_spec
 from advisor.candidates.ec2 import allowed_options
 from advisor.candidates.frontiers import (
     RATE_COLUMNS,
+    NodeSpec,
     OptionRules,
     _rates,
     cost_node_rows,
+    node_frontier_rows,
     node_types,
     pack_nodes,
 )
@@ -53,6 +55,9 @@ from advisor.pricing import money, money_expr
 from models.workload import Service, Workload
 
 SERVICES = (Service.ecs_ec2, Service.eks_ec2)
+# Batch's EC2 and SPOT compute environments pack a job profile's replicas onto ECS nodes (batch.generate).
+BATCH_OPTIONS = {spot: OptionRules(spot=spot, no_capacity_reservation=True) for spot in (False, True)}
+OPS_EFFORT = {**{s.value: e for s, e in OPS.items()}, Service.batch.value: "low"}  # the generators'
 DEPTH = 3            # rows per (cell, option) costed exactly; one more bounds the rest
 CROSS_ROWS = 2_000_000  # cells x rows per array comparison (bounds its memory)
 SLACK = 1e-6         # floating-point room: a covered row costs no less than its cover, to this
@@ -63,19 +68,22 @@ CANDIDATE = ["idx", "service", "instance_type", "unit_size", "count", "purchase_
 NODE_SCHEMA = {"idx": pl.Int64, "service": pl.String, "region": pl.String, "os": pl.String, "arch_v": pl.String,
                "vcpu": pl.Float64, "memory_gib": pl.Float64, "units": pl.Int64, "s_max_per_node": pl.Int64,
                "hours": pl.Float64, "horizon": pl.Int64, "scratch_gib": pl.Float64, "egress_gib_month": pl.Float64,
-               "all_gens": pl.Boolean, "rules": pl.Int64, "mid": pl.List(pl.Float64), "tenancy": pl.String}
+               "all_gens": pl.Boolean, "rules": pl.Int64, "mid": pl.List(pl.Float64), "tenancy": pl.String,
+               "job": pl.Boolean}
 
 
 @dataclass(frozen=True)
 class NodeWorkloads:
     """One row per workload and node service the hard rules leave it (NODE_SCHEMA); `rules`: each
-    distinct OptionRules (ec2.allowed_options), numbered by the `rules` column."""
+    distinct OptionRules (ec2.allowed_options), numbered by the `rules` column. A job profile's rows
+    (`job`) are priced from their NodeSpec (`specs`, by idx and service) rather than the node index."""
 
     frame: pl.DataFrame
     rules: list[OptionRules]
+    specs: dict[tuple[int, str], NodeSpec] = field(default_factory=dict)
 
     def subset(self, idx: pl.Series) -> NodeWorkloads:
-        return NodeWorkloads(self.frame.filter(pl.col("idx").is_in(idx.implode())), self.rules)
+        return NodeWorkloads(self.frame.filter(pl.col("idx").is_in(idx.implode())), self.rules, self.specs)
 
 
 @dataclass(frozen=True)
@@ -199,28 +207,42 @@ def workload_columns(workloads: dict[int, Workload], catalog: Catalog, include_f
     (`load.carrying`, what the generators are given), spread's cap on replicas per node and the rounded
     lines that do not depend on the node type, in the candidate's order (`mid`: control plane, load
     balancer, storage EBS, data transfer out). `mid` is null (the workload goes to the per-shape path)
-    for a region missing one of their facts, and for jobs (waves of jobs over the nodes: not priced here)."""
-    rows, rules = [], {}
+    for a region missing one of their facts. A job profile's rows carry their NodeSpec instead of the
+    index's columns (waves of jobs over the nodes: node_generate's spec, with Batch's EC2 environments);
+    a service whose jobs cannot meet the deadline has no row (node_generate's only answer is a rejection)."""
+    rows, rules, specs = [], {}, {}
     for i, w in workloads.items():
         c = carrying(w)
-        for service in SERVICES:
-            if service not in served(w):
-                continue
+        for service, options in _node_services(w):
+            if w.job_shaped:
+                spec = node_spec(service, c, options, exhaustive=False)
+                if isinstance(spec, str):
+                    continue  # job_longer_than_deadline
+                specs[(i, service.value)] = spec
             try:
-                mid = None if w.job_shaped else _type_free_lines(service, c, catalog, include_free_tier)
+                mid = _type_free_lines(service, c, catalog, include_free_tier)
             except FactMissing:
                 mid = None
-            rule = rules.setdefault(allowed_options(w), len(rules))
+            rule = rules.setdefault(allowed_options(w) if options is None else options, len(rules))
             rows.append((i, service.value, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, c.replicas,
                          max_per_node(c, c.replicas), w.hours_per_month, w.horizon_months, w.scratch_gib,
-                         w.egress_gib_month, w.allow_previous_generation, rule, mid, w.tenancy.value))
-    return NodeWorkloads(pl.DataFrame(rows, schema=NODE_SCHEMA, orient="row"), list(rules))
+                         w.egress_gib_month, w.allow_previous_generation, rule, mid, w.tenancy.value, w.job_shaped))
+    return NodeWorkloads(pl.DataFrame(rows, schema=NODE_SCHEMA, orient="row"), list(rules), specs)
+
+
+def _node_services(w: Workload) -> list[tuple[Service, OptionRules | None]]:
+    """The node services the hard rules leave `w`, each with the options its generator passes (None: what
+    `w` allows): ECS and EKS on EC2, and for a job profile Batch's EC2 environments (batch.generate)."""
+    services = [(s, None) for s in SERVICES if s in served(w)]
+    if w.job_shaped and Service.batch in served(w):
+        services.append((Service.batch, BATCH_OPTIONS[w.interruptible and not w.stateful]))
+    return services
 
 
 def _type_free_lines(service: Service, w: Workload, catalog: Catalog, include_free_tier: bool) -> list[float]:
     """node_generate's extra lines, then to_candidates' storage and egress lines, each rounded."""
     lines = _control_plane(catalog, w) if service is Service.eks_ec2 else []
-    if costs.needs_load_balancer(w, w.replicas):
+    if costs.needs_load_balancer(w, w.replicas):  # jobs need none, so a job's units do not matter here
         lines = [*lines, *costs.load_balancer_lines(catalog, w)]
     lines += [costs.ebs_line(catalog, w.region, w.storage_gib, w.replicas, "EBS gp3 (storage_gib)"),
               costs.egress_line(catalog, w.region, w.egress_gib_month, include_free_tier)]
@@ -233,8 +255,11 @@ def candidates(work: NodeWorkloads, catalog: Catalog) -> tuple[pl.DataFrame, lis
     w, rules = work.frame, work.rules
     unsure = w.filter(pl.col("mid").is_null())["idx"].unique().to_list()  # a fact missing: per shape
     w = w.filter(pl.col("mid").is_not_null())
+    jobs, unsure_jobs = _job_candidates(w.filter(pl.col("job")), work.specs, catalog)
+    unsure += unsure_jobs
+    w = w.filter(~pl.col("job"))
     if w.is_empty():
-        return pl.DataFrame(), unsure
+        return jobs, sorted(set(unsure))
     exact, bounds, described = [], [], []
     groups = w.partition_by("service", "region", "os", "tenancy", as_dict=True).items()
     for gid, ((service, region, os, tenancy), group) in enumerate(groups):
@@ -248,7 +273,7 @@ def candidates(work: NodeWorkloads, catalog: Catalog) -> tuple[pl.DataFrame, lis
         bounds.append(bound.with_columns(service=pl.lit(service)))
         described.append(index.rows.select("_r", *DESCRIBE).with_columns(_gid=pl.lit(gid, pl.Int32)))
     if not exact:
-        return pl.DataFrame(), sorted(set(unsure))
+        return jobs, sorted(set(unsure))
     rows, bound = pl.concat(exact), pl.concat(bounds)
     key = ["idx", "service", "_o"]
     low = rows.group_by(key).agg(low=pl.col("monthly_total").min())
@@ -262,7 +287,51 @@ def candidates(work: NodeWorkloads, catalog: Catalog) -> tuple[pl.DataFrame, lis
                                           & ~pl.col("idx").is_in(unsure))
             .join(pl.concat(described), on=["_gid", "_r"])
             .join(w.select("idx", "service", "mid"), on=["idx", "service"]))
-    return _lines(kept).select(CANDIDATE), sorted(set(unsure))
+    found = [f for f in (_lines(kept).select(CANDIDATE), jobs) if not f.is_empty()]
+    return (pl.concat(found) if found else pl.DataFrame()), sorted(set(unsure))
+
+
+def _job_candidates(w: pl.DataFrame, specs: dict[tuple[int, str], NodeSpec],
+                    catalog: Catalog) -> tuple[pl.DataFrame, list[int]]:
+    """The node candidates of job profiles: their specs' node frontiers, in bulk (the per-shape path's
+    own rows: node types x options costed for the whole group, whole waves of jobs, pruned). As
+    node_generate does, a spec no current-generation type fits is tried again with previous-generation
+    types. A chunk whose region lacks a fact leaves its workloads to the per-shape path."""
+    if w.is_empty():
+        return pl.DataFrame(), []
+    keys = list(w.select("idx", "service").iter_rows())
+    rows, found, unsure = _frontier_rows({k: specs[k] for k in keys}, catalog)
+    retry = {k: replace(specs[k], previous_generation=True) for k in keys
+             if k not in found and not specs[k].previous_generation and k[0] not in unsure}
+    again, _, unsure_again = _frontier_rows(retry, catalog)
+    rows = [f for f in (rows, again) if not f.is_empty()]
+    if not rows:
+        return pl.DataFrame(), sorted(unsure | unsure_again)
+    kept = pl.concat(rows).join(w.select("idx", "service", "mid"), on=["idx", "service"])
+    return _lines(kept).select(CANDIDATE), sorted(unsure | unsure_again)
+
+
+def _frontier_rows(specs: dict[tuple[int, str], NodeSpec],
+                   catalog: Catalog) -> tuple[pl.DataFrame, set[tuple[int, str]], set[int]]:
+    """Every (idx, service)'s frontier rows (JOB_COLUMNS, idx, service) in one frame, the keys that have
+    rows, and the idx whose chunk a missing fact left out. Equal specs (workloads alike) are costed once."""
+    users: dict[NodeSpec, list[tuple[int, str]]] = {}
+    for key, spec in specs.items():
+        users.setdefault(spec, []).append(key)
+    parts, priced = [], set()
+    try:
+        for chunk, rows in node_frontier_rows(catalog, list(users)):
+            priced |= set(chunk)
+            owners = pl.DataFrame([(k, i, service) for k, spec in enumerate(chunk) for i, service in users[spec]],
+                                  schema={"spec_id": pl.Int64, "idx": pl.Int64, "service": pl.String}, orient="row")
+            if not rows.is_empty():
+                parts.append(rows.select(pl.col("spec_id").cast(pl.Int64), *JOB_COLUMNS)
+                             .join(owners, on="spec_id").drop("spec_id"))
+    except FactMissing:  # raised only for a single spec (in bulk its chunk is left out): not priced
+        pass
+    rows = pl.concat(parts) if parts else pl.DataFrame()
+    found = set(rows.select("idx", "service").unique().iter_rows()) if parts else set()
+    return rows, found, {key[0] for spec, keys in users.items() if spec not in priced for key in keys}
 
 
 def _group_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules], catalog: Catalog,
@@ -293,6 +362,9 @@ COSTING = ["_r", "_o", "purchase_option", "term", "usd_per_hour", "upfront_usd",
 DESCRIBE = ["instance_type", "offering_class", "plan_type", "payment", "tenancy"]
 COSTED = ["idx", "_o", "src", "_ebs", "_r", "vcpu", "purchase_option", "term", "count", "compute_monthly",
           "scratch_ebs_monthly", "ipv4_monthly", "fee_monthly", "upfront_start", "monthly_total"]
+# What _lines reads of a job profile's frontier row (the rows carry their rate's description).
+JOB_COLUMNS = ["instance_type", "vcpu", "count", "purchase_option", "term", "offering_class", "plan_type", "payment",
+               "tenancy", "compute_monthly", "scratch_ebs_monthly", "ipv4_monthly", "fee_monthly", "upfront_start"]
 
 
 def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> pl.DataFrame:
@@ -336,6 +408,6 @@ def _lines(rows: pl.DataFrame) -> pl.DataFrame:
     for k in range(width):
         total = total + pl.col("mid").list.get(k, null_on_oob=True).fill_null(0.0)
     rows = rows.with_columns(_total=total + pl.col("_mipv4_monthly") + pl.col("_mfee_monthly"))
-    ops = pl.col("service").replace_strict({s.value: e for s, e in OPS.items()}, default=None)
+    ops = pl.col("service").replace_strict(OPS_EFFORT, default=None)
     return rows.with_columns(monthly_usd=money_expr(pl.col("_total")), upfront_usd=money_expr(pl.col("upfront_start")),
                              unit_size=pl.col("vcpu").cast(pl.Float64), ops_effort=ops)
