@@ -113,8 +113,13 @@ def _control_plane(catalog: Catalog, w: Workload) -> list[Line]:
     if w.existing_cluster:
         return []
     rate = catalog.facts.value("eks.control_plane_usd_per_hour_standard")
-    return [Line(f"EKS control plane (standard support) ${rate:g}/h x 730 h", rate * HOURS_PER_MONTH,
+    return [Line(f"EKS control plane (standard support) ${rate:g}/h x 730 h", control_plane_usd(catalog),
                  shared_fee="eks")]
+
+
+def control_plane_usd(catalog: Catalog) -> float:
+    """An EKS cluster's control plane for a month (standard support, billed every hour)."""
+    return catalog.facts.value("eks.control_plane_usd_per_hour_standard") * HOURS_PER_MONTH
 
 
 # ----------------------------------------------------------------------------- Fargate

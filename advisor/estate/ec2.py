@@ -40,8 +40,9 @@ from advisor.estate import beanstalk, hosts, lightsail, nodes, services
 from advisor.estate.gates import served
 from advisor.estate.grid import CELL, TOP, WIDE_TOP, Grid, grid
 from advisor.estate.priced import rounded_sum
+from advisor.estate.usage_lines import egress_expr, free_gb, storage_expr
 from advisor.optimize.choose import OPS_WEIGHTS
-from advisor.pricing import cents_expr, money_expr, tiered_expr
+from advisor.pricing import cents_expr, money_expr
 from models.workload import Service, Workload
 
 OPTIONS = 1 << 16  # more purchase options than any grid has (the option number _o is below it)
@@ -286,9 +287,7 @@ def _certified_frontier(rows: pl.DataFrame, top: int) -> pl.DataFrame:
 
 def _storage(catalog: Catalog, region: str) -> pl.Expr:
     """costs.ebs_line for storage_gib on every replica."""
-    gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
-    return pl.when((pl.col("storage_gib") > 0) & (pl.col("replicas") > 0)).then(
-        gp3 * pl.col("storage_gib") * pl.col("replicas")).otherwise(0.0)
+    return storage_expr(regional(catalog, "ebs.gp3_usd_per_gb_month", region).value)
 
 
 def _egress(catalog: Catalog, region: str, include_free_tier: bool, w: pl.DataFrame) -> pl.Expr:
@@ -296,10 +295,7 @@ def _egress(catalog: Catalog, region: str, include_free_tier: bool, w: pl.DataFr
     if not w.select((pl.col("egress_gib_month") > 0).any()).item():
         return pl.lit(0.0)
     tiers = regional(catalog, "network.data_transfer_out_tiers", region).value
-    free = catalog.facts.value("network.data_transfer_out_free_gb_per_month") if include_free_tier else 0.0
-    billable = (pl.col("egress_gib_month") - free).clip(lower_bound=0.0)
-    return pl.when(pl.col("egress_gib_month") > 0).then(
-        tiered_expr(billable, tiers, "up_to_gb", "usd_per_gb")).otherwise(0.0)
+    return egress_expr({region: tiers}, free_gb(catalog, include_free_tier))
 
 
 def _fee(catalog: Catalog, tenancy: str) -> pl.Expr:

@@ -26,13 +26,14 @@ capacity and store, same architecture, not older): they are in no cell's first D
 from __future__ import annotations
 
 from collections import OrderedDict
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
 
 from advisor.candidates import costs
-from advisor.candidates.containers import OPS, _control_plane, node_spec
+from advisor.candidates.containers import OPS, control_plane_usd, node_spec
 from advisor.candidates.ec2 import allowed_options
 from advisor.candidates.frontiers import (
     RATE_COLUMNS,
@@ -51,6 +52,8 @@ from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
 from advisor.estate.gates import served
 from advisor.estate.grid import _undominated, first_rows, rank_key
+from advisor.estate.priced import rounded_sum
+from advisor.estate.usage_lines import egress_expr, free_gb, storage_expr
 from advisor.pricing import money, money_expr
 from models.workload import Service, Workload
 
@@ -68,8 +71,8 @@ CANDIDATE = ["idx", "service", "instance_type", "unit_size", "count", "purchase_
 NODE_SCHEMA = {"idx": pl.Int64, "service": pl.String, "region": pl.String, "os": pl.String, "arch_v": pl.String,
                "vcpu": pl.Float64, "memory_gib": pl.Float64, "units": pl.Int64, "s_max_per_node": pl.Int64,
                "hours": pl.Float64, "horizon": pl.Int64, "scratch_gib": pl.Float64, "egress_gib_month": pl.Float64,
-               "all_gens": pl.Boolean, "rules": pl.Int64, "mid": pl.List(pl.Float64), "tenancy": pl.String,
-               "job": pl.Boolean}
+               "all_gens": pl.Boolean, "rules": pl.Int64, "lb_usd": pl.Float64, "tenancy": pl.String,
+               "job": pl.Boolean, "control_plane": pl.Boolean, "storage_gib": pl.Float64}
 
 
 @dataclass(frozen=True)
@@ -205,29 +208,61 @@ def threshold(values: np.ndarray, size: np.ndarray, k: np.ndarray) -> np.ndarray
 def workload_columns(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: bool) -> NodeWorkloads:
     """Per workload and node service the hard rules leave it: the replicas its load needs
     (`load.carrying`, what the generators are given), spread's cap on replicas per node and the rounded
-    lines that do not depend on the node type, in the candidate's order (`mid`: control plane, load
-    balancer, storage EBS, data transfer out). `mid` is null (the workload goes to the per-shape path)
-    for a region missing one of their facts. A job profile's rows carry their NodeSpec instead of the
+    lines that do not depend on the node type (`mid`: control plane, load balancer, storage EBS, data
+    transfer out, each rounded, summed). `mid` is null (the workload goes to the per-shape path) for a
+    region missing one of their facts. A job profile's rows carry their NodeSpec instead of the
     index's columns (waves of jobs over the nodes: node_generate's spec, with Batch's EC2 environments);
     a service whose jobs cannot meet the deadline has no row (node_generate's only answer is a rejection)."""
     rows, rules, specs = [], {}, {}
     for i, w in workloads.items():
         c = carrying(w)
-        for service, options in _node_services(w):
+        services = _node_services(w)
+        if not services:
+            continue
+        lb_usd = _load_balancer(c, catalog)
+        for service, options in services:
             if w.job_shaped:
                 spec = node_spec(service, c, options, exhaustive=False)
                 if isinstance(spec, str):
                     continue  # job_longer_than_deadline
                 specs[(i, service.value)] = spec
-            try:
-                mid = _type_free_lines(service, c, catalog, include_free_tier)
-            except FactMissing:
-                mid = None
             rule = rules.setdefault(allowed_options(w) if options is None else options, len(rules))
             rows.append((i, service.value, w.region, w.os.value, w.arch.value, w.vcpu, w.memory_gib, c.replicas,
                          max_per_node(c, c.replicas), w.hours_per_month, w.horizon_months, w.scratch_gib,
-                         w.egress_gib_month, w.allow_previous_generation, rule, mid, w.tenancy.value, w.job_shaped))
-    return NodeWorkloads(pl.DataFrame(rows, schema=NODE_SCHEMA, orient="row"), list(rules), specs)
+                         w.egress_gib_month, w.allow_previous_generation, rule, lb_usd, w.tenancy.value,
+                         w.job_shaped, service is Service.eks_ec2 and not w.existing_cluster, w.storage_gib))
+    frame = pl.DataFrame(rows, schema=NODE_SCHEMA, orient="row")
+    mid = _type_free_usd(frame, catalog, include_free_tier)  # storage EBS is on each of the replicas (units)
+    frame = frame.with_columns(replicas=pl.col("units")).with_columns(mid=mid).drop("replicas")
+    return NodeWorkloads(frame, list(rules), specs)
+
+
+def _load_balancer(w: Workload, catalog: Catalog) -> float | None:
+    """node_generate's load balancer lines, rounded and summed (0 without one; None: a fact is missing).
+    Jobs need none, so a job's units do not matter here."""
+    if not costs.needs_load_balancer(w, w.replicas):
+        return 0.0
+    try:
+        return rounded_sum(costs.load_balancer_lines(catalog, w))
+    except FactMissing:
+        return None
+
+
+def _type_free_usd(frame: pl.DataFrame, catalog: Catalog, include_free_tier: bool) -> pl.Expr:
+    """node_generate's extra lines (the EKS control plane, a load balancer) and to_candidates' storage and
+    egress lines, each rounded, summed (cent values: any order gives the same cents). Null where a
+    needed regional fact is missing."""
+    regions = frame["region"].unique().sort().to_list()
+    gp3, tiers = {}, {}
+    for region in regions:
+        for name, into in (("ebs.gp3_usd_per_gb_month", gp3), ("network.data_transfer_out_tiers", tiers)):
+            with suppress(FactMissing):  # left out of the mapping: null where the line is needed
+                into[region] = regional(catalog, name, region).value
+    storage = storage_expr(pl.col("region").replace_strict(gp3, default=None, return_dtype=pl.Float64))
+    egress = egress_expr(tiers, free_gb(catalog, include_free_tier))
+    control = money(control_plane_usd(catalog))
+    return (pl.when(pl.col("control_plane")).then(control).otherwise(0.0) + pl.col("lb_usd")
+            + money_expr(storage) + money_expr(egress))
 
 
 def _node_services(w: Workload) -> list[tuple[Service, OptionRules | None]]:
@@ -237,16 +272,6 @@ def _node_services(w: Workload) -> list[tuple[Service, OptionRules | None]]:
     if w.job_shaped and Service.batch in served(w):
         services.append((Service.batch, BATCH_OPTIONS[w.interruptible and not w.stateful]))
     return services
-
-
-def _type_free_lines(service: Service, w: Workload, catalog: Catalog, include_free_tier: bool) -> list[float]:
-    """node_generate's extra lines, then to_candidates' storage and egress lines, each rounded."""
-    lines = _control_plane(catalog, w) if service is Service.eks_ec2 else []
-    if costs.needs_load_balancer(w, w.replicas):  # jobs need none, so a job's units do not matter here
-        lines = [*lines, *costs.load_balancer_lines(catalog, w)]
-    lines += [costs.ebs_line(catalog, w.region, w.storage_gib, w.replicas, "EBS gp3 (storage_gib)"),
-              costs.egress_line(catalog, w.region, w.egress_gib_month, include_free_tier)]
-    return [money(x.monthly_usd) for x in lines if x]
 
 
 def candidates(work: NodeWorkloads, catalog: Catalog) -> tuple[pl.DataFrame, list[int]]:
@@ -398,15 +423,11 @@ def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> p
 
 
 def _lines(rows: pl.DataFrame) -> pl.DataFrame:
-    """The candidate's monthly cost: its lines rounded and summed left to right from 0, in ec2._candidate's
-    order (compute, scratch EBS, then `mid`, then public IPv4, then a dedicated node's fee); the upfront
-    rounded."""
-    width = rows["mid"].list.len().max() or 0
+    """The candidate's monthly cost: its lines rounded and summed, in ec2._candidate's order (compute,
+    scratch EBS, then `mid`'s, then public IPv4, then a dedicated node's fee); the upfront rounded."""
     rows = rows.with_columns([money_expr(pl.col(c).fill_null(0.0)).alias(f"_m{c}") for c in
                               ("compute_monthly", "scratch_ebs_monthly", "ipv4_monthly", "fee_monthly")])
-    total = pl.lit(0.0) + pl.col("_mcompute_monthly") + pl.col("_mscratch_ebs_monthly")
-    for k in range(width):
-        total = total + pl.col("mid").list.get(k, null_on_oob=True).fill_null(0.0)
+    total = pl.lit(0.0) + pl.col("_mcompute_monthly") + pl.col("_mscratch_ebs_monthly") + pl.col("mid")
     rows = rows.with_columns(_total=total + pl.col("_mipv4_monthly") + pl.col("_mfee_monthly"))
     ops = pl.col("service").replace_strict(OPS_EFFORT, default=None)
     return rows.with_columns(monthly_usd=money_expr(pl.col("_total")), upfront_usd=money_expr(pl.col("upfront_start")),
