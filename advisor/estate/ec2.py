@@ -243,12 +243,13 @@ def _cell_rows(g: Grid, w: pl.DataFrame, *, store: bool = False) -> pl.DataFrame
     """The workloads' cell rows: of every type (`src` 0), or only of types whose instance store holds
     the scratch disk (`store`, src 1)."""
     w = w.with_columns(s=pl.col("s_store") if store else pl.lit(0, pl.Int64), src=pl.lit(int(store)))
-    cells = g.top(w)
-    return (w.select(*CELL, "idx", "rules", "src", s_hours="hours", s_horizon="horizon", s_scratch_gib="scratch_gib",
+    ids, cells = g.top(w)
+    rows = (w.select(*CELL, "idx", "rules", "src", s_hours="hours", s_horizon="horizon", s_scratch_gib="scratch_gib",
                      s_sustained_vcpu=pl.col("vcpu") * pl.col("cpu_utilization"),
                      s_public=pl.col("egress_gib_month") > 0)
-            .join(cells, on=CELL, how="inner").join(g.rows.select(COSTING), on="_r", how="inner")
-            .drop(CELL).with_columns(s_tenancy=pl.lit(g.tenancy)))
+            .join(ids, on=CELL).drop(CELL).join(cells, on="_c").drop("_c"))
+    costing = g.rows.select(COSTING[1:])[rows["_r"]]  # `_r` is the row's index in the grid
+    return pl.concat([rows, costing], how="horizontal").with_columns(s_tenancy=pl.lit(g.tenancy))
 
 
 def _allowed(rules: list[OptionRules]) -> pl.Expr:

@@ -65,8 +65,8 @@ class Grid:
     vcpus: pl.Series
     memories: pl.Series
     stores: pl.Series  # distinct instance store sizes (GiB), the first 0
-    cells: pl.DataFrame | None = None
-    done: set[tuple] = field(default_factory=set)
+    cells: pl.DataFrame | None = None  # computed cells' rows: `_c` (the cell's id), `_r`, `pos`
+    ids: dict[tuple, int] = field(default_factory=dict)  # a computed cell's id, by its CELL values
     _arrays: dict[tuple, tuple[np.ndarray, ...]] = field(default_factory=dict)
 
     def locate(self, workloads: pl.DataFrame) -> pl.DataFrame:
@@ -76,19 +76,24 @@ class Grid:
             j=self.memories.search_sorted(workloads["memory_gib"], side="left").cast(pl.Int64),
             s_store=self.stores.search_sorted(workloads["scratch_gib"], side="left").cast(pl.Int64))
 
-    def top(self, wanted: pl.DataFrame) -> pl.DataFrame:
-        """The first depth + 1 rows per option of every cell in `wanted` (columns CELL): CELL, `_r` (the
-        row's index in `rows`) and `pos` 1..depth+1. Only indices are kept, so the memo stays small."""
+    def top(self, wanted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The first depth + 1 rows per option of every cell in `wanted` (columns CELL): the cells' ids
+        (CELL and `_c`), and their rows (`_c`, `_r`: the row's index in `rows`, `pos` 1..depth+1).
+        Only indices are kept, so the memo stays small."""
         keys = {tuple(k) for k in wanted.select(CELL).unique().iter_rows()}  # a few hundred cells, not rows
-        missing = sorted(keys - self.done)
+        missing = sorted(keys - self.ids.keys())
         if missing:
             if self.cells is not None and self.cells.height > MAX_CELL_ROWS:
-                self.cells, self.done = None, set()
+                self.cells, self.ids = None, {}
                 missing = sorted(keys)
-            new = self._compute(pl.DataFrame(missing, schema=CELL, orient="row"))
+            first = len(self.ids)
+            self.ids.update((k, first + n) for n, k in enumerate(missing))
+            new = self._compute(pl.DataFrame(missing, schema=CELL, orient="row").with_columns(
+                _c=pl.int_range(first, first + len(missing), dtype=pl.Int64)))
             self.cells = new if self.cells is None else pl.concat([self.cells, new])
-            self.done |= set(missing)
-        return self.cells
+        ids = pl.DataFrame([(*k, self.ids[k]) for k in sorted(keys)], schema=[*CELL, "_c"], orient="row")
+        ids = ids.cast({"_c": pl.Int64, "i": pl.Int64, "j": pl.Int64, "s": pl.Int64})
+        return ids, self.cells.filter(pl.col("_c").is_in(ids["_c"].implode()))
 
     def _compute(self, cells: pl.DataFrame) -> pl.DataFrame:
         """Per cell and option, the rows in ORDER whose vCPU, memory and store reach the cell's
@@ -100,10 +105,11 @@ class Grid:
                           self.stores.to_numpy()[group["s"].to_numpy()]]
             index, rows, pos = first_rows(thresholds, [v, m, st], starts, self.depth + 1, CROSS_ROWS)
             if len(index):
-                parts.append(group.select(CELL)[index].with_columns(_r=pl.Series(r[rows], dtype=pl.UInt32),
-                                                                    pos=pl.Series(pos, dtype=pl.Int64)))
+                parts.append(pl.DataFrame({"_c": group["_c"].to_numpy()[index],
+                                           "_r": pl.Series(r[rows], dtype=pl.UInt32),
+                                           "pos": pl.Series(pos, dtype=pl.Int64)}))
         if not parts:
-            return cells.select(CELL).clear().with_columns(_r=pl.lit(0, pl.UInt32), pos=pl.lit(0, pl.Int64))
+            return pl.DataFrame(schema={"_c": pl.Int64, "_r": pl.UInt32, "pos": pl.Int64})
         return pl.concat(parts)
 
     def _candidates(self, arch_v: str, all_gens: bool) -> tuple[np.ndarray, ...]:

@@ -116,7 +116,7 @@ class NodeIndex:
     def top(self, cells: pl.DataFrame) -> pl.DataFrame:
         """Per cell (CELL columns: the rows of an architecture, generation setting and store class whose
         allocatable vCPU, memory and pod slots reach tv, tm and k) and option, its first DEPTH + 1 rows in
-        order: CELL, `_r` and `pos` 1..DEPTH + 1."""
+        order: the cell's columns (CELL and any others given), `_r` and `pos` 1..DEPTH + 1."""
         parts = []
         for (arch_v, all_gens), group in cells.partition_by("arch_v", "all_gens", as_dict=True).items():
             r, av, am, ps, st, starts = self._candidates(arch_v, all_gens)
@@ -124,10 +124,10 @@ class NodeIndex:
                           group["ts"].to_numpy()]
             index, rows, pos = first_rows(thresholds, [av, am, ps, st], starts, DEPTH + 1, CROSS_ROWS)
             if len(index):
-                parts.append(group.select(CELL)[index].with_columns(_r=pl.Series(r[rows], dtype=pl.UInt32),
-                                                                    pos=pl.Series(pos, dtype=pl.Int64)))
+                parts.append(group[index].with_columns(_r=pl.Series(r[rows], dtype=pl.UInt32),
+                                                       pos=pl.Series(pos, dtype=pl.Int64)))
         if not parts:
-            return cells.select(CELL).clear().with_columns(_r=pl.lit(0, pl.UInt32), pos=pl.lit(0, pl.Int64))
+            return cells.clear().with_columns(_r=pl.lit(0, pl.UInt32), pos=pl.lit(0, pl.Int64))
         return pl.concat(parts)
 
     def _candidates(self, arch_v: str, all_gens: bool) -> tuple[np.ndarray, ...]:
@@ -410,16 +410,19 @@ def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> p
     q = pl.concat([q.with_columns(src=pl.lit(0), ts=pl.lit(0.0)),
                    q.filter(pl.col("scratch_gib") > 0).with_columns(
                        src=pl.lit(1), ts=pl.col("k").cast(pl.Float64) * pl.col("scratch_gib"))])
-    top = index.top(q.select(CELL).unique())
+    cells = q.select(CELL).unique(maintain_order=True).with_row_index("_c")
+    top = index.top(cells).select("_c", "_r", "pos")
     keep = pl.lit(False)
     for i, r in enumerate(rules):
         keep |= (pl.col("rules") == i) & r.expr()
-    return (q.select(*CELL, "idx", "src", "level", "rules", s_vcpu="vcpu", s_memory_gib="memory_gib",
-                     s_gpus=pl.lit(0), s_units="units", s_replicas="units", s_max_per_node="s_max_per_node",
-                     s_hours="hours", s_jobs=pl.lit(None, pl.Int64), s_job_hours=pl.lit(None, pl.Float64),
-                     s_horizon="horizon", s_scratch_gib="scratch_gib", s_public=pl.col("egress_gib_month") > 0,
-                     s_tenancy="tenancy")
-            .join(top, on=CELL).join(index.rows.select(COSTING), on="_r").filter(keep).drop(CELL))
+    rows = (q.join(cells, on=CELL)
+            .select("_c", "idx", "src", "level", "rules", s_vcpu="vcpu", s_memory_gib="memory_gib",
+                    s_gpus=pl.lit(0), s_units="units", s_replicas="units", s_max_per_node="s_max_per_node",
+                    s_hours="hours", s_jobs=pl.lit(None, pl.Int64), s_job_hours=pl.lit(None, pl.Float64),
+                    s_horizon="horizon", s_scratch_gib="scratch_gib", s_public=pl.col("egress_gib_month") > 0,
+                    s_tenancy="tenancy")
+            .join(top, on="_c").drop("_c"))
+    return pl.concat([rows, index.rows.select(COSTING[1:])[rows["_r"]]], how="horizontal").filter(keep)
 
 
 def _lines(rows: pl.DataFrame) -> pl.DataFrame:
