@@ -61,7 +61,7 @@ SERVICES = (Service.ecs_ec2, Service.eks_ec2)
 # Batch's EC2 and SPOT compute environments pack a job profile's replicas onto ECS nodes (batch.generate).
 BATCH_OPTIONS = {spot: OptionRules(spot=spot, no_capacity_reservation=True) for spot in (False, True)}
 OPS_EFFORT = {**{s.value: e for s, e in OPS.items()}, Service.batch.value: "low"}  # the generators'
-DEPTH = 3            # rows per (cell, option) costed exactly; one more bounds the rest
+DEPTH = 2  # rows per (cell, option) costed exactly, one more bounds the rest (3: 10 % slower, 0.02 % more certified)
 CROSS_ROWS = 2_000_000  # cells x rows per array comparison (bounds its memory)
 SLACK = 1e-6         # floating-point room: a covered row costs no less than its cover, to this
 MAX_INDEXES = 24  # node indexes kept (as MAX_GRIDS: tasks come sorted by region and OS)
