@@ -99,10 +99,11 @@ class Evaluator:
     def _executor(self) -> Any:
         """The worker processes (spawned once, each loading the same catalog version)."""
         if self._pool is None:
-            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+            from advisor.workers import spawn_context
+
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=spawn_context(self.workers),
                                              initializer=_worker_init, initargs=(self.include_free_tier,))
         return self._pool
 

@@ -1,6 +1,7 @@
 """The CSV path: every row answered or explained, in order, identical to recommend(), safe to open."""
 
 import json
+import os
 from pathlib import Path
 
 import polars as pl
@@ -196,3 +197,19 @@ def test_json_output_writes_contract_numbers_and_booleans_as_such_without_losing
     assert out["interruptible"].to_list() == [True, False]
     assert out["memory_gib"].to_list() == ["8", "lots"]       # one bad value: the column keeps its text
     assert out["team"].to_list() == ["x", "7"]                # not a contract field: left as written
+
+
+def test_workers_share_the_cores_for_polars_and_leave_the_parent_as_it_was(monkeypatch):
+    """Each worker's polars pool gets the cores divided by the workers (two workers' full pools contend);
+    the variable is set for the child only."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from advisor.workers import spawn_context
+
+    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    with ProcessPoolExecutor(1, mp_context=spawn_context(cpus)) as pool:
+        assert pool.submit(pl.thread_pool_size).result() == 1
+    with ProcessPoolExecutor(1, mp_context=spawn_context(1)) as pool:
+        assert pool.submit(pl.thread_pool_size).result() == cpus
+    assert "POLARS_MAX_THREADS" not in os.environ
