@@ -181,16 +181,7 @@ def _build(catalog: Catalog, region: str, os: str, top: int, tenancy: str) -> Gr
              .sort("instance_type").with_row_index("_t"))
     rows = (_rates(catalog, region, os, tenancy).select(RATE_COLUMNS).join(types, on="instance_type", how="inner")
             .with_columns(rank_key=rank_key()).sort("option_id", "rank_key", "vcpu", "_t"))  # _t: ORDER's names
-    covers = _covers(types)
-    masks: dict[bytes, np.ndarray] = {}  # options often order the types alike (ratios of on-demand)
-    parts = []
-    for part in rows.partition_by("option_id", maintain_order=True):
-        order = part["_t"].to_numpy()
-        key = order.tobytes()
-        if key not in masks:
-            masks[key] = _undominated(order, covers, top)
-        parts.append(part.filter(pl.Series(masks[key])))
-    kept = pl.concat(parts)
+    kept = undominated_rows(rows, _covers(types), top)
     stores = pl.concat([pl.Series([0.0]), types["instance_store_gib"].cast(pl.Float64)]).unique().sort()
     kept = kept.drop("_t").with_row_index("_r").with_columns(_o=pl.col("option_id").rank("dense").cast(pl.Int64))
     return Grid(region, os, tenancy, kept, top, types["vcpu"].unique().sort().cast(pl.Float64),
@@ -206,6 +197,23 @@ def _covers(types: pl.DataFrame) -> np.ndarray:
     current = types["current_generation"].to_numpy()
     return ((vcpu[:, None] >= vcpu[None, :]) & (mem[:, None] >= mem[None, :]) & (store[:, None] >= store[None, :])
             & (arch[:, None] == arch[None, :]) & (current[:, None] | ~current[None, :]))
+
+
+def undominated_rows(rows: pl.DataFrame, covers: np.ndarray, top: int) -> pl.DataFrame:
+    """The rows (sorted by option_id, then each option's order; `_t` the type's index in `covers`) that
+    `_undominated` keeps in their option: one mask, computed once per distinct order of the types
+    (options often order them alike: commitments are ratios of on-demand), and one filter."""
+    types = rows["_t"].to_numpy()
+    runs = rows["option_id"].rle_id().to_numpy()
+    bounds = np.concatenate([[0], np.flatnonzero(np.diff(runs)) + 1, [len(types)]]) if len(types) else np.array([0])
+    keep = np.zeros(len(types), dtype=bool)
+    masks: dict[bytes, np.ndarray] = {}
+    for a, b in itertools.pairwise(bounds):
+        key = types[a:b].tobytes()
+        if key not in masks:
+            masks[key] = _undominated(types[a:b], covers, top)
+        keep[a:b] = masks[key]
+    return rows.filter(pl.Series(keep))
 
 
 def _undominated(order: np.ndarray, covers: np.ndarray, top: int) -> np.ndarray:

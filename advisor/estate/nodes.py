@@ -51,7 +51,7 @@ from advisor.candidates.spread import max_per_node
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
 from advisor.estate.gates import served
-from advisor.estate.grid import _undominated, first_rows, rank_key
+from advisor.estate.grid import first_rows, rank_key, undominated_rows
 from advisor.estate.priced import rounded_sum
 from advisor.estate.usage_lines import egress_expr, free_gb, storage_expr
 from advisor.pricing import money, money_expr
@@ -166,15 +166,7 @@ def _build(catalog: Catalog, service: str, region: str, os: str, tenancy: str) -
              .with_columns(pl.col("current_generation").fill_null(True)).sort("instance_type").with_row_index("_t"))
     rows = (_rates(catalog, region, os, tenancy).select(RATE_COLUMNS).join(nodes, on="instance_type", how="inner")
             .with_columns(rank_key=rank_key()).sort("option_id", "rank_key", "vcpu", "_t"))
-    covers = _covers(nodes)
-    masks: dict[bytes, np.ndarray] = {}
-    parts = []
-    for part in rows.partition_by("option_id", maintain_order=True):
-        order = part["_t"].to_numpy()
-        if order.tobytes() not in masks:
-            masks[order.tobytes()] = _undominated(order, covers, DEPTH)
-        parts.append(part.filter(pl.Series(masks[order.tobytes()])))
-    kept = (pl.concat(parts) if parts else rows).drop("_t").with_row_index("_r").with_columns(
+    kept = undominated_rows(rows, _covers(nodes), DEPTH).drop("_t").with_row_index("_r").with_columns(
         _o=pl.col("option_id").rank("dense").cast(pl.Int64))
     return NodeIndex(kept, np.unique(nodes["alloc_vcpu"].cast(pl.Float64).to_numpy()),
                      np.unique(nodes["alloc_memory_gib"].cast(pl.Float64).to_numpy()))
