@@ -80,14 +80,23 @@ def tiered(quantity: float, tiers: list[dict], bound_key: str, price_key: str) -
 
 def tiered_expr(quantity: pl.Expr, tiers: list[dict], bound_key: str, price_key: str) -> pl.Expr:
     """`tiered` on a column, the same sum in the same order (a tier past the quantity adds 0.0)."""
-    cost, lower = pl.lit(0.0), 0.0
+    steps, lower = [], 0.0
     for tier in tiers:
         upper = tier[bound_key]
-        top = quantity if upper is None else pl.min_horizontal(quantity, pl.lit(float(upper)))
-        cost = cost + (top - lower).clip(lower_bound=0.0) * tier[price_key]
+        steps.append((lower, None if upper is None else pl.lit(float(upper)), tier[price_key]))
         if upper is None:
             break
         lower = upper
+    return tier_steps_expr(quantity, steps)
+
+
+def tier_steps_expr(quantity: pl.Expr, steps: list[tuple]) -> pl.Expr:
+    """The sum from 0, in order, over (lower, upper or None for unbounded, unit price) steps (numbers or
+    columns) of max(0, min(quantity, upper) - lower) x price: `tiered`'s arithmetic on columns."""
+    cost = pl.lit(0.0)
+    for lower, upper, price in steps:
+        top = quantity if upper is None else pl.min_horizontal(quantity, upper)
+        cost = cost + (top - lower).clip(lower_bound=0.0) * price
     return cost
 
 

@@ -40,14 +40,12 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
     plan = jobs.plan(w)
     if isinstance(plan, str):
         return g.reject(name, None, "job_longer_than_deadline", plan)
-    spot_ok = w.interruptible and not w.stateful
+    options = ec2_environment_options(w)
+    spot_ok = options.spot
     if not spot_ok:
         g.reject(name, "spot", "spot_needs_interruptible" if not w.interruptible else "spot_stateful",
                  "SPOT and FARGATE_SPOT environments can stop jobs with a 2-minute notice; "
                  "set interruptible=true (and stateful=false) to use them")
-    # EC2 environments: on-demand or Spot, and the commitments that cover any EC2 usage (Compute and
-    # EC2 Instance Savings Plans, regional Reserved Instances), paid every hour of their term.
-    options = OptionRules(spot=spot_ok, no_capacity_reservation=True)
     # Batch runs its compute environment's instances itself: no other workload's pods share them
     nodes = node_generate(SERVICE, w, ctx, exhaustive=exhaustive, options=options, ops_effort="low",
                           shared_nodes=False)
@@ -55,6 +53,13 @@ def generate(w: Workload, ctx: Context, *, exhaustive: bool = False) -> Generate
     g.candidates.extend(_environment(c, EC2_ENVIRONMENT) for c in nodes.candidates)
     g.extend(_fargate(w, ctx, plan, spot_ok))
     return g
+
+
+def ec2_environment_options(w: Workload) -> OptionRules:
+    """The EC2 and SPOT environments' options: on-demand or Spot (interruptible, stateless jobs), and the
+    commitments that cover any EC2 usage (Compute and EC2 Instance Savings Plans, regional Reserved
+    Instances), paid every hour of their term; no Capacity Reservations."""
+    return OptionRules(spot=w.interruptible and not w.stateful, no_capacity_reservation=True)
 
 
 def _fargate(w: Workload, ctx: Context, plan: jobs.JobPlan, spot_ok: bool) -> Generated:

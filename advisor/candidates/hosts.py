@@ -72,8 +72,8 @@ def host_sizes(catalog: Catalog, region: str, price_os: str) -> pl.DataFrame:
 
 
 def spec_fleets(specs: list[HostSpec], sizes: pl.DataFrame) -> pl.DataFrame:
-    """Per spec (`spec_id`, its index), its fitting types a host family holds (FLEET columns): the
-    spec's `types` joined to the host sizes, in the types' order."""
+    """Per spec (`spec_id`, its index), its fitting types a host family holds (the columns fleet_frontiers
+    reads): the spec's `types` joined to the host sizes, in the types' order."""
     fleets = []
     for i, spec in enumerate(specs):
         fit = spec.types.drop("usd_per_hour", "price_quality", strict=False).join(

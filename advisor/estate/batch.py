@@ -7,7 +7,7 @@ compute environment. Its FARGATE environments run one task per job, billed for a
 over the slots the deadline needs, the Fargate shared lines, both architectures for `arch: any`),
 priced here as ECS on Fargate is (estate/fargate.py's rates, priced.expand). Its EC2 and SPOT
 environments pack job replicas onto node types (containers.node_generate, shared_nodes=False): those
-rows come from estate/nodes.py, with the options batch.generate passes (`nodes.BATCH_OPTIONS`).
+rows come from estate/nodes.py, with the options batch.generate passes (`ec2_environment_options`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from advisor.estate.priced import Priced, empty, expand, plan_table, rounded_sum
 from models.workload import Service, Workload
 
 SERVICE = Service.batch
-OPS_EFFORT = "low"  # batch.generate's, for every environment
+OPS_EFFORT = "low"  # batch.generate's, for every environment (its node rows too: estate/nodes.py)
 ARCHES = {"any": ["x86_64", "arm64"], "x86_64": ["x86_64"], "arm64": ["arm64"]}  # batch._fargate's
 
 

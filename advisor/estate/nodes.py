@@ -33,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from advisor.candidates import costs
+from advisor.candidates.batch import ec2_environment_options
 from advisor.candidates.containers import OPS, control_plane_usd, node_spec
 from advisor.candidates.ec2 import allowed_options
 from advisor.candidates.frontiers import (
@@ -50,6 +51,7 @@ from advisor.candidates.regional import regional
 from advisor.candidates.spread import max_per_node
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
+from advisor.estate import batch
 from advisor.estate.gates import served
 from advisor.estate.grid import first_rows, rank_key, undominated_rows
 from advisor.estate.priced import rounded_sum
@@ -58,9 +60,7 @@ from advisor.pricing import money, money_expr
 from models.workload import Service, Workload
 
 SERVICES = (Service.ecs_ec2, Service.eks_ec2)
-# Batch's EC2 and SPOT compute environments pack a job profile's replicas onto ECS nodes (batch.generate).
-BATCH_OPTIONS = {spot: OptionRules(spot=spot, no_capacity_reservation=True) for spot in (False, True)}
-OPS_EFFORT = {**{s.value: e for s, e in OPS.items()}, Service.batch.value: "low"}  # the generators'
+OPS_EFFORT = {**{s.value: e for s, e in OPS.items()}, Service.batch.value: batch.OPS_EFFORT}  # the generators'
 DEPTH = 2  # rows per (cell, option) costed exactly, one more bounds the rest (3: 10 % slower, 0.02 % more certified)
 CROSS_ROWS = 2_000_000  # cells x rows per array comparison (bounds its memory)
 SLACK = 1e-6         # floating-point room: a covered row costs no less than its cover, to this
@@ -262,7 +262,7 @@ def _node_services(w: Workload) -> list[tuple[Service, OptionRules | None]]:
     `w` allows): ECS and EKS on EC2, and for a job profile Batch's EC2 environments (batch.generate)."""
     services = [(s, None) for s in SERVICES if s in served(w)]
     if w.job_shaped and Service.batch in served(w):
-        services.append((Service.batch, BATCH_OPTIONS[w.interruptible and not w.stateful]))
+        services.append((Service.batch, ec2_environment_options(w)))  # EC2 environments pack jobs onto ECS nodes
     return services
 
 

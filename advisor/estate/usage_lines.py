@@ -10,6 +10,7 @@ import math
 import polars as pl
 
 from advisor.catalog.store import Catalog
+from advisor.pricing import tier_steps_expr
 
 
 def storage_expr(gp3: pl.Expr | float) -> pl.Expr:
@@ -24,17 +25,17 @@ def egress_expr(tiers: dict[str, list], free_gb: float) -> pl.Expr:
     region, added in `tiered`'s order from 0 (a tier past the quantity, or past a region's last, adds 0.0)."""
     billable = (pl.col("egress_gib_month") - free_gb).clip(lower_bound=0.0)
     region = pl.col("region")
-    cost = pl.lit(0.0)
+    steps = []
     for k in range(max((len(t) for t in tiers.values()), default=0)):
         lower = {r: 0.0 if k == 0 else float(t[k - 1]["up_to_gb"]) for r, t in tiers.items() if k < len(t)}
         upper = {r: math.inf if t[k]["up_to_gb"] is None else float(t[k]["up_to_gb"])
                  for r, t in tiers.items() if k < len(t)}
         price = {r: float(t[k]["usd_per_gb"]) for r, t in tiers.items() if k < len(t)}
-        top = pl.min_horizontal(billable, region.replace_strict(upper, default=math.inf, return_dtype=pl.Float64))
-        cost = cost + (top - region.replace_strict(lower, default=0.0, return_dtype=pl.Float64)).clip(
-            lower_bound=0.0) * region.replace_strict(price, default=0.0, return_dtype=pl.Float64)
+        steps.append((region.replace_strict(lower, default=0.0, return_dtype=pl.Float64),
+                      region.replace_strict(upper, default=math.inf, return_dtype=pl.Float64),
+                      region.replace_strict(price, default=0.0, return_dtype=pl.Float64)))
     return (pl.when(pl.col("egress_gib_month") <= 0).then(0.0)
-            .when(region.is_in(list(tiers))).then(cost).otherwise(None))
+            .when(region.is_in(list(tiers))).then(tier_steps_expr(billable, steps)).otherwise(None))
 
 
 def free_gb(catalog: Catalog, include_free_tier: bool) -> float:
