@@ -18,8 +18,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
+import numpy as np
 import polars as pl
 
+from advisor.candidates.bounds import near_cheapest
 from advisor.candidates.gpu import gpu_model_pattern
 from advisor.candidates.instances import OPTION_GROUP, cost_columns, offered, prune
 from advisor.candidates.regional import regional
@@ -374,9 +376,18 @@ def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> pl.DataFrame:
     fit = pack_nodes(_spec_frame(specs).join(nodes, how="cross").filter(fits))
     fit = fit.select("spec_id", "instance_type", "vcpu", "instance_store_gib", "replicas_per_node", "max_pods",
                      "count", "hours", "s_horizon", "s_scratch_gib", "s_replicas", "s_public", "s_tenancy")
-    rows = (_rates(catalog, first.region, first.os, first.tenancy).join(fit, on="instance_type", how="inner")
-            .filter(_options_filter(specs)).with_columns(horizon=pl.col("s_horizon")))
-    return _prune(cost_node_rows(catalog, rows, first.region), specs)
+    rates = _rates(catalog, first.region, first.os, first.tenancy)
+
+    def cost(rows: pl.DataFrame) -> pl.DataFrame:
+        return cost_node_rows(catalog, rows.with_columns(horizon=pl.col("s_horizon")), first.region)
+
+    # Specs pruned to each group's cheapest cost only the rows a lower bound leaves (bounds.py).
+    cheapest = [i for i, s in enumerate(specs) if not s.frontier and not s.exhaustive]
+    bounded = near_cheapest(rates, fit.filter(pl.col("spec_id").is_in(cheapest)),
+                            np.array([s.horizon for s in specs]), _options_filter(specs), cost)
+    rest = rates.join(fit.filter(~pl.col("spec_id").is_in(cheapest)), on="instance_type", how="inner").filter(
+        _options_filter(specs))
+    return _prune(pl.concat([bounded, cost(rest)], how="diagonal_relaxed"), specs)
 
 
 def pack_nodes(fit: pl.DataFrame) -> pl.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from advisor.candidates.gpu import default_vendor_expr, gpu_model_expr
@@ -118,6 +119,29 @@ def cost_columns(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(compute_monthly=compute,
                               upfront_start=pl.when(commitment).then(pl.col("upfront_usd") * pl.col("count"))
                               .otherwise(0.0))
+
+
+def rank_key() -> pl.Expr:
+    """Per purchase option, a number whose order over types is the order of their instance cost for
+    any workload: cost_columns' compute is this times `rank_multiplier` (usage: rate x hours x count;
+    reservation: rate x 730 x count; commitments: (rate x 730 x term months + upfront) x terms x count
+    / horizon)."""
+    term_months = pl.col("term").replace_strict(TERM_MONTHS, default=None, return_dtype=pl.Float64)
+    return (pl.when(pl.col("purchase_option").is_in(COMMITMENTS))
+            .then(pl.col("usd_per_hour") * HOURS_PER_MONTH * term_months + pl.col("upfront_usd"))
+            .otherwise(pl.col("usd_per_hour")))
+
+
+def rank_multiplier(purchase_option: str, term: str | None, count: np.ndarray, hours: np.ndarray,
+                    horizon: np.ndarray) -> np.ndarray:
+    """What cost_columns multiplies an option's `rank_key` by for rows of `count` units running `hours`
+    each over `horizon` months (arrays that broadcast): equal to its compute up to floating-point rounding."""
+    if purchase_option in COMMITMENTS:
+        months = TERM_MONTHS[term]
+        return np.ceil(horizon / months) * count / horizon
+    if purchase_option == "capacity_reservation":
+        return HOURS_PER_MONTH * count * np.ones_like(hours)
+    return hours * count
 
 
 def prune(frame: pl.DataFrame, group: list[str], *, frontier: bool) -> pl.DataFrame:

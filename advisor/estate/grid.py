@@ -30,9 +30,8 @@ import numpy as np
 import polars as pl
 
 from advisor.candidates.frontiers import RATE_COLUMNS, TYPE_COLUMNS, _rates
-from advisor.candidates.instances import COMMITMENTS, offered
+from advisor.candidates.instances import offered, rank_key
 from advisor.catalog.store import Catalog
-from advisor.pricing import HOURS_PER_MONTH, TERM_MONTHS
 
 TOP = 3          # rows per (cell, option) costed exactly; one more bounds the rest
 WIDE_TOP = 12    # the same, for the workloads TOP rows could not certify
@@ -41,16 +40,6 @@ CELL = ["arch_v", "all_gens", "i", "j", "s"]  # s: instance store threshold (0: 
 CROSS_ROWS = 1_000_000     # cells x rows per comparison
 MAX_CELL_ROWS = 1_500_000  # cell rows (indices) kept per grid before its memo starts over
 MAX_GRIDS = 24  # grids kept: tasks come sorted by region and OS, so a grid is seldom needed once its group is done
-
-
-def rank_key() -> pl.Expr:
-    """Per purchase option, a number whose order over types is the order of their instance cost for
-    any workload (cost_columns: usage rate x hours; reservation rate x 730; commitments
-    (rate x 730 x term months + upfront) x terms / horizon)."""
-    term_months = pl.col("term").replace_strict(TERM_MONTHS, default=None, return_dtype=pl.Float64)
-    return (pl.when(pl.col("purchase_option").is_in(COMMITMENTS))
-            .then(pl.col("usd_per_hour") * HOURS_PER_MONTH * term_months + pl.col("upfront_usd"))
-            .otherwise(pl.col("usd_per_hour")))
 
 
 @dataclass

@@ -13,7 +13,7 @@ Which rows are costed (the node index, per service, region, OS and tenancy; the 
 replicas per node only grow with a type's allocatable vCPU, memory and pod slots, so the types a
 workload needs at most `count` nodes on are those holding k = ceil(replicas / count) replicas each: a
 cell of thresholds on those three (found exactly from per_node's rule, `threshold`). Within one
-purchase option the per-node cost's order over types does not depend on the workload (`grid.rank_key`).
+purchase option the per-node cost's order over types does not depend on the workload (`instances.rank_key`).
 So for every node count a workload can need, its cell's first DEPTH rows per option are costed
 exactly and the next one, costed at that count, bounds every row left out: a left-out type needing
 that many nodes costs at least as much, plus the scratch EBS unless its instance store holds k
@@ -46,6 +46,7 @@ from advisor.candidates.frontiers import (
     node_types,
     pack_nodes,
 )
+from advisor.candidates.instances import rank_key
 from advisor.candidates.load import carrying
 from advisor.candidates.regional import regional
 from advisor.candidates.spread import max_per_node
@@ -53,7 +54,7 @@ from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
 from advisor.estate import batch
 from advisor.estate.gates import served
-from advisor.estate.grid import first_rows, rank_key, undominated_rows
+from advisor.estate.grid import first_rows, undominated_rows
 from advisor.estate.priced import rounded_sum
 from advisor.estate.usage_lines import egress_expr, free_gb, storage_expr
 from advisor.pricing import money, money_expr
