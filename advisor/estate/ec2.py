@@ -26,9 +26,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from advisor.batch_io import no_placement
 from advisor.candidates import costs
-from advisor.candidates.base import OPS_RANK, PURCHASE_RANK, Context
+from advisor.candidates.base import Context
 from advisor.candidates.ec2 import allowed_options, usage
 from advisor.candidates.frontiers import OptionRules, cost_instance_rows
 from advisor.candidates.load import carrying
@@ -37,12 +36,12 @@ from advisor.catalog import rates
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
 from advisor.estate import beanstalk, hosts, lightsail, nodes, services
+from advisor.estate.choice import choose, leading
 from advisor.estate.gates import served
 from advisor.estate.grid import CELL, TOP, WIDE_TOP, Grid, grid
 from advisor.estate.priced import rounded_sum
 from advisor.estate.usage_lines import egress_expr, free_gb, storage_expr
-from advisor.optimize.choose import OPS_WEIGHTS
-from advisor.pricing import cents_expr, money_expr
+from advisor.pricing import money_expr
 from models.workload import Service, Workload
 
 OPTIONS = 1 << 16  # more purchase options than any grid has (the option number _o is below it)
@@ -176,24 +175,24 @@ def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalo
         if not fleets.is_empty():  # whole fleets of hosts: not scaled, no dedicated fee
             ec2_rows = pl.concat([ec2_rows, fleets.join(per_workload.with_columns(fee_line=pl.lit(0.0)), on="idx")
                                   .join(frame.select(CHOICE).drop("count"), on="idx")], how="diagonal_relaxed")
-        ec2_rows = _lines(ec2_rows).with_columns(service=pl.lit("ec2"), unit_size=pl.col("vcpu"),
-                                                 ops_effort=pl.lit(OPS_EFFORT["ec2"]))
+        ec2_rows = leading(_lines(ec2_rows).with_columns(service=pl.lit("ec2"), unit_size=pl.col("vcpu"),
+                                                         ops_effort=pl.lit(OPS_EFFORT["ec2"])), CHOICE)
     certified = frame.filter((~gridded | pl.col("idx").is_in(priced)) & ~pl.col("idx").is_in(unsure))
     if certified.is_empty():
         return pl.DataFrame()
     if not node_rows.is_empty():
-        node_rows = node_rows.join(certified.select(CHOICE), on="idx").drop("count_right", strict=False)
+        node_rows = leading(node_rows).join(certified.select(CHOICE), on="idx").drop("count_right", strict=False)
     found = [ec2_rows.filter(pl.col("ec2")) if parts else ec2_rows, node_rows, _lightsail(certified, catalog),
              _services(certified, ec2_rows, others)]
     found = [r for r in found if not r.is_empty()]
     if not found:
         return pl.DataFrame()
     rows = pl.concat(found, how="diagonal_relaxed").join(certified.select("idx"), on="idx", how="semi")
-    return _choose(rows, catalog, pl.concat(list(risks.values())))
+    return choose(rows, catalog, pl.concat(list(risks.values())))
 
 
 def _lightsail(frame: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
-    """Lightsail candidates of the (certified) workloads the hard rules leave it for, as rows _choose reads."""
+    """Lightsail candidates of the (certified) workloads the hard rules leave it for, as rows choice.choose reads."""
     wanted = frame.filter(pl.col("lightsail"))
     if wanted.is_empty():
         return pl.DataFrame()
@@ -207,8 +206,8 @@ def _lightsail(frame: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
 
 def _services(certified: pl.DataFrame, ec2_rows: pl.DataFrame, others: pl.DataFrame) -> pl.DataFrame:
     """Beanstalk's rows (EC2's instances with its own lines) and the other services' candidates
-    (estate/services.py) of the certified workloads, as rows _choose reads."""
-    got = others.join(certified.select(CHOICE), on="idx").drop("count_right", strict=False)
+    (estate/services.py) of the certified workloads, as rows choice.choose reads."""
+    got = leading(others).join(certified.select(CHOICE), on="idx").drop("count_right", strict=False)
     return pl.concat([beanstalk.from_ec2_rows(ec2_rows) if not ec2_rows.is_empty() else ec2_rows, got],
                      how="diagonal_relaxed")
 
@@ -323,65 +322,3 @@ def _lines(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(_total=total).with_columns(
         monthly_usd=money_expr(pl.col("_total")), upfront_usd=money_expr(pl.col("upfront_start"))
     ).drop(*[f"_m{k}" for k in range(len(names))], "_total")
-
-
-def _choose(rows: pl.DataFrame, catalog: Catalog, risk: pl.DataFrame) -> pl.DataFrame:
-    """Per workload: the choice of optimize.choose (least cents x the ops weight of the candidate's
-    ops effort, each row's `ops_effort`, then Candidate.sort_key) within the monthly cap; the
-    alternative the batch row shows (explain.alternatives' first of another service, else its first);
-    the baseline (recommend._baseline: the first EC2 on-demand candidate, or capacity reservation, as
-    ec2.baseline; where plain EC2 does not serve the workload, the first of any service but Lambda)."""
-    effort = pl.col("ops_effort")  # each row's, as its generator sets it
-    order = ["idx", "monthly_usd", "_shape", "_ops_rank", "service", "_purchase_rank", "unit_size", "instance_type",
-             *[pl.col(c).fill_null("") for c in ("term", "offering_class", "plan_type", "payment", "tenancy")]]
-    weights = {f"{ops}/{e}": w for ops, by in OPS_WEIGHTS.items() for e, w in by.items()}
-    rows = rows.with_columns(_purchase_rank=pl.col("purchase_option").replace_strict(PURCHASE_RANK, default=9),
-                             _ops_rank=effort.replace_strict(OPS_RANK), _shape=pl.lit(1),
-                             _weight=pl.concat_str("ops", effort, separator="/").replace_strict(weights)
-                             ).sort(order).with_columns(_k=pl.int_range(pl.len()))
-    within = pl.col("max_monthly_usd").is_null() | (cents_expr(pl.col("monthly_usd"))
-                                                    <= cents_expr(pl.col("max_monthly_usd")))
-    feasible = rows.filter(within)
-    chosen = (feasible.sort("idx", cents_expr(pl.col("monthly_usd")) * pl.col("_weight"), "_k")
-              .group_by("idx", maintain_order=True).first())
-    others = feasible.join(chosen.select("idx", _chosen_k="_k", _chosen_service="service"), on="idx").filter(
-        pl.col("_k") != pl.col("_chosen_k")).sort("_k")
-    alternative = (others.group_by("idx", maintain_order=True)
-                   .agg(pl.col("service", "monthly_usd").filter(pl.col("service") != pl.col("_chosen_service"))
-                        .first().name.prefix("_o"), pl.col("service", "monthly_usd").first().name.prefix("_f"))
-                   .select("idx", alternative_service=pl.coalesce("_oservice", "_fservice"),
-                           alternative_monthly_usd=pl.when(pl.col("_oservice").is_not_null())
-                           .then(pl.col("_omonthly_usd")).otherwise(pl.col("_fmonthly_usd"))))
-    plain = pl.when(pl.col("capacity_guarantee")).then(pl.lit("capacity_reservation")).otherwise(pl.lit("on_demand"))
-    # recommend._baseline: EC2's where it serves the workload, else the first of any service but Lambda.
-    # A Dedicated Host is in the baseline on-demand, capacity reservations or not (ec2.baseline).
-    host_od = (pl.col("tenancy") == "host") & (pl.col("purchase_option") == "on_demand")
-    base = (rows.filter(((pl.col("service") == "ec2") | ~pl.col("ec2"))
-                        & ((pl.col("purchase_option") == plain) | host_od) & (pl.col("service") != "lambda"))
-            .group_by("idx", maintain_order=True).first().select("idx", baseline_monthly_usd="monthly_usd"))
-    risk = risk.rename({"interruption_label": "_label"})
-    default_risk = rates.default_interruption(catalog)
-    out = (chosen.join(base, on="idx", how="left").join(alternative, on="idx", how="left")
-           .join(risk, on=["region", "os", "instance_type"], how="left"))
-    spot_risk = pl.when(pl.col("_label").is_null() | (pl.col("_label") == "")).then(pl.lit(default_risk)).otherwise(
-        pl.col("_label"))
-    answered = out.select(
-        "idx", status=pl.lit("ok"), error=pl.lit(None, pl.String), service="service",
-        instance_type="instance_type", count="count", purchase_option="purchase_option", term="term",
-        payment="payment", tenancy="tenancy", monthly_usd="monthly_usd", upfront_usd="upfront_usd",
-        baseline_monthly_usd="baseline_monthly_usd",
-        savings_usd=pl.when(pl.col("baseline_monthly_usd").is_not_null()).then(
-            money_expr(pl.col("baseline_monthly_usd") - pl.col("monthly_usd"))),
-        interruption_risk=pl.coalesce(*[pl.col(c) for c in ("interruption_risk",) if c in out.columns],
-                                      pl.when(pl.col("purchase_option") == "spot").then(spot_risk)
-                                      .otherwise(pl.lit("none"))),
-        alternative_service="alternative_service", alternative_monthly_usd="alternative_monthly_usd",
-        catalog_version=pl.lit(catalog.version),
-    )
-    # Every candidate over the monthly cap: recommend() has no choice, and every option group's cap
-    # rejection is over_budget (a cent-exact cost over the cap's cents is over the cap).
-    over = (rows.select("idx").unique(maintain_order=True).join(chosen, on="idx", how="anti")
-            .join(base, on="idx", how="left")
-            .select("idx", status=pl.lit("error"), error=pl.lit(no_placement(["over_budget"])),
-                    baseline_monthly_usd="baseline_monthly_usd", catalog_version=pl.lit(catalog.version)))
-    return pl.concat([answered, over], how="diagonal_relaxed").sort("idx")
