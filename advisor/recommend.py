@@ -6,6 +6,7 @@ The CLI, the HTTP API and the batch path all call `recommend`.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 
 from advisor.candidates.applicability import gate
 from advisor.candidates.base import Candidate, Context
@@ -112,7 +113,12 @@ def prefetch(workloads: list[Workload], *, catalog: Catalog | None = None, inclu
     for kind, _version, spec in dict.fromkeys(misses):
         wanted[kind].append(spec)
     computed = {("instances", s): f for s, f in instance_frontiers(catalog, wanted["instances"]).items()}
-    computed |= {("nodes", s): f for s, f in node_frontiers(catalog, wanted["nodes"]).items()}
+    nodes = node_frontiers(catalog, wanted["nodes"])
+    # node_generate asks again with previous-generation types where no current one fits (the dry pass
+    # cannot see that): those frontiers are computed in bulk too, not one by one in the answers.
+    nodes |= node_frontiers(catalog, [replace(s, previous_generation=True) for s, f in nodes.items()
+                                      if f.is_empty() and not s.previous_generation])
+    computed |= {("nodes", s): f for s, f in nodes.items()}
     computed |= {("hosts", s): f for s, f in host_frontiers(catalog, wanted["hosts"]).items()}
     for (kind, spec), frame in computed.items():
         FRONTIERS.put((kind, catalog.version, spec), frame)
