@@ -64,6 +64,7 @@ SERVICES = (Service.ecs_ec2, Service.eks_ec2)
 OPS_EFFORT = {**{s.value: e for s, e in OPS.items()}, Service.batch.value: batch.OPS_EFFORT}  # the generators'
 DEPTH = 2  # rows per (cell, option) costed exactly, one more bounds the rest (3: 10 % slower, 0.02 % more certified)
 CROSS_ROWS = 2_000_000  # cells x rows per array comparison (bounds its memory)
+OPTIONS = 1 << 16  # more purchase options than any index has (the option number _o is below it)
 SLACK = 1e-6         # floating-point room: a covered row costs no less than its cover, to this
 MAX_INDEXES = 24  # node indexes kept (as MAX_GRIDS: tasks come sorted by region and OS)
 # What the choice reads of a node candidate (with the workload's CHOICE columns joined by the caller).
@@ -287,22 +288,23 @@ def candidates(work: NodeWorkloads, catalog: Catalog) -> tuple[pl.DataFrame, lis
         except FactMissing:
             unsure += group["idx"].to_list()
             continue
-        exact.append(rows.with_columns(service=pl.lit(service), _gid=pl.lit(gid, pl.Int32)))
-        bounds.append(bound.with_columns(service=pl.lit(service)))
+        # One integer per workload, service and option (`_g`): grouping by it is cheaper than by the three.
+        g = (pl.col("idx") * len(OPS_EFFORT) + list(OPS_EFFORT).index(service)) * OPTIONS + pl.col("_o")
+        exact.append(rows.with_columns(service=pl.lit(service), _gid=pl.lit(gid, pl.Int32), _g=g))
+        bounds.append(bound.with_columns(_g=g))
         described.append(index.rows.select("_r", *DESCRIBE).with_columns(_gid=pl.lit(gid, pl.Int32)))
     if not exact:
         return jobs, sorted(set(unsure))
     rows, bound = pl.concat(exact), pl.concat(bounds)
-    key = ["idx", "service", "_o"]
-    low = rows.group_by(key).agg(low=pl.col("monthly_total").min())
+    low = rows.group_by("_g").agg(low=pl.col("monthly_total").min())
     # The dedicated fee is the same on every row of a workload (the hours its nodes run).
     floor = pl.col("compute_monthly") + pl.col("ipv4_monthly") + pl.col("fee_monthly").fill_null(0.0) + pl.when(
         pl.col("src") == 0).then(pl.col("_ebs")).otherwise(0.0)
-    near = bound.group_by(key).agg(floor=floor.min()).join(low, on=key).filter(
+    near = bound.group_by("_g").agg(floor=floor.min(), idx=pl.col("idx").first()).join(low, on="_g").filter(
         pl.col("floor") <= pl.col("low") + 0.01 + SLACK)
     unsure += near["idx"].unique().to_list()
-    kept = (rows.join(low, on=key).filter((pl.col("monthly_total") <= pl.col("low") + 0.01)
-                                          & ~pl.col("idx").is_in(unsure))
+    kept = (rows.filter((pl.col("monthly_total") <= pl.col("monthly_total").min().over("_g") + 0.01)
+                        & ~pl.col("idx").is_in(unsure))
             .join(pl.concat(described), on=["_gid", "_r"])
             .join(w.select("idx", "service", "mid"), on=["idx", "service"]))
     found = [f for f in (_lines(kept).select(CANDIDATE), jobs) if not f.is_empty()]
