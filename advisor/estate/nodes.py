@@ -226,9 +226,7 @@ def workload_columns(workloads: dict[int, Workload], catalog: Catalog, include_f
                          w.egress_gib_month, w.allow_previous_generation, rule, lb_usd, w.tenancy.value,
                          w.job_shaped, service is Service.eks_ec2 and not w.existing_cluster, w.storage_gib))
     frame = pl.DataFrame(rows, schema=NODE_SCHEMA, orient="row")
-    mid = _type_free_usd(frame, catalog, include_free_tier)  # storage EBS is on each of the replicas (units)
-    frame = frame.with_columns(replicas=pl.col("units")).with_columns(mid=mid).drop("replicas")
-    return NodeWorkloads(frame, list(rules), specs)
+    return NodeWorkloads(_with_type_free_usd(frame, catalog, include_free_tier), list(rules), specs)
 
 
 def _load_balancer(w: Workload, catalog: Catalog) -> float | None:
@@ -242,10 +240,11 @@ def _load_balancer(w: Workload, catalog: Catalog) -> float | None:
         return None
 
 
-def _type_free_usd(frame: pl.DataFrame, catalog: Catalog, include_free_tier: bool) -> pl.Expr:
-    """node_generate's extra lines (the EKS control plane, a load balancer) and to_candidates' storage and
-    egress lines, each rounded, summed (cent values: any order gives the same cents). Null where a
-    needed regional fact is missing."""
+def _with_type_free_usd(frame: pl.DataFrame, catalog: Catalog, include_free_tier: bool) -> pl.DataFrame:
+    """`frame` with `mid`: node_generate's extra lines (the EKS control plane, a load balancer) and
+    to_candidates' storage (on each of the replicas: units) and egress lines, each rounded, summed (cent
+    values: any order gives the same cents). Null where a needed regional fact is missing. The lines are
+    columns before they are rounded: the rounding reads its argument several times."""
     regions = frame["region"].unique().sort().to_list()
     gp3, tiers = {}, {}
     for region in regions:
@@ -255,8 +254,10 @@ def _type_free_usd(frame: pl.DataFrame, catalog: Catalog, include_free_tier: boo
     storage = storage_expr(pl.col("region").replace_strict(gp3, default=None, return_dtype=pl.Float64))
     egress = egress_expr(tiers, free_gb(catalog, include_free_tier))
     control = money(control_plane_usd(catalog))
-    return (pl.when(pl.col("control_plane")).then(control).otherwise(0.0) + pl.col("lb_usd")
-            + money_expr(storage) + money_expr(egress))
+    return (frame.with_columns(replicas=pl.col("units")).with_columns(_storage=storage, _egress=egress)
+            .with_columns(mid=pl.when(pl.col("control_plane")).then(control).otherwise(0.0) + pl.col("lb_usd")
+                          + money_expr(pl.col("_storage")) + money_expr(pl.col("_egress")))
+            .drop("replicas", "_storage", "_egress"))
 
 
 def _node_services(w: Workload) -> list[tuple[Service, OptionRules | None]]:
