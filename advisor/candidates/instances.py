@@ -106,19 +106,21 @@ def cost_columns(frame: pl.DataFrame) -> pl.DataFrame:
     Usage options pay rate x hours; capacity reservations pay every hour; commitments pay every hour
     of ceil(horizon / term) whole terms plus their upfront fees, averaged over the horizon.
     """
-    term_months = pl.col("term").replace_strict(TERM_MONTHS, default=None, return_dtype=pl.Float64)
+    # In stages: an expression used twice in one step is evaluated twice (eager frames share none).
+    months = pl.col("term").replace_strict(TERM_MONTHS, default=None, return_dtype=pl.Float64)
+    frame = frame.with_columns(_months=months, _commitment=pl.col("purchase_option").is_in(COMMITMENTS),
+                               _always_on=pl.col("purchase_option") == "capacity_reservation")
     horizon = pl.col("horizon").cast(pl.Float64)
-    terms = (horizon / term_months).ceil()
-    commitment = pl.col("purchase_option").is_in(COMMITMENTS)
-    always_on = pl.col("purchase_option") == "capacity_reservation"
-    compute = (pl.when(commitment)
+    terms, term_months = pl.col("_terms"), pl.col("_months")
+    frame = frame.with_columns(_terms=(horizon / term_months).ceil())
+    compute = (pl.when(pl.col("_commitment"))
                .then((pl.col("usd_per_hour") * HOURS_PER_MONTH * terms * term_months
                       + pl.col("upfront_usd") * terms) * pl.col("count") / horizon)
-               .when(always_on).then(pl.col("usd_per_hour") * HOURS_PER_MONTH * pl.col("count"))
+               .when(pl.col("_always_on")).then(pl.col("usd_per_hour") * HOURS_PER_MONTH * pl.col("count"))
                .otherwise(pl.col("usd_per_hour") * pl.col("hours") * pl.col("count")))
-    return frame.with_columns(compute_monthly=compute,
-                              upfront_start=pl.when(commitment).then(pl.col("upfront_usd") * pl.col("count"))
-                              .otherwise(0.0))
+    upfront = pl.when(pl.col("_commitment")).then(pl.col("upfront_usd") * pl.col("count")).otherwise(0.0)
+    return frame.with_columns(compute_monthly=compute, upfront_start=upfront).drop(
+        "_months", "_commitment", "_always_on", "_terms")
 
 
 def rank_key() -> pl.Expr:
