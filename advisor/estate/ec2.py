@@ -38,7 +38,7 @@ from advisor.errors import FactMissing
 from advisor.estate import beanstalk, hosts, lightsail, nodes, services
 from advisor.estate.choice import choose, leading
 from advisor.estate.gates import served
-from advisor.estate.grid import CELL, TOP, WIDE_TOP, Grid, grid
+from advisor.estate.grid import CELL, TOP, WIDE_TOP, Grid, allowed_rows, grid
 from advisor.estate.priced import rounded_sum
 from advisor.estate.usage_lines import egress_expr, free_gb, storage_expr
 from advisor.pricing import money_expr
@@ -232,7 +232,9 @@ def _costed_group(w: pl.DataFrame, g: Grid, rules: list[OptionRules], catalog: C
     if not stored.is_empty():
         rows = pl.concat([rows, _cell_rows(g, stored, store=True)])
     gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
-    rows = rows.filter(_allowed(rules)).with_columns(_ebs_floor=gp3 * pl.col("s_scratch_gib"))
+    rows = allowed_rows(rows, g.rows, rules)  # then the costing's columns, for the rows left
+    rows = pl.concat([rows, g.rows.select(COSTING[2:])[rows["_r"]]], how="horizontal").with_columns(
+        _ebs_floor=gp3 * pl.col("s_scratch_gib"), s_tenancy=pl.lit(g.tenancy))
     rows = cost_instance_rows(catalog, rows.with_columns(
         count=pl.lit(1), hours=pl.col("s_hours"), horizon=pl.col("s_horizon")), region, os)
     return rows.select(COSTED), w.select("idx", storage_line=_storage(catalog, region),
@@ -241,24 +243,15 @@ def _costed_group(w: pl.DataFrame, g: Grid, rules: list[OptionRules], catalog: C
 
 
 def _cell_rows(g: Grid, w: pl.DataFrame, *, store: bool = False) -> pl.DataFrame:
-    """The workloads' cell rows: of every type (`src` 0), or only of types whose instance store holds
-    the scratch disk (`store`, src 1)."""
+    """The workloads' cell rows (the row `_r` and its option `_o`): of every type (`src` 0), or only of
+    types whose instance store holds the scratch disk (`store`, src 1)."""
     w = w.with_columns(s=pl.col("s_store") if store else pl.lit(0, pl.Int64), src=pl.lit(int(store)))
     ids, cells = g.top(w)
     rows = (w.select(*CELL, "idx", "rules", "src", s_hours="hours", s_horizon="horizon", s_scratch_gib="scratch_gib",
                      s_sustained_vcpu=pl.col("vcpu") * pl.col("cpu_utilization"),
                      s_public=pl.col("egress_gib_month") > 0)
             .join(ids, on=CELL).drop(CELL).join(cells, on="_c").drop("_c"))
-    costing = g.rows.select(COSTING[1:])[rows["_r"]]  # `_r` is the row's index in the grid
-    return pl.concat([rows, costing], how="horizontal").with_columns(s_tenancy=pl.lit(g.tenancy))
-
-
-def _allowed(rules: list[OptionRules]) -> pl.Expr:
-    """Each workload's OptionRules, applied row by row (the rule is OptionRules.expr, written once)."""
-    keep = pl.lit(False)
-    for i, r in enumerate(rules):
-        keep |= (pl.col("rules") == i) & r.expr()
-    return keep
+    return rows.with_columns(_o=g.rows["_o"].gather(rows["_r"]))  # `_r` is the row's index in the grid
 
 
 def _certified_frontier(rows: pl.DataFrame, top: int) -> pl.DataFrame:
@@ -284,7 +277,8 @@ def _certified_frontier(rows: pl.DataFrame, top: int) -> pl.DataFrame:
     unsure = per.filter(bound.is_not_null() & (bound <= pl.col("low") + 0.01 + SLACK))["idx"].unique()
     low = narrow.select("g").join(per.select("g", "low"), on="g", how="left", maintain_order="left")["low"]
     keep = rows.select(seen & (pl.col("monthly_total") <= low + 0.01) & ~pl.col("idx").is_in(unsure.implode()))
-    return rows.filter(keep.to_series()).unique(["idx", "_r"], keep="first", maintain_order=True)  # _r: (option, type)
+    first = (pl.col("idx") * (1 << 32) + pl.col("_r").cast(pl.Int64)).is_first_distinct()  # _r: (option, type)
+    return rows.filter(keep.to_series()).filter(first)
 
 
 def _storage(catalog: Catalog, region: str) -> pl.Expr:

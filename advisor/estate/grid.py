@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from advisor.candidates.frontiers import RATE_COLUMNS, TYPE_COLUMNS, _rates
+from advisor.candidates.frontiers import RATE_COLUMNS, TYPE_COLUMNS, OptionRules, _rates
 from advisor.candidates.instances import offered, rank_key
 from advisor.catalog.store import Catalog
 
@@ -186,6 +186,21 @@ def _covers(types: pl.DataFrame) -> np.ndarray:
     current = types["current_generation"].to_numpy()
     return ((vcpu[:, None] >= vcpu[None, :]) & (mem[:, None] >= mem[None, :]) & (store[:, None] >= store[None, :])
             & (arch[:, None] == arch[None, :]) & (current[:, None] | ~current[None, :]))
+
+
+def allowed_rows(rows: pl.DataFrame, table: pl.DataFrame, rules: list[OptionRules]) -> pl.DataFrame:
+    """The rows (with `rules`, a workload's OptionRules by number, and `_o`, an option's number in `table`,
+    a grid's or node index's rows) whose option their workload's rules allow. Each OptionRules.expr is
+    evaluated once per option of `table`, not once per row: a lookup of (rules, _o)."""
+    options = table.group_by("_o").agg(pl.col("purchase_option").first())
+    pairs = (pl.DataFrame({"rules": range(len(rules))}, schema={"rules": pl.Int64}).join(options, how="cross"))
+    keep = pl.lit(False)
+    for i, r in enumerate(rules):
+        keep |= (pl.col("rules") == i) & r.expr()
+    allowed = pairs.filter(keep)
+    lookup = np.zeros((len(rules), int(options["_o"].max() or 0) + 1), dtype=bool)
+    lookup[allowed["rules"].to_numpy(), allowed["_o"].to_numpy()] = True
+    return rows.filter(pl.Series(lookup[rows["rules"].to_numpy(), rows["_o"].to_numpy()]))
 
 
 def undominated_rows(rows: pl.DataFrame, covers: np.ndarray, top: int) -> pl.DataFrame:

@@ -54,7 +54,7 @@ from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
 from advisor.estate import batch
 from advisor.estate.gates import served
-from advisor.estate.grid import first_rows, undominated_rows
+from advisor.estate.grid import allowed_rows, first_rows, undominated_rows
 from advisor.estate.priced import rounded_sum
 from advisor.estate.usage_lines import egress_expr, free_gb, storage_expr
 from advisor.pricing import money, money_expr
@@ -409,9 +409,6 @@ def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> p
                        src=pl.lit(1), ts=pl.col("k").cast(pl.Float64) * pl.col("scratch_gib"))])
     cells = q.select(CELL).unique(maintain_order=True).with_row_index("_c")
     top = index.top(cells).select("_c", "_r", "pos")
-    keep = pl.lit(False)
-    for i, r in enumerate(rules):
-        keep |= (pl.col("rules") == i) & r.expr()
     rows = (q.join(cells, on=CELL)
             .select("_c", "idx", "src", "level", "rules", s_vcpu="vcpu", s_memory_gib="memory_gib",
                     s_gpus=pl.lit(0), s_units="units", s_replicas="units", s_max_per_node="s_max_per_node",
@@ -419,7 +416,8 @@ def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> p
                     s_horizon="horizon", s_scratch_gib="scratch_gib", s_public=pl.col("egress_gib_month") > 0,
                     s_tenancy="tenancy")
             .join(top, on="_c").drop("_c"))
-    return pl.concat([rows, index.rows.select(COSTING[1:])[rows["_r"]]], how="horizontal").filter(keep)
+    rows = allowed_rows(rows.with_columns(_o=index.rows["_o"].gather(rows["_r"])), index.rows, rules)
+    return pl.concat([rows, index.rows.select(COSTING[2:])[rows["_r"]]], how="horizontal")
 
 
 def _lines(rows: pl.DataFrame) -> pl.DataFrame:
