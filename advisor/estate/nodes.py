@@ -371,8 +371,9 @@ def _group_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules], cat
     gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
     rows = pack_nodes(rows).with_columns(horizon=pl.col("s_horizon"),
                                          _ebs=gp3 * pl.col("s_scratch_gib") * pl.col("s_replicas"))
-    first = (pl.col("idx") * (1 << 32) + pl.col("_r").cast(pl.Int64)).is_first_distinct()  # a type once a workload
-    exact = rows.filter(pl.col("pos") <= DEPTH).filter(first)
+    costed = pl.col("pos") <= DEPTH
+    key = pl.when(costed).then(pl.col("idx") * (1 << 32) + pl.col("_r").cast(pl.Int64))  # null: not costed
+    exact = rows.filter(costed & key.is_first_distinct())  # a type once a workload
     bound = rows.filter(pl.col("pos") == DEPTH + 1).with_columns(count=pl.col("level"))
     return (cost_node_rows(catalog, exact, region).select(COSTED),
             cost_node_rows(catalog, bound, region).select(COSTED))
