@@ -13,6 +13,7 @@ would keep, and the cheapest, so it keeps the same rows as over the whole cross 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -23,64 +24,79 @@ SLACK = 1e-6     # absolute room (dollars) for floating-point rounding between t
 RELATIVE = 1e-9  # relative room: the bound multiplies in another order than cost_columns
 
 
-def near_cheapest(rates: pl.DataFrame, fit: pl.DataFrame, horizons: np.ndarray, allowed: pl.Expr,
+@dataclass(frozen=True)
+class RateIndex:
+    """A region's rate table numbered for the bound: `rates` with `_t` (its type's number, in instance_type
+    order) and `_o` (its option's), `rank` (rank_key, by option and type; nan: not offered) and, per
+    option, its purchase option and term. Built once per region, OS and tenancy."""
+
+    rates: pl.DataFrame
+    types: pl.DataFrame    # instance_type, _t
+    options: pl.DataFrame  # _o, purchase_option, term
+    rank: np.ndarray       # [option, type]
+    row: np.ndarray        # [option, type]: the row of `rates`, -1 where none
+
+
+def rate_index(rates: pl.DataFrame) -> RateIndex:
+    types = rates.select("instance_type").unique().sort("instance_type").with_row_index("_t")
+    options = (rates.group_by("option_id").agg(pl.col("purchase_option", "term").first()).sort("option_id")
+               .with_row_index("_o").cast({"_o": pl.Int64}))
+    rates = rates.join(types, on="instance_type").join(options.select("option_id", "_o"), on="option_id")
+    shape = (options.height, types.height)
+    rank, row = np.full(shape, np.nan), np.full(shape, -1, np.int64)
+    o, t = rates["_o"].to_numpy(), rates["_t"].to_numpy()
+    rank[o, t] = rates.select(rank_key()).to_series().to_numpy()
+    row[o, t] = np.arange(rates.height)
+    return RateIndex(rates.drop("_t", "_o"), types, options.drop("option_id"), rank, row)
+
+
+def near_cheapest(index: RateIndex, fit: pl.DataFrame, horizons: np.ndarray, allowed: pl.Expr,
                   cost: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
     """`cost` of the rows of rates x fit (joined on instance_type; fit has spec_id, count and hours per
     spec and type, `horizons` each spec's) that `allowed` keeps and that can be within a cent of their
     (spec_id, option_id) group's cheapest. `cost` adds `monthly_total` to every row, in order."""
-    rates = rates.join(fit.select("instance_type").unique(), on="instance_type", how="semi")
-    if rates.is_empty() or fit.is_empty():
-        return cost(_rows(rates, fit, np.zeros(0, np.int64), np.zeros(0, np.int64)))
-    types = rates.select("instance_type").unique().sort("instance_type").with_row_index("_t")
-    options = rates.select("option_id").unique().with_row_index("_o").cast({"_o": pl.Int64})
-    rates = rates.join(types, on="instance_type").join(options, on="option_id").with_columns(_rank=rank_key())
-    fit = fit.join(types, on="instance_type")
-    n_specs, n_types, n_options = len(horizons), types.height, options.height
-    rate_row = np.full((n_types, n_options), -1, np.int64)
-    rate_row[rates["_t"].to_numpy(), rates["_o"].to_numpy()] = np.arange(rates.height)
-    fit_row = np.full((n_specs, n_types), -1, np.int64)
+    fit = fit.join(index.types, on="instance_type")
+    fit_row = np.full((len(horizons), index.types.height), -1, np.int64)
     fit_row[fit["spec_id"].to_numpy(), fit["_t"].to_numpy()] = np.arange(fit.height)
-    low = _lower_bounds(rates, fit, horizons, rate_row, fit_row, allowed)
+    fit = fit.drop("_t")
+    low = _lower_bounds(index, fit, horizons, fit_row, allowed)
     # Per spec and option: the row of least bound, costed, bounds the group's cheapest from above.
-    best = np.argmin(low, axis=1)  # (spec, option)
-    s, o = np.nonzero(np.isfinite(np.take_along_axis(low, best[:, None, :], axis=1)[:, 0, :]))
+    best = np.argmin(low, axis=2)  # (spec, option)
+    s, o = np.nonzero(np.isfinite(np.take_along_axis(low, best[:, :, None], axis=2)[:, :, 0]))
     t = best[s, o]
-    probe = cost(_rows(rates, fit, fit_row[s, t], rate_row[t, o]))
-    upper = np.full((n_specs, n_options), np.inf)
+    probe = cost(_rows(index, fit, fit_row[s, t], index.row[o, t]))
+    upper = np.full(low.shape[:2], np.inf)
     upper[s, o] = probe["monthly_total"].to_numpy()  # cost keeps the rows, in order
     reach = upper + 0.01 + SLACK + RELATIVE * np.abs(upper)
-    s, t, o = np.nonzero(np.isfinite(low) & (low * (1 - RELATIVE) <= reach[:, None, :]))
-    return cost(_rows(rates, fit, fit_row[s, t], rate_row[t, o]))
+    s, o, t = np.nonzero(np.isfinite(low) & (low * (1 - RELATIVE) <= reach[:, :, None]))
+    return cost(_rows(index, fit, fit_row[s, t], index.row[o, t]))
 
 
-def _lower_bounds(rates: pl.DataFrame, fit: pl.DataFrame, horizons: np.ndarray, rate_row: np.ndarray,
-                  fit_row: np.ndarray, allowed: pl.Expr) -> np.ndarray:
-    """low[spec, type, option]: rank_key x rank_multiplier, inf where the spec does not fit the type,
+def _lower_bounds(index: RateIndex, fit: pl.DataFrame, horizons: np.ndarray, fit_row: np.ndarray,
+                  allowed: pl.Expr) -> np.ndarray:
+    """low[spec, option, type]: rank_key x rank_multiplier, inf where the spec does not fit the type,
     the type lacks the option or `allowed` refuses the spec that option."""
     n_specs, n_types = fit_row.shape
-    n_options = rate_row.shape[1]
+    n_options = index.options.height
     count = np.full((n_specs, n_types), np.nan)
     hours = np.full((n_specs, n_types), np.nan)
-    s, t = fit["spec_id"].to_numpy(), fit["_t"].to_numpy()
-    count[s, t] = fit["count"].to_numpy()
-    hours[s, t] = fit["hours"].to_numpy()
-    rank = np.full((n_types, n_options), np.nan)
-    rank[rates["_t"].to_numpy(), rates["_o"].to_numpy()] = rates["_rank"].to_numpy()
-    options = rates.group_by("_o").agg(pl.col("purchase_option", "term").first()).sort("_o")
+    placed = fit_row >= 0
+    count[placed] = fit["count"].to_numpy()[fit_row[placed]]
+    hours[placed] = fit["hours"].to_numpy()[fit_row[placed]]
     permitted = (pl.DataFrame({"spec_id": np.repeat(np.arange(n_specs), n_options),
                                "_o": np.tile(np.arange(n_options), n_specs)})
-                 .join(options, on="_o").filter(allowed))
+                 .join(index.options, on="_o").filter(allowed))
     ok = np.zeros((n_specs, n_options), bool)
     ok[permitted["spec_id"].to_numpy(), permitted["_o"].to_numpy()] = True
-    low = np.full((n_specs, n_types, n_options), np.inf)
+    low = np.full((n_specs, n_options, n_types), np.inf)
     horizon = horizons.astype(np.float64)[:, None]
-    for o, option, term in options.iter_rows():
-        low[:, :, o] = rank[None, :, o] * rank_multiplier(option, term, count, hours, horizon)
-    low[~np.isfinite(low) | (rate_row[None, :, :] < 0) | (fit_row[:, :, None] < 0) | ~ok[:, None, :]] = np.inf
+    for o, option, term in index.options.iter_rows():
+        if ok[:, o].any():
+            low[:, o, :] = index.rank[o][None, :] * rank_multiplier(option, term, count, hours, horizon)
+    low[~np.isfinite(low) | ~ok[:, :, None]] = np.inf  # nan: no fit or no such rate
     return low
 
 
-def _rows(rates: pl.DataFrame, fit: pl.DataFrame, fit_rows: np.ndarray, rate_rows: np.ndarray) -> pl.DataFrame:
+def _rows(index: RateIndex, fit: pl.DataFrame, fit_rows: np.ndarray, rate_rows: np.ndarray) -> pl.DataFrame:
     """The joined rows for the given (fit row, rate row) pairs."""
-    return pl.concat([rates.drop("instance_type", "_t", "_o", "_rank", strict=False)[rate_rows],
-                      fit.drop("_t", strict=False)[fit_rows]], how="horizontal")
+    return pl.concat([index.rates.drop("instance_type")[rate_rows], fit[fit_rows]], how="horizontal")

@@ -13,7 +13,7 @@ costs are for the whole node group.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import polars as pl
 
-from advisor.candidates.bounds import near_cheapest
+from advisor.candidates.bounds import RateIndex, near_cheapest, rate_index
 from advisor.candidates.gpu import gpu_model_pattern
 from advisor.candidates.instances import OPTION_GROUP, cost_columns, offered, prune
 from advisor.candidates.regional import regional
@@ -203,6 +203,20 @@ def _rates(catalog: Catalog, region: str, os: str, tenancy: str) -> pl.DataFrame
     return rates.rate_table(catalog, region, os, tenancy).select(RATE_COLUMNS)
 
 
+_RATE_INDEXES: OrderedDict[tuple[str, str, str, str], RateIndex] = OrderedDict()
+
+
+def _rate_index(catalog: Catalog, region: str, os: str, tenancy: str) -> RateIndex:
+    """bounds.rate_index of the region's rate table, kept for the last few regions, OSes and tenancies."""
+    key = (catalog.version, region, os, tenancy)
+    if key not in _RATE_INDEXES:
+        _RATE_INDEXES[key] = rate_index(_rates(catalog, region, os, tenancy))
+        while len(_RATE_INDEXES) > 8:
+            _RATE_INDEXES.popitem(last=False)
+    _RATE_INDEXES.move_to_end(key)
+    return _RATE_INDEXES[key]
+
+
 @contextmanager
 def _facts_permitting(n_specs: int) -> Iterator[None]:
     """In bulk, a chunk whose region lacks a fact is left out (its specs are then computed one by one,
@@ -364,7 +378,8 @@ def node_frontier_rows(catalog: Catalog, specs: list[NodeSpec]) -> Iterator[tupl
     """The specs in chunks (one service, region, OS and tenancy each), each with every spec's pruned rows
     in one frame (`spec_id`: the spec's index in its chunk). In bulk, a chunk whose region lacks a fact
     is left out (see _facts_permitting)."""
-    for chunk in _chunks(list(dict.fromkeys(specs)), lambda s: (s.service, s.region, s.os, s.tenancy)):
+    # Region, OS and tenancy first: consecutive chunks share the rate index (_rate_index).
+    for chunk in _chunks(list(dict.fromkeys(specs)), lambda s: (s.region, s.os, s.tenancy, s.service)):
         with _facts_permitting(len(specs)):
             yield chunk, _node_chunk(catalog, chunk)
 
@@ -383,8 +398,9 @@ def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> pl.DataFrame:
 
     # Specs pruned to each group's cheapest cost only the rows a lower bound leaves (bounds.py).
     cheapest = [i for i, s in enumerate(specs) if not s.frontier and not s.exhaustive]
-    bounded = near_cheapest(rates, fit.filter(pl.col("spec_id").is_in(cheapest)),
-                            np.array([s.horizon for s in specs]), _options_filter(specs), cost)
+    bounded = near_cheapest(_rate_index(catalog, first.region, first.os, first.tenancy),
+                            fit.filter(pl.col("spec_id").is_in(cheapest)), np.array([s.horizon for s in specs]),
+                            _options_filter(specs), cost)
     rest = rates.join(fit.filter(~pl.col("spec_id").is_in(cheapest)), on="instance_type", how="inner").filter(
         _options_filter(specs))
     return _prune(pl.concat([bounded, cost(rest)], how="diagonal_relaxed"), specs)
