@@ -169,8 +169,8 @@ def _build(catalog: Catalog, region: str, os: str, top: int, tenancy: str) -> Gr
              .select(TYPE_COLUMNS).with_columns(pl.col("current_generation").fill_null(True))
              .sort("instance_type").with_row_index("_t"))
     rows = (_rates(catalog, region, os, tenancy).select(RATE_COLUMNS).join(types, on="instance_type", how="inner")
-            .with_columns(rank_key=rank_key()).sort("option_id", "rank_key", "vcpu", "_t"))  # _t: ORDER's names
-    kept = undominated_rows(rows, _covers(types), top)
+            .with_columns(rank_key=rank_key()))
+    kept = undominated_rows(rows, _covers(types), top)  # in ORDER (`_t` stands for the type's name)
     stores = pl.concat([pl.Series([0.0]), types["instance_store_gib"].cast(pl.Float64)]).unique().sort()
     kept = kept.drop("_t").with_row_index("_r").with_columns(_o=pl.col("option_id").rank("dense").cast(pl.Int64))
     return Grid(region, os, tenancy, kept, top, types["vcpu"].unique().sort().cast(pl.Float64),
@@ -204,11 +204,14 @@ def allowed_rows(rows: pl.DataFrame, table: pl.DataFrame, rules: list[OptionRule
 
 
 def undominated_rows(rows: pl.DataFrame, covers: np.ndarray, top: int) -> pl.DataFrame:
-    """The rows (sorted by option_id, then each option's order; `_t` the type's index in `covers`) that
-    `_undominated` keeps in their option: one mask, computed once per distinct order of the types
-    (options often order them alike: commitments are ratios of on-demand), and one filter."""
-    types = rows["_t"].to_numpy()
-    runs = rows["option_id"].rle_id().to_numpy()
+    """The rows `_undominated` keeps in their option, sorted by option_id, then each option's order
+    (rank_key, vcpu, `_t`: the type's index in `covers`). One mask, computed once per distinct order of
+    the types (options often order them alike: commitments are ratios of on-demand); the order is found
+    on the keys alone and only the kept rows are gathered."""
+    options = rows.select("option_id").unique().sort("option_id").with_row_index("_option")
+    keys = rows.select("option_id", "rank_key", "vcpu", "_t").join(options, on="option_id", maintain_order="left")
+    order = keys.select(pl.arg_sort_by("_option", "rank_key", "vcpu", "_t")).to_series().to_numpy()
+    types, runs = keys["_t"].to_numpy()[order], keys["_option"].to_numpy()[order]
     bounds = np.concatenate([[0], np.flatnonzero(np.diff(runs)) + 1, [len(types)]]) if len(types) else np.array([0])
     keep = np.zeros(len(types), dtype=bool)
     masks: dict[bytes, np.ndarray] = {}
@@ -217,7 +220,7 @@ def undominated_rows(rows: pl.DataFrame, covers: np.ndarray, top: int) -> pl.Dat
         if key not in masks:
             masks[key] = _undominated(types[a:b], covers, top)
         keep[a:b] = masks[key]
-    return rows.filter(pl.Series(keep))
+    return rows[order[keep]]
 
 
 def _undominated(order: np.ndarray, covers: np.ndarray, top: int) -> np.ndarray:

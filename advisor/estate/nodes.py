@@ -167,7 +167,7 @@ def _build(catalog: Catalog, service: str, region: str, os: str, tenancy: str) -
     nodes = (node_types(catalog, service, region, os).filter(pl.col("gpus") == 0)
              .with_columns(pl.col("current_generation").fill_null(True)).sort("instance_type").with_row_index("_t"))
     rows = (_rates(catalog, region, os, tenancy).select(RATE_COLUMNS).join(nodes, on="instance_type", how="inner")
-            .with_columns(rank_key=rank_key()).sort("option_id", "rank_key", "vcpu", "_t"))
+            .with_columns(rank_key=rank_key()))
     kept = undominated_rows(rows, _covers(nodes), DEPTH).drop("_t").with_row_index("_r").with_columns(
         _o=pl.col("option_id").rank("dense").cast(pl.Int64))
     return NodeIndex(kept, np.unique(nodes["alloc_vcpu"].cast(pl.Float64).to_numpy()),
