@@ -126,14 +126,21 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
     dedicated = frame.filter(pl.col("tenancy") == "dedicated")["idx"].to_list()
     fleets = hosts.candidates({i: workloads[i] for i in dedicated}, catalog)
     other_rows = leading(others.frame)  # once: every batch joins its workloads' rows
-    parts = [_answer_batch(frame.slice(start, BATCH), rules, catalog, include_free_tier, TOP, other_rows,
-                           node_work, fleets)
-             for start in range(0, frame.height, BATCH)]
+    parts, found = [], []
+    for start in range(0, frame.height, BATCH):
+        batch = frame.slice(start, BATCH)
+        found.append(_node_rows(node_work.subset(batch["idx"]), catalog))
+        parts.append(_answer_batch(batch, rules, catalog, include_free_tier, TOP, other_rows, found[-1], fleets))
     parts = [p for p in parts if not p.is_empty()]
+    # The deeper grid's retry: the node rows do not depend on it, so theirs are reused (and a workload
+    # the node path could not certify is not retried).
+    node_rows = nodes.NodeRows(pl.concat([f.frame for f in found], how="diagonal_relaxed"),
+                               sorted({i for f in found for i in f.fallback}))
     retry = frame.join(pl.concat(parts).select("idx"), on="idx", how="anti") if parts else frame
-    retry = retry.filter(pl.len().over("region", "os", "tenancy") >= WIDE_MIN)  # else the deeper grid costs more
+    retry = retry.filter(~pl.col("idx").is_in(node_rows.fallback)
+                         & (pl.len().over("region", "os", "tenancy") >= WIDE_MIN))  # else the deeper grid costs more
     parts += [_answer_batch(retry.slice(start, BATCH), rules, catalog, include_free_tier, WIDE_TOP, other_rows,
-                            node_work, fleets)
+                            node_rows, fleets)
               for start in range(0, retry.height, BATCH)]
     parts = [p for p in parts if not p.is_empty()]
     if not parts:
@@ -142,13 +149,20 @@ def answer(workloads: dict[int, Workload], catalog: Catalog, include_free_tier: 
     return Answers(done, sorted(set(workloads) - set(done["idx"].to_list())))
 
 
+def _node_rows(work: nodes.NodeWorkloads, catalog: Catalog) -> nodes.NodeRows:
+    """The node candidates of a batch's workloads, only those the choice reads (choice.leading)."""
+    rows, unsure = nodes.candidates(work, catalog)
+    return nodes.NodeRows(rows if rows.is_empty() else leading(rows), unsure)
+
+
 def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalog,
-                  include_free_tier: bool, top: int, others: pl.DataFrame, node_work: nodes.NodeWorkloads,
+                  include_free_tier: bool, top: int, others: pl.DataFrame, found: nodes.NodeRows,
                   fleets: pl.DataFrame) -> pl.DataFrame:
     """EC2 rows (from the grid) for the workloads plain EC2 or Beanstalk serves (Beanstalk's rows are
     EC2's, with its own lines; EC2's own only where EC2 serves the workload), ECS/EKS node rows
-    (nodes.py), the other services' rows (services.py), Lightsail's; a workload any of its services
-    could not be certified for goes to the per-shape path. Dedicated-tenancy workloads (plain EC2 only)
+    (`found`: nodes.py, computed by the caller and reused by the retry), the other services' rows
+    (services.py), Lightsail's; a workload any of its services could not be certified for goes to the
+    per-shape path. Dedicated-tenancy workloads (plain EC2 only)
     get Dedicated Instances from their tenancy's grid and Dedicated Hosts (`fleets`, estate/hosts.py)."""
     gridded = pl.col("ec2") | pl.col("beanstalk_usd").is_not_null()  # workloads that need EC2 rows
     parts, lines, described, risks = [], [], [], {}
@@ -167,7 +181,7 @@ def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalo
         parts.append(rows.with_columns(_gid=pl.lit(gid, pl.Int32)))
         lines.append(per_workload)
         described.append(g.rows.select("_r", *DESCRIBE).with_columns(_gid=pl.lit(gid, pl.Int32)))
-    node_rows, unsure = nodes.candidates(node_work.subset(frame["idx"]), catalog)
+    node_rows, unsure = found.frame, found.fallback  # (rows of other batches' workloads drop out below)
     ec2_rows, priced = pl.DataFrame(), []
     if parts:
         per_workload = pl.concat(lines)
@@ -183,7 +197,7 @@ def _answer_batch(frame: pl.DataFrame, rules: list[OptionRules], catalog: Catalo
     if certified.is_empty():
         return pl.DataFrame()
     if not node_rows.is_empty():
-        node_rows = leading(node_rows).join(certified.select(CHOICE), on="idx").drop("count_right", strict=False)
+        node_rows = node_rows.join(certified.select(CHOICE), on="idx").drop("count_right", strict=False)
     found = [ec2_rows.filter(pl.col("ec2")) if parts else ec2_rows, node_rows, _lightsail(certified, catalog),
              _services(certified, ec2_rows, others)]
     found = [r for r in found if not r.is_empty()]
