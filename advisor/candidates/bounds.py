@@ -60,6 +60,8 @@ def near_cheapest(index: RateIndex, fit: pl.DataFrame, horizons: np.ndarray, all
     fit_row[fit["spec_id"].to_numpy(), fit["_t"].to_numpy()] = np.arange(fit.height)
     fit = fit.drop("_t")
     low = _lower_bounds(index, fit, horizons, fit_row, allowed)
+    if not np.isfinite(low).any():  # no spec fits a type with an option it may use
+        return cost(_rows(index, fit, np.zeros(0, np.int64), np.zeros(0, np.int64)))
     # Per spec and option: the row of least bound, costed, bounds the group's cheapest from above.
     best = np.argmin(low, axis=2)  # (spec, option)
     s, o = np.nonzero(np.isfinite(np.take_along_axis(low, best[:, :, None], axis=2)[:, :, 0]))

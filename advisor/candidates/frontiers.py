@@ -403,7 +403,7 @@ def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> pl.DataFrame:
                             _options_filter(specs), cost)
     rest = rates.join(fit.filter(~pl.col("spec_id").is_in(cheapest)), on="instance_type", how="inner").filter(
         _options_filter(specs))
-    return _prune(pl.concat([bounded, cost(rest)], how="diagonal_relaxed"), specs)
+    return _prune(pl.concat([bounded, cost(rest)], how="diagonal_relaxed") if not rest.is_empty() else bounded, specs)
 
 
 def pack_nodes(fit: pl.DataFrame) -> pl.DataFrame:
