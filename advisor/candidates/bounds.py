@@ -26,9 +26,9 @@ RELATIVE = 1e-9  # relative room: the bound multiplies in another order than cos
 
 @dataclass(frozen=True)
 class RateIndex:
-    """A region's rate table numbered for the bound: `rates` with `_t` (its type's number, in instance_type
-    order) and `_o` (its option's), `rank` (rank_key, by option and type; nan: not offered) and, per
-    option, its purchase option and term. Built once per region, OS and tenancy."""
+    """A region's rate table numbered for the bound: each type (`_t`, in instance_type order) and option
+    (`_o`) a number, `rank` (rank_key by option and type; nan: not offered), `row` (the rate's row of
+    `rates`) and, per option, its purchase option and term. Built once per region, OS and tenancy."""
 
     rates: pl.DataFrame
     types: pl.DataFrame    # instance_type, _t
@@ -38,6 +38,7 @@ class RateIndex:
 
 
 def rate_index(rates: pl.DataFrame) -> RateIndex:
+    """The RateIndex of a rate table (frontiers._rates' columns)."""
     types = rates.select("instance_type").unique().sort("instance_type").with_row_index("_t")
     options = (rates.group_by("option_id").agg(pl.col("purchase_option", "term").first()).sort("option_id")
                .with_row_index("_o").cast({"_o": pl.Int64}))
