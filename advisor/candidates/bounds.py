@@ -70,8 +70,9 @@ def near_cheapest(index: RateIndex, fit: pl.DataFrame, horizons: np.ndarray, all
     probe = cost(_rows(index, fit, fit_row[s, t], index.row[o, t]))
     upper = np.full(low.shape[:2], np.inf)
     upper[s, o] = probe["monthly_total"].to_numpy()  # cost keeps the rows, in order
-    reach = upper + 0.01 + SLACK + RELATIVE * np.abs(upper)
-    s, o, t = np.nonzero(np.isfinite(low) & (low * (1 - RELATIVE) <= reach[:, :, None]))
+    reach = (upper + 0.01 + SLACK + RELATIVE * np.abs(upper)) / (1 - RELATIVE)
+    reach[~np.isfinite(reach)] = -np.inf  # a group with no row: nothing to cost (and inf <= inf is true)
+    s, o, t = np.nonzero(low <= reach[:, :, None])
     return cost(_rows(index, fit, fit_row[s, t], index.row[o, t]))
 
 

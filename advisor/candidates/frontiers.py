@@ -182,9 +182,13 @@ def _prune(frame: pl.DataFrame, specs: list) -> pl.DataFrame:
     keep_all = [i for i, s in enumerate(specs) if s.exhaustive]
     frontier = [i for i, s in enumerate(specs) if s.frontier and not s.exhaustive]
     cheapest = [i for i, s in enumerate(specs) if not s.frontier and not s.exhaustive]
-    parts = [frame.filter(pl.col("spec_id").is_in(keep_all)),
-             prune(frame.filter(pl.col("spec_id").is_in(frontier)), group, frontier=True),
-             prune(frame.filter(pl.col("spec_id").is_in(cheapest)), group, frontier=False)]
+    parts = []  # each kind of spec's rows, where the chunk has that kind
+    if keep_all:
+        parts.append(frame.filter(pl.col("spec_id").is_in(keep_all)))
+    if frontier:
+        parts.append(prune(frame.filter(pl.col("spec_id").is_in(frontier)), group, frontier=True))
+    if cheapest:
+        parts.append(prune(frame.filter(pl.col("spec_id").is_in(cheapest)), group, frontier=False))
     return pl.concat([p for p in parts if not p.is_empty()] or [frame.clear()], how="diagonal_relaxed")
 
 
