@@ -51,11 +51,12 @@ def rate_index(rates: pl.DataFrame) -> RateIndex:
     return RateIndex(rates.drop("_t", "_o"), types, options.drop("option_id"), rank, row)
 
 
-def near_cheapest(index: RateIndex, fit: pl.DataFrame, horizons: np.ndarray, allowed: pl.Expr,
+def near_cheapest(index: RateIndex, fit: pl.DataFrame, horizons: np.ndarray, allowed: np.ndarray,
                   cost: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
     """`cost` of the rows of rates x fit (joined on instance_type; fit has spec_id, count and hours per
-    spec and type, `horizons` each spec's) that `allowed` keeps and that can be within a cent of their
-    (spec_id, option_id) group's cheapest. `cost` adds `monthly_total` to every row, in order."""
+    spec and type, `horizons` each spec's) that `allowed` (by spec and option number) keeps and that can
+    be within a cent of their (spec_id, option_id) group's cheapest. `cost` adds `monthly_total` to every
+    row, in order."""
     fit = fit.join(index.types, on="instance_type")
     fit_row = np.full((len(horizons), index.types.height), -1, np.int64)
     fit_row[fit["spec_id"].to_numpy(), fit["_t"].to_numpy()] = np.arange(fit.height)
@@ -77,9 +78,9 @@ def near_cheapest(index: RateIndex, fit: pl.DataFrame, horizons: np.ndarray, all
 
 
 def _lower_bounds(index: RateIndex, fit: pl.DataFrame, horizons: np.ndarray, fit_row: np.ndarray,
-                  allowed: pl.Expr) -> np.ndarray:
+                  ok: np.ndarray) -> np.ndarray:
     """low[spec, option, type]: rank_key x rank_multiplier, inf where the spec does not fit the type,
-    the type lacks the option or `allowed` refuses the spec that option."""
+    the type lacks the option or the spec may not use the option (`ok`)."""
     n_specs, n_types = fit_row.shape
     n_options = index.options.height
     count = np.full((n_specs, n_types), np.nan)
@@ -87,11 +88,6 @@ def _lower_bounds(index: RateIndex, fit: pl.DataFrame, horizons: np.ndarray, fit
     placed = fit_row >= 0
     count[placed] = fit["count"].to_numpy()[fit_row[placed]]
     hours[placed] = fit["hours"].to_numpy()[fit_row[placed]]
-    permitted = (pl.DataFrame({"spec_id": np.repeat(np.arange(n_specs), n_options),
-                               "_o": np.tile(np.arange(n_options), n_specs)})
-                 .join(index.options, on="_o").filter(allowed))
-    ok = np.zeros((n_specs, n_options), bool)
-    ok[permitted["spec_id"].to_numpy(), permitted["_o"].to_numpy()] = True
     low = np.full((n_specs, n_options, n_types), np.inf)
     horizon = horizons.astype(np.float64)[:, None]
     for o, option, term in index.options.iter_rows():

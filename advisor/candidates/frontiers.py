@@ -153,13 +153,28 @@ def _fits_generation() -> pl.Expr:
 
 def _options_filter(specs: list) -> pl.Expr:
     """Each spec's option rules, applied row by row (specs of a chunk may differ)."""
+    return options_filter([spec.options for spec in specs], "spec_id")
+
+
+def options_filter(rules: list[OptionRules], key: str) -> pl.Expr:
+    """Rows whose `key` column numbers an entry of `rules`: that entry's OptionRules.expr (written once)."""
     by_rules: dict[OptionRules, list[int]] = defaultdict(list)
-    for i, spec in enumerate(specs):
-        by_rules[spec.options].append(i)
+    for i, r in enumerate(rules):
+        by_rules[r].append(i)
     keep = pl.lit(False)
-    for rules, ids in by_rules.items():
-        keep |= pl.col("spec_id").is_in(ids) & rules.expr()
+    for r, ids in by_rules.items():
+        keep |= pl.col(key).is_in(ids) & r.expr()
     return keep
+
+
+def option_lookup(rules: list[OptionRules], options: pl.DataFrame) -> np.ndarray:
+    """allowed[i, o]: rules[i] allows option number o of `options` (one row per option: `_o`,
+    purchase_option). Each OptionRules.expr is evaluated once per option, not once per row."""
+    pairs = pl.DataFrame({"_k": range(len(rules))}, schema={"_k": pl.Int64}).join(
+        options.select("_o", "purchase_option"), how="cross").filter(options_filter(rules, "_k"))
+    allowed = np.zeros((len(rules), int(options["_o"].max() or 0) + 1), dtype=bool)
+    allowed[pairs["_k"].to_numpy(), pairs["_o"].to_numpy()] = True
+    return allowed
 
 
 def _extras(catalog: Catalog, frame: pl.DataFrame, *, fee_per_row: bool) -> pl.DataFrame:
@@ -402,12 +417,14 @@ def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> pl.DataFrame:
 
     # Specs pruned to each group's cheapest cost only the rows a lower bound leaves (bounds.py).
     cheapest = [i for i, s in enumerate(specs) if not s.frontier and not s.exhaustive]
-    bounded = near_cheapest(_rate_index(catalog, first.region, first.os, first.tenancy),
-                            fit.filter(pl.col("spec_id").is_in(cheapest)), np.array([s.horizon for s in specs]),
-                            _options_filter(specs), cost)
+    index = _rate_index(catalog, first.region, first.os, first.tenancy)
+    rows = [near_cheapest(index, fit.filter(pl.col("spec_id").is_in(cheapest)), np.array([s.horizon for s in specs]),
+                          option_lookup([s.options for s in specs], index.options), cost)]
     rest = rates.join(fit.filter(~pl.col("spec_id").is_in(cheapest)), on="instance_type", how="inner").filter(
         _options_filter(specs))
-    return _prune(pl.concat([bounded, cost(rest)], how="diagonal_relaxed") if not rest.is_empty() else bounded, specs)
+    if not rest.is_empty():  # upfront caps (a Pareto frontier) and brute-force checks: every row costed
+        rows.append(cost(rest))
+    return _prune(pl.concat(rows, how="diagonal_relaxed"), specs)
 
 
 def pack_nodes(fit: pl.DataFrame) -> pl.DataFrame:

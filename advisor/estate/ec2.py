@@ -38,13 +38,12 @@ from advisor.errors import FactMissing
 from advisor.estate import beanstalk, hosts, lightsail, nodes, services
 from advisor.estate.choice import choose, leading
 from advisor.estate.gates import served
-from advisor.estate.grid import CELL, TOP, WIDE_TOP, Grid, allowed_rows, grid
+from advisor.estate.grid import CELL, OPTIONS, TOP, WIDE_TOP, Grid, allowed_rows, grid, row_key
 from advisor.estate.priced import rounded_sum
 from advisor.estate.usage_lines import egress_expr, free_gb, storage_expr
 from advisor.pricing import money_expr
 from models.workload import Service, Workload
 
-OPTIONS = 1 << 16  # more purchase options than any grid has (the option number _o is below it)
 WIDE_MIN = 8  # uncertified workloads of a region and OS worth building its deeper grid (~0.1 s) for
 BATCH = 8_192  # workloads answered together: their candidate rows (~100 each) bound the memory; fewer, larger
 # batches cost less per workload (each batch has its groups' fixed work; 2,048: diverse 50k 9 % slower)
@@ -291,8 +290,7 @@ def _certified_frontier(rows: pl.DataFrame, top: int) -> pl.DataFrame:
     unsure = per.filter(bound.is_not_null() & (bound <= pl.col("low") + 0.01 + SLACK))["idx"].unique()
     low = narrow.select("g").join(per.select("g", "low"), on="g", how="left", maintain_order="left")["low"]
     keep = rows.select(seen & (pl.col("monthly_total") <= low + 0.01) & ~pl.col("idx").is_in(unsure.implode()))
-    first = (pl.col("idx") * (1 << 32) + pl.col("_r").cast(pl.Int64)).is_first_distinct()  # _r: (option, type)
-    return rows.filter(keep.to_series()).filter(first)
+    return rows.filter(keep.to_series()).filter(row_key().is_first_distinct())  # _r: (option, type)
 
 
 def _storage(catalog: Catalog, region: str) -> pl.Expr:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from advisor.candidates.frontiers import RATE_COLUMNS, TYPE_COLUMNS, OptionRules, _rates
+from advisor.candidates.frontiers import RATE_COLUMNS, TYPE_COLUMNS, OptionRules, _rates, option_lookup
 from advisor.candidates.instances import offered, rank_key
 from advisor.catalog.store import Catalog
 
@@ -39,6 +39,7 @@ ORDER = ["rank_key", "vcpu", "instance_type"]  # the fixed order of rows within 
 CELL = ["arch_v", "all_gens", "i", "j", "s"]  # s: instance store threshold (0: any store, none included)
 CROSS_ROWS = 1_000_000     # cells x rows per comparison
 MAX_CELL_ROWS = 1_500_000  # cell rows (indices) kept per grid before its memo starts over
+OPTIONS = 1 << 16  # more purchase options than any grid or index has (the option number _o is below it)
 MAX_GRIDS = 24  # grids kept: tasks come sorted by region and OS, so a grid is seldom needed once its group is done
 
 
@@ -190,17 +191,14 @@ def _covers(types: pl.DataFrame) -> np.ndarray:
 
 def allowed_rows(rows: pl.DataFrame, table: pl.DataFrame, rules: list[OptionRules]) -> pl.DataFrame:
     """The rows (with `rules`, a workload's OptionRules by number, and `_o`, an option's number in `table`,
-    a grid's or node index's rows) whose option their workload's rules allow. Each OptionRules.expr is
-    evaluated once per option of `table`, not once per row: a lookup of (rules, _o)."""
-    options = table.group_by("_o").agg(pl.col("purchase_option").first())
-    pairs = (pl.DataFrame({"rules": range(len(rules))}, schema={"rules": pl.Int64}).join(options, how="cross"))
-    keep = pl.lit(False)
-    for i, r in enumerate(rules):
-        keep |= (pl.col("rules") == i) & r.expr()
-    allowed = pairs.filter(keep)
-    lookup = np.zeros((len(rules), int(options["_o"].max() or 0) + 1), dtype=bool)
-    lookup[allowed["rules"].to_numpy(), allowed["_o"].to_numpy()] = True
-    return rows.filter(pl.Series(lookup[rows["rules"].to_numpy(), rows["_o"].to_numpy()]))
+    a grid's or node index's rows) whose option their workload's rules allow."""
+    allowed = option_lookup(rules, table.group_by("_o").agg(pl.col("purchase_option").first()))
+    return rows.filter(pl.Series(allowed[rows["rules"].to_numpy(), rows["_o"].to_numpy()]))
+
+
+def row_key() -> pl.Expr:
+    """One integer per workload and grid or index row (`idx`, `_r`)."""
+    return pl.col("idx") * (1 << 32) + pl.col("_r").cast(pl.Int64)
 
 
 def undominated_rows(rows: pl.DataFrame, covers: np.ndarray, top: int) -> pl.DataFrame:

@@ -54,7 +54,7 @@ from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
 from advisor.estate import batch
 from advisor.estate.gates import served
-from advisor.estate.grid import allowed_rows, first_rows, undominated_rows
+from advisor.estate.grid import OPTIONS, allowed_rows, first_rows, row_key, undominated_rows
 from advisor.estate.priced import rounded_sum
 from advisor.estate.usage_lines import egress_expr, free_gb, storage_expr
 from advisor.pricing import money, money_expr
@@ -64,7 +64,6 @@ SERVICES = (Service.ecs_ec2, Service.eks_ec2)
 OPS_EFFORT = {**{s.value: e for s, e in OPS.items()}, Service.batch.value: batch.OPS_EFFORT}  # the generators'
 DEPTH = 2  # rows per (cell, option) costed exactly, one more bounds the rest (3: 10 % slower, 0.02 % more certified)
 CROSS_ROWS = 2_000_000  # cells x rows per array comparison (bounds its memory)
-OPTIONS = 1 << 16  # more purchase options than any index has (the option number _o is below it)
 SLACK = 1e-6         # floating-point room: a covered row costs no less than its cover, to this
 MAX_INDEXES = 24  # node indexes kept (as MAX_GRIDS: tasks come sorted by region and OS)
 # What the choice reads of a node candidate (with the workload's CHOICE columns joined by the caller).
@@ -372,7 +371,7 @@ def _group_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules], cat
     rows = pack_nodes(rows).with_columns(horizon=pl.col("s_horizon"),
                                          _ebs=gp3 * pl.col("s_scratch_gib") * pl.col("s_replicas"))
     costed = pl.col("pos") <= DEPTH
-    key = pl.when(costed).then(pl.col("idx") * (1 << 32) + pl.col("_r").cast(pl.Int64))  # null: not costed
+    key = pl.when(costed).then(row_key())  # null: not costed
     exact = rows.filter(costed & key.is_first_distinct())  # a type once a workload
     bound = rows.filter(pl.col("pos") == DEPTH + 1).with_columns(count=pl.col("level"))
     return (cost_node_rows(catalog, exact, region).select(COSTED),
