@@ -177,7 +177,7 @@ def option_lookup(rules: list[OptionRules], options: pl.DataFrame) -> np.ndarray
     return allowed
 
 
-def _extras(catalog: Catalog, frame: pl.DataFrame, *, fee_per_row: bool) -> pl.DataFrame:
+def with_extras(catalog: Catalog, frame: pl.DataFrame, *, fee_per_row: bool) -> pl.DataFrame:
     """Public IPv4 per instance (internet-facing specs) and, where hours differ by row, the dedicated fee."""
     rate = catalog.facts.value("network.public_ipv4_usd_per_hour")
     held = pl.when(pl.col("purchase_option") == "capacity_reservation").then(HOURS_PER_MONTH).otherwise(
@@ -300,7 +300,7 @@ def cost_instance_rows(catalog: Catalog, rows: pl.DataFrame, region: str, os: st
     ).with_columns(
         monthly_total=pl.col("compute_monthly") + pl.col("scratch_ebs_monthly") + pl.col("surplus_monthly"),
     )
-    return _extras(catalog, rows, fee_per_row=False)
+    return with_extras(catalog, rows, fee_per_row=False)
 
 
 def _surplus_rate(catalog: Catalog, os: str) -> pl.Expr:
@@ -449,4 +449,4 @@ def cost_node_rows(catalog: Catalog, rows: pl.DataFrame, region: str) -> pl.Data
         scratch_ebs_monthly=pl.when(short).then(gp3 * pl.col("s_scratch_gib") * pl.col("s_replicas")).otherwise(0.0),
         surplus_monthly=pl.lit(0.0), surplus_vcpu=pl.lit(0.0),
     ).with_columns(monthly_total=pl.col("compute_monthly") + pl.col("scratch_ebs_monthly"))
-    return _extras(catalog, rows, fee_per_row=True)
+    return with_extras(catalog, rows, fee_per_row=True)

@@ -40,6 +40,7 @@ from advisor.estate.choice import choose, leading
 from advisor.estate.gates import served
 from advisor.estate.grid import CELL, OPTIONS, TOP, WIDE_TOP, Grid, allowed_rows, grid, row_key
 from advisor.estate.priced import rounded_sum
+from advisor.estate.reach import cost_reachable, option_bounds
 from advisor.estate.usage_lines import egress_expr, free_gb, storage_expr
 from advisor.pricing import money_expr
 from models.workload import Service, Workload
@@ -230,41 +231,52 @@ def _services(certified: pl.DataFrame, ec2_rows: pl.DataFrame, others: pl.DataFr
 def _costed_group(w: pl.DataFrame, g: Grid, rules: list[OptionRules], catalog: Catalog,
                   include_free_tier: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One region and OS (its grid `g`): each workload's cell rows, its allowed options, costed per
-    instance (COSTED columns); and per workload, the lines of the region (storage, data transfer out)."""
+    instance (COSTED columns) where the choice can read them (reach.py); and per workload, the lines
+    of the region (storage, data transfer out)."""
     region, os = g.region, g.os
-    w = g.locate(w).filter((pl.col("i") < g.vcpus.len()) & (pl.col("j") < g.memories.len()))
-    rows = _cell_rows(g, w)
+    w = g.locate(w).filter((pl.col("i") < g.vcpus.len()) & (pl.col("j") < g.memories.len())).with_row_index("_w")
+    pairs = _cell_pairs(g, w)
     # No current-generation type fits: previous-generation ones are offered (ec2._fit).
-    unfitted = w.join(rows.select("idx").unique(), on="idx", how="anti")
+    unfitted = w.join(pairs.select("idx").unique(), on="idx", how="anti")
     if not unfitted.is_empty():
+        pairs = pl.concat([pairs, _cell_pairs(g, unfitted.with_columns(all_gens=pl.lit(True)))])
         w = pl.concat([w.join(unfitted.select("idx"), on="idx", how="anti"), unfitted.with_columns(
-            all_gens=pl.lit(True))])
-        rows = pl.concat([rows, _cell_rows(g, unfitted.with_columns(all_gens=pl.lit(True)))])
+            all_gens=pl.lit(True))]).sort("_w")
     # A scratch disk: the types whose instance store holds it, from their own cell (no EBS for them).
     stored = w.filter((pl.col("scratch_gib") > 0) & (pl.col("s_store") < g.stores.len()))
     if not stored.is_empty():
-        rows = pl.concat([rows, _cell_rows(g, stored, store=True)])
+        pairs = pl.concat([pairs, _cell_pairs(g, stored, store=True)])
+    pairs = allowed_rows(pairs, g.rows, rules)
     gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
-    rows = allowed_rows(rows, g.rows, rules)  # then the costing's columns, for the rows left
-    rows = pl.concat([rows, g.rows.select(COSTING[2:])[rows["_r"]]], how="horizontal").with_columns(
-        _ebs_floor=gp3 * pl.col("s_scratch_gib"), s_tenancy=pl.lit(g.tenancy))
-    rows = cost_instance_rows(catalog, rows.with_columns(
-        count=pl.lit(1), hours=pl.col("s_hours"), horizon=pl.col("s_horizon")), region, os)
+    workload = w.select(s_scratch_gib="scratch_gib", _ebs_floor=gp3 * pl.col("scratch_gib"), hours="hours",
+                        horizon="horizon",
+                        s_sustained_vcpu=pl.col("vcpu") * pl.col("cpu_utilization"),
+                        s_public=pl.col("egress_gib_month") > 0, s_tenancy=pl.lit(g.tenancy), count=pl.lit(1))
+    # Every type is in the workload's all-types cell (src 0), after its first row, and pays the scratch
+    # EBS unless it is in the store cell (src 1), after that one's first; the burstable surplus only adds.
+    first = pairs.filter(pl.col("pos") == 1)
+    first = pl.concat([first, g.rows.select("purchase_option", "term", "usd_per_hour", "upfront_usd")[first["_r"]],
+                       workload[first["_w"]]], how="horizontal")
+    bounds = option_bounds(first, "_ebs_floor", catalog, fee_per_row=False)
+
+    def cost(some: pl.DataFrame) -> pl.DataFrame:
+        rows = pl.concat([some, g.rows.select(COSTING[2:])[some["_r"]], workload[some["_w"]]], how="horizontal")
+        return cost_instance_rows(catalog, rows, region, os)
+
+    rows = cost_reachable(pairs, bounds, cost, pl.col("pos") <= g.depth)
     return rows.select(COSTED), w.select("idx", storage_line=_storage(catalog, region),
                                          egress_line=_egress(catalog, region, include_free_tier, w),
                                          fee_line=_fee(catalog, g.tenancy))
 
 
-def _cell_rows(g: Grid, w: pl.DataFrame, *, store: bool = False) -> pl.DataFrame:
-    """The workloads' cell rows (the row `_r` and its option `_o`): of every type (`src` 0), or only of
-    types whose instance store holds the scratch disk (`store`, src 1)."""
+def _cell_pairs(g: Grid, w: pl.DataFrame, *, store: bool = False) -> pl.DataFrame:
+    """The workloads' (`idx`, and `_w`: the workload's row) cell rows (the row `_r`, its option `_o`,
+    `pos`): of every type (`src` 0), or only of types whose instance store holds the scratch disk
+    (`store`, src 1)."""
     w = w.with_columns(s=pl.col("s_store") if store else pl.lit(0, pl.Int64), src=pl.lit(int(store)))
     ids, cells = g.top(w)
-    rows = (w.select(*CELL, "idx", "rules", "src", s_hours="hours", s_horizon="horizon", s_scratch_gib="scratch_gib",
-                     s_sustained_vcpu=pl.col("vcpu") * pl.col("cpu_utilization"),
-                     s_public=pl.col("egress_gib_month") > 0)
-            .join(ids, on=CELL).drop(CELL).join(cells, on="_c").drop("_c"))
-    return rows.with_columns(_o=g.rows["_o"].gather(rows["_r"]))  # `_r` is the row's index in the grid
+    pairs = w.select(*CELL, "_w", "idx", "rules", "src").join(ids, on=CELL).drop(CELL).join(cells, on="_c").drop("_c")
+    return pairs.with_columns(_o=g.rows["_o"].gather(pairs["_r"]))  # `_r` is the row's index in the grid
 
 
 def _certified_frontier(rows: pl.DataFrame, top: int) -> pl.DataFrame:

@@ -56,6 +56,7 @@ from advisor.estate import batch
 from advisor.estate.gates import served
 from advisor.estate.grid import OPTIONS, allowed_rows, first_rows, row_key, undominated_rows
 from advisor.estate.priced import rounded_sum
+from advisor.estate.reach import cost_reachable, option_bounds
 from advisor.estate.usage_lines import egress_expr, free_gb, storage_expr
 from advisor.pricing import money, money_expr
 from models.workload import Service, Workload
@@ -358,24 +359,43 @@ def _group_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules], cat
                 region: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One service, region and OS: each workload's cell rows of its allowed options, costed: the first
     DEPTH of every cell exactly, the next one as if it needed the level's node count (a bound). A workload
-    no current-generation type fits takes the previous-generation ones too (node_generate).
+    no current-generation type fits takes the previous-generation ones too (node_generate). Only the
+    options whose rows the choice can read are costed (reach.py).
 
     A row left out of the cell of its node count (`src` 0) costs at least the next row's compute and IPv4
     at that count, plus the scratch EBS (`_ebs`) unless its store holds k replicas' scratch disks; those
     are in the store cell (src 1: store >= k x scratch), or cost at least that cell's next row's."""
-    rows = _cell_rows(w, index, rules)
-    again = w.filter(~pl.col("all_gens")).join(rows.select("idx").unique(), on="idx", how="anti")
+    w = w.with_row_index("_w")
+    pairs = _cell_pairs(w, index, rules)
+    again = w.filter(~pl.col("all_gens")).join(pairs.select("idx").unique(), on="idx", how="anti")
     if not again.is_empty():
-        rows = pl.concat([rows, _cell_rows(again.with_columns(all_gens=pl.lit(True)), index, rules)])
+        pairs = pl.concat([pairs, _cell_pairs(again.with_columns(all_gens=pl.lit(True)), index, rules)])
     gp3 = regional(catalog, "ebs.gp3_usd_per_gb_month", region).value
-    rows = pack_nodes(rows).with_columns(horizon=pl.col("s_horizon"),
-                                         _ebs=gp3 * pl.col("s_scratch_gib") * pl.col("s_replicas"))
-    costed = pl.col("pos") <= DEPTH
+    workload = w.select(s_vcpu="vcpu", s_memory_gib="memory_gib", s_gpus=pl.lit(0), s_units="units",
+                        s_replicas="units", s_max_per_node="s_max_per_node", s_hours="hours",
+                        s_jobs=pl.lit(None, pl.Int64), s_job_hours=pl.lit(None, pl.Float64), s_horizon="horizon",
+                        s_scratch_gib="scratch_gib", s_public=pl.col("egress_gib_month") > 0, s_tenancy="tenancy",
+                        _ebs=gp3 * pl.col("scratch_gib") * pl.col("units"))
+    # Every type is in the cell of the nodes it needs (count = level), after that cell's first row; one
+    # whose store holds the level's scratch disks is also in its store cell (src 1), after that one's
+    # first, and every other pays the scratch EBS: those rows at the level bound their options.
+    first = pairs.filter(pl.col("pos") == 1)
+    first = pl.concat([first, index.rows.select("purchase_option", "term", "usd_per_hour", "upfront_usd")[first["_r"]],
+                       workload.select("s_public", "s_tenancy", "_ebs", hours="s_hours", horizon="s_horizon")[
+                           first["_w"]]], how="horizontal").with_columns(count=pl.col("level"))
+    bounds = option_bounds(first, "_ebs", catalog, fee_per_row=True)
+    costed, after = pl.col("pos") <= DEPTH, pl.col("pos") == DEPTH + 1
     key = pl.when(costed).then(row_key())  # null: not costed
-    exact = rows.filter(costed & key.is_first_distinct())  # a type once a workload
-    bound = rows.filter(pl.col("pos") == DEPTH + 1).with_columns(count=pl.col("level"))
-    return (cost_node_rows(catalog, exact, region).select(COSTED),
-            cost_node_rows(catalog, bound, region).select(COSTED))
+    pairs = pairs.filter((costed & key.is_first_distinct()) | after)  # a type once a workload
+
+    def cost(some: pl.DataFrame) -> pl.DataFrame:
+        rows = pl.concat([some, workload[some["_w"]], index.rows.select(COSTING[2:])[some["_r"]]], how="horizontal")
+        rows = pack_nodes(rows).with_columns(  # the bound: at the level's count
+            horizon=pl.col("s_horizon"), count=pl.when(after).then(pl.col("level")).otherwise(pl.col("count")))
+        return cost_node_rows(catalog, rows, region)
+
+    rows = cost_reachable(pairs, bounds, cost, costed)
+    return rows.filter(costed).select(COSTED), rows.filter(after).select(COSTED)
 
 
 # What the costing reads of an index row; the rest (DESCRIBE) is joined back to the few rows kept.
@@ -389,17 +409,17 @@ JOB_COLUMNS = ["instance_type", "vcpu", "count", "purchase_option", "term", "off
                "tenancy", "compute_monthly", "scratch_ebs_monthly", "ipv4_monthly", "fee_monthly", "upfront_start"]
 
 
-def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> pl.DataFrame:
-    """Per workload and node count `level` it can need (ceil(replicas / r) for the replicas per node r
-    spread allows), the rows of the cell of the types holding k = ceil(replicas / level) replicas (src 0)
-    and, with a scratch disk, of those of them whose instance store holds k disks (src 1), with the
-    workload's s_ columns."""
+def _cell_pairs(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> pl.DataFrame:
+    """Per workload (`idx`, and `_w`: its row in the group) and node count `level` it can need
+    (ceil(replicas / r) for the replicas per node r spread allows), the rows (`_r`, `pos`, `_o`) of the
+    cell of the types holding k = ceil(replicas / level) replicas (src 0) and, with a scratch disk, of
+    those of them whose instance store holds k disks (src 1), of the options its rules allow."""
     levels = []
     for idx, units, cap in w.select("idx", "units", "s_max_per_node").iter_rows():
         for count in sorted({-(-units // r) for r in range(1, (cap or units) + 1)}):
             levels.append((idx, count, -(-units // count)))
-    q = w.join(pl.DataFrame(levels, schema={"idx": pl.Int64, "level": pl.Int64, "k": pl.Int64}, orient="row"),
-               on="idx")
+    q = w.select("_w", "idx", "rules", "vcpu", "memory_gib", "scratch_gib", "arch_v", "all_gens").join(
+        pl.DataFrame(levels, schema={"idx": pl.Int64, "level": pl.Int64, "k": pl.Int64}, orient="row"), on="idx")
     k = q["k"].to_numpy().astype(np.float64)
     q = q.with_columns(tv=pl.Series(threshold(index.vcpus, q["vcpu"].to_numpy(), k)),
                        tm=pl.Series(threshold(index.memories, q["memory_gib"].to_numpy(), k)))
@@ -409,15 +429,8 @@ def _cell_rows(w: pl.DataFrame, index: NodeIndex, rules: list[OptionRules]) -> p
                        src=pl.lit(1), ts=pl.col("k").cast(pl.Float64) * pl.col("scratch_gib"))])
     cells = q.select(CELL).unique(maintain_order=True).with_row_index("_c")
     top = index.top(cells).select("_c", "_r", "pos")
-    rows = (q.join(cells, on=CELL)
-            .select("_c", "idx", "src", "level", "rules", s_vcpu="vcpu", s_memory_gib="memory_gib",
-                    s_gpus=pl.lit(0), s_units="units", s_replicas="units", s_max_per_node="s_max_per_node",
-                    s_hours="hours", s_jobs=pl.lit(None, pl.Int64), s_job_hours=pl.lit(None, pl.Float64),
-                    s_horizon="horizon", s_scratch_gib="scratch_gib", s_public=pl.col("egress_gib_month") > 0,
-                    s_tenancy="tenancy")
-            .join(top, on="_c").drop("_c"))
-    rows = allowed_rows(rows.with_columns(_o=index.rows["_o"].gather(rows["_r"])), index.rows, rules)
-    return pl.concat([rows, index.rows.select(COSTING[2:])[rows["_r"]]], how="horizontal")
+    pairs = q.join(cells, on=CELL).select("_c", "_w", "idx", "src", "level", "rules").join(top, on="_c").drop("_c")
+    return allowed_rows(pairs.with_columns(_o=index.rows["_o"].gather(pairs["_r"])), index.rows, rules)
 
 
 def _lines(rows: pl.DataFrame) -> pl.DataFrame:
