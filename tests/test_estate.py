@@ -262,13 +262,16 @@ def test_a_region_and_os_with_few_new_shapes_is_left_to_the_per_shape_path(catal
 
 
 def test_every_node_candidate_row_is_node_generates(catalog):
-    """Not only the choice: the node rows this path keeps (type, nodes, option, monthly, upfront) are
-    exactly containers.node_generate's candidates, request profiles (carried replicas, a load balancer)
-    included, which the choice does not reach yet."""
+    """Not only the choice: the node rows this path keeps that the choice can read (choice.leading: per
+    service the two cheapest, per baseline option its cheapest; the other options are not costed) are
+    exactly those of containers.node_generate's candidates (type, nodes, option, monthly, upfront),
+    request profiles (carried replicas, a load balancer) included."""
     from advisor.candidates.base import Context
     from advisor.candidates.containers import node_generate
     from advisor.candidates.load import carrying
     from advisor.estate import nodes
+    from advisor.estate.choice import leading
+    from advisor.estate.priced import CANDIDATE_SCHEMA
 
     rng = random.Random(11)
     workloads = {}
@@ -282,14 +285,22 @@ def test_every_node_candidate_row_is_node_generates(catalog):
     got_rows = nodes.price(workloads, catalog, False)
     rows, unsure = got_rows.frame, got_rows.fallback
     fields = ["service", "instance_type", "count", "purchase_option", "term", "offering_class", "plan_type", "payment",
-              "monthly_usd", "upfront_usd"]
-    got: dict[int, set] = {}
-    for row in rows.to_dicts():
-        got.setdefault(row["idx"], set()).add(tuple(row[f] for f in fields))
+              "tenancy", "monthly_usd", "upfront_usd"]
     assert len(unsure) < len(workloads) / 10 and any(w.request_shaped for w in workloads.values())
+    expected_rows = pl.DataFrame(
+        [{"idx": i, **{f: getattr(c, f) for f in fields}} for i, w in workloads.items() if i not in unsure
+         for s in (Service.ecs_ec2, Service.eks_ec2) if s in estate.served(w)
+         for c in node_generate(s, carrying(w), Context(catalog)).candidates],
+        schema={f: CANDIDATE_SCHEMA[f] for f in ["idx", *fields]})
+
+    def by_workload(frame: pl.DataFrame) -> dict[int, set]:
+        out: dict[int, set] = {}
+        for row in leading(frame).to_dicts():
+            out.setdefault(row["idx"], set()).add(tuple(row[f] for f in fields))
+        return out
+
+    got, expected = by_workload(rows), by_workload(expected_rows)
+    assert expected and sum(map(len, expected.values())) > 2 * len(expected)
     for i, w in workloads.items():
-        if i in unsure:
-            continue
-        expected = {tuple(getattr(c, f) for f in fields) for s in (Service.ecs_ec2, Service.eks_ec2)
-                    if s in estate.served(w) for c in node_generate(s, carrying(w), Context(catalog)).candidates}
-        assert got.get(i, set()) == expected, w.model_dump(exclude_defaults=True)
+        if i not in unsure:
+            assert got.get(i, set()) == expected.get(i, set()), w.model_dump(exclude_defaults=True)
