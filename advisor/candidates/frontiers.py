@@ -410,7 +410,6 @@ def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> pl.DataFrame:
     fit = pack_nodes(_spec_frame(specs).join(nodes, how="cross").filter(fits))
     fit = fit.select("spec_id", "instance_type", "vcpu", "instance_store_gib", "replicas_per_node", "max_pods",
                      "count", "hours", "s_horizon", "s_scratch_gib", "s_replicas", "s_public", "s_tenancy")
-    rates = _rates(catalog, first.region, first.os, first.tenancy)
 
     def cost(rows: pl.DataFrame) -> pl.DataFrame:
         return cost_node_rows(catalog, rows.with_columns(horizon=pl.col("s_horizon")), first.region)
@@ -420,10 +419,12 @@ def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> pl.DataFrame:
     index = _rate_index(catalog, first.region, first.os, first.tenancy)
     rows = [near_cheapest(index, fit.filter(pl.col("spec_id").is_in(cheapest)), np.array([s.horizon for s in specs]),
                           option_lookup([s.options for s in specs], index.options), cost)]
-    rest = rates.join(fit.filter(~pl.col("spec_id").is_in(cheapest)), on="instance_type", how="inner").filter(
-        _options_filter(specs))
-    if not rest.is_empty():  # upfront caps (a Pareto frontier) and brute-force checks: every row costed
-        rows.append(cost(rest))
+    if len(cheapest) < len(specs):  # upfront caps (a Pareto frontier) and brute-force checks: every row costed
+        rest = _rates(catalog, first.region, first.os, first.tenancy).join(
+            fit.filter(~pl.col("spec_id").is_in(cheapest)), on="instance_type", how="inner")
+        rest = rest.filter(_options_filter(specs))
+        if not rest.is_empty():
+            rows.append(cost(rest))
     return _prune(pl.concat(rows, how="diagonal_relaxed"), specs)
 
 
