@@ -24,6 +24,7 @@ import polars as pl
 from advisor.candidates.bounds import RateIndex, near_cheapest, rate_index
 from advisor.candidates.gpu import gpu_model_pattern
 from advisor.candidates.instances import OPTION_GROUP, cost_columns, offered, prune
+from advisor.candidates.memo import FRONTIERS
 from advisor.candidates.regional import regional
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
@@ -366,7 +367,13 @@ def ecs_allocatable(catalog: Catalog, nodes: pl.DataFrame, service: str = "ecs_e
 
 
 def node_types(catalog: Catalog, service: str, region: str, os: str) -> pl.DataFrame:
-    """Priced, non-burstable types with their allocatable capacity for `service` (eks_ec2, ecs_ec2, batch)."""
+    """Priced, non-burstable types with their allocatable capacity for `service` (eks_ec2, ecs_ec2, batch),
+    remembered (every node chunk and node index of the region and OS reads them)."""
+    return FRONTIERS.get(("node_types", catalog.version, service, region, os),
+                         lambda: _node_types(catalog, service, region, os))
+
+
+def _node_types(catalog: Catalog, service: str, region: str, os: str) -> pl.DataFrame:
     types = (offered(catalog, region, os).filter(pl.col("usd_per_hour").is_not_null() & ~pl.col("burstable"))
              .select(TYPE_COLUMNS))
     nodes = eks_allocatable(catalog, types) if service == "eks_ec2" else ecs_allocatable(catalog, types, service)
