@@ -421,7 +421,7 @@ def _node_chunk(catalog: Catalog, specs: list[NodeSpec]) -> pl.DataFrame:
     def cost(rows: pl.DataFrame) -> pl.DataFrame:
         return cost_node_rows(catalog, rows.with_columns(horizon=pl.col("s_horizon")), first.region)
 
-    if fit.is_empty():  # no spec fits a node type (Windows on arm64): the frame of no rows, no rate read
+    if fit.is_empty():  # no spec fits a node type (Windows on arm64): the frame of no rows, no index or bound
         empty = _rates(catalog, first.region, first.os, first.tenancy).drop("instance_type").clear()
         return _prune(cost(pl.concat([empty, fit], how="horizontal")), specs)
     # Specs pruned to each group's cheapest cost only the rows a lower bound leaves (bounds.py).
