@@ -18,6 +18,18 @@ TERM_MONTHS = {"1yr": 12, "3yr": 36}
 TERM_HOURS = {"1yr": 8760, "3yr": 26280}
 
 
+def divide(numerator: pl.Expr, denominator: pl.Expr | float) -> pl.Expr:
+    """`numerator / denominator` on columns, correctly rounded as Python's `/`, whatever polars' version.
+
+    Polars divides by a scalar (a literal, or a column it keeps as one value, as a one-workload frame's
+    horizon) by multiplying with its reciprocal, which can be an ulp off: 179.88 / 24 gives
+    7.494999999999999, and the line rounds to 7.49 instead of 7.50. Which columns stay scalars changes
+    between versions (2.2 keeps more than 2.1). Adding numerator x 0 makes the divisor a full column
+    (costs and counts are finite, so it adds nothing).
+    """
+    return numerator / (denominator + numerator * 0.0)
+
+
 def terms_bought(term: str, horizon_months: int) -> int:
     return math.ceil(horizon_months / TERM_MONTHS[term])
 
@@ -59,10 +71,10 @@ def commitment_expr(usd_per_hour: pl.Expr, upfront_usd: pl.Expr, term_months: pl
                     count: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """`commitment_cost` on columns, the same operations in the same order (bit for bit): its
     (monthly_usd, upfront_usd). `term_months` is TERM_MONTHS of the term."""
-    terms = (horizon_months.cast(pl.Float64) / term_months.cast(pl.Float64)).ceil()
+    terms = divide(horizon_months.cast(pl.Float64), term_months.cast(pl.Float64)).ceil()
     recurring_total = usd_per_hour * HOURS_PER_MONTH * (terms * term_months) * count
     upfront_total = upfront_usd * terms * count
-    return (recurring_total + upfront_total) / horizon_months.cast(pl.Float64), upfront_usd * count
+    return divide(recurring_total + upfront_total, horizon_months.cast(pl.Float64)), upfront_usd * count
 
 
 def tiered(quantity: float, tiers: list[dict], bound_key: str, price_key: str) -> float:
@@ -122,8 +134,7 @@ def money_expr(x: pl.Expr) -> pl.Expr:
     frac = p - whole
     up = (frac > 0.5) | ((frac == 0.5) & ((err > 0) | ((err == 0) & (whole % 2 == 1))))
     cents = whole + up.cast(pl.Float64)
-    hundred = cents * 0.0 + 100.0    # a column, not a literal: polars turns `/ 100.0` into `* 0.01`
-    return pl.when(x == 0).then(0.0).otherwise(x.sign() * (cents / hundred))
+    return pl.when(x == 0).then(0.0).otherwise(x.sign() * divide(cents, 100.0))
 
 
 def cents_expr(x: pl.Expr) -> pl.Expr:

@@ -1,10 +1,21 @@
 """The horizon arithmetic, by hand, and the polars and Python forms of it agreeing."""
 
+import numpy as np
 import polars as pl
 import pytest
 
 from advisor.candidates.instances import cost_columns
-from advisor.pricing import commitment_cost, months_paid, terms_bought, tiered, usage_cost
+from advisor.pricing import (
+    commitment_cost,
+    commitment_expr,
+    divide,
+    money,
+    money_expr,
+    months_paid,
+    terms_bought,
+    tiered,
+    usage_cost,
+)
 
 
 def test_commitment_is_paid_for_whole_terms_even_past_the_horizon():
@@ -45,3 +56,34 @@ def test_frame_costing_matches_the_python_form(option, term, horizon, hours):
         expected = usage_cost(0.029, hours, 3)
     assert got["compute_monthly"] == pytest.approx(expected.monthly_usd)
     assert got["upfront_start"] == pytest.approx(expected.upfront_usd)
+
+
+def test_a_one_horizon_frame_divides_as_python_does():
+    """A frame whose horizon is one value broadcast (as one workload's candidates are): polars divides by
+    such a scalar as a product with its reciprocal, 179.88 x (1/24) = 7.494999999999999, which rounds the
+    line a cent low (7.49). Two units of a 1-year all-upfront reservation over 24 months: 2 x 2 x 44.97 / 24."""
+    frame = pl.DataFrame({"purchase_option": ["reserved"] * 3, "term": ["1yr"] * 3, "usd_per_hour": [0.0] * 3,
+                          "upfront_usd": [44.97] * 3, "count": [2] * 3, "hours": [730.0] * 3}
+                         ).with_columns(horizon=pl.lit(24))
+    got = cost_columns(frame)
+    assert got["compute_monthly"].to_list() == [179.88 / 24] * 3 == [7.495] * 3
+    assert [money(x) for x in got["compute_monthly"]] == [7.5] * 3
+    assert got.select(m=money_expr(pl.col("compute_monthly")))["m"].to_list() == [7.5] * 3
+    monthly, _ = commitment_expr(pl.col("usd_per_hour"), pl.col("upfront_usd"), pl.lit(12.0), pl.col("horizon"),
+                                 pl.col("count"))
+    assert frame.select(m=monthly)["m"].to_list() == [7.495] * 3
+
+
+@pytest.mark.parametrize("shape", ["literal", "scalar column", "full column"])
+def test_divide_is_python_division_for_every_divisor_shape(shape):
+    rng = np.random.default_rng(7)
+    xs = np.round(rng.uniform(0, 5000, 4000), 2)
+    for d in (3.0, 7.0, 12.0, 24.0, 36.0, 730.0):
+        frame = pl.DataFrame({"x": xs})
+        if shape == "literal":
+            divisor = pl.lit(d)
+        else:
+            frame = frame.with_columns(d=pl.lit(d) if shape == "scalar column" else pl.Series([d] * len(xs)))
+            divisor = pl.col("d")
+        got = frame.select(q=divide(pl.col("x"), divisor))["q"].to_numpy()
+        assert (got == xs / d).all(), d

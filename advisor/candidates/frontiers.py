@@ -29,7 +29,7 @@ from advisor.candidates.regional import regional
 from advisor.catalog import rates
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
-from advisor.pricing import HOURS_PER_MONTH
+from advisor.pricing import HOURS_PER_MONTH, divide
 
 CHUNK_SPECS = 48  # specs per cross join: bounds memory (specs x types x options rows)
 SYSTEM_PODS = 2   # aws-node and kube-proxy run on every EKS node (host network)
@@ -383,10 +383,10 @@ def _node_types(catalog: Catalog, service: str, region: str, os: str) -> pl.Data
 def per_node() -> pl.Expr:
     """Replicas one node holds: the fewest of CPU, memory, pod slots and GPUs allow."""
     per = pl.min_horizontal(
-        (pl.col("alloc_vcpu") / pl.col("s_vcpu") + 1e-9).floor(),
-        (pl.col("alloc_memory_gib") / pl.col("s_memory_gib") + 1e-9).floor(),
+        (divide(pl.col("alloc_vcpu"), pl.col("s_vcpu")) + 1e-9).floor(),
+        (divide(pl.col("alloc_memory_gib"), pl.col("s_memory_gib")) + 1e-9).floor(),
         pl.col("pod_slots").cast(pl.Float64),
-        pl.when(pl.col("s_gpus") > 0).then((pl.col("gpus") / pl.col("s_gpus")).floor()).otherwise(1e9),
+        pl.when(pl.col("s_gpus") > 0).then(divide(pl.col("gpus"), pl.col("s_gpus")).floor()).otherwise(1e9),
         pl.when(pl.col("s_max_per_node") > 0).then(pl.col("s_max_per_node").cast(pl.Float64)).otherwise(1e9),
     )
     return per.cast(pl.Int64)
@@ -443,9 +443,9 @@ def pack_nodes(fit: pl.DataFrame) -> pl.DataFrame:
     nodes the replica slots need (`count`) and the hours each node runs (jobs: whole waves over the slots)."""
     fit = fit.with_columns(replicas_per_node=per_node()).filter(pl.col("replicas_per_node") >= 1)
     slots_per_group = pl.col("count") * pl.col("replicas_per_node")
-    fit = fit.with_columns(count=(pl.col("s_units") / pl.col("replicas_per_node")).ceil().cast(pl.Int64))
+    fit = fit.with_columns(count=divide(pl.col("s_units"), pl.col("replicas_per_node")).ceil().cast(pl.Int64))
     return fit.with_columns(hours=pl.when(pl.col("s_jobs").is_null()).then(pl.col("s_hours")).otherwise(
-        (pl.col("s_jobs") / slots_per_group).ceil() * pl.col("s_job_hours")).cast(pl.Float64))
+        divide(pl.col("s_jobs"), slots_per_group).ceil() * pl.col("s_job_hours")).cast(pl.Float64))
 
 
 def cost_node_rows(catalog: Catalog, rows: pl.DataFrame, region: str) -> pl.DataFrame:

@@ -14,7 +14,7 @@ import polars as pl
 
 from advisor.candidates.gpu import default_vendor_expr, gpu_model_expr
 from advisor.catalog.store import Catalog
-from advisor.pricing import HOURS_PER_MONTH, TERM_MONTHS
+from advisor.pricing import HOURS_PER_MONTH, TERM_MONTHS, divide
 from models.workload import Workload
 
 OPTION_GROUP = ["option_id"]  # rates.option_id(): purchase option, term, class, plan, payment, tenancy
@@ -112,10 +112,10 @@ def cost_columns(frame: pl.DataFrame) -> pl.DataFrame:
                                _always_on=pl.col("purchase_option") == "capacity_reservation")
     horizon = pl.col("horizon").cast(pl.Float64)
     terms, term_months = pl.col("_terms"), pl.col("_months")
-    frame = frame.with_columns(_terms=(horizon / term_months).ceil())
+    frame = frame.with_columns(_terms=divide(horizon, term_months).ceil())
     compute = (pl.when(pl.col("_commitment"))
-               .then((pl.col("usd_per_hour") * HOURS_PER_MONTH * terms * term_months
-                      + pl.col("upfront_usd") * terms) * pl.col("count") / horizon)
+               .then(divide((pl.col("usd_per_hour") * HOURS_PER_MONTH * terms * term_months
+                             + pl.col("upfront_usd") * terms) * pl.col("count"), horizon))
                .when(pl.col("_always_on")).then(pl.col("usd_per_hour") * HOURS_PER_MONTH * pl.col("count"))
                .otherwise(pl.col("usd_per_hour") * pl.col("hours") * pl.col("count")))
     upfront = pl.when(pl.col("_commitment")).then(pl.col("upfront_usd") * pl.col("count")).otherwise(0.0)

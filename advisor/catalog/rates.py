@@ -17,7 +17,7 @@ import polars as pl
 
 from advisor.catalog.store import Catalog
 from advisor.errors import FactMissing
-from advisor.pricing import TERM_HOURS
+from advisor.pricing import TERM_HOURS, divide
 
 RATE_SCHEMA = {
     "instance_type": pl.String, "tenancy": pl.String, "purchase_option": pl.String, "term": pl.String,
@@ -209,8 +209,8 @@ def all_rates(catalog: Catalog, instance_type: str, region: str, os: str) -> lis
         raise FactMissing(f"no on-demand price for {instance_type} {os} in {region}")
     frame = pl.concat([priced(catalog, types, region, os, "shared"), priced(catalog, types, region, os, "dedicated")])
     rows = frame.with_columns(
-        effective_usd_per_hour=(pl.col("usd_per_hour") + pl.col("upfront_usd") / pl.col("term").replace_strict(
-            TERM_HOURS, default=None, return_dtype=pl.Float64)).fill_null(pl.col("usd_per_hour")).round(6),
+        effective_usd_per_hour=(pl.col("usd_per_hour") + divide(pl.col("upfront_usd"), pl.col("term").replace_strict(
+            TERM_HOURS, default=None, return_dtype=pl.Float64))).fill_null(pl.col("usd_per_hour")).round(6),
         purchasable=pl.lit(True)).drop("instance_type").to_dicts()
     rows.append({"tenancy": "shared", "purchase_option": "scheduled", "usd_per_hour": None, "upfront_usd": None,
                  "quality": "documented", "purchasable": False,
