@@ -57,6 +57,7 @@ VECTOR_MIN_SHAPES = 16    # fewer covered new shapes of a region and OS: the per
 MAX_ANSWERS = 50_000      # answered shapes remembered across chunks (beyond: forgotten, so memory stays bounded;
                           # an estate of repeated shapes has a few thousand, one of distinct rows gains nothing)
 ROW = "_row"  # 0-based data row index; the CSV line is ROW + 2 (line 1 is the header)
+FIRST = "_first"  # the 0-based data row where the row's id first appears
 
 
 @dataclass
@@ -81,7 +82,7 @@ class Evaluator:
     vectorized: bool = True  # False: every shape by the per-shape path (the old path, kept as a baseline)
     answers: dict[tuple, tuple] = field(default_factory=dict)  # shape values (in `columns`) -> as_row(answer)
     columns: tuple[str, ...] = ()  # the shape columns the remembered answers' keys are in
-    seen_ids: dict[str, int] = field(default_factory=dict)
+    seen_ids: SeenIds = field(default_factory=lambda: SeenIds())
     summary: Summary = field(default_factory=lambda: Summary())
     _pool: Any = None
 
@@ -121,9 +122,11 @@ class Evaluator:
         return answers
 
     def _answer_all(self, keys: list[tuple]) -> None:
-        if len(self.answers) > MAX_ANSWERS:  # bounded memory on estates where every row differs
-            self.answers.clear()
         new = list(dict.fromkeys(k for k in keys if k not in self.answers))
+        if new and len(self.answers) + len(new) > MAX_ANSWERS:  # bounded memory where every row differs
+            kept = {k: self.answers[k] for k in dict.fromkeys(keys) if k in self.answers}  # this chunk's own
+            self.answers.clear()
+            self.answers.update(kept)
         if self.vectorized and new:
             self.answers.update(self._answer_vectorized(new))
             new = [k for k in new if k not in self.answers]
@@ -139,7 +142,7 @@ class Evaluator:
 
     def evaluate(self, chunk: pl.DataFrame, first_row: int) -> pl.DataFrame:
         """The chunk's input columns followed by OUTPUT_COLUMNS, one row per input row, same order."""
-        reserved = sorted({ROW, "_error", "_k"} & set(chunk.columns))
+        reserved = sorted({ROW, "_error", "_k", FIRST} & set(chunk.columns))
         if reserved:  # the evaluator's own working columns: an input column of that name would be overwritten
             raise InputError(f"column {reserved[0]!r} is a name the evaluator uses itself; rename it",
                              field=reserved[0])
@@ -147,7 +150,9 @@ class Evaluator:
         shape_cols = ["_k", *[c for c in SHAPE_FIELDS if c in present]]
         frame = (chunk.with_row_index(ROW, offset=first_row)
                  .with_columns([_blank_to_null(c) for c in present]).with_columns(_k=pl.lit(1)))
-        frame = frame.with_columns(_error=_id_errors(frame, _type_errors(present), self.seen_ids))
+        if "id" in frame.columns:
+            frame = self.seen_ids.with_first_rows(frame)
+        frame = frame.with_columns(_error=_id_errors(frame, _type_errors(present)))
         unique = frame.filter(pl.col("_error").is_null()).select(shape_cols).unique(maintain_order=True)
         if tuple(shape_cols[1:]) != self.columns:  # keys are values in column order: remembered ones of
             self.answers.clear()                   # other columns would not mean the same
@@ -347,18 +352,31 @@ def _type_errors(present: list[str]) -> pl.Expr:
     return pl.coalesce(checks) if checks else pl.lit(None, pl.String)
 
 
-def _id_errors(frame: pl.DataFrame, errors: pl.Expr, seen: dict[str, int]) -> pl.Expr:
-    """Empty ids and duplicate ids (the second and later rows name the line of the first)."""
+class SeenIds:
+    """The first data row of every id read so far, as a frame: a duplicate id names its first line even
+    chunks later. A dict of a million ids took ~240 MB of the main process; this frame, ~25 MB."""
+
+    def __init__(self, first_rows: dict[str, int] | None = None) -> None:
+        self.frame = pl.DataFrame({"id": list(first_rows or {}), FIRST: list((first_rows or {}).values())},
+                                  schema={"id": pl.String, FIRST: pl.Int64})
+
+    def with_first_rows(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` (ROW, id) with FIRST, the first row of its id in all rows read (null for a null id);
+        remembers this chunk's new ids."""
+        here = (frame.select(ROW, "id").filter(pl.col("id").is_not_null())
+                .group_by("id", maintain_order=True).agg(pl.col(ROW).min().cast(pl.Int64).alias(FIRST)))
+        new = here.join(self.frame, on="id", how="anti")
+        if not new.is_empty():
+            self.frame = pl.concat([self.frame, new]).rechunk()
+        return frame.join(self.frame, on="id", how="left", maintain_order="left")
+
+
+def _id_errors(frame: pl.DataFrame, errors: pl.Expr) -> pl.Expr:
+    """Empty ids and duplicate ids (the second and later rows name the line of the first: FIRST)."""
     if "id" not in frame.columns:
         return pl.coalesce(pl.lit("id: missing column (every row needs an id)"), errors)
-    ids = frame.select(ROW, "id")
-    first = ids.filter(pl.col("id").is_not_null()).group_by("id", maintain_order=True).agg(pl.col(ROW).min())
-    earlier = {k: v for k, v in zip(first["id"], first[ROW], strict=True) if k in seen}
-    for key, row in zip(first["id"], first[ROW], strict=True):
-        seen.setdefault(key, row)
-    first_line = pl.col("id").replace_strict(
-        {k: seen[k] + 2 for k in first["id"]}, default=None, return_dtype=pl.Int64)
-    dup = pl.col("id").is_not_null() & ((pl.col(ROW) + 2 != first_line) | pl.col("id").is_in(list(earlier)))
+    first_line = pl.col(FIRST) + 2
+    dup = pl.col("id").is_not_null() & (pl.col(ROW) != pl.col(FIRST))
     too_long = pl.col("id").str.len_chars() > 200
     return pl.coalesce(
         pl.when(pl.col("id").is_null()).then(pl.lit("id: empty (every row needs an id)")),

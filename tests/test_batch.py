@@ -82,6 +82,19 @@ def test_identical_shapes_are_solved_once(catalog):
     assert out["monthly_usd"].n_unique() == 1 and out["team"].to_list() == frame["team"].to_list()
 
 
+def test_a_duplicate_id_names_its_first_line_chunks_later(catalog):
+    """Ids are remembered across chunks: a later chunk's repeat names the line of the first, and a repeat
+    inside one chunk names that chunk's first; a blank id is its own error, never a duplicate."""
+    evaluator = Evaluator(catalog)
+    first = pl.DataFrame({"id": ["a", "b", None, "c"], "vcpu": ["2"] * 4, "memory_gib": ["8"] * 4})
+    second = pl.DataFrame({"id": ["d", "b", "d", None, "a"], "vcpu": ["2"] * 5, "memory_gib": ["8"] * 5})
+    one = evaluator.evaluate(first, 0)
+    two = evaluator.evaluate(second, first.height)
+    assert one["status"].to_list() == ["ok", "ok", "error", "ok"]
+    assert two["error"].to_list() == [None, "id: duplicate of line 3 (got 'b')", "id: duplicate of line 6 (got 'd')",
+                                      "id: empty (every row needs an id)", "id: duplicate of line 2 (got 'a')"]
+
+
 def test_records_and_csv_agree(catalog):
     records = [{"id": "a", "vcpu": 2, "memory_gib": 8, "interruptible": True, "allowed_services": ["ec2", "lambda"]},
                {"id": "b", "vcpu": "x", "memory_gib": 8}]

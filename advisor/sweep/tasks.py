@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from advisor.batch import OUTPUT_COLUMNS, Evaluator, output_names, read_csv_bytes
+from advisor.batch import OUTPUT_COLUMNS, Evaluator, SeenIds, output_names, read_csv_bytes
 from advisor.batch_io import cell_text
 from advisor.errors import AdvisorError
 from advisor.sweep.base import EstateBase, PortfolioBase
@@ -83,7 +83,7 @@ def evaluate_shard(shared: dict[str, Any], payload: dict[str, Any]) -> dict[str,
             return {**done, "frame": None}
         frame = with_workload_changes(from_ipc(shared["shards"][index]), changes)
         evaluator = Evaluator(catalog, shared["include_free_tier"], workers=1,
-                              seen_ids=dict(shared["seen"][index]))
+                              seen_ids=SeenIds(shared["seen"][index]))
         out = evaluator.evaluate(frame, shared["first_rows"][index])
         names = output_names(frame.columns)
         result = out.select([pl.col(names[c]).alias(c) for c in OUTPUT_COLUMNS])
@@ -100,7 +100,7 @@ def evaluate_chunk(shared: dict[str, Any], payload: dict[str, Any]) -> dict[str,
     catalog, _ = scenario_catalog(None)
     frame = from_ipc(payload["chunk"])
     evaluator = Evaluator(catalog, shared["include_free_tier"], workers=1, vectorized=shared["vectorized"],
-                          seen_ids=dict(payload["seen"]))
+                          seen_ids=SeenIds(payload["seen"]))
     return {"frame": to_ipc(evaluator.evaluate(frame, payload["first_row"]))}
 
 
