@@ -13,6 +13,7 @@ stays bounded on large files.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -117,8 +118,9 @@ class Evaluator:
             return {key: as_row(answer) for key, answer in got.items()}
         answers: dict[tuple, tuple] = {}
         parts = split_by_group(keys, balanced_size(len(keys), self.workers), self.columns)
-        for part in self._executor().map(_worker_vectorized, parts, [self.columns] * len(parts)):
-            answers.update(part)
+        for part, got in zip(parts, self._executor().map(_worker_vectorized, parts, [self.columns] * len(parts)),
+                             strict=True):
+            answers.update((part[i], row) for i, row in got)
         return answers
 
     def _answer_all(self, keys: list[tuple]) -> None:
@@ -284,10 +286,12 @@ def _worker_init(include_free_tier: bool) -> None:
     _WORKER.update(catalog=load_catalog(), include_free_tier=include_free_tier)
 
 
-def _worker_vectorized(keys: list[tuple], columns: tuple[str, ...]) -> dict[tuple, tuple]:
+def _worker_vectorized(keys: list[tuple], columns: tuple[str, ...]) -> list[tuple[int, tuple]]:
+    """The answered keys by their position in `keys`: sending the keys back made the main process hold a
+    second copy of every shape (~120 MB for 100k distinct rows)."""
     try:
         got = answer_vectorized(keys, _WORKER["catalog"], _WORKER["include_free_tier"], columns)
-        return {key: as_row(answer) for key, answer in got.items()}
+        return [(i, as_row(got[key])) for i, key in enumerate(keys) if key in got]
     finally:
         release_free_memory()
 
@@ -302,12 +306,22 @@ def _worker_answer(keys: list[tuple], columns: tuple[str, ...]) -> list[tuple]:
 def release_free_memory() -> None:
     """Hand the memory a batch freed back to the system (glibc keeps it in its arenas otherwise: about
     300 MiB a worker after 45k distinct shapes), so the processes of a long evaluation stay small."""
+    if (libc := _libc()) is not None:
+        with contextlib.suppress(OSError, AttributeError):
+            libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> Any:
+    """The C library, found once: ctypes.util.find_library runs ldconfig in a forked child, which for a
+    moment doubled a 1 GB process's resident memory in the process tree (and took its time) every chunk."""
     import ctypes
     import ctypes.util
 
-    if (libc := ctypes.util.find_library("c")) is not None:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(libc).malloc_trim(0)
+    path = ctypes.util.find_library("c")
+    with contextlib.suppress(OSError):
+        return ctypes.CDLL(path) if path is not None else None
+    return None
 
 
 def answer_row(rec: Recommendation) -> dict[str, Any]:
