@@ -1,8 +1,8 @@
 """The vectorized path with the services it prices beside EC2 and Lightsail (ECS/EKS on Fargate,
 Lambda, Batch, Beanstalk) and request and job profiles: the same answer as recommend(),
 every output field, on seeded random workloads (ADVISOR_AGREEMENT_N of them, default 300; the README
-figure used 3,000; ADVISOR_AGREEMENT_SEED shifts every seed), with and without the free tier; and each module's cheapest candidate per
-(service, purchase option) against the per-shape generator's.
+figure used 3,000; ADVISOR_AGREEMENT_SEED shifts every seed), with and without the free tier; and
+each module's cheapest candidate per (service, purchase option) against the per-shape generator's.
 """
 
 import os
