@@ -87,3 +87,17 @@ def test_a_reach_cut_short_changes_some_answer(workloads, catalog, monkeypatch):
     short, _, _ = _answer(workloads, catalog, monkeypatch, PROBES=1, ROUNDING=-5.0)
     common = short.join(full.select("idx"), on="idx", how="semi")
     assert not common.equals(full.join(short.select("idx"), on="idx", how="semi"))
+
+
+def test_rows_of_options_are_those_whose_key_is_listed():
+    """The table lookup keeps exactly the rows a hash of their (idx, _o) keys keeps, keys of no row and
+    keys past the rows' workloads and options included."""
+    rng = random.Random(5)
+    rows = pl.DataFrame({"idx": sorted(rng.randrange(0, 300) for _ in range(5_000)),
+                         "_o": [rng.randrange(0, 40) for _ in range(5_000)], "pos": list(range(5_000))})
+    keys = pl.Series("_key", [rng.randrange(0, 320) * reach.OPTIONS + rng.randrange(0, 45) for _ in range(900)])
+    expected = rows.filter(reach.option_key().is_in(keys.implode()))
+    got = reach._of_options(rows, keys)
+    assert 0 < got.height < rows.height
+    assert got.equals(expected)
+    assert reach._of_options(rows.clear(), keys).is_empty()
